@@ -1,0 +1,115 @@
+/// The size limits a change must respect. Every replica checks them before applying a change,
+/// so a change that one replica accepts, all accept.
+public struct ChangeLimits: Sendable, Hashable {
+    /// Most operations in one change.
+    public var maxOperations = 64
+    /// Largest encoded size of one field value, in bytes.
+    public var maxValueBytes = 16 * 1024
+    /// Deepest nesting of one field value.
+    public var maxValueDepth = 8
+    /// Longest note, in bytes.
+    public var maxNoteBytes = 16 * 1024
+    /// Longest tag, county or reason, in bytes.
+    public var maxLabelBytes = 256
+    /// Most devices in a causal context.
+    public var maxContextEntries = 4096
+
+    /// The standard limits.
+    public static let standard = ChangeLimits()
+
+    /// Creates the standard limits.
+    public init() {}
+
+    /// Checks the change on its own (without looking at any stored state).
+    public func validate(_ change: Change) throws(FieldSyncError) {
+        let where_ = "change \(change.dot)"
+        guard change.dot.seq >= 1 else {
+            throw FieldSyncError(.invalidSequence, "\(where_): sequence numbers start at 1; renumber the device's log from 1")
+        }
+        guard change.context[change.dot.device] < change.dot.seq else {
+            throw FieldSyncError(.invalidContext, "\(where_): its causal context already includes seq \(change.context[change.dot.device]) of its own device; a change's context must be older than the change")
+        }
+        guard change.context.count <= maxContextEntries else {
+            throw FieldSyncError(.invalidContext, "\(where_): causal context has \(change.context.count) devices, more than the \(maxContextEntries) allowed")
+        }
+        try checkLabel(change.county, what: "county", in: where_)
+        guard Identifier.isValid(change.county) else {
+            throw FieldSyncError(.invalidIdentifier, "\(where_): county '\(change.county.prefix(80))' is not a valid identifier (1–64 of A–Z a–z 0–9 - _ .)")
+        }
+        guard !change.ops.isEmpty else {
+            throw FieldSyncError(.emptyChange, "\(where_): has no operations; send at least one")
+        }
+        guard change.ops.count <= maxOperations else {
+            throw FieldSyncError(.invalidOperation, "\(where_): has \(change.ops.count) operations, more than \(maxOperations); split it into several changes")
+        }
+        var fields = Set<FieldName>()
+        var lifecycleOps = 0
+        for (i, op) in change.ops.enumerated() {
+            switch op {
+            case .create(let county):
+                guard i == 0 else {
+                    throw FieldSyncError(.invalidOperation, "\(where_): 'create' must be the first operation")
+                }
+                guard county == change.county else {
+                    throw FieldSyncError(.countyMismatch, "\(where_): creates the report in '\(county.prefix(64))' but is labelled county '\(change.county.prefix(64))'")
+                }
+                guard change.context.isEmpty else {
+                    throw FieldSyncError(.invalidContext, "\(where_): a 'create' change must have an empty causal context")
+                }
+                lifecycleOps += 1
+            case .set(let field, let value):
+                guard field != .lifecycle else {
+                    throw FieldSyncError(.unknownField, "\(where_): 'lifecycle' cannot be set; use withdraw or restore")
+                }
+                guard fields.insert(field).inserted else {
+                    throw FieldSyncError(.invalidOperation, "\(where_): sets '\(field)' twice; set each field at most once per change")
+                }
+                guard value.approximateSize <= maxValueBytes else {
+                    throw FieldSyncError(.fieldTooLarge, "\(where_): the value of '\(field)' is larger than \(maxValueBytes) bytes; attach large content as media")
+                }
+                guard value.depth <= maxValueDepth else {
+                    throw FieldSyncError(.fieldTooLarge, "\(where_): the value of '\(field)' is nested deeper than \(maxValueDepth) levels")
+                }
+            case .addTag(let tag), .removeTag(let tag):
+                try checkLabel(tag, what: "tag", in: where_)
+            case .appendNote(let text):
+                guard !text.isEmpty, text.utf8.count <= maxNoteBytes else {
+                    throw FieldSyncError(.fieldTooLarge, "\(where_): a note must have 1 to \(maxNoteBytes) bytes of text")
+                }
+            case .attachMedia(let m):
+                guard m.sha256.utf8.count == 64, m.sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+                    throw FieldSyncError(.invalidOperation, "\(where_): media sha256 must be 64 lower-case hex characters")
+                }
+                try checkLabel(m.contentType, what: "media content type", in: where_)
+            case .withdraw(let reason):
+                if !reason.isEmpty { try checkLabel(reason, what: "withdrawal reason", in: where_) }
+                lifecycleOps += 1
+            case .restore:
+                lifecycleOps += 1
+            }
+        }
+        guard lifecycleOps <= 1 else {
+            throw FieldSyncError(.invalidOperation, "\(where_): has more than one of create, withdraw and restore; use one per change")
+        }
+        if !change.isCreate && change.context.isEmpty {
+            throw FieldSyncError(.invalidContext, "\(where_): only a 'create' change may have an empty causal context; include the report's version vector")
+        }
+        for (field, dots) in change.resolves {
+            guard change.value(of: field) != nil else {
+                throw FieldSyncError(.invalidOperation, "\(where_): resolves '\(field)' but does not write it")
+            }
+            guard dots.count >= 2, dots.count <= maxContextEntries, dots == Array(Set(dots)).sorted() else {
+                throw FieldSyncError(.invalidOperation, "\(where_): the candidates of '\(field)' it resolves must be at least two distinct dots, sorted")
+            }
+            guard dots.allSatisfy({ change.context.contains($0) }) else {
+                throw FieldSyncError(.invalidContext, "\(where_): resolves candidates of '\(field)' that its causal context does not include")
+            }
+        }
+    }
+
+    private func checkLabel(_ s: String, what: String, in where_: String) throws(FieldSyncError) {
+        guard !s.isEmpty, s.utf8.count <= maxLabelBytes, !s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw FieldSyncError(.invalidOperation, "\(where_): \(what) must have 1 to \(maxLabelBytes) bytes and no control characters")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+/// An error with a stable machine-readable code and a message that says what was wrong and
+/// what to do about it. Every refusal in FieldSync — core, store, server — is one of these.
+public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A stable identifier such as `dot_reuse`; clients switch on it, never on the message.
+    public let code: Code
+    /// A human-readable explanation, including how to recover.
+    public let message: String
+
+    /// Creates an error with a code and a message.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    /// The stable error codes. Their meaning is documented in `protocol/errors.md`.
+    public enum Code: String, Hashable, Sendable, Codable, CaseIterable {
+        case invalidIdentifier = "invalid_identifier"
+        case invalidSequence = "invalid_sequence"
+        case invalidContext = "invalid_context"
+        case invalidOperation = "invalid_operation"
+        case unknownField = "unknown_field"
+        case fieldTooLarge = "field_too_large"
+        case emptyChange = "empty_change"
+        case countyMismatch = "county_mismatch"
+        case dotReuse = "dot_reuse"
+        case sequenceGap = "sequence_gap"
+        case missingDependency = "missing_dependency"
+        case unknownReport = "unknown_report"
+        case reportExists = "report_exists"
+        case clockSkew = "clock_skew"
+        case staleDevice = "stale_device"
+        case storage = "storage_error"
+        case schemaTooNew = "schema_too_new"
+        case malformed = "malformed"
+    }
+}

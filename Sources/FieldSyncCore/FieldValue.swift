@@ -1,0 +1,99 @@
+/// A JSON value: what a report field holds.
+///
+/// Numbers are kept as `Double` except integers, which stay exact. Objects are sorted by key
+/// when encoded, so one value has one byte form.
+public enum FieldValue: Hashable, Sendable, Codable, CustomStringConvertible {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([FieldValue])
+    case object([String: FieldValue])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int64.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) {
+            guard d.isFinite else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "numbers must be finite")
+            }
+            self = .double(d)
+        }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([FieldValue].self) { self = .array(a) }
+        else if let o = try? c.decode([String: FieldValue].self) { self = .object(o) }
+        else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a JSON value")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    /// The string, if this is a string.
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    /// The number, if this is an integer or a double.
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+
+    /// A rough size in bytes of the encoded value, for limits.
+    public var approximateSize: Int {
+        switch self {
+        case .null, .bool: return 5
+        case .int, .double: return 24
+        case .string(let s): return s.utf8.count + 2
+        case .array(let a): return a.reduce(2) { $0 + $1.approximateSize + 1 }
+        case .object(let o): return o.reduce(2) { $0 + $1.key.utf8.count + 3 + $1.value.approximateSize + 1 }
+        }
+    }
+
+    /// The nesting depth: 0 for scalars.
+    public var depth: Int {
+        switch self {
+        case .array(let a): return 1 + (a.map(\.depth).max() ?? 0)
+        case .object(let o): return 1 + (o.values.map(\.depth).max() ?? 0)
+        default: return 0
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return String(b)
+        case .int(let i): return String(i)
+        case .double(let d): return String(d)
+        case .string(let s): return s
+        case .array(let a): return "[" + a.map(\.description).joined(separator: ", ") + "]"
+        case .object(let o): return "{" + o.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        }
+    }
+}
+
+extension FieldValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
