@@ -121,11 +121,7 @@ public struct Replica: Sendable {
     /// The full merged state — reports, open and resolved conflicts — as canonical JSON. Two
     /// replicas holding the same changes return the same bytes.
     public func canonicalState() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        struct State: Encodable { var reports: [Report]; var open: [Conflict]; var resolved: [Conflict] }
-        // Encoding plain value types cannot fail.
-        return (try? encoder.encode(State(reports: reports, open: openConflicts, resolved: resolvedConflicts))) ?? Data()
+        MergedState(reports: reports, open: openConflicts, resolved: resolvedConflicts).canonicalJSON()
     }
 
     private func readiness(of change: Change) -> ReportHead.Readiness {

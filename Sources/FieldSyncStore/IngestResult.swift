@@ -1,0 +1,88 @@
+import FieldSyncCore
+
+/// What one ingested batch did.
+public struct IngestResult: Hashable, Sendable, Codable {
+    /// Changes applied now.
+    public var applied = 0
+    /// Changes already held (same dot, same content), ignored.
+    public var duplicates = 0
+    /// Fields that went into conflict.
+    public var conflictsOpened = 0
+    /// Resolution records written.
+    public var conflictsResolved = 0
+    /// The arrival position of the last change applied (0 if none).
+    public var lastArrival: Int64 = 0
+
+    /// An empty result.
+    public init() {}
+}
+
+/// One page of changes in arrival order, for pulls.
+public struct ChangePage: Sendable {
+    /// The changes with their arrival positions, ascending.
+    public var changes: [(arrival: Int64, change: Change)]
+    /// The position to resume from: the last arrival returned, or the request's cursor.
+    public var cursor: Int64
+    /// Whether more changes follow.
+    public var hasMore: Bool
+}
+
+/// Filters for listing reports.
+public struct ReportFilter: Sendable, Hashable {
+    /// Only this county.
+    public var county: String?
+    /// Only `active` or `withdrawn` reports.
+    public var lifecycle: String?
+    /// Only this status.
+    public var status: String?
+    /// Only this service code (category).
+    public var serviceCode: String?
+    /// Only reports updated at or after this time.
+    public var updatedSince: HybridTimestamp?
+    /// Page size.
+    public var limit = 100
+    /// Reports to skip.
+    public var offset = 0
+
+    /// No filter.
+    public init(county: String? = nil, lifecycle: String? = nil, status: String? = nil, serviceCode: String? = nil,
+                updatedSince: HybridTimestamp? = nil, limit: Int = 100, offset: Int = 0) {
+        self.county = county
+        self.lifecycle = lifecycle
+        self.status = status
+        self.serviceCode = serviceCode
+        self.updatedSince = updatedSince
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// Filters for listing conflicts.
+public struct ConflictFilter: Sendable, Hashable {
+    /// `true` for open conflicts only, `false` for resolved only, `nil` for both.
+    public var open: Bool?
+    /// Only this county.
+    public var county: String?
+    /// Only this field.
+    public var field: FieldName?
+    /// Only this report.
+    public var report: ReportID?
+    /// Only records produced by changes that arrived after this position.
+    public var sinceArrival: Int64?
+    /// Page size.
+    public var limit = 100
+    /// Records to skip.
+    public var offset = 0
+
+    /// No filter.
+    public init(open: Bool? = nil, county: String? = nil, field: FieldName? = nil, report: ReportID? = nil,
+                sinceArrival: Int64? = nil, limit: Int = 100, offset: Int = 0) {
+        self.open = open
+        self.county = county
+        self.field = field
+        self.report = report
+        self.sinceArrival = sinceArrival
+        self.limit = limit
+        self.offset = offset
+    }
+}

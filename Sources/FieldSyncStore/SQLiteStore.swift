@@ -1,0 +1,507 @@
+import FieldSyncCore
+import Foundation
+
+/// A FieldSync store in one SQLite file: used by a device (its own log, changes received from
+/// others, merged reports, the conflict log, sync cursors) and by the server (every device's
+/// log, the arrival order that pull cursors follow, merged reports, the conflict log).
+///
+/// WAL mode; versioned migrations; prepared statements; each batch in one transaction, so it
+/// lands whole or not at all. Ingest runs the same merge as the in-memory `Replica`.
+public actor SQLiteStore: ChangeStore {
+    /// How a store behaves.
+    public struct Options: Sendable, Hashable {
+        /// Refuse a change that would leave a gap in its device's log (the server's rule: every
+        /// device's log is held as a dense prefix `1...n`).
+        public var requireContiguousLogs = false
+        /// `true`: fsync at every commit (survives power loss). `false`: survives a killed
+        /// process but may lose the last commits on power loss.
+        public var fullSync = true
+        /// How many report heads to keep decoded in memory.
+        public var headCacheSize = 50_000
+        /// The limits every change must respect.
+        public var limits = ChangeLimits.standard
+
+        /// The defaults: a device store.
+        public init() {}
+
+        /// The server's options: dense device logs, fsync at every commit.
+        public static var server: Options {
+            var o = Options()
+            o.requireContiguousLogs = true
+            return o
+        }
+    }
+
+    /// The file path.
+    public nonisolated let path: String
+    /// The options.
+    public nonisolated let options: Options
+    private let db: SQLiteConnection
+    private let encoder: JSONEncoder
+    private let decoder = JSONDecoder()
+    private var headCache: [ReportID: ReportHead] = [:]
+
+    /// Opens (creating and migrating if needed) the store at `path`.
+    public init(path: String, options: Options = Options()) throws(FieldSyncError) {
+        self.path = path
+        self.options = options
+        db = try SQLiteConnection(path: path)
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let mode = try db.statement("PRAGMA journal_mode = WAL")
+        _ = try mode.step()
+        try db.execute("PRAGMA synchronous = \(options.fullSync ? "FULL" : "NORMAL")")
+        try Schema.migrate(db)
+    }
+
+    /// Closes the database file. The store must not be used afterwards.
+    public func close() {
+        db.close()
+    }
+
+    // MARK: Ingest
+
+    /// Applies a batch atomically: all of it lands, or none of it and the error says why.
+    /// Re-sending a batch is always safe: changes already held are counted as duplicates.
+    public func ingest(_ changes: [Change]) throws(FieldSyncError) -> IngestResult {
+        for c in changes { try options.limits.validate(c) }
+        var batch = Batch()
+        do {
+            let result = try db.transaction { () throws(FieldSyncError) -> IngestResult in
+                try ingestLocked(changes, &batch)
+            }
+            commitCache(batch)
+            return result
+        } catch {
+            if error.code == .dotReuse, let offending = batch.offending { logRefusal(offending, error) }
+            throw error
+        }
+    }
+
+    /// Writes a new change as this store's own device and applies it.
+    public func write(_ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64) throws(FieldSyncError) -> Change {
+        defer { db.resetBusyStatements() }
+        var device = try localDevice()
+        var batch = Batch()
+        let head = try loadHead(report, &batch)
+        let change = try device.makeChange(report: report, county: county, head: head, ops: ops, wallMillis: wallMillis, limits: options.limits)
+        _ = try ingest([change])
+        return change
+    }
+
+    /// State of one batch being ingested; discarded if the batch is rolled back.
+    private struct Batch {
+        var heads: [ReportID: ReportHead] = [:]
+        var dirty: Set<ReportID> = []
+        var highest: [DeviceID: UInt64] = [:]
+        var counts: [DeviceID: Int] = [:]
+        var offending: Change?
+    }
+
+    private func ingestLocked(_ changes: [Change], _ batch: inout Batch) throws(FieldSyncError) -> IngestResult {
+        var result = IngestResult()
+        var remaining = changes
+        while !remaining.isEmpty {
+            var waiting: [Change] = []
+            for c in remaining {
+                let head = try loadHead(c.report, &batch)
+                let readiness = head?.readiness(of: c) ?? (c.isCreate ? .ready : .waiting)
+                switch readiness {
+                case .ready:
+                    if options.requireContiguousLogs {
+                        let highest = try highestSeq(c.dot.device, &batch)
+                        if c.dot.seq > highest + 1 { waiting.append(c); continue }
+                    }
+                    try apply(c, head: head, &batch, &result)
+                case .duplicate:
+                    try checkDuplicate(c, &batch)
+                    result.duplicates += 1
+                case .waiting:
+                    waiting.append(c)
+                case .invalid(let error):
+                    batch.offending = c
+                    throw error
+                }
+            }
+            if waiting.count == remaining.count {
+                try refuseStuck(waiting, &batch)
+            }
+            remaining = waiting
+        }
+        for id in batch.dirty {
+            guard let head = batch.heads[id] else { continue }
+            let body = try encode(head)
+            try db.statement("""
+                INSERT OR REPLACE INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """).bind(.text(id.rawValue), .text(head.county), .text(head.isWithdrawn ? "withdrawn" : "active"),
+                          head.values[.status]?.stringValue.map(SQLiteValue.text) ?? .null,
+                          head.values[.serviceCode]?.stringValue.map(SQLiteValue.text) ?? .null,
+                          .int(Int64(head.updatedAt.millis)), .int(Int64(head.updatedAt.counter)), .blob(body)).run()
+        }
+        for (device, count) in batch.counts {
+            try db.statement("""
+                INSERT INTO device_logs(device, highest_seq, change_count) VALUES (?, ?, ?)
+                ON CONFLICT(device) DO UPDATE SET highest_seq = max(highest_seq, excluded.highest_seq),
+                    change_count = change_count + excluded.change_count
+                """).bind(.text(device.rawValue), .int(Int64(batch.highest[device] ?? 0)), .int(Int64(count))).run()
+        }
+        return result
+    }
+
+    private func apply(_ c: Change, head: ReportHead?, _ batch: inout Batch, _ result: inout IngestResult) throws(FieldSyncError) {
+        let body = try encode(c)
+        try db.statement("""
+            INSERT OR IGNORE INTO changes(device, seq, report, county, hlc_ms, hlc_c, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).bind(.text(c.dot.device.rawValue), .int(Int64(c.dot.seq)), .text(c.report.rawValue), .text(c.county),
+                      .int(Int64(c.hlc.millis)), .int(Int64(c.hlc.counter)), .blob(body)).run()
+        guard db.changes == 1 else {
+            // The dot is held already, for another report: a device reissued a sequence number.
+            batch.offending = c
+            throw Self.dotReuse(c.dot)
+        }
+        let arrival = db.lastInsertRowID
+        var head = head ?? ReportHead(creating: c)
+        var lookupError: FieldSyncError?
+        let effects = head.apply(c) { dot in
+            do throws(FieldSyncError) { return try self.storedChange(dot) } catch { lookupError = error; return nil }
+        }
+        if let lookupError { throw lookupError }
+        batch.heads[c.report] = head
+        batch.dirty.insert(c.report)
+        batch.highest[c.dot.device] = max(batch.highest[c.dot.device] ?? 0, c.dot.seq)
+        batch.counts[c.dot.device, default: 0] += 1
+        result.applied += 1
+        result.lastArrival = arrival
+        result.conflictsOpened += effects.openedCount
+        result.conflictsResolved += effects.resolved.count
+
+        for note in effects.notes {
+            try db.statement("INSERT OR IGNORE INTO notes(report, device, seq, hlc_ms, hlc_c, text) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(.text(c.report.rawValue), .text(note.dot.device.rawValue), .int(Int64(note.dot.seq)),
+                      .int(Int64(note.hlc.millis)), .int(Int64(note.hlc.counter)), .text(note.text)).run()
+        }
+        for m in effects.media {
+            // One row per content hash; the smallest dot keeps it, whatever the arrival order.
+            try db.statement("""
+                INSERT INTO media(report, sha256, device, seq, content_type, size) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(report, sha256) DO UPDATE SET device = excluded.device, seq = excluded.seq,
+                    content_type = excluded.content_type, size = excluded.size
+                WHERE (excluded.device, excluded.seq) < (media.device, media.seq)
+                """).bind(.text(c.report.rawValue), .text(m.media.sha256), .text(m.dot.device.rawValue), .int(Int64(m.dot.seq)),
+                          .text(m.media.contentType), .int(Int64(m.media.size))).run()
+        }
+        for conflict in effects.open + effects.resolved {
+            try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(.text(conflict.id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
+                      .int(conflict.isOpen ? 1 : 0), .int(arrival), .blob(try encode(conflict))).run()
+        }
+        for field in effects.closed {
+            try db.statement("DELETE FROM conflicts WHERE id = ?").bind(.text("\(c.report.rawValue)/\(field.rawValue)")).run()
+        }
+    }
+
+    private func checkDuplicate(_ c: Change, _ batch: inout Batch) throws(FieldSyncError) {
+        let s = try db.statement("SELECT body FROM changes WHERE device = ? AND seq = ?")
+            .bind(.text(c.dot.device.rawValue), .int(Int64(c.dot.seq)))
+        guard try s.step() else {
+            batch.offending = c
+            throw FieldSyncError(.invalidContext, "change \(c.dot) is older than a change of the same device already applied to report \(c.report), which did not include it; the device's log is inconsistent")
+        }
+        let body = try encode(c)
+        guard s.blobEquals(0, body) else {
+            batch.offending = c
+            throw Self.dotReuse(c.dot)
+        }
+    }
+
+    /// None of `stuck` can be applied: say precisely why, for the first one.
+    private func refuseStuck(_ stuck: [Change], _ batch: inout Batch) throws(FieldSyncError) -> Never {
+        for c in stuck {
+            if try storedChange(c.dot) != nil {
+                batch.offending = c
+                throw Self.dotReuse(c.dot)
+            }
+        }
+        let c = stuck[0]
+        if options.requireContiguousLogs {
+            let highest = try highestSeq(c.dot.device, &batch)
+            if let gap = stuck.first(where: { $0.dot.seq > (batch.highest[$0.dot.device] ?? highest) + 1 }) {
+                let held = try highestSeq(gap.dot.device, &batch)
+                throw FieldSyncError(.sequenceGap, "change \(gap.dot) leaves a gap: the log of \(gap.dot.device) is held up to seq \(held); send the changes from seq \(held + 1) first")
+            }
+        }
+        let head = try loadHead(c.report, &batch)
+        if head == nil {
+            throw FieldSyncError(.missingDependency, "change \(c.dot) is for report \(c.report), which this store does not hold; send the change that creates it (and every change it depends on) in the same or an earlier batch")
+        }
+        let missing = c.context.entries.filter { head!.version[$0.device] < $0.seq }.map { "\($0.device):\($0.seq)" }
+        throw FieldSyncError(.missingDependency, "change \(c.dot) depends on changes to report \(c.report) this store does not hold (\(missing.prefix(5).joined(separator: ", "))); send them in the same or an earlier batch")
+    }
+
+    private func highestSeq(_ device: DeviceID, _ batch: inout Batch) throws(FieldSyncError) -> UInt64 {
+        if let h = batch.highest[device] { return h }
+        let stored = try highestSeq(of: device)
+        batch.highest[device] = stored
+        return stored
+    }
+
+    private func loadHead(_ id: ReportID, _ batch: inout Batch) throws(FieldSyncError) -> ReportHead? {
+        if let h = batch.heads[id] { return h }
+        if let h = headCache[id] {
+            batch.heads[id] = h
+            return h
+        }
+        let s = try db.statement("SELECT head FROM reports WHERE id = ?").bind(.text(id.rawValue))
+        guard try s.step() else { return nil }
+        let head = try decode(ReportHead.self, s.blob(0))
+        batch.heads[id] = head
+        return head
+    }
+
+    private func commitCache(_ batch: Batch) {
+        if headCache.count + batch.dirty.count > options.headCacheSize { headCache.removeAll(keepingCapacity: true) }
+        for id in batch.dirty { headCache[id] = batch.heads[id] }
+    }
+
+    private func logRefusal(_ c: Change, _ error: FieldSyncError) {
+        let body = (try? encode(c)) ?? Data()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try? db.statement("INSERT INTO refusals(at_ms, device, seq, code, message, body) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(.int(now), .text(c.dot.device.rawValue), .int(Int64(c.dot.seq)), .text(error.code.rawValue), .text(error.message), .blob(body)).run()
+    }
+
+    static func dotReuse(_ dot: Dot) -> FieldSyncError {
+        FieldSyncError(.dotReuse, "dot \(dot) is already held with different content: the device has reissued a sequence number, probably after being restored from an old backup. Nothing was changed. Recover by fetching the device's own log from the server and continuing after its highest sequence number (protocol/causality.md, 'Restored devices')")
+    }
+
+    // MARK: Reading
+
+    /// The stored change with this dot.
+    public func storedChange(_ dot: Dot) throws(FieldSyncError) -> Change? {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT body FROM changes WHERE device = ? AND seq = ?")
+            .bind(.text(dot.device.rawValue), .int(Int64(dot.seq)))
+        guard try s.step() else { return nil }
+        return try decode(Change.self, s.blob(0))
+    }
+
+    /// Changes that arrived after `cursor`, optionally only one county's, in arrival order.
+    public func changes(after cursor: Int64, county: String?, limit: Int) throws(FieldSyncError) -> ChangePage {
+        defer { db.resetBusyStatements() }
+        let s: SQLiteStatement
+        if let county {
+            s = try db.statement("SELECT arrival, body FROM changes WHERE county = ? AND arrival > ? ORDER BY arrival LIMIT ?")
+                .bind(.text(county), .int(cursor), .int(Int64(limit + 1)))
+        } else {
+            s = try db.statement("SELECT arrival, body FROM changes WHERE arrival > ? ORDER BY arrival LIMIT ?")
+                .bind(.int(cursor), .int(Int64(limit + 1)))
+        }
+        var rows: [(arrival: Int64, change: Change)] = []
+        var more = false
+        while try s.step() {
+            if rows.count == limit { more = true; break }
+            rows.append((s.int64(0), try decode(Change.self, s.blob(1))))
+        }
+        return ChangePage(changes: rows, cursor: rows.last?.arrival ?? cursor, hasMore: more)
+    }
+
+    /// One device's changes after `seq`, in sequence order.
+    public func log(of device: DeviceID, after seq: UInt64 = 0, limit: Int = 1_000) throws(FieldSyncError) -> [Change] {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT body FROM changes WHERE device = ? AND seq > ? ORDER BY seq LIMIT ?")
+            .bind(.text(device.rawValue), .int(Int64(seq)), .int(Int64(limit)))
+        var result: [Change] = []
+        while try s.step() { result.append(try decode(Change.self, s.blob(0))) }
+        return result
+    }
+
+    /// The highest sequence number held of a device's log (0 if none).
+    public func highestSeq(of device: DeviceID) throws(FieldSyncError) -> UInt64 {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT max(seq) FROM changes WHERE device = ?").bind(.text(device.rawValue))
+        guard try s.step(), !s.isNull(0) else { return 0 }
+        return UInt64(s.int64(0))
+    }
+
+    /// For every device, the highest sequence number held.
+    public func logHeads() throws(FieldSyncError) -> [DeviceID: UInt64] {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT device, max(seq) FROM changes GROUP BY device")
+        var result: [DeviceID: UInt64] = [:]
+        while try s.step() {
+            if let d = DeviceID(rawValue: s.text(0)) { result[d] = UInt64(s.int64(1)) }
+        }
+        return result
+    }
+
+    /// The number of changes held.
+    public func changeCount() throws(FieldSyncError) -> Int {
+        Int(try db.scalar("SELECT count(*) FROM changes") ?? 0)
+    }
+
+    /// One report as people see it.
+    public func report(_ id: ReportID) throws(FieldSyncError) -> Report? {
+        defer { db.resetBusyStatements() }
+        var batch = Batch()
+        guard let head = try loadHead(id, &batch) else { return nil }
+        return try view(head)
+    }
+
+    private func view(_ head: ReportHead) throws(FieldSyncError) -> Report {
+        var notes: [Note] = []
+        let n = try db.statement("SELECT device, seq, hlc_ms, hlc_c, text FROM notes WHERE report = ?").bind(.text(head.id.rawValue))
+        while try n.step() {
+            guard let d = DeviceID(rawValue: n.text(0)) else { continue }
+            notes.append(Note(dot: Dot(device: d, seq: UInt64(n.int64(1))),
+                              hlc: HybridTimestamp(millis: UInt64(n.int64(2)), counter: UInt32(n.int64(3))), text: n.text(4)))
+        }
+        var media: [MediaAttachment] = []
+        let m = try db.statement("SELECT device, seq, sha256, content_type, size FROM media WHERE report = ?").bind(.text(head.id.rawValue))
+        while try m.step() {
+            guard let d = DeviceID(rawValue: m.text(0)) else { continue }
+            media.append(MediaAttachment(dot: Dot(device: d, seq: UInt64(m.int64(1))),
+                                         media: MediaRef(sha256: m.text(2), contentType: m.text(3), size: UInt64(m.int64(4)))))
+        }
+        return Report(head: head, notes: notes, media: media)
+    }
+
+    /// Reports matching a filter, most recently updated first.
+    public func reports(_ filter: ReportFilter) throws(FieldSyncError) -> [Report] {
+        defer { db.resetBusyStatements() }
+        var sql = "SELECT head FROM reports WHERE 1"
+        var args: [SQLiteValue] = []
+        if let v = filter.county { sql += " AND county = ?"; args.append(.text(v)) }
+        if let v = filter.lifecycle { sql += " AND lifecycle = ?"; args.append(.text(v)) }
+        if let v = filter.status { sql += " AND status = ?"; args.append(.text(v)) }
+        if let v = filter.serviceCode { sql += " AND service_code = ?"; args.append(.text(v)) }
+        if let v = filter.updatedSince {
+            sql += " AND (updated_ms, updated_c) >= (?, ?)"
+            args += [.int(Int64(v.millis)), .int(Int64(v.counter))]
+        }
+        sql += " ORDER BY updated_ms DESC, updated_c DESC, id LIMIT ? OFFSET ?"
+        args += [.int(Int64(max(0, filter.limit))), .int(Int64(max(0, filter.offset)))]
+        let s = try db.statement(sql)
+        for (i, a) in args.enumerated() { s.bind(a, at: Int32(i + 1)) }
+        var heads: [ReportHead] = []
+        while try s.step() { heads.append(try decode(ReportHead.self, s.blob(0))) }
+        var result: [Report] = []
+        for h in heads { result.append(try view(h)) }
+        return result
+    }
+
+    /// Every change of one report, in arrival order.
+    public func history(of report: ReportID) throws(FieldSyncError) -> [Change] {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT body FROM changes WHERE report = ? ORDER BY arrival").bind(.text(report.rawValue))
+        var result: [Change] = []
+        while try s.step() { result.append(try decode(Change.self, s.blob(0))) }
+        return result
+    }
+
+    /// Conflict records matching a filter, by id.
+    public func conflicts(_ filter: ConflictFilter) throws(FieldSyncError) -> [Conflict] {
+        defer { db.resetBusyStatements() }
+        var sql = "SELECT body FROM conflicts WHERE 1"
+        var args: [SQLiteValue] = []
+        if let v = filter.open { sql += " AND open = ?"; args.append(.int(v ? 1 : 0)) }
+        if let v = filter.county { sql += " AND county = ?"; args.append(.text(v)) }
+        if let v = filter.field { sql += " AND field = ?"; args.append(.text(v.rawValue)) }
+        if let v = filter.report { sql += " AND report = ?"; args.append(.text(v.rawValue)) }
+        if let v = filter.sinceArrival { sql += " AND arrival > ?"; args.append(.int(v)) }
+        sql += " ORDER BY id LIMIT ? OFFSET ?"
+        args += [.int(Int64(max(0, filter.limit))), .int(Int64(max(0, filter.offset)))]
+        let s = try db.statement(sql)
+        for (i, a) in args.enumerated() { s.bind(a, at: Int32(i + 1)) }
+        var result: [Conflict] = []
+        while try s.step() { result.append(try decode(Conflict.self, s.blob(0))) }
+        return result
+    }
+
+    /// The full merged state as canonical JSON (the same bytes as `Replica.canonicalState()`).
+    public func canonicalState() throws(FieldSyncError) -> Data {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT head FROM reports ORDER BY id")
+        var heads: [ReportHead] = []
+        while try s.step() { heads.append(try decode(ReportHead.self, s.blob(0))) }
+        var reports: [Report] = []
+        for h in heads { reports.append(try view(h)) }
+        let all = try conflicts(ConflictFilter(limit: Int(Int32.max)))
+        return MergedState(reports: reports, open: all.filter(\.isOpen), resolved: all.filter { !$0.isOpen }).canonicalJSON()
+    }
+
+    // MARK: Device identity and cursors
+
+    /// Makes this store the store of device `id` (once; a store belongs to one device).
+    public func setIdentity(_ id: DeviceID) throws(FieldSyncError) {
+        if let existing = try identity(), existing != id {
+            throw FieldSyncError(.invalidIdentifier, "this store belongs to device \(existing); use a new store file for device \(id)")
+        }
+        try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('device_id', ?)").bind(.text(id.rawValue)).run()
+    }
+
+    /// The device this store belongs to, if it is a device store.
+    public func identity() throws(FieldSyncError) -> DeviceID? {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT value FROM meta WHERE key = 'device_id'")
+        return try s.step() ? DeviceID(rawValue: s.text(0)) : nil
+    }
+
+    /// This store's device as an author: its last sequence number and clock, from its own log.
+    public func localDevice() throws(FieldSyncError) -> LocalDevice {
+        defer { db.resetBusyStatements() }
+        guard let id = try identity() else {
+            throw FieldSyncError(.invalidIdentifier, "this store has no device identity; enroll the device first")
+        }
+        let s = try db.statement("SELECT seq, hlc_ms, hlc_c FROM changes WHERE device = ? ORDER BY seq DESC LIMIT 1").bind(.text(id.rawValue))
+        guard try s.step() else { return LocalDevice(id: id) }
+        return LocalDevice(id: id, lastSeq: UInt64(s.int64(0)), clock: HybridTimestamp(millis: UInt64(s.int64(1)), counter: UInt32(s.int64(2))))
+    }
+
+    /// How far this store has synced with `peer` (0 if never).
+    public func cursor(for peer: String) throws(FieldSyncError) -> Int64 {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT position FROM cursors WHERE peer = ?").bind(.text(peer))
+        return try s.step() ? s.int64(0) : 0
+    }
+
+    /// Records how far this store has synced with `peer`.
+    public func setCursor(_ position: Int64, for peer: String) throws(FieldSyncError) {
+        try db.statement("INSERT OR REPLACE INTO cursors(peer, position) VALUES (?, ?)").bind(.text(peer), .int(position)).run()
+    }
+
+    /// Refused changes that contradicted stored ones, newest first.
+    public func refusals(limit: Int = 100) throws(FieldSyncError) -> [(dot: Dot, code: String, message: String)] {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT device, seq, code, message FROM refusals ORDER BY id DESC LIMIT ?").bind(.int(Int64(limit)))
+        var result: [(dot: Dot, code: String, message: String)] = []
+        while try s.step() {
+            guard let d = DeviceID(rawValue: s.text(0)) else { continue }
+            result.append((Dot(device: d, seq: UInt64(s.int64(1))), s.text(2), s.text(3)))
+        }
+        return result
+    }
+
+    /// SQLite's own consistency check: `["ok"]` when the file is sound.
+    public func integrityCheck() throws(FieldSyncError) -> [String] {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("PRAGMA integrity_check")
+        var rows: [String] = []
+        while try s.step() { rows.append(s.text(0)) }
+        return rows
+    }
+
+    // MARK: Coding
+
+    private func encode<T: Encodable>(_ value: T) throws(FieldSyncError) -> Data {
+        do { return try encoder.encode(value) } catch {
+            throw FieldSyncError(.malformed, "cannot encode \(T.self): \(error)")
+        }
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(FieldSyncError) -> T {
+        do { return try decoder.decode(type, from: data) } catch {
+            throw FieldSyncError(.storage, "stored \(T.self) cannot be decoded (\(error)); the database may be corrupt: run integrity_check")
+        }
+    }
+}

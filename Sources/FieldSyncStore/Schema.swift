@@ -1,0 +1,110 @@
+import FieldSyncCore
+
+/// The versioned schema of a FieldSync SQLite store. Each migration runs once, in order, in a
+/// transaction; the applied version is kept in `PRAGMA user_version`.
+enum Schema {
+    /// The migrations; index `i` upgrades version `i` to `i + 1`.
+    static let migrations: [String] = [
+        // 1: logs, materialized reports, conflict log, cursors.
+        """
+        CREATE TABLE meta(
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) STRICT;
+        -- Every change held, in arrival order. `arrival` is the pull cursor.
+        CREATE TABLE changes(
+            arrival INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            seq INTEGER NOT NULL CHECK (seq >= 1),
+            report TEXT NOT NULL,
+            county TEXT NOT NULL,
+            hlc_ms INTEGER NOT NULL,
+            hlc_c INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            UNIQUE(device, seq)
+        ) STRICT;
+        CREATE INDEX changes_by_county ON changes(county, arrival);
+        CREATE INDEX changes_by_report ON changes(report, arrival);
+        -- Each device's log: the highest sequence number held.
+        CREATE TABLE device_logs(
+            device TEXT PRIMARY KEY,
+            highest_seq INTEGER NOT NULL,
+            change_count INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        -- The merged head of every report, with columns for filtering.
+        CREATE TABLE reports(
+            id TEXT PRIMARY KEY,
+            county TEXT NOT NULL,
+            lifecycle TEXT NOT NULL,
+            status TEXT,
+            service_code TEXT,
+            updated_ms INTEGER NOT NULL,
+            updated_c INTEGER NOT NULL,
+            head BLOB NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX reports_by_county ON reports(county, updated_ms);
+        CREATE TABLE notes(
+            report TEXT NOT NULL,
+            device TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            hlc_ms INTEGER NOT NULL,
+            hlc_c INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY(report, device, seq)
+        ) STRICT, WITHOUT ROWID;
+        CREATE TABLE media(
+            report TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            device TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            content_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY(report, sha256)
+        ) STRICT, WITHOUT ROWID;
+        -- The conflict log: one open row per (report, field) in conflict, one row per resolution.
+        CREATE TABLE conflicts(
+            id TEXT PRIMARY KEY,
+            report TEXT NOT NULL,
+            county TEXT NOT NULL,
+            field TEXT NOT NULL,
+            open INTEGER NOT NULL,
+            arrival INTEGER NOT NULL,
+            body BLOB NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX conflicts_by_county ON conflicts(county, open, arrival);
+        CREATE INDEX conflicts_by_report ON conflicts(report);
+        -- Sync positions: how far this store has pulled from (or pushed to) each peer.
+        CREATE TABLE cursors(
+            peer TEXT PRIMARY KEY,
+            position INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        -- Changes refused because they contradict stored ones (reused dots), kept for operators.
+        CREATE TABLE refusals(
+            id INTEGER PRIMARY KEY,
+            at_ms INTEGER NOT NULL,
+            device TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            code TEXT NOT NULL,
+            message TEXT NOT NULL,
+            body BLOB NOT NULL
+        ) STRICT;
+        """,
+    ]
+
+    /// The version a fully migrated store has.
+    static var currentVersion: Int64 { Int64(migrations.count) }
+
+    /// Brings the database to the current version.
+    static func migrate(_ db: SQLiteConnection) throws(FieldSyncError) {
+        let version = try db.scalar("PRAGMA user_version") ?? 0
+        guard version <= currentVersion else {
+            throw FieldSyncError(.schemaTooNew, "database '\(db.path)' has schema version \(version), but this build knows only up to \(currentVersion); upgrade FieldSync before opening it")
+        }
+        for v in Int(version)..<migrations.count {
+            try db.transaction { () throws(FieldSyncError) in
+                try db.execute(migrations[v])
+                try db.execute("PRAGMA user_version = \(v + 1)")
+            }
+        }
+    }
+}
