@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(
             name: "fieldsync-bench",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(
             name: "FieldSyncStoreTests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "fieldsync",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

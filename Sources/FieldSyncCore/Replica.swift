@@ -130,7 +130,8 @@ public struct Replica: Sendable {
     }
 
     private mutating func apply(_ change: Change) {
-        var head = heads[change.report] ?? ReportHead(creating: change)
+        // Take the head out of the dictionary so that it is mutated in place, not copied.
+        var head = heads.removeValue(forKey: change.report) ?? ReportHead(creating: change)
         let effects = head.apply(change) { dot in self.change(dot) }
         heads[change.report] = head
         indexByDot[change.dot] = log.count

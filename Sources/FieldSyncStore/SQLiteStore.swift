@@ -82,8 +82,7 @@ public actor SQLiteStore: ChangeStore {
     public func write(_ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64) throws(FieldSyncError) -> Change {
         defer { db.resetBusyStatements() }
         var device = try localDevice()
-        var batch = Batch()
-        let head = try loadHead(report, &batch)
+        let head = try peekHead(report)
         let change = try device.makeChange(report: report, county: county, head: head, ops: ops, wallMillis: wallMillis, limits: options.limits)
         _ = try ingest([change])
         return change
@@ -96,6 +95,8 @@ public actor SQLiteStore: ChangeStore {
         var highest: [DeviceID: UInt64] = [:]
         var counts: [DeviceID: Int] = [:]
         var offending: Change?
+        var openConflicts: [String: (Conflict, Int64)] = [:]
+        var closedConflicts: Set<String> = []
     }
 
     private func ingestLocked(_ changes: [Change], _ batch: inout Batch) throws(FieldSyncError) -> IngestResult {
@@ -104,15 +105,14 @@ public actor SQLiteStore: ChangeStore {
         while !remaining.isEmpty {
             var waiting: [Change] = []
             for c in remaining {
-                let head = try loadHead(c.report, &batch)
-                let readiness = head?.readiness(of: c) ?? (c.isCreate ? .ready : .waiting)
+                let readiness = try loadHead(c.report, &batch)?.readiness(of: c) ?? (c.isCreate ? .ready : .waiting)
                 switch readiness {
                 case .ready:
                     if options.requireContiguousLogs {
                         let highest = try highestSeq(c.dot.device, &batch)
                         if c.dot.seq > highest + 1 { waiting.append(c); continue }
                     }
-                    try apply(c, head: head, &batch, &result)
+                    try apply(c, &batch, &result)
                 case .duplicate:
                     try checkDuplicate(c, &batch)
                     result.duplicates += 1
@@ -128,6 +128,10 @@ public actor SQLiteStore: ChangeStore {
             }
             remaining = waiting
         }
+        for id in batch.closedConflicts where batch.openConflicts[id] == nil {
+            try db.statement("DELETE FROM conflicts WHERE id = ?").bind(.text(id)).run()
+        }
+        for (conflict, arrival) in batch.openConflicts.values { try writeConflict(conflict, arrival: arrival) }
         for id in batch.dirty {
             guard let head = batch.heads[id] else { continue }
             let body = try encode(head)
@@ -149,7 +153,7 @@ public actor SQLiteStore: ChangeStore {
         return result
     }
 
-    private func apply(_ c: Change, head: ReportHead?, _ batch: inout Batch, _ result: inout IngestResult) throws(FieldSyncError) {
+    private func apply(_ c: Change, _ batch: inout Batch, _ result: inout IngestResult) throws(FieldSyncError) {
         let body = try encode(c)
         try db.statement("""
             INSERT OR IGNORE INTO changes(device, seq, report, county, hlc_ms, hlc_c, body) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -161,7 +165,8 @@ public actor SQLiteStore: ChangeStore {
             throw Self.dotReuse(c.dot)
         }
         let arrival = db.lastInsertRowID
-        var head = head ?? ReportHead(creating: c)
+        // Take the head out of the batch so that it is mutated in place, not copied.
+        var head = batch.heads.removeValue(forKey: c.report) ?? ReportHead(creating: c)
         var lookupError: FieldSyncError?
         let effects = head.apply(c) { dot in
             do throws(FieldSyncError) { return try self.storedChange(dot) } catch { lookupError = error; return nil }
@@ -191,14 +196,20 @@ public actor SQLiteStore: ChangeStore {
                 """).bind(.text(c.report.rawValue), .text(m.media.sha256), .text(m.dot.device.rawValue), .int(Int64(m.dot.seq)),
                           .text(m.media.contentType), .int(Int64(m.media.size))).run()
         }
-        for conflict in effects.open + effects.resolved {
-            try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(.text(conflict.id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
-                      .int(conflict.isOpen ? 1 : 0), .int(arrival), .blob(try encode(conflict))).run()
-        }
+        // Open conflicts are written once per batch (their last state); resolutions right away.
+        for conflict in effects.open { batch.openConflicts[conflict.id] = (conflict, arrival) }
         for field in effects.closed {
-            try db.statement("DELETE FROM conflicts WHERE id = ?").bind(.text("\(c.report.rawValue)/\(field.rawValue)")).run()
+            let id = "\(c.report.rawValue)/\(field.rawValue)"
+            batch.openConflicts.removeValue(forKey: id)
+            batch.closedConflicts.insert(id)
         }
+        for conflict in effects.resolved { try writeConflict(conflict, arrival: arrival) }
+    }
+
+    private func writeConflict(_ conflict: Conflict, arrival: Int64) throws(FieldSyncError) {
+        try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(.text(conflict.id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
+                  .int(conflict.isOpen ? 1 : 0), .int(arrival), .blob(try encode(conflict))).run()
     }
 
     private func checkDuplicate(_ c: Change, _ batch: inout Batch) throws(FieldSyncError) {
@@ -248,7 +259,8 @@ public actor SQLiteStore: ChangeStore {
 
     private func loadHead(_ id: ReportID, _ batch: inout Batch) throws(FieldSyncError) -> ReportHead? {
         if let h = batch.heads[id] { return h }
-        if let h = headCache[id] {
+        if let h = headCache.removeValue(forKey: id) {
+            // Moved, not shared, so that the batch mutates it in place; put back on commit.
             batch.heads[id] = h
             return h
         }
@@ -259,9 +271,17 @@ public actor SQLiteStore: ChangeStore {
         return head
     }
 
+    /// A report's head without taking it out of the cache.
+    private func peekHead(_ id: ReportID) throws(FieldSyncError) -> ReportHead? {
+        if let h = headCache[id] { return h }
+        let s = try db.statement("SELECT head FROM reports WHERE id = ?").bind(.text(id.rawValue))
+        guard try s.step() else { return nil }
+        return try decode(ReportHead.self, s.blob(0))
+    }
+
     private func commitCache(_ batch: Batch) {
         if headCache.count + batch.dirty.count > options.headCacheSize { headCache.removeAll(keepingCapacity: true) }
-        for id in batch.dirty { headCache[id] = batch.heads[id] }
+        for (id, head) in batch.heads { headCache[id] = head }
     }
 
     private func logRefusal(_ c: Change, _ error: FieldSyncError) {
@@ -343,8 +363,7 @@ public actor SQLiteStore: ChangeStore {
     /// One report as people see it.
     public func report(_ id: ReportID) throws(FieldSyncError) -> Report? {
         defer { db.resetBusyStatements() }
-        var batch = Batch()
-        guard let head = try loadHead(id, &batch) else { return nil }
+        guard let head = try peekHead(id) else { return nil }
         return try view(head)
     }
 

@@ -1,0 +1,114 @@
+import ArgumentParser
+import FieldSyncCore
+import FieldSyncScenario
+import FieldSyncStore
+import Foundation
+
+/// `fieldsync-bench`: measures merge and ingest throughput on the standard scenario.
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fieldsync-bench",
+        abstract: "Measure FieldSync merge and ingest throughput on the standard scenario."
+    )
+
+    @Option(help: "Devices in the scenario.") var devices = 50
+    @Option(help: "Edits per device.") var edits = 2_000
+    @Option(help: "Share of edits on reports other devices also edit.") var shared = 0.2
+    @Option(help: "Repetitions of each figure (the median is reported).") var repeats = 5
+    @Option(help: "Changes per ingest batch.") var batch = 1_000
+    @Option(help: "Directory for the SQLite files.") var dir: String?
+    @Option(help: "Write the figures as JSON to this file.") var json: String?
+
+    func run() async throws {
+        let scenario = StandardScenario(devices: devices, editsPerDevice: edits, sharedFraction: shared)
+        let generated = scenario.generate()
+        let all = generated.all
+        let edits = generated.editCount
+        print("scenario: \(devices) devices × \(self.edits) edits, \(Int(shared * 100))% on shared reports, seed \(scenario.seed): \(all.count) changes")
+
+        var figures: [Figure] = []
+
+        // In-memory merge: every change into a fresh replica.
+        var mergeTimes: [Double] = []
+        var conflicts = 0
+        for _ in 0..<repeats {
+            let start = DispatchTime.now()
+            var replica = Replica()
+            for c in all { try replica.receive(c) }
+            mergeTimes.append(seconds(since: start))
+            conflicts = replica.openConflicts.count + replica.resolvedConflicts.count
+        }
+        figures.append(Figure(name: "in-memory merge", unit: "changes/s", samples: mergeTimes.map { Double(all.count) / $0 }))
+        print("  conflict records after merge: \(conflicts)")
+
+        let directory = dir.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("fieldsync-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { if dir == nil { try? FileManager.default.removeItem(at: directory) } }
+        let batches = stride(from: 0, to: all.count, by: batch).map { Array(all[$0..<min($0 + batch, all.count)]) }
+
+        // Persisted ingest, server path: dedup, materialize, conflicts, durable commit per batch.
+        var ingestTimes: [Double] = []
+        var rawTimes: [Double] = []
+        for i in 0..<repeats {
+            let path = directory.appendingPathComponent("ingest-\(i).sqlite").path
+            let store = try SQLiteStore(path: path, options: .server)
+            let start = DispatchTime.now()
+            for b in batches { _ = try await store.ingest(b) }
+            ingestTimes.append(seconds(since: start))
+            await store.close()
+
+            // The same rows, raw: one INSERT per change into a table with UNIQUE(device, seq).
+            let rawPath = directory.appendingPathComponent("raw-\(i).sqlite").path
+            rawTimes.append(try RawInsertBaseline.run(path: rawPath, batches: batches))
+        }
+        figures.append(Figure(name: "SQLite ingest (server path)", unit: "changes/s", samples: ingestTimes.map { Double(all.count) / $0 }))
+        figures.append(Figure(name: "SQLite raw insert, same rows", unit: "rows/s", samples: rawTimes.map { Double(all.count) / $0 }))
+        let ratios = zip(ingestTimes, rawTimes).map { $1 / $0 }
+        figures.append(Figure(name: "ingest ÷ raw insert (same run)", unit: "ratio", samples: ratios))
+
+        print("")
+        print("figure                              median        min          max          unit")
+        for f in figures {
+            print("\(f.name.padding(toLength: 34, withPad: " ", startingAt: 0))  \(fmt(f.median).leftPad(11))  \(fmt(f.min).leftPad(11))  \(fmt(f.max).leftPad(11))  \(f.unit)")
+        }
+        print("(\(edits) device edits; \(repeats) repetitions; fsync at every batch commit)")
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(figures).write(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    func fmt(_ v: Double) -> String { v >= 100 ? String(Int(v.rounded())) : String(format: "%.2f", v) }
+}
+
+/// One measured figure.
+struct Figure: Encodable {
+    var name: String
+    var unit: String
+    var samples: [Double]
+    var median: Double { let s = samples.sorted(); return s[s.count / 2] }
+    var min: Double { samples.min() ?? 0 }
+    var max: Double { samples.max() ?? 0 }
+
+    enum CodingKeys: String, CodingKey { case name, unit, samples, median, min, max }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(unit, forKey: .unit)
+        try c.encode(samples, forKey: .samples)
+        try c.encode(median, forKey: .median)
+        try c.encode(min, forKey: .min)
+        try c.encode(max, forKey: .max)
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
