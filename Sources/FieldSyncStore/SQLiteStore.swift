@@ -154,7 +154,7 @@ public actor SQLiteStore: ChangeStore {
     }
 
     private func apply(_ c: Change, _ batch: inout Batch, _ result: inout IngestResult) throws(FieldSyncError) {
-        let body = try encode(c)
+        let body = ChangeCodec.encodeData(c)
         try db.statement("""
             INSERT OR IGNORE INTO changes(device, seq, report, county, hlc_ms, hlc_c, body) VALUES (?, ?, ?, ?, ?, ?, ?)
             """).bind(.text(c.dot.device.rawValue), .int(Int64(c.dot.seq)), .text(c.report.rawValue), .text(c.county),
@@ -219,8 +219,7 @@ public actor SQLiteStore: ChangeStore {
             batch.offending = c
             throw FieldSyncError(.invalidContext, "change \(c.dot) is older than a change of the same device already applied to report \(c.report), which did not include it; the device's log is inconsistent")
         }
-        let body = try encode(c)
-        guard s.blobEquals(0, body) else {
+        guard s.blobEquals(0, ChangeCodec.encodeData(c)) else {
             batch.offending = c
             throw Self.dotReuse(c.dot)
         }
@@ -285,7 +284,7 @@ public actor SQLiteStore: ChangeStore {
     }
 
     private func logRefusal(_ c: Change, _ error: FieldSyncError) {
-        let body = (try? encode(c)) ?? Data()
+        let body = ChangeCodec.encodeData(c)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try? db.statement("INSERT INTO refusals(at_ms, device, seq, code, message, body) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(.int(now), .text(c.dot.device.rawValue), .int(Int64(c.dot.seq)), .text(error.code.rawValue), .text(error.message), .blob(body)).run()
@@ -303,7 +302,7 @@ public actor SQLiteStore: ChangeStore {
         let s = try db.statement("SELECT body FROM changes WHERE device = ? AND seq = ?")
             .bind(.text(dot.device.rawValue), .int(Int64(dot.seq)))
         guard try s.step() else { return nil }
-        return try decode(Change.self, s.blob(0))
+        return try decodeChange(s.blob(0))
     }
 
     /// Changes that arrived after `cursor`, optionally only one county's, in arrival order.
@@ -321,7 +320,7 @@ public actor SQLiteStore: ChangeStore {
         var more = false
         while try s.step() {
             if rows.count == limit { more = true; break }
-            rows.append((s.int64(0), try decode(Change.self, s.blob(1))))
+            rows.append((s.int64(0), try decodeChange(s.blob(1))))
         }
         return ChangePage(changes: rows, cursor: rows.last?.arrival ?? cursor, hasMore: more)
     }
@@ -332,7 +331,7 @@ public actor SQLiteStore: ChangeStore {
         let s = try db.statement("SELECT body FROM changes WHERE device = ? AND seq > ? ORDER BY seq LIMIT ?")
             .bind(.text(device.rawValue), .int(Int64(seq)), .int(Int64(limit)))
         var result: [Change] = []
-        while try s.step() { result.append(try decode(Change.self, s.blob(0))) }
+        while try s.step() { result.append(try decodeChange(s.blob(0))) }
         return result
     }
 
@@ -414,7 +413,7 @@ public actor SQLiteStore: ChangeStore {
         defer { db.resetBusyStatements() }
         let s = try db.statement("SELECT body FROM changes WHERE report = ? ORDER BY arrival").bind(.text(report.rawValue))
         var result: [Change] = []
-        while try s.step() { result.append(try decode(Change.self, s.blob(0))) }
+        while try s.step() { result.append(try decodeChange(s.blob(0))) }
         return result
     }
 
@@ -515,6 +514,12 @@ public actor SQLiteStore: ChangeStore {
     private func encode<T: Encodable>(_ value: T) throws(FieldSyncError) -> Data {
         do { return try encoder.encode(value) } catch {
             throw FieldSyncError(.malformed, "cannot encode \(T.self): \(error)")
+        }
+    }
+
+    private func decodeChange(_ data: Data) throws(FieldSyncError) -> Change {
+        do throws(FieldSyncError) { return try ChangeCodec.decode(data) } catch {
+            throw FieldSyncError(.storage, "a stored change cannot be decoded (\(error.message)); the database may be corrupt: run integrity_check")
         }
     }
 

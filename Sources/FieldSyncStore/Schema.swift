@@ -11,7 +11,8 @@ enum Schema {
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL
         ) STRICT;
-        -- Every change held, in arrival order. `arrival` is the pull cursor.
+        -- Every change held, in arrival order. `arrival` is the pull cursor; `body` is the
+        -- change's canonical binary form (protocol/binary.md).
         CREATE TABLE changes(
             arrival INTEGER PRIMARY KEY,
             device TEXT NOT NULL,
