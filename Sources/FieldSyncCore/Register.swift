@@ -10,6 +10,9 @@ public struct Register: Hashable, Sendable, Codable {
     /// An empty register.
     public init() { candidates = [] }
 
+    /// A register holding candidates already sorted by dot (for decoding).
+    init(sortedCandidates: [Candidate]) { candidates = sortedCandidates }
+
     /// The value to display: the candidate with the highest timestamp, then the highest dot.
     public var winner: Candidate? { candidates.max(by: Candidate.displayOrder) }
 

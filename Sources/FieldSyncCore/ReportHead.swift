@@ -50,6 +50,23 @@ public struct ReportHead: Hashable, Sendable, Codable {
         tags = [:]
     }
 
+    /// Reassembles a head from its parts (for `ReportHeadCodec`).
+    init(id: ReportID, county: String, created: Dot, createdAt: HybridTimestamp, updatedAt: HybridTimestamp,
+         version: VersionVector, changeCount: Int, fields: [FieldName: Register], lifecycle: Register,
+         withdrawals: [WithdrawalWatch], tags: [String: [Dot]]) {
+        self.id = id
+        self.county = county
+        self.created = created
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.version = version
+        self.changeCount = changeCount
+        self.fields = fields
+        self.lifecycle = lifecycle
+        self.withdrawals = withdrawals
+        self.tags = tags
+    }
+
     /// Whether `change` can be applied now, was applied already, must wait for changes it
     /// depends on, or can never be applied here.
     public func readiness(of change: Change) -> Readiness {

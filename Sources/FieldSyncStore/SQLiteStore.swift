@@ -37,8 +37,6 @@ public actor SQLiteStore: ChangeStore {
     /// The options.
     public nonisolated let options: Options
     private let db: SQLiteConnection
-    private let encoder: JSONEncoder
-    private let decoder = JSONDecoder()
     private var headCache: [ReportID: ReportHead] = [:]
 
     /// Opens (creating and migrating if needed) the store at `path`.
@@ -46,8 +44,6 @@ public actor SQLiteStore: ChangeStore {
         self.path = path
         self.options = options
         db = try SQLiteConnection(path: path)
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let mode = try db.statement("PRAGMA journal_mode = WAL")
         _ = try mode.step()
         try db.execute("PRAGMA synchronous = \(options.fullSync ? "FULL" : "NORMAL")")
@@ -134,7 +130,7 @@ public actor SQLiteStore: ChangeStore {
         for (conflict, arrival) in batch.openConflicts.values { try writeConflict(conflict, arrival: arrival) }
         for id in batch.dirty {
             guard let head = batch.heads[id] else { continue }
-            let body = try encode(head)
+            let body = ReportHeadCodec.encode(head)
             try db.statement("""
                 INSERT OR REPLACE INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -209,7 +205,7 @@ public actor SQLiteStore: ChangeStore {
     private func writeConflict(_ conflict: Conflict, arrival: Int64) throws(FieldSyncError) {
         try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(.text(conflict.id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
-                  .int(conflict.isOpen ? 1 : 0), .int(arrival), .blob(try encode(conflict))).run()
+                  .int(conflict.isOpen ? 1 : 0), .int(arrival), .blob(ConflictCodec.encode(conflict))).run()
     }
 
     private func checkDuplicate(_ c: Change, _ batch: inout Batch) throws(FieldSyncError) {
@@ -265,7 +261,7 @@ public actor SQLiteStore: ChangeStore {
         }
         let s = try db.statement("SELECT head FROM reports WHERE id = ?").bind(.text(id.rawValue))
         guard try s.step() else { return nil }
-        let head = try decode(ReportHead.self, s.blob(0))
+        let head = try decodeHead(s.blob(0))
         batch.heads[id] = head
         return head
     }
@@ -275,7 +271,7 @@ public actor SQLiteStore: ChangeStore {
         if let h = headCache[id] { return h }
         let s = try db.statement("SELECT head FROM reports WHERE id = ?").bind(.text(id.rawValue))
         guard try s.step() else { return nil }
-        return try decode(ReportHead.self, s.blob(0))
+        return try decodeHead(s.blob(0))
     }
 
     private func commitCache(_ batch: Batch) {
@@ -402,7 +398,7 @@ public actor SQLiteStore: ChangeStore {
         let s = try db.statement(sql)
         for (i, a) in args.enumerated() { s.bind(a, at: Int32(i + 1)) }
         var heads: [ReportHead] = []
-        while try s.step() { heads.append(try decode(ReportHead.self, s.blob(0))) }
+        while try s.step() { heads.append(try decodeHead(s.blob(0))) }
         var result: [Report] = []
         for h in heads { result.append(try view(h)) }
         return result
@@ -432,7 +428,7 @@ public actor SQLiteStore: ChangeStore {
         let s = try db.statement(sql)
         for (i, a) in args.enumerated() { s.bind(a, at: Int32(i + 1)) }
         var result: [Conflict] = []
-        while try s.step() { result.append(try decode(Conflict.self, s.blob(0))) }
+        while try s.step() { result.append(try decodeConflict(s.blob(0))) }
         return result
     }
 
@@ -441,7 +437,7 @@ public actor SQLiteStore: ChangeStore {
         defer { db.resetBusyStatements() }
         let s = try db.statement("SELECT head FROM reports ORDER BY id")
         var heads: [ReportHead] = []
-        while try s.step() { heads.append(try decode(ReportHead.self, s.blob(0))) }
+        while try s.step() { heads.append(try decodeHead(s.blob(0))) }
         var reports: [Report] = []
         for h in heads { reports.append(try view(h)) }
         let all = try conflicts(ConflictFilter(limit: Int(Int32.max)))
@@ -511,21 +507,21 @@ public actor SQLiteStore: ChangeStore {
 
     // MARK: Coding
 
-    private func encode<T: Encodable>(_ value: T) throws(FieldSyncError) -> Data {
-        do { return try encoder.encode(value) } catch {
-            throw FieldSyncError(.malformed, "cannot encode \(T.self): \(error)")
+    private func decodeHead(_ data: Data) throws(FieldSyncError) -> ReportHead {
+        do throws(FieldSyncError) { return try ReportHeadCodec.decode(data) } catch {
+            throw FieldSyncError(.storage, "a stored report head cannot be decoded (\(error.message)); the database may be corrupt: run integrity_check")
+        }
+    }
+
+    private func decodeConflict(_ data: Data) throws(FieldSyncError) -> Conflict {
+        do throws(FieldSyncError) { return try ConflictCodec.decode(data) } catch {
+            throw FieldSyncError(.storage, "a stored conflict record cannot be decoded (\(error.message)); the database may be corrupt: run integrity_check")
         }
     }
 
     private func decodeChange(_ data: Data) throws(FieldSyncError) -> Change {
         do throws(FieldSyncError) { return try ChangeCodec.decode(data) } catch {
             throw FieldSyncError(.storage, "a stored change cannot be decoded (\(error.message)); the database may be corrupt: run integrity_check")
-        }
-    }
-
-    private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(FieldSyncError) -> T {
-        do { return try decoder.decode(type, from: data) } catch {
-            throw FieldSyncError(.storage, "stored \(T.self) cannot be decoded (\(error)); the database may be corrupt: run integrity_check")
         }
     }
 }
