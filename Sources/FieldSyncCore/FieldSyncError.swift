@@ -34,5 +34,23 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
         case storage = "storage_error"
         case schemaTooNew = "schema_too_new"
         case malformed = "malformed"
+        // Server and protocol codes.
+        case malformedJSON = "malformed_json"
+        case unsupportedProtocolVersion = "unsupported_protocol_version"
+        case unsupportedEncoding = "unsupported_encoding"
+        case bodyTooLarge = "body_too_large"
+        case tooManyChanges = "too_many_changes"
+        case unauthorized = "unauthorized"
+        case forbidden = "forbidden"
+        case wrongCounty = "wrong_county"
+        case deviceRevoked = "device_revoked"
+        case unknownDevice = "unknown_device"
+        case badSignature = "bad_signature"
+        case invalidEnrollment = "invalid_enrollment"
+        case notFound = "not_found"
+        case invalidRequest = "invalid_request"
+        case rateLimited = "rate_limited"
+        case timeout = "timeout"
+        case internalError = "internal_error"
     }
 }

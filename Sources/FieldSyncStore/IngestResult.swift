@@ -1,4 +1,5 @@
 import FieldSyncCore
+import Foundation
 
 /// What one ingested batch did.
 public struct IngestResult: Hashable, Sendable, Codable {
@@ -19,12 +20,37 @@ public struct IngestResult: Hashable, Sendable, Codable {
 
 /// One page of changes in arrival order, for pulls.
 public struct ChangePage: Sendable {
-    /// The changes with their arrival positions, ascending.
-    public var changes: [(arrival: Int64, change: Change)]
+    /// One change with its arrival position and signature.
+    public struct Entry: Sendable, Hashable {
+        /// Its position in the store's arrival order.
+        public var arrival: Int64
+        /// The change.
+        public var change: Change
+        /// Its author's signature, if the store has one.
+        public var signature: Data?
+        /// The change with its signature.
+        public var signed: SignedChange { SignedChange(change: change, signature: signature) }
+
+        /// Creates an entry.
+        public init(arrival: Int64, change: Change, signature: Data?) {
+            self.arrival = arrival
+            self.change = change
+            self.signature = signature
+        }
+    }
+    /// The changes, ascending by arrival.
+    public var changes: [Entry]
     /// The position to resume from: the last arrival returned, or the request's cursor.
     public var cursor: Int64
     /// Whether more changes follow.
     public var hasMore: Bool
+
+    /// Creates a page.
+    public init(changes: [Entry], cursor: Int64, hasMore: Bool) {
+        self.changes = changes
+        self.cursor = cursor
+        self.hasMore = hasMore
+    }
 }
 
 /// Filters for listing reports.
@@ -39,6 +65,9 @@ public struct ReportFilter: Sendable, Hashable {
     public var serviceCode: String?
     /// Only reports updated at or after this time.
     public var updatedSince: HybridTimestamp?
+    /// Only reports whose description, address, category, notes of status, ward or tags contain
+    /// this text (case-insensitive).
+    public var text: String?
     /// Page size.
     public var limit = 100
     /// Reports to skip.
@@ -46,8 +75,9 @@ public struct ReportFilter: Sendable, Hashable {
 
     /// No filter.
     public init(county: String? = nil, lifecycle: String? = nil, status: String? = nil, serviceCode: String? = nil,
-                updatedSince: HybridTimestamp? = nil, limit: Int = 100, offset: Int = 0) {
+                updatedSince: HybridTimestamp? = nil, text: String? = nil, limit: Int = 100, offset: Int = 0) {
         self.county = county
+        self.text = text
         self.lifecycle = lifecycle
         self.status = status
         self.serviceCode = serviceCode
@@ -69,6 +99,8 @@ public struct ConflictFilter: Sendable, Hashable {
     public var report: ReportID?
     /// Only records produced by changes that arrived after this position.
     public var sinceArrival: Int64?
+    /// Only records produced by changes written at or after this time (milliseconds).
+    public var sinceMillis: UInt64?
     /// Page size.
     public var limit = 100
     /// Records to skip.
@@ -76,8 +108,9 @@ public struct ConflictFilter: Sendable, Hashable {
 
     /// No filter.
     public init(open: Bool? = nil, county: String? = nil, field: FieldName? = nil, report: ReportID? = nil,
-                sinceArrival: Int64? = nil, limit: Int = 100, offset: Int = 0) {
+                sinceArrival: Int64? = nil, sinceMillis: UInt64? = nil, limit: Int = 100, offset: Int = 0) {
         self.open = open
+        self.sinceMillis = sinceMillis
         self.county = county
         self.field = field
         self.report = report

@@ -22,7 +22,7 @@ public enum PeerExchange {
         while true {
             let page = try await source.changes(after: cursor, county: county, limit: batchSize)
             if page.changes.isEmpty { break }
-            let r = try await destination.ingest(page.changes.map(\.change))
+            let r = try await destination.ingest(signed: page.changes.map(\.signed))
             transfer.offered += page.changes.count
             transfer.result.applied += r.applied
             transfer.result.duplicates += r.duplicates

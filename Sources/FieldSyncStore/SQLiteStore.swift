@@ -36,7 +36,7 @@ public actor SQLiteStore: ChangeStore {
     public nonisolated let path: String
     /// The options.
     public nonisolated let options: Options
-    private let db: SQLiteConnection
+    let db: SQLiteConnection
     private var headCache: [ReportID: ReportHead] = [:]
 
     /// Opens (creating and migrating if needed) the store at `path`.
@@ -60,7 +60,13 @@ public actor SQLiteStore: ChangeStore {
     /// Applies a batch atomically: all of it lands, or none of it and the error says why.
     /// Re-sending a batch is always safe: changes already held are counted as duplicates.
     public func ingest(_ changes: [Change]) throws(FieldSyncError) -> IngestResult {
-        for c in changes { try options.limits.validate(c) }
+        try ingest(signed: changes.map { SignedChange(change: $0, signature: nil) })
+    }
+
+    /// Applies a batch of signed changes atomically, keeping each signature with its change so
+    /// that it can be relayed. Signatures are checked by the caller (the server), not here.
+    public func ingest(signed changes: [SignedChange]) throws(FieldSyncError) -> IngestResult {
+        for c in changes { try options.limits.validate(c.change) }
         var batch = Batch()
         do {
             let result = try db.transaction { () throws(FieldSyncError) -> IngestResult in
@@ -75,12 +81,13 @@ public actor SQLiteStore: ChangeStore {
     }
 
     /// Writes a new change as this store's own device and applies it.
-    public func write(_ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64) throws(FieldSyncError) -> Change {
+    public func write(_ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64,
+                      signer: (Change) -> Data? = { _ in nil }) throws(FieldSyncError) -> Change {
         defer { db.resetBusyStatements() }
         var device = try localDevice()
         let head = try peekHead(report)
         let change = try device.makeChange(report: report, county: county, head: head, ops: ops, wallMillis: wallMillis, limits: options.limits)
-        _ = try ingest([change])
+        _ = try ingest(signed: [SignedChange(change: change, signature: signer(change))])
         return change
     }
 
@@ -91,53 +98,55 @@ public actor SQLiteStore: ChangeStore {
         var highest: [DeviceID: UInt64] = [:]
         var counts: [DeviceID: Int] = [:]
         var offending: Change?
-        var openConflicts: [String: (Conflict, Int64)] = [:]
+        var openConflicts: [String: (Conflict, Int64, UInt64)] = [:]
         var closedConflicts: Set<String> = []
     }
 
-    private func ingestLocked(_ changes: [Change], _ batch: inout Batch) throws(FieldSyncError) -> IngestResult {
+    private func ingestLocked(_ changes: [SignedChange], _ batch: inout Batch) throws(FieldSyncError) -> IngestResult {
         var result = IngestResult()
         var remaining = changes
         while !remaining.isEmpty {
-            var waiting: [Change] = []
-            for c in remaining {
+            var waiting: [SignedChange] = []
+            for signed in remaining {
+                let c = signed.change
                 let readiness = try loadHead(c.report, &batch)?.readiness(of: c) ?? (c.isCreate ? .ready : .waiting)
                 switch readiness {
                 case .ready:
                     if options.requireContiguousLogs {
                         let highest = try highestSeq(c.dot.device, &batch)
-                        if c.dot.seq > highest + 1 { waiting.append(c); continue }
+                        if c.dot.seq > highest + 1 { waiting.append(signed); continue }
                     }
-                    try apply(c, &batch, &result)
+                    try apply(signed, &batch, &result)
                 case .duplicate:
                     try checkDuplicate(c, &batch)
                     result.duplicates += 1
                 case .waiting:
-                    waiting.append(c)
+                    waiting.append(signed)
                 case .invalid(let error):
                     batch.offending = c
                     throw error
                 }
             }
             if waiting.count == remaining.count {
-                try refuseStuck(waiting, &batch)
+                try refuseStuck(waiting.map(\.change), &batch)
             }
             remaining = waiting
         }
         for id in batch.closedConflicts where batch.openConflicts[id] == nil {
             try db.statement("DELETE FROM conflicts WHERE id = ?").bind(.text(id)).run()
         }
-        for (conflict, arrival) in batch.openConflicts.values { try writeConflict(conflict, arrival: arrival) }
+        for (conflict, arrival, at) in batch.openConflicts.values { try writeConflict(conflict, arrival: arrival, atMillis: at) }
         for id in batch.dirty {
             guard let head = batch.heads[id] else { continue }
             let body = ReportHeadCodec.encode(head)
             try db.statement("""
-                INSERT OR REPLACE INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).bind(.text(id.rawValue), .text(head.county), .text(head.isWithdrawn ? "withdrawn" : "active"),
                           head.values[.status]?.stringValue.map(SQLiteValue.text) ?? .null,
                           head.values[.serviceCode]?.stringValue.map(SQLiteValue.text) ?? .null,
-                          .int(Int64(head.updatedAt.millis)), .int(Int64(head.updatedAt.counter)), .blob(body)).run()
+                          .int(Int64(head.updatedAt.millis)), .int(Int64(head.updatedAt.counter)), .blob(body),
+                          .text(Self.searchText(head))).run()
         }
         for (device, count) in batch.counts {
             try db.statement("""
@@ -149,12 +158,14 @@ public actor SQLiteStore: ChangeStore {
         return result
     }
 
-    private func apply(_ c: Change, _ batch: inout Batch, _ result: inout IngestResult) throws(FieldSyncError) {
+    private func apply(_ signed: SignedChange, _ batch: inout Batch, _ result: inout IngestResult) throws(FieldSyncError) {
+        let c = signed.change
         let body = ChangeCodec.encodeData(c)
         try db.statement("""
-            INSERT OR IGNORE INTO changes(device, seq, report, county, hlc_ms, hlc_c, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO changes(device, seq, report, county, hlc_ms, hlc_c, body, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).bind(.text(c.dot.device.rawValue), .int(Int64(c.dot.seq)), .text(c.report.rawValue), .text(c.county),
-                      .int(Int64(c.hlc.millis)), .int(Int64(c.hlc.counter)), .blob(body)).run()
+                      .int(Int64(c.hlc.millis)), .int(Int64(c.hlc.counter)), .blob(body),
+                      signed.signature.map(SQLiteValue.blob) ?? .null).run()
         guard db.changes == 1 else {
             // The dot is held already, for another report: a device reissued a sequence number.
             batch.offending = c
@@ -193,19 +204,27 @@ public actor SQLiteStore: ChangeStore {
                           .text(m.media.contentType), .int(Int64(m.media.size))).run()
         }
         // Open conflicts are written once per batch (their last state); resolutions right away.
-        for conflict in effects.open { batch.openConflicts[conflict.id] = (conflict, arrival) }
+        for conflict in effects.open { batch.openConflicts[conflict.id] = (conflict, arrival, c.hlc.millis) }
         for field in effects.closed {
             let id = "\(c.report.rawValue)/\(field.rawValue)"
             batch.openConflicts.removeValue(forKey: id)
             batch.closedConflicts.insert(id)
         }
-        for conflict in effects.resolved { try writeConflict(conflict, arrival: arrival) }
+        for conflict in effects.resolved { try writeConflict(conflict, arrival: arrival, atMillis: c.hlc.millis) }
     }
 
-    private func writeConflict(_ conflict: Conflict, arrival: Int64) throws(FieldSyncError) {
-        try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    private func writeConflict(_ conflict: Conflict, arrival: Int64, atMillis: UInt64) throws(FieldSyncError) {
+        try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(.text(conflict.id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
-                  .int(conflict.isOpen ? 1 : 0), .int(arrival), .blob(ConflictCodec.encode(conflict))).run()
+                  .int(conflict.isOpen ? 1 : 0), .int(arrival), .blob(ConflictCodec.encode(conflict)), .int(Int64(atMillis))).run()
+    }
+
+    /// Lower-cased text an operator can search: description, address, category, status notes,
+    /// tags. Never personal data.
+    static func searchText(_ head: ReportHead) -> String {
+        let values = head.values
+        let fields: [FieldName] = [.description, .address, .serviceCode, .serviceName, .statusNotes, .ward]
+        return (fields.compactMap { values[$0]?.stringValue } + head.tagList).joined(separator: " ").lowercased()
     }
 
     private func checkDuplicate(_ c: Change, _ batch: inout Batch) throws(FieldSyncError) {
@@ -303,22 +322,31 @@ public actor SQLiteStore: ChangeStore {
 
     /// Changes that arrived after `cursor`, optionally only one county's, in arrival order.
     public func changes(after cursor: Int64, county: String?, limit: Int) throws(FieldSyncError) -> ChangePage {
+        try changes(after: cursor, county: county, excludingDevice: nil, limit: limit)
+    }
+
+    /// Changes that arrived after `cursor`, leaving out one device's own (it has them). The
+    /// cursor still moves past the changes left out.
+    public func changes(after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int) throws(FieldSyncError) -> ChangePage {
         defer { db.resetBusyStatements() }
         let s: SQLiteStatement
         if let county {
-            s = try db.statement("SELECT arrival, body FROM changes WHERE county = ? AND arrival > ? ORDER BY arrival LIMIT ?")
+            s = try db.statement("SELECT arrival, body, sig, device FROM changes WHERE county = ? AND arrival > ? ORDER BY arrival LIMIT ?")
                 .bind(.text(county), .int(cursor), .int(Int64(limit + 1)))
         } else {
-            s = try db.statement("SELECT arrival, body FROM changes WHERE arrival > ? ORDER BY arrival LIMIT ?")
+            s = try db.statement("SELECT arrival, body, sig, device FROM changes WHERE arrival > ? ORDER BY arrival LIMIT ?")
                 .bind(.int(cursor), .int(Int64(limit + 1)))
         }
-        var rows: [(arrival: Int64, change: Change)] = []
+        var rows: [ChangePage.Entry] = []
         var more = false
+        var last = cursor
         while try s.step() {
             if rows.count == limit { more = true; break }
-            rows.append((s.int64(0), try decodeChange(s.blob(1))))
+            last = s.int64(0)
+            if let excluded = excludingDevice, s.text(3) == excluded.rawValue { continue }
+            rows.append(ChangePage.Entry(arrival: last, change: try decodeChange(s.blob(1)), signature: s.isNull(2) ? nil : s.blob(2)))
         }
-        return ChangePage(changes: rows, cursor: rows.last?.arrival ?? cursor, hasMore: more)
+        return ChangePage(changes: rows, cursor: last, hasMore: more)
     }
 
     /// One device's changes after `seq`, in sequence order.
@@ -389,6 +417,7 @@ public actor SQLiteStore: ChangeStore {
         if let v = filter.lifecycle { sql += " AND lifecycle = ?"; args.append(.text(v)) }
         if let v = filter.status { sql += " AND status = ?"; args.append(.text(v)) }
         if let v = filter.serviceCode { sql += " AND service_code = ?"; args.append(.text(v)) }
+        if let v = filter.text, !v.isEmpty { sql += " AND instr(search, ?) > 0"; args.append(.text(v.lowercased())) }
         if let v = filter.updatedSince {
             sql += " AND (updated_ms, updated_c) >= (?, ?)"
             args += [.int(Int64(v.millis)), .int(Int64(v.counter))]
@@ -423,6 +452,7 @@ public actor SQLiteStore: ChangeStore {
         if let v = filter.field { sql += " AND field = ?"; args.append(.text(v.rawValue)) }
         if let v = filter.report { sql += " AND report = ?"; args.append(.text(v.rawValue)) }
         if let v = filter.sinceArrival { sql += " AND arrival > ?"; args.append(.int(v)) }
+        if let v = filter.sinceMillis { sql += " AND at_ms >= ?"; args.append(.int(Int64(v))) }
         sql += " ORDER BY id LIMIT ? OFFSET ?"
         args += [.int(Int64(max(0, filter.limit))), .int(Int64(max(0, filter.offset)))]
         let s = try db.statement(sql)

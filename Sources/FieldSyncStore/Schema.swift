@@ -90,6 +90,46 @@ enum Schema {
             body BLOB NOT NULL
         ) STRICT;
         """,
+        // 2: signatures, search, conflict times; the server's directory of devices and operators.
+        """
+        ALTER TABLE changes ADD COLUMN sig BLOB;
+        ALTER TABLE reports ADD COLUMN search TEXT NOT NULL DEFAULT '';
+        ALTER TABLE conflicts ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
+        -- Enrolled devices. Bearer tokens are stored only as SHA-256 hashes.
+        CREATE TABLE devices(
+            id TEXT PRIMARY KEY,
+            county TEXT NOT NULL,
+            public_key BLOB,
+            token_hash BLOB UNIQUE,
+            status TEXT NOT NULL CHECK (status IN ('enrolling', 'active', 'revoked')),
+            created_ms INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX devices_by_county ON devices(county);
+        -- One-time enrollment tokens (hashed), each for one device id in one county.
+        CREATE TABLE enrollments(
+            token_hash BLOB PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            county TEXT NOT NULL,
+            expires_ms INTEGER NOT NULL,
+            used_ms INTEGER
+        ) STRICT, WITHOUT ROWID;
+        -- Operators and admins; `counties` is a comma-separated list ('*' for all).
+        CREATE TABLE operators(
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('operator', 'admin')),
+            counties TEXT NOT NULL,
+            token_hash BLOB NOT NULL UNIQUE,
+            revoked INTEGER NOT NULL DEFAULT 0,
+            created_ms INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        -- The server's own signing identity (it authors operators' resolutions).
+        CREATE TABLE server_identity(
+            key TEXT PRIMARY KEY,
+            value BLOB NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        """,
     ]
 
     /// The version a fully migrated store has.

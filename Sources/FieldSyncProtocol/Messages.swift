@@ -1,0 +1,319 @@
+import FieldSyncCore
+import Foundation
+
+/// The protocol versions this build speaks. Requests name theirs in the path (`/v1/…`).
+public enum ProtocolVersion {
+    /// The version this build speaks.
+    public static let current = 1
+    /// Every version this build accepts.
+    public static let supported = [1]
+}
+
+/// Opaque pull cursors. Clients store and return them verbatim.
+public enum SyncCursor {
+    /// The cursor for an arrival position.
+    public static func encode(_ arrival: Int64) -> String { "a\(arrival)" }
+
+    /// The arrival position of a cursor (an absent cursor is the beginning).
+    public static func decode(_ cursor: String?) throws(FieldSyncError) -> Int64 {
+        guard let cursor, !cursor.isEmpty else { return 0 }
+        guard cursor.first == "a", let v = Int64(cursor.dropFirst()), v >= 0 else {
+            throw FieldSyncError(.invalidRequest, "cursor '\(cursor.prefix(40))' was not issued by this server; omit it to start from the beginning")
+        }
+        return v
+    }
+}
+
+/// `POST /v1/sync`: push changes, learn the server's log positions, pull what arrived since the
+/// cursor — in one round trip.
+public struct SyncRequest: Codable, Sendable, Hashable {
+    /// The cursor from the last response (absent the first time).
+    public var cursor: String?
+    /// For each log the device can push, the highest sequence it holds: the server answers with
+    /// how far it holds each, so the device sends only what the server lacks.
+    public var offer: [String: UInt64]?
+    /// Changes to push (the device's own and relayed ones), each signed by its author.
+    public var changes: [SignedChange]?
+    /// The most changes to pull in this response.
+    public var limit: Int?
+
+    /// Creates a request.
+    public init(cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil) {
+        self.cursor = cursor
+        self.offer = offer
+        self.changes = changes
+        self.limit = limit
+    }
+}
+
+/// The answer to a sync request.
+public struct SyncResponse: Codable, Sendable, Hashable {
+    /// What the pushed changes did (absent when nothing was pushed).
+    public var accepted: IngestSummary?
+    /// How far the server holds each offered or pushed log, and the caller's own.
+    public var logs: [String: UInt64]
+    /// Changes of the caller's county that arrived after the cursor (not the caller's own).
+    public var changes: [SignedChange]
+    /// The cursor to send next time.
+    public var cursor: String
+    /// Whether more changes are waiting: sync again at once.
+    public var more: Bool
+
+    /// Creates a response.
+    public init(accepted: IngestSummary?, logs: [String: UInt64], changes: [SignedChange], cursor: String, more: Bool) {
+        self.accepted = accepted
+        self.logs = logs
+        self.changes = changes
+        self.cursor = cursor
+        self.more = more
+    }
+}
+
+/// What a push did.
+public struct IngestSummary: Codable, Sendable, Hashable {
+    public var applied: Int
+    public var duplicates: Int
+    public var conflictsOpened: Int
+    public var conflictsResolved: Int
+
+    /// Creates a summary.
+    public init(applied: Int, duplicates: Int, conflictsOpened: Int, conflictsResolved: Int) {
+        self.applied = applied
+        self.duplicates = duplicates
+        self.conflictsOpened = conflictsOpened
+        self.conflictsResolved = conflictsResolved
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case applied, duplicates
+        case conflictsOpened = "conflicts_opened"
+        case conflictsResolved = "conflicts_resolved"
+    }
+}
+
+/// `POST /v1/devices/register`: a device redeems its one-time enrollment token.
+public struct RegisterRequest: Codable, Sendable, Hashable {
+    /// The one-time token an operator issued.
+    public var enrollmentToken: String
+    /// The device's Ed25519 public key, base64 (32 bytes).
+    public var publicKey: String
+
+    /// Creates a request.
+    public init(enrollmentToken: String, publicKey: String) {
+        self.enrollmentToken = enrollmentToken
+        self.publicKey = publicKey
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case enrollmentToken = "enrollment_token"
+        case publicKey = "public_key"
+    }
+}
+
+/// The answer to a registration: the device's identity and bearer token (shown once).
+public struct RegisterResponse: Codable, Sendable, Hashable {
+    public var deviceID: String
+    public var county: String
+    /// The bearer token for every later request. Shown once; the server keeps only its hash.
+    public var token: String
+    /// The server's own author id (it signs operators' resolutions).
+    public var serverDeviceID: String
+    /// The server's public key, base64.
+    public var serverPublicKey: String
+
+    /// Creates a response.
+    public init(deviceID: String, county: String, token: String, serverDeviceID: String, serverPublicKey: String) {
+        self.deviceID = deviceID
+        self.county = county
+        self.token = token
+        self.serverDeviceID = serverDeviceID
+        self.serverPublicKey = serverPublicKey
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case deviceID = "device_id", county, token
+        case serverDeviceID = "server_device_id"
+        case serverPublicKey = "server_public_key"
+    }
+}
+
+/// `POST /v1/admin/enrollments`: an admin prepares a device's enrollment.
+public struct EnrollmentRequest: Codable, Sendable, Hashable {
+    public var county: String
+    /// The device id to enroll; generated when absent.
+    public var deviceID: String?
+    /// How long the token stays valid, in hours (default 72).
+    public var expiresInHours: Int?
+
+    /// Creates a request.
+    public init(county: String, deviceID: String? = nil, expiresInHours: Int? = nil) {
+        self.county = county
+        self.deviceID = deviceID
+        self.expiresInHours = expiresInHours
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case county
+        case deviceID = "device_id"
+        case expiresInHours = "expires_in_hours"
+    }
+}
+
+/// A one-time enrollment token (shown once).
+public struct EnrollmentResponse: Codable, Sendable, Hashable {
+    public var enrollmentToken: String
+    public var deviceID: String
+    public var county: String
+    public var expiresAtMillis: UInt64
+
+    /// Creates a response.
+    public init(enrollmentToken: String, deviceID: String, county: String, expiresAtMillis: UInt64) {
+        self.enrollmentToken = enrollmentToken
+        self.deviceID = deviceID
+        self.county = county
+        self.expiresAtMillis = expiresAtMillis
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case enrollmentToken = "enrollment_token"
+        case deviceID = "device_id", county
+        case expiresAtMillis = "expires_at_ms"
+    }
+}
+
+/// `POST /v1/admin/operators`: create an operator or admin.
+public struct OperatorRequest: Codable, Sendable, Hashable {
+    public var name: String
+    /// `operator` or `admin`.
+    public var role: String
+    /// Counties the operator may read and resolve in (`*` for all).
+    public var counties: [String]
+
+    /// Creates a request.
+    public init(name: String, role: String, counties: [String]) {
+        self.name = name
+        self.role = role
+        self.counties = counties
+    }
+}
+
+/// A new operator and its token (shown once).
+public struct OperatorResponse: Codable, Sendable, Hashable {
+    public var operatorID: String
+    public var role: String
+    public var counties: [String]
+    public var token: String
+
+    /// Creates a response.
+    public init(operatorID: String, role: String, counties: [String], token: String) {
+        self.operatorID = operatorID
+        self.role = role
+        self.counties = counties
+        self.token = token
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case operatorID = "operator_id", role, counties, token
+    }
+}
+
+/// A page of reports.
+public struct ReportList: Codable, Sendable, Hashable {
+    public var reports: [Report]
+    /// The offset of the next page, if there is one.
+    public var nextOffset: Int?
+
+    /// Creates a page.
+    public init(reports: [Report], nextOffset: Int?) {
+        self.reports = reports
+        self.nextOffset = nextOffset
+    }
+
+    enum CodingKeys: String, CodingKey { case reports, nextOffset = "next_offset" }
+}
+
+/// One report with its full change history.
+public struct ReportDetail: Codable, Sendable, Hashable {
+    public var report: Report
+    /// Every change, in arrival order: who (device), when (hlc), what (ops).
+    public var history: [Change]
+
+    /// Creates a detail.
+    public init(report: Report, history: [Change]) {
+        self.report = report
+        self.history = history
+    }
+}
+
+/// A page of conflict records.
+public struct ConflictList: Codable, Sendable, Hashable {
+    public var conflicts: [Conflict]
+    public var nextOffset: Int?
+
+    /// Creates a page.
+    public init(conflicts: [Conflict], nextOffset: Int?) {
+        self.conflicts = conflicts
+        self.nextOffset = nextOffset
+    }
+
+    enum CodingKeys: String, CodingKey { case conflicts, nextOffset = "next_offset" }
+}
+
+/// `POST /v1/conflicts/{report}/{field}/resolve`: keep a candidate's value, or set a new one.
+public struct ResolveRequest: Codable, Sendable, Hashable {
+    /// The candidate to keep, as `device:seq`.
+    public var choose: String?
+    /// A new value instead.
+    public var value: FieldValue?
+
+    /// Creates a request.
+    public init(choose: String? = nil, value: FieldValue? = nil) {
+        self.choose = choose
+        self.value = value
+    }
+}
+
+/// The resolution: the change the server wrote (it syncs to every device) and the record.
+public struct ResolveResponse: Codable, Sendable, Hashable {
+    public var change: Change
+    public var conflict: Conflict?
+
+    /// Creates a response.
+    public init(change: Change, conflict: Conflict?) {
+        self.change = change
+        self.conflict = conflict
+    }
+}
+
+/// `POST /v1/admin/devices/{id}/revoke` answer and device listings.
+public struct DeviceInfo: Codable, Sendable, Hashable {
+    public var deviceID: String
+    public var county: String
+    public var status: String
+
+    /// Creates a record.
+    public init(deviceID: String, county: String, status: String) {
+        self.deviceID = deviceID
+        self.county = county
+        self.status = status
+    }
+
+    enum CodingKeys: String, CodingKey { case deviceID = "device_id", county, status }
+}
+
+/// Every refusal: a stable code and a message that says what was wrong and what to do.
+public struct ErrorBody: Codable, Sendable, Hashable {
+    public var code: String
+    public var message: String
+
+    /// Creates a body.
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The body of a FieldSync error.
+    public init(_ error: FieldSyncError) {
+        self.init(code: error.code.rawValue, message: error.message)
+    }
+}

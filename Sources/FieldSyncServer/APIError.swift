@@ -1,0 +1,44 @@
+import FieldSyncCore
+import FieldSyncProtocol
+import Foundation
+import Hummingbird
+
+/// A refusal sent to a client: the HTTP status that fits the code, and `{code, message}`.
+public struct APIError: HTTPResponseError, Sendable {
+    /// The error.
+    public let error: FieldSyncError
+
+    /// Wraps an error.
+    public init(_ error: FieldSyncError) { self.error = error }
+
+    /// Creates an error.
+    public init(_ code: FieldSyncError.Code, _ message: String) { error = FieldSyncError(code, message) }
+
+    /// The HTTP status for each code.
+    public var status: HTTPResponse.Status { Self.status(for: error.code) }
+
+    /// The HTTP status for a code.
+    public static func status(for code: FieldSyncError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .malformedJSON, .malformed, .invalidRequest, .unsupportedProtocolVersion: return .badRequest
+        case .unauthorized, .deviceRevoked: return .unauthorized
+        case .forbidden, .wrongCounty, .unknownDevice: return .forbidden
+        case .notFound, .unknownReport: return .notFound
+        case .dotReuse, .sequenceGap, .missingDependency, .reportExists, .staleDevice: return .conflict
+        case .bodyTooLarge: return .contentTooLarge
+        case .unsupportedEncoding: return .unsupportedMediaType
+        case .rateLimited: return .tooManyRequests
+        case .timeout: return .serviceUnavailable
+        case .storage, .internalError, .schemaTooNew: return .internalServerError
+        case .invalidIdentifier, .invalidSequence, .invalidContext, .invalidOperation, .unknownField, .fieldTooLarge,
+             .emptyChange, .countyMismatch, .clockSkew, .badSignature, .tooManyChanges, .invalidEnrollment:
+            return .unprocessableContent
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = (try? JSONWireCodec().encode(ErrorBody(error))) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,75 @@
+import FieldSyncCore
+import FieldSyncProtocol
+import Foundation
+import Hummingbird
+import Logging
+
+/// Turns every failure into `{code, message}` with the right status, counts requests by route
+/// and status, and logs one line per request (method, route, status, time, request id — never
+/// bodies, tokens or personal data).
+struct APIMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = try error.response(from: request, context: context)
+        } catch let error as FieldSyncError {
+            response = try APIError(error).response(from: request, context: context)
+        } catch let error as HTTPError {
+            response = try APIError(Self.translate(error, path: request.uri.path)).response(from: request, context: context)
+        } catch let error as any HTTPResponseError {
+            response = try APIError(.invalidRequest, "the request was refused (\(error.status.code)); check the method, path and body against protocol/openapi.yaml")
+                .response(from: request, context: context)
+        } catch {
+            context.logger.error("internal error", metadata: ["error": "\(type(of: error))"])
+            response = try APIError(.internalError, "the server failed to handle the request; retry it, and report the request id if it keeps failing")
+                .response(from: request, context: context)
+        }
+        let route = Self.route(request.uri.path)
+        metrics.request(route: route, method: request.method.rawValue, status: response.status.code)
+        let elapsed = ContinuousClock.now - start
+        context.logger.info("request", metadata: [
+            "method": "\(request.method.rawValue)", "route": "\(route)", "status": "\(response.status.code)",
+            "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+        ])
+        return response
+    }
+
+    /// Router errors (unknown path, wrong method) as FieldSync errors.
+    static func translate(_ error: HTTPError, path: String) -> FieldSyncError {
+        if error.status == .notFound {
+            let first = path.split(separator: "/").first.map(String.init) ?? ""
+            if first.hasPrefix("v"), let n = Int(first.dropFirst()), !ProtocolVersion.supported.contains(n) {
+                return FieldSyncError(.unsupportedProtocolVersion, "protocol version \(n) is not supported; this server speaks version(s) \(ProtocolVersion.supported.map(String.init).joined(separator: ", ")) (paths start with /v\(ProtocolVersion.current)/)")
+            }
+            return FieldSyncError(.notFound, "no such endpoint: \(path.prefix(120)); see protocol/openapi.yaml for the routes")
+        }
+        if error.status == .methodNotAllowed {
+            return FieldSyncError(.invalidRequest, "this method is not allowed on \(path.prefix(120)); see protocol/openapi.yaml")
+        }
+        if error.status == .contentTooLarge {
+            return FieldSyncError(.bodyTooLarge, "the request body is too large; send fewer changes per request")
+        }
+        return FieldSyncError(.invalidRequest, error.body ?? "the request was refused (\(error.status.code))")
+    }
+
+    /// The route template of a path, for metrics (ids collapsed so labels stay few).
+    static func route(_ path: String) -> String {
+        let parts = path.split(separator: "/").map(String.init)
+        guard parts.first == "v1" else { return parts.first.map { "/\($0)" } ?? "/" }
+        switch parts.count {
+        case 2: return "/v1/\(parts[1])"
+        case 3 where parts[1] == "reports": return "/v1/reports/{id}"
+        case 3 where parts[1] == "devices" || parts[1] == "admin": return "/v1/\(parts[1])/\(parts[2])"
+        case 4 where parts[1] == "conflicts": return "/v1/conflicts/{report}/{field}"
+        case 5 where parts[1] == "conflicts": return parts[4] == "resolve" ? "/v1/conflicts/{report}/{field}/resolve" : "/v1/conflicts/{report}/{field}/{resolver}"
+        case 5 where parts[1] == "admin": return "/v1/admin/devices/{id}/revoke"
+        default: return "/v1/other"
+        }
+    }
+}

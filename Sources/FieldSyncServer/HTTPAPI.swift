@@ -1,0 +1,219 @@
+import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncStore
+import Foundation
+import Hummingbird
+import Logging
+
+/// The HTTP face of `SyncService`: routes, body limits, compression, JSON errors, metrics and
+/// request logs. `protocol/openapi.yaml` documents every route registered here.
+public struct HTTPAPI: Sendable {
+    /// The service behind the routes.
+    public let service: SyncService
+    let codec = JSONWireCodec()
+
+    /// Creates the API.
+    public init(service: SyncService) { self.service = service }
+
+    /// Every route, as `METHOD path` with `{param}` placeholders — checked against the OpenAPI document.
+    public static let routes: [String] = [
+        "GET /healthz", "GET /metrics",
+        "POST /v1/devices/register", "POST /v1/sync", "GET /v1/me",
+        "GET /v1/reports", "GET /v1/reports/{id}",
+        "GET /v1/conflicts", "GET /v1/conflicts/{report}/{field}", "GET /v1/conflicts/{report}/{field}/{resolver}",
+        "POST /v1/conflicts/{report}/{field}/resolve",
+        "POST /v1/admin/enrollments", "POST /v1/admin/operators", "GET /v1/admin/devices", "POST /v1/admin/devices/{id}/revoke",
+    ]
+
+    /// Builds the router.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: APIMiddleware(metrics: service.metrics))
+        router.get("/healthz") { _, _ in
+            try self.respond(["status": "ok", "protocol": "\(ProtocolVersion.current)"], to: nil)
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: self.service.metrics.render())))
+        }
+        router.post("/v1/devices/register") { request, context in
+            try await self.timed {
+                var request = request
+                let body = try await self.decode(RegisterRequest.self, from: &request)
+                return try self.respond(try await self.service.register(body), to: request, status: .created)
+            }
+        }
+        router.post("/v1/sync") { request, context in
+            try await self.timed {
+                var request = request
+                guard case .device(let device) = try await self.principal(request) else {
+                    throw FieldSyncError(.forbidden, "only devices sync; operators use /v1/reports and /v1/conflicts")
+                }
+                let body = try await self.decode(SyncRequest.self, from: &request)
+                return try self.respond(try await self.service.sync(body, device: device), to: request)
+            }
+        }
+        router.get("/v1/me") { request, _ in
+            try await self.timed {
+                switch try await self.principal(request) {
+                case .device(let d):
+                    return try self.respond(["kind": "device", "id": d.id.rawValue, "county": d.county], to: request)
+                case .operator_(let o):
+                    return try self.respond(["kind": o.role, "id": o.id, "counties": o.counties.joined(separator: ",")], to: request)
+                }
+            }
+        }
+        router.get("/v1/reports") { request, _ in
+            try await self.timed {
+                let q = request.uri.queryParameters
+                let filter = ReportFilter(
+                    county: q.get("county"), lifecycle: q.get("lifecycle"), status: q.get("status"), serviceCode: q.get("category"),
+                    updatedSince: try Self.millis(q.get("updated_since"), "updated_since").map { HybridTimestamp(millis: $0) },
+                    text: q.get("q"), limit: try Self.int(q.get("limit"), "limit") ?? 50, offset: try Self.int(q.get("offset"), "offset") ?? 0)
+                return try self.respond(try await self.service.reports(filter, by: try await self.principal(request)), to: request)
+            }
+        }
+        router.get("/v1/reports/{id}") { request, context in
+            try await self.timed {
+                let id = try context.parameters.require("id")
+                return try self.respond(try await self.service.report(id, by: try await self.principal(request)), to: request)
+            }
+        }
+        router.get("/v1/conflicts") { request, _ in
+            try await self.timed {
+                let q = request.uri.queryParameters
+                let open: Bool?
+                switch q.get("state") {
+                case nil, "all": open = nil
+                case "open": open = true
+                case "resolved": open = false
+                case let other?: throw FieldSyncError(.invalidRequest, "state must be open, resolved or all, not '\(other.prefix(20))'")
+                }
+                let field = try q.get("field").map { raw throws(FieldSyncError) -> FieldName in
+                    raw == FieldName.lifecycle.rawValue ? .lifecycle : try FieldName(validating: raw)
+                }
+                let filter = ConflictFilter(open: open, county: q.get("county"), field: field,
+                                            report: try q.get("report").map { raw throws(FieldSyncError) in try ReportID(validating: raw) },
+                                            sinceMillis: try Self.millis(q.get("since"), "since"),
+                                            limit: try Self.int(q.get("limit"), "limit") ?? 50, offset: try Self.int(q.get("offset"), "offset") ?? 0)
+                return try self.respond(try await self.service.conflicts(filter, by: try await self.principal(request)), to: request)
+            }
+        }
+        router.get("/v1/conflicts/{report}/{field}") { request, context in
+            try await self.timed {
+                let c = try await self.service.conflict(report: try context.parameters.require("report"), field: try context.parameters.require("field"),
+                                                        resolver: nil, by: try await self.principal(request))
+                return try self.respond(c, to: request)
+            }
+        }
+        router.get("/v1/conflicts/{report}/{field}/{resolver}") { request, context in
+            try await self.timed {
+                let c = try await self.service.conflict(report: try context.parameters.require("report"), field: try context.parameters.require("field"),
+                                                        resolver: try context.parameters.require("resolver"), by: try await self.principal(request))
+                return try self.respond(c, to: request)
+            }
+        }
+        router.post("/v1/conflicts/{report}/{field}/resolve") { request, context in
+            try await self.timed {
+                var request = request
+                let caller = try await self.principal(request)
+                let body = try await self.decode(ResolveRequest.self, from: &request)
+                let r = try await self.service.resolve(report: try context.parameters.require("report"), field: try context.parameters.require("field"), body, by: caller)
+                return try self.respond(r, to: request, status: .created)
+            }
+        }
+        router.post("/v1/admin/enrollments") { request, _ in
+            try await self.timed {
+                var request = request
+                let caller = try await self.principal(request)
+                let body = try await self.decode(EnrollmentRequest.self, from: &request)
+                return try self.respond(try await self.service.enroll(body, by: caller), to: request, status: .created)
+            }
+        }
+        router.post("/v1/admin/operators") { request, _ in
+            try await self.timed {
+                var request = request
+                let caller = try await self.principal(request)
+                let body = try await self.decode(OperatorRequest.self, from: &request)
+                return try self.respond(try await self.service.createOperator(body, by: caller), to: request, status: .created)
+            }
+        }
+        router.get("/v1/admin/devices") { request, _ in
+            try await self.timed {
+                let list = try await self.service.devices(county: request.uri.queryParameters.get("county"), by: try await self.principal(request))
+                return try self.respond(["devices": list], to: request)
+            }
+        }
+        router.post("/v1/admin/devices/{id}/revoke") { request, context in
+            try await self.timed {
+                let caller = try await self.principal(request)
+                return try self.respond(try await self.service.revoke(try context.parameters.require("id"), by: caller), to: request)
+            }
+        }
+        return router
+    }
+
+    // MARK: Helpers
+
+    func principal(_ request: Request) async throws(FieldSyncError) -> Principal {
+        try await service.authenticate(request.headers[.authorization])
+    }
+
+    /// Reads, decompresses and decodes a request body within the limits.
+    func decode<T: Decodable>(_ type: T.Type, from request: inout Request) async throws -> T {
+        let limit = service.configuration.maxBodyBytes
+        let buffer: ByteBuffer
+        do { buffer = try await request.collectBody(upTo: limit) } catch {
+            throw FieldSyncError(.bodyTooLarge, "the request body is larger than \(limit) bytes; send fewer changes per request")
+        }
+        service.metrics.bytesIn.increment(by: Int64(buffer.readableBytes))
+        var data = Data(buffer.readableBytesView)
+        if let encoding = try BodyCompression.from(contentEncoding: request.headers[.contentEncoding]) {
+            data = try encoding.decompress(data, maxBytes: service.configuration.maxDecompressedBytes)
+        }
+        return try codec.decode(type, from: data)
+    }
+
+    /// Encodes a response, compressing it when the client accepts gzip or deflate.
+    func respond<T: Encodable>(_ value: T, to request: Request?, status: HTTPResponse.Status = .ok) throws -> Response {
+        var data = try codec.encode(value)
+        var headers: HTTPFields = [.contentType: codec.contentType]
+        if data.count > service.configuration.compressAboveBytes,
+           let encoding = BodyCompression.preferred(acceptEncoding: request?.headers[.acceptEncoding]) {
+            data = encoding.compress(data)
+            headers[.contentEncoding] = encoding.rawValue
+            headers[.vary] = "Accept-Encoding"
+        }
+        service.metrics.bytesOut.increment(by: Int64(data.count))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Runs a handler with the configured time limit.
+    func timed(_ body: @escaping @Sendable () async throws -> Response) async throws -> Response {
+        let seconds = service.configuration.requestTimeoutSeconds
+        return try await withThrowingTaskGroup(of: Response?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let response = first else {
+                throw FieldSyncError(.timeout, "the request took longer than \(Int(seconds)) s; retry it (every request is safe to repeat)")
+            }
+            return response
+        }
+    }
+
+    static func int(_ raw: String?, _ name: String) throws(FieldSyncError) -> Int? {
+        guard let raw else { return nil }
+        guard let v = Int(raw) else { throw FieldSyncError(.invalidRequest, "\(name) must be an integer, not '\(raw.prefix(20))'") }
+        return v
+    }
+
+    static func millis(_ raw: String?, _ name: String) throws(FieldSyncError) -> UInt64? {
+        guard let raw else { return nil }
+        guard let v = UInt64(raw) else { throw FieldSyncError(.invalidRequest, "\(name) must be milliseconds since the Unix epoch, not '\(raw.prefix(20))'") }
+        return v
+    }
+}

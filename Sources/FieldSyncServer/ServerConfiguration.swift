@@ -1,0 +1,26 @@
+/// Limits and policies of a `fieldsyncd` instance.
+public struct ServerConfiguration: Sendable, Hashable {
+    /// Largest request body on the wire (compressed or not), in bytes.
+    public var maxBodyBytes = 8 * 1024 * 1024
+    /// Largest request body after decompression, in bytes.
+    public var maxDecompressedBytes = 32 * 1024 * 1024
+    /// Most changes one sync request may push.
+    public var maxPushChanges = 1_000
+    /// Most changes one sync response carries (the default page when the request names none).
+    public var maxPullChanges = 1_000
+    /// Most logs one sync request may offer.
+    public var maxOfferedLogs = 10_000
+    /// How far ahead of the server's clock a change's timestamp may be, in milliseconds.
+    public var maxClockAheadMillis: UInt64 = 7 * 24 * 3_600_000
+    /// How long an enrollment token stays valid by default, in hours.
+    public var enrollmentHours = 72
+    /// How long one request may take before the server answers `timeout`, in seconds.
+    public var requestTimeoutSeconds: Double = 30
+    /// Responses larger than this are compressed when the client accepts it.
+    public var compressAboveBytes = 512
+    /// The author id under which the server writes operators' resolutions.
+    public var serverDeviceID = "fieldsyncd"
+
+    /// The defaults.
+    public init() {}
+}

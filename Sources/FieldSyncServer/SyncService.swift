@@ -1,0 +1,337 @@
+import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncSigning
+import FieldSyncStore
+import Foundation
+
+/// What the daemon does, independent of HTTP: enrollment, authentication, sync, operator
+/// queries and resolutions, administration. Every method checks the caller's scope.
+public struct SyncService: Sendable {
+    /// The store holding every log and the directory.
+    public let store: SQLiteStore
+    /// Limits and policies.
+    public let configuration: ServerConfiguration
+    /// The metrics.
+    public let metrics: ServerMetrics
+    /// The server's own signing key (it signs operators' resolutions).
+    public let serverKey: DeviceKey
+    /// The server's author id.
+    public let serverID: DeviceID
+    /// The clock, in milliseconds since the epoch.
+    public let now: @Sendable () -> UInt64
+
+    /// Opens the service on a store: loads or creates the server's signing identity.
+    public init(store: SQLiteStore, configuration: ServerConfiguration = ServerConfiguration(), metrics: ServerMetrics = ServerMetrics(),
+                now: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }) async throws(FieldSyncError) {
+        self.store = store
+        self.configuration = configuration
+        self.metrics = metrics
+        self.now = now
+        let raw = try await store.initServerIdentity("signing_key", DeviceKey().rawRepresentation)
+        serverKey = try DeviceKey(rawRepresentation: raw)
+        serverID = try DeviceID(validating: configuration.serverDeviceID)
+        try await store.setIdentity(serverID)
+    }
+
+    // MARK: Authentication
+
+    /// The caller named by an `Authorization: Bearer …` header value.
+    public func authenticate(_ authorization: String?) async throws(FieldSyncError) -> Principal {
+        guard let authorization, authorization.lowercased().hasPrefix("bearer "), authorization.count > 7 else {
+            throw FieldSyncError(.unauthorized, "send 'Authorization: Bearer <token>' with the token you received at enrollment or from an admin")
+        }
+        let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let hash = Tokens.hash(token)
+        if token.hasPrefix("fsd_"), let device = try await store.device(tokenHash: hash) {
+            guard device.status == "active" else {
+                throw FieldSyncError(.deviceRevoked, "device \(device.id) has been revoked; ask an operator to enroll it again")
+            }
+            return .device(device)
+        }
+        if token.hasPrefix("fso_"), let op = try await store.operatorRecord(tokenHash: hash) {
+            guard !op.revoked else { throw FieldSyncError(.unauthorized, "this operator token has been revoked; ask an admin for a new one") }
+            return .operator_(op)
+        }
+        throw FieldSyncError(.unauthorized, "the bearer token is not valid; check it, or enroll again")
+    }
+
+    // MARK: Enrollment
+
+    /// Redeems an enrollment token: registers the device key and issues its bearer token.
+    public func register(_ request: RegisterRequest) async throws(FieldSyncError) -> RegisterResponse {
+        guard let key = Data(base64Encoded: request.publicKey), key.count == 32, ChangeSignature.isValidPublicKey(key) else {
+            throw FieldSyncError(.invalidRequest, "public_key must be a base64 Ed25519 public key (32 bytes)")
+        }
+        let token = Tokens.generate(prefix: "fsd")
+        let device = try await store.completeEnrollment(tokenHash: Tokens.hash(request.enrollmentToken), publicKey: key,
+                                                        bearerHash: Tokens.hash(token), nowMillis: now())
+        return RegisterResponse(deviceID: device.id.rawValue, county: device.county, token: token,
+                                serverDeviceID: serverID.rawValue, serverPublicKey: serverKey.publicKey.base64EncodedString())
+    }
+
+    /// Prepares a device's enrollment (admins only): returns the one-time token.
+    public func enroll(_ request: EnrollmentRequest, by caller: Principal?) async throws(FieldSyncError) -> EnrollmentResponse {
+        if let caller { try requireAdmin(caller) }
+        guard Identifier.valid(request.county) else {
+            throw FieldSyncError(.invalidIdentifier, "county '\(request.county.prefix(64))' is not a valid identifier (1–64 of A–Z a–z 0–9 - _ .)")
+        }
+        let device = try DeviceID(validating: request.deviceID ?? "dev-\(UUID().uuidString.prefix(8).lowercased())")
+        guard device != serverID else { throw FieldSyncError(.invalidEnrollment, "device id \(device) is reserved for the server") }
+        let hours = request.expiresInHours ?? configuration.enrollmentHours
+        guard (1...24 * 90).contains(hours) else { throw FieldSyncError(.invalidRequest, "expires_in_hours must be between 1 and 2160") }
+        let token = Tokens.generate(prefix: "fse")
+        let expires = now() + UInt64(hours) * 3_600_000
+        try await store.createEnrollment(tokenHash: Tokens.hash(token), device: device, county: request.county, expiresMillis: expires, nowMillis: now())
+        return EnrollmentResponse(enrollmentToken: token, deviceID: device.rawValue, county: request.county, expiresAtMillis: expires)
+    }
+
+    /// Creates an operator or admin (admins only, or the shell when `caller` is nil).
+    public func createOperator(_ request: OperatorRequest, by caller: Principal?) async throws(FieldSyncError) -> OperatorResponse {
+        if let caller { try requireAdmin(caller) }
+        guard ["operator", "admin"].contains(request.role) else {
+            throw FieldSyncError(.invalidRequest, "role must be 'operator' or 'admin'")
+        }
+        guard !request.counties.isEmpty, request.counties.allSatisfy({ $0 == "*" || Identifier.valid($0) }) else {
+            throw FieldSyncError(.invalidRequest, "counties must list at least one county id, or '*' for all")
+        }
+        guard !request.name.isEmpty, request.name.utf8.count <= 128 else { throw FieldSyncError(.invalidRequest, "name must have 1 to 128 bytes") }
+        let token = Tokens.generate(prefix: "fso")
+        let id = "op-\(UUID().uuidString.prefix(8).lowercased())"
+        try await store.createOperator(OperatorRecord(id: id, name: request.name, role: request.role, counties: request.counties, revoked: false),
+                                       tokenHash: Tokens.hash(token), nowMillis: now())
+        return OperatorResponse(operatorID: id, role: request.role, counties: request.counties, token: token)
+    }
+
+    /// Revokes a device (admins only, or the shell).
+    public func revoke(_ id: String, by caller: Principal?) async throws(FieldSyncError) -> DeviceInfo {
+        if let caller { try requireAdmin(caller) }
+        let device = try DeviceID(validating: id)
+        guard try await store.revokeDevice(device, nowMillis: now()), let record = try await store.device(device) else {
+            throw FieldSyncError(.notFound, "no device \(device) is enrolled")
+        }
+        return DeviceInfo(deviceID: record.id.rawValue, county: record.county, status: record.status)
+    }
+
+    /// Lists devices (admins: all; operators: their counties).
+    public func devices(county: String?, by caller: Principal) async throws(FieldSyncError) -> [DeviceInfo] {
+        let op = try requireOperator(caller)
+        if let county { try requireCounty(op, county) }
+        return try await store.devices(county: county).filter { op.covers($0.county) }
+            .map { DeviceInfo(deviceID: $0.id.rawValue, county: $0.county, status: $0.status) }
+    }
+
+    // MARK: Sync
+
+    /// One sync round trip for a device: push, log positions, pull.
+    public func sync(_ request: SyncRequest, device: DeviceRecord) async throws(FieldSyncError) -> SyncResponse {
+        let start = ContinuousClock.now
+        defer { metrics.syncLatency.record(ContinuousClock.now - start) }
+        let cursor = try SyncCursor.decode(request.cursor)
+        let limit = request.limit ?? configuration.maxPullChanges
+        guard (0...configuration.maxPullChanges).contains(limit) else {
+            throw FieldSyncError(.invalidRequest, "limit must be between 0 and \(configuration.maxPullChanges)")
+        }
+        let pushed = request.changes ?? []
+        guard pushed.count <= configuration.maxPushChanges else {
+            throw FieldSyncError(.tooManyChanges, "a sync may push at most \(configuration.maxPushChanges) changes; you sent \(pushed.count): send the rest in the next request")
+        }
+        let offer = request.offer ?? [:]
+        guard offer.count <= configuration.maxOfferedLogs else {
+            throw FieldSyncError(.invalidRequest, "a sync may offer at most \(configuration.maxOfferedLogs) logs")
+        }
+
+        var accepted: IngestSummary?
+        if !pushed.isEmpty {
+            try await verify(pushed, from: device)
+            let r = try await store.ingest(signed: pushed)
+            metrics.changesIngested.increment(by: Int64(r.applied))
+            metrics.changesDuplicate.increment(by: Int64(r.duplicates))
+            metrics.conflictsOpened.increment(by: Int64(r.conflictsOpened))
+            metrics.conflictsResolved.increment(by: Int64(r.conflictsResolved))
+            accepted = IngestSummary(applied: r.applied, duplicates: r.duplicates, conflictsOpened: r.conflictsOpened, conflictsResolved: r.conflictsResolved)
+        }
+
+        var logs: [String: UInt64] = [:]
+        var names = Set(offer.keys)
+        for c in pushed { names.insert(c.change.dot.device.rawValue) }
+        names.insert(device.id.rawValue)
+        for name in names {
+            guard let id = DeviceID(rawValue: name) else {
+                throw FieldSyncError(.invalidIdentifier, "offered log '\(name.prefix(64))' is not a valid device id")
+            }
+            logs[name] = try await store.highestSeq(of: id)
+        }
+
+        let page = limit == 0
+            ? ChangePage(changes: [], cursor: cursor, hasMore: false)
+            : try await store.changes(after: cursor, county: device.county, excludingDevice: device.id, limit: limit)
+        metrics.changesServed.increment(by: Int64(page.changes.count))
+        return SyncResponse(accepted: accepted, logs: logs, changes: page.changes.map(\.signed),
+                            cursor: SyncCursor.encode(page.cursor), more: page.hasMore)
+    }
+
+    /// Checks every pushed change: county, author, signature, clock.
+    func verify(_ changes: [SignedChange], from device: DeviceRecord) async throws(FieldSyncError) {
+        var keys: [DeviceID: Data] = [:]
+        let horizon = now() + configuration.maxClockAheadMillis
+        for signed in changes {
+            let c = signed.change
+            guard c.county == device.county else {
+                throw FieldSyncError(.wrongCounty, "change \(c.dot) belongs to county '\(c.county)', but device \(device.id) syncs '\(device.county)'; a device may only push its own county's changes")
+            }
+            guard c.hlc.millis <= horizon else {
+                throw FieldSyncError(.clockSkew, "change \(c.dot) is timestamped \(c.hlc.millis) ms, more than \(configuration.maxClockAheadMillis / 3_600_000) hours ahead of the server's clock; set the device's date and time, then write new changes")
+            }
+            let key: Data
+            if let k = keys[c.dot.device] {
+                key = k
+            } else if c.dot.device == serverID {
+                key = serverKey.publicKey
+            } else {
+                guard let author = try await store.device(c.dot.device), let k = author.publicKey else {
+                    throw FieldSyncError(.unknownDevice, "change \(c.dot) is by \(c.dot.device), which is not an enrolled device; only enrolled devices' changes are accepted")
+                }
+                guard author.status == "active" else {
+                    throw FieldSyncError(.deviceRevoked, "change \(c.dot) is by \(c.dot.device), which has been revoked; its changes are no longer accepted")
+                }
+                guard author.county == c.county else {
+                    throw FieldSyncError(.wrongCounty, "change \(c.dot) is by \(c.dot.device), enrolled in '\(author.county)', but touches county '\(c.county)'")
+                }
+                key = k
+            }
+            keys[c.dot.device] = key
+            guard ChangeSignature.isValid(signed, publicKey: key) else {
+                throw FieldSyncError(.badSignature, "change \(c.dot) does not carry a valid signature by \(c.dot.device); it was altered or forged. Send changes exactly as their author signed them")
+            }
+        }
+    }
+
+    // MARK: Operators
+
+    /// Reports an operator may see, filtered.
+    public func reports(_ filter: ReportFilter, by caller: Principal) async throws(FieldSyncError) -> ReportList {
+        let op = try requireOperator(caller)
+        var filter = filter
+        guard (1...500).contains(filter.limit), filter.offset >= 0 else { throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset ≥ 0") }
+        if let county = filter.county {
+            try requireCounty(op, county)
+            return try await page(filter)
+        }
+        if op.role == "admin" || op.counties.contains("*") { return try await page(filter) }
+        guard op.counties.count == 1 else {
+            throw FieldSyncError(.invalidRequest, "you cover several counties (\(op.counties.joined(separator: ", "))); name one with county=")
+        }
+        filter.county = op.counties[0]
+        return try await page(filter)
+    }
+
+    private func page(_ filter: ReportFilter) async throws(FieldSyncError) -> ReportList {
+        var probe = filter
+        probe.limit += 1
+        var reports = try await store.reports(probe)
+        let more = reports.count > filter.limit
+        if more { reports.removeLast() }
+        return ReportList(reports: reports, nextOffset: more ? filter.offset + filter.limit : nil)
+    }
+
+    /// One report with its history.
+    public func report(_ id: String, by caller: Principal) async throws(FieldSyncError) -> ReportDetail {
+        let op = try requireOperator(caller)
+        let rid = try ReportID(validating: id)
+        guard let report = try await store.report(rid), op.covers(report.county) else {
+            throw FieldSyncError(.notFound, "no report \(rid) in your counties")
+        }
+        return ReportDetail(report: report, history: try await store.history(of: rid))
+    }
+
+    /// Conflict records an operator may see, filtered.
+    public func conflicts(_ filter: ConflictFilter, by caller: Principal) async throws(FieldSyncError) -> ConflictList {
+        let op = try requireOperator(caller)
+        guard (1...500).contains(filter.limit), filter.offset >= 0 else { throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset ≥ 0") }
+        var filter = filter
+        if let county = filter.county {
+            try requireCounty(op, county)
+        } else if !(op.role == "admin" || op.counties.contains("*")) {
+            guard op.counties.count == 1 else {
+                throw FieldSyncError(.invalidRequest, "you cover several counties (\(op.counties.joined(separator: ", "))); name one with county=")
+            }
+            filter.county = op.counties[0]
+        }
+        var probe = filter
+        probe.limit += 1
+        var list = try await store.conflicts(probe)
+        let more = list.count > filter.limit
+        if more { list.removeLast() }
+        return ConflictList(conflicts: list, nextOffset: more ? filter.offset + filter.limit : nil)
+    }
+
+    /// One conflict record: open (`resolver` nil) or resolved by `resolver` (`device:seq`).
+    public func conflict(report: String, field: String, resolver: String?, by caller: Principal) async throws(FieldSyncError) -> Conflict {
+        let op = try requireOperator(caller)
+        let rid = try ReportID(validating: report)
+        let id = resolver.map { "\(rid.rawValue)/\(field)/\($0)" } ?? "\(rid.rawValue)/\(field)"
+        let found = try await store.conflicts(ConflictFilter(report: rid, limit: 1_000)).first { $0.id == id }
+        guard let found, op.covers(found.county) else { throw FieldSyncError(.notFound, "no conflict \(id) in your counties") }
+        return found
+    }
+
+    /// Resolves an open conflict by keeping a candidate's value or writing a new one. The
+    /// resolution is a change authored and signed by the server; it syncs to every device.
+    public func resolve(report: String, field: String, _ request: ResolveRequest, by caller: Principal) async throws(FieldSyncError) -> ResolveResponse {
+        let op = try requireOperator(caller)
+        let open = try await conflict(report: report, field: field, resolver: nil, by: caller)
+        guard op.covers(open.county) else { throw FieldSyncError(.notFound, "no conflict \(open.id) in your counties") }
+        let value: FieldValue
+        switch (request.choose, request.value) {
+        case (let choose?, nil):
+            guard let candidate = open.candidates.first(where: { $0.dot.description == choose }) else {
+                throw FieldSyncError(.invalidRequest, "'\(choose.prefix(80))' is not a candidate of \(open.id); choose one of \(open.candidates.map(\.dot.description).joined(separator: ", "))")
+            }
+            value = candidate.value
+        case (nil, let v?):
+            value = v
+        default:
+            throw FieldSyncError(.invalidRequest, "send either 'choose' (a candidate as device:seq) or 'value' (a new value), not both")
+        }
+        let op_: ReportOperation
+        if open.field == .lifecycle {
+            switch value {
+            case Lifecycle.withdrawn: op_ = .withdraw(reason: "withdrawal confirmed by operator \(op.id)")
+            case Lifecycle.active: op_ = .restore
+            default: throw FieldSyncError(.invalidRequest, "a lifecycle conflict resolves to 'active' or 'withdrawn'")
+            }
+        } else {
+            op_ = .set(field: open.field, value: value)
+        }
+        let key = serverKey
+        let change = try await store.write([op_], to: open.report, county: open.county, wallMillis: now(), signer: { key.sign($0) })
+        metrics.changesIngested.increment()
+        metrics.conflictsResolved.increment()
+        let record = try await store.conflicts(ConflictFilter(report: open.report, limit: 1_000)).first { $0.resolution?.dot == change.dot }
+        return ResolveResponse(change: change, conflict: record)
+    }
+
+    // MARK: Scope
+
+    func requireOperator(_ caller: Principal) throws(FieldSyncError) -> OperatorRecord {
+        guard case .operator_(let op) = caller else {
+            throw FieldSyncError(.forbidden, "this endpoint is for operators; devices sync through /v1/sync")
+        }
+        return op
+    }
+
+    func requireAdmin(_ caller: Principal) throws(FieldSyncError) {
+        guard caller.isAdmin else { throw FieldSyncError(.forbidden, "this endpoint is for admins") }
+    }
+
+    func requireCounty(_ op: OperatorRecord, _ county: String) throws(FieldSyncError) {
+        guard op.covers(county) else {
+            throw FieldSyncError(.wrongCounty, "you may not read county '\(county.prefix(64))'; your counties: \(op.counties.joined(separator: ", "))")
+        }
+    }
+}
+
+/// Identifier syntax shared with device and report ids.
+enum Identifier {
+    static func valid(_ s: String) -> Bool { DeviceID(rawValue: s) != nil }
+}

@@ -1,0 +1,86 @@
+import Crypto
+import FieldSyncCore
+import Foundation
+
+/// A device's (or the server's) Ed25519 signing key. The private half never leaves the device;
+/// the public half is registered at enrollment.
+public struct DeviceKey: Sendable {
+    /// The 32-byte raw private key, for storing on the device.
+    public let rawRepresentation: Data
+    /// The 32-byte public key.
+    public let publicKey: Data
+
+    private var key: Curve25519.Signing.PrivateKey {
+        // Checked valid at init.
+        try! Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation)
+    }
+
+    /// A new random key.
+    public init() {
+        let key = Curve25519.Signing.PrivateKey()
+        rawRepresentation = key.rawRepresentation
+        publicKey = key.publicKey.rawRepresentation
+    }
+
+    /// A key from its 32-byte raw form.
+    public init(rawRepresentation: Data) throws(FieldSyncError) {
+        do {
+            let key = try Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation)
+            self.rawRepresentation = key.rawRepresentation
+            publicKey = key.publicKey.rawRepresentation
+        } catch {
+            throw FieldSyncError(.invalidRequest, "a signing key must be 32 bytes")
+        }
+    }
+
+    /// Signs a change's canonical form.
+    public func sign(_ change: Change) -> Data {
+        // Signing with a valid key over in-memory bytes does not fail.
+        (try? key.signature(for: ChangeSignature.signingInput(change))) ?? Data()
+    }
+
+    /// The change with its signature.
+    public func signed(_ change: Change) -> SignedChange {
+        SignedChange(change: change, signature: sign(change))
+    }
+}
+
+/// What a change's signature covers and how it is checked.
+public enum ChangeSignature {
+    /// Domain separation: a change signature can never be confused with another signed message.
+    public static let domain = Data("fieldsync/change/v1\0".utf8)
+
+    /// The bytes an author signs: the domain, then the change's canonical binary form.
+    public static func signingInput(_ change: Change) -> Data {
+        domain + ChangeCodec.encodeData(change)
+    }
+
+    /// Whether `signed` carries a valid signature by the holder of `publicKey`.
+    public static func isValid(_ signed: SignedChange, publicKey: Data) -> Bool {
+        guard let signature = signed.signature, signature.count == 64,
+              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+        return key.isValidSignature(signature, for: signingInput(signed.change))
+    }
+
+    /// Whether `publicKey` is a well-formed Ed25519 public key.
+    public static func isValidPublicKey(_ publicKey: Data) -> Bool {
+        (try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)) != nil
+    }
+}
+
+/// Bearer and enrollment tokens: random, shown once, stored only as SHA-256 hashes.
+public enum Tokens {
+    /// A new token: a prefix naming its kind, then 32 random bytes in base64url.
+    public static func generate(prefix: String) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let b64 = Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return "\(prefix)_\(b64)"
+    }
+
+    /// The hash under which a token is stored and looked up.
+    public static func hash(_ token: String) -> Data {
+        Data(SHA256.hash(data: Data(token.utf8)))
+    }
+}

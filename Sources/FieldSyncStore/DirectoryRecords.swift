@@ -1,0 +1,48 @@
+import FieldSyncCore
+import Foundation
+
+/// An enrolled device as the server's directory holds it.
+public struct DeviceRecord: Hashable, Sendable, Codable {
+    /// The device.
+    public var id: DeviceID
+    /// The county whose reports it may read and write.
+    public var county: String
+    /// Its Ed25519 public key (32 bytes), once registered.
+    public var publicKey: Data?
+    /// `enrolling` (token issued, key not registered yet), `active` or `revoked`.
+    public var status: String
+
+    /// Creates a record.
+    public init(id: DeviceID, county: String, publicKey: Data?, status: String) {
+        self.id = id
+        self.county = county
+        self.publicKey = publicKey
+        self.status = status
+    }
+}
+
+/// An operator or admin.
+public struct OperatorRecord: Hashable, Sendable, Codable {
+    /// Identifier.
+    public var id: String
+    /// Display name.
+    public var name: String
+    /// `operator` or `admin`.
+    public var role: String
+    /// Counties the operator may read and resolve in; `["*"]` for all.
+    public var counties: [String]
+    /// Whether the operator's token has been revoked.
+    public var revoked: Bool
+
+    /// Creates a record.
+    public init(id: String, name: String, role: String, counties: [String], revoked: Bool) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.counties = counties
+        self.revoked = revoked
+    }
+
+    /// Whether the operator may act in `county`.
+    public func covers(_ county: String) -> Bool { role == "admin" || counties.contains("*") || counties.contains(county) }
+}

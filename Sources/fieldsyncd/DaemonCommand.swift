@@ -1,0 +1,131 @@
+import ArgumentParser
+import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncServer
+import FieldSyncStore
+import Foundation
+import Hummingbird
+import Logging
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `fieldsyncd`: the FieldSync server daemon.
+@main
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fieldsyncd",
+        abstract: "The FieldSync server: reconciles, stores and serves every device's change log.",
+        subcommands: [Serve.self, Admin.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Options shared by every subcommand that opens the database.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("SQLite database file.", valueName: "path"))
+    var db: String = ProcessInfo.processInfo.environment["FIELDSYNC_DB"] ?? "fieldsync.sqlite"
+
+    func open() async throws -> SyncService {
+        let store = try SQLiteStore(path: db, options: .server)
+        return try await SyncService(store: store)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP server (SIGTERM drains requests and closes the database).")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Address to listen on.") var host: String = ProcessInfo.processInfo.environment["FIELDSYNC_HOST"] ?? "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port: Int = Int(ProcessInfo.processInfo.environment["FIELDSYNC_PORT"] ?? "") ?? 8080
+    @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel: Logger.Level = .info
+    @Option(help: "Write the bound port to this file once listening.") var portFile: String?
+
+    func run() async throws {
+        var logger = Logger(label: "fieldsyncd")
+        logger.logLevel = logLevel
+        let service = try await database.open()
+        let portFile = portFile
+        let app = FieldSyncDaemon.application(service: service, host: host, port: port, logger: logger) { bound in
+            if let portFile { try? "\(bound)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
+            print("fieldsyncd listening on \(bound)")
+        }
+        try await app.runService()
+        await service.store.close()
+        logger.info("database closed")
+    }
+}
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Administration from the shell (bootstrap a fresh database).",
+        subcommands: [CreateAdmin.self, CreateOperator.self, Enroll.self, Revoke.self, Devices.self]
+    )
+
+    struct CreateAdmin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an admin and print its token (shown once).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Display name.") var name = "admin"
+
+        func run() async throws {
+            let service = try await database.open()
+            let r = try await service.createOperator(OperatorRequest(name: name, role: "admin", counties: ["*"]), by: nil)
+            print(r.token)
+            await service.store.close()
+        }
+    }
+
+    struct CreateOperator: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an operator for some counties and print its token (shown once).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Display name.") var name: String
+        @Option(parsing: .upToNextOption, help: "Counties the operator may read and resolve in.") var county: [String]
+
+        func run() async throws {
+            let service = try await database.open()
+            let r = try await service.createOperator(OperatorRequest(name: name, role: "operator", counties: county), by: nil)
+            print(r.token)
+            await service.store.close()
+        }
+    }
+
+    struct Enroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Prepare a device's enrollment and print the one-time enrollment token.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The device's county.") var county: String
+        @Option(help: "The device id (generated if omitted).") var device: String?
+        @Option(help: "Hours the token stays valid.") var hours: Int = 72
+
+        func run() async throws {
+            let service = try await database.open()
+            let r = try await service.enroll(EnrollmentRequest(county: county, deviceID: device, expiresInHours: hours), by: nil)
+            print("device \(r.deviceID) in \(r.county); enrollment token (one use):")
+            print(r.enrollmentToken)
+            await service.store.close()
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a device: its token stops working at once.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The device id.") var device: String
+
+        func run() async throws {
+            let service = try await database.open()
+            let r = try await service.revoke(device, by: nil)
+            print("\(r.deviceID): \(r.status)")
+            await service.store.close()
+        }
+    }
+
+    struct Devices: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List enrolled devices.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Only this county.") var county: String?
+
+        func run() async throws {
+            let service = try await database.open()
+            for d in try await service.store.devices(county: county) { print("\(d.id)\t\(d.county)\t\(d.status)") }
+            await service.store.close()
+        }
+    }
+}
