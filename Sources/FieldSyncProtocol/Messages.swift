@@ -36,13 +36,21 @@ public struct SyncRequest: Codable, Sendable, Hashable {
     public var changes: [SignedChange]?
     /// The most changes to pull in this response.
     public var limit: Int?
+    /// Also pull the caller's own changes (to recover a device restored from an old backup).
+    public var includeOwn: Bool?
 
     /// Creates a request.
-    public init(cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil) {
+    public init(cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil, includeOwn: Bool? = nil) {
         self.cursor = cursor
         self.offer = offer
         self.changes = changes
         self.limit = limit
+        self.includeOwn = includeOwn
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cursor, offer, changes, limit
+        case includeOwn = "include_own"
     }
 }
 

@@ -164,7 +164,7 @@ public struct SyncService: Sendable {
 
         let page = limit == 0
             ? ChangePage(changes: [], cursor: cursor, hasMore: false)
-            : try await store.changes(after: cursor, county: device.county, excludingDevice: device.id, limit: limit)
+            : try await store.changes(after: cursor, county: device.county, excludingDevice: request.includeOwn == true ? nil : device.id, limit: limit)
         metrics.changesServed.increment(by: Int64(page.changes.count))
         return SyncResponse(accepted: accepted, logs: logs, changes: page.changes.map(\.signed),
                             cursor: SyncCursor.encode(page.cursor), more: page.hasMore)

@@ -117,3 +117,23 @@ extension SQLiteStore {
         return try serverIdentity(key) ?? value
     }
 }
+
+/// Small named settings of a store (sync cursors, known server positions), kept in `meta`.
+extension SQLiteStore {
+    /// A setting's value.
+    public func setting(_ key: String) throws(FieldSyncError) -> String? {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT value FROM meta WHERE key = ?").bind(.text("setting:" + key))
+        return try s.step() ? s.text(0) : nil
+    }
+
+    /// Sets several settings in one transaction (all or none).
+    public func setSettings(_ values: [String: String]) throws(FieldSyncError) {
+        defer { db.resetBusyStatements() }
+        try db.transaction { () throws(FieldSyncError) in
+            for (k, v) in values {
+                try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").bind(.text("setting:" + k), .text(v)).run()
+            }
+        }
+    }
+}

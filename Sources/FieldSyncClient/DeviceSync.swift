@@ -1,0 +1,162 @@
+import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncStore
+import Foundation
+
+/// Syncs one device store with a server until both are up to date: pushes what the server
+/// lacks (in bounded batches, in the device's causal order), pulls what arrived since the last
+/// cursor, and remembers both positions only after the server has answered — so a sync cut at
+/// any point resumes on the next run without loss or duplicates.
+public struct DeviceSync: Sendable {
+    /// The device's store.
+    public let store: SQLiteStore
+    /// The server API, with the device's token.
+    public var api: FieldSyncAPI
+    /// Name of the server in the store's settings (one store may sync with several).
+    public var serverName = "server"
+    /// Changes pushed per request.
+    public var pushBatch = 500
+    /// Changes pulled per response.
+    public var pullLimit = 1_000
+
+    /// Creates a sync between a device store and a server.
+    public init(store: SQLiteStore, api: FieldSyncAPI) {
+        self.store = store
+        self.api = api
+    }
+
+    /// What a sync did.
+    public struct Summary: Sendable, Hashable, CustomStringConvertible {
+        public var pushed = 0
+        public var pulled = 0
+        public var conflictsOpened = 0
+        public var conflictsResolved = 0
+        public var bytesSent = 0
+        public var bytesReceived = 0
+        public var roundTrips = 0
+        public var seconds = 0.0
+
+        public var description: String {
+            "pushed \(pushed), pulled \(pulled), conflicts opened \(conflictsOpened) / resolved \(conflictsResolved), \(bytesSent + bytesReceived) bytes (\(bytesSent) up, \(bytesReceived) down), \(roundTrips) round trip\(roundTrips == 1 ? "" : "s"), \(String(format: "%.2f", seconds)) s"
+        }
+    }
+
+    /// Syncs until up to date. `progress` is called after every round trip.
+    @discardableResult
+    public func run(progress: (@Sendable (Summary) -> Void)? = nil) async throws(FieldSyncError) -> Summary {
+        let started = ContinuousClock.now
+        guard let me = try await store.identity() else {
+            throw FieldSyncError(.invalidIdentifier, "this store has no device identity; enroll the device first")
+        }
+        var summary = Summary()
+        var state = try await loadState()
+        var rounds = 0
+        while true {
+            rounds += 1
+            if rounds > 100_000 { throw FieldSyncError(.internalError, "sync did not converge after 100,000 round trips") }
+            let (batch, scanned) = try await pending(after: state.pushCursor, positions: state.positions)
+            let request = SyncRequest(cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
+                                      includeOwn: state.recovering ? true : nil)
+            var traffic = FieldSyncAPI.Traffic()
+            let response: SyncResponse
+            do {
+                response = try await api.sync(request, traffic: &traffic)
+            } catch where error.code == .sequenceGap || error.code == .missingDependency {
+                // The server lacks history we assumed it had (e.g. it was restored): relearn its
+                // positions for every log we hold and push again from the start.
+                summary.roundTrips += 1
+                summary.bytesSent += traffic.sent
+                summary.bytesReceived += traffic.received
+                let heads = try await store.logHeads()
+                var refresh = FieldSyncAPI.Traffic()
+                let answer = try await api.sync(SyncRequest(cursor: state.pullCursor, offer: Dictionary(uniqueKeysWithValues: heads.map { ($0.key.rawValue, $0.value) }), limit: 0), traffic: &refresh)
+                summary.roundTrips += 1
+                summary.bytesSent += refresh.sent
+                summary.bytesReceived += refresh.received
+                state.positions = answer.logs.compactMapKeys { DeviceID(rawValue: $0) }
+                state.pushCursor = 0
+                try await save(state)
+                continue
+            }
+            summary.roundTrips += 1
+            summary.bytesSent += traffic.sent
+            summary.bytesReceived += traffic.received
+            if let accepted = response.accepted {
+                summary.pushed += accepted.applied
+                summary.conflictsOpened += accepted.conflictsOpened
+                summary.conflictsResolved += accepted.conflictsResolved
+            }
+            if !response.changes.isEmpty {
+                let r = try await store.ingest(signed: response.changes)
+                summary.pulled += r.applied
+                summary.conflictsOpened += r.conflictsOpened
+                summary.conflictsResolved += r.conflictsResolved
+                for c in response.changes where c.change.dot.seq > state.positions[c.change.dot.device] ?? 0 {
+                    state.positions[c.change.dot.device] = c.change.dot.seq
+                }
+            }
+            for (log, pos) in response.logs { if let d = DeviceID(rawValue: log) { state.positions[d] = pos } }
+            state.pushCursor = scanned
+            state.pullCursor = response.cursor
+            if state.recovering && !response.more { state.recovering = false }
+            // A server that holds more of our own log than we do: we were restored from an old
+            // backup. Fetch our own changes before writing anything new.
+            let ownHeld = try await store.highestSeq(of: me)
+            if let serverOwn = response.logs[me.rawValue], serverOwn > ownHeld, !state.recovering {
+                state.recovering = true
+                state.pullCursor = nil
+            }
+            try await save(state)
+            summary.seconds = (ContinuousClock.now - started).seconds
+            progress?(summary)
+            if batch.isEmpty && !response.more && !state.recovering { break }
+        }
+        return summary
+    }
+
+    /// Changes to push after `cursor`: those the server is not known to hold, at most a batch.
+    func pending(after cursor: Int64, positions: [DeviceID: UInt64]) async throws(FieldSyncError) -> ([SignedChange], Int64) {
+        var batch: [SignedChange] = []
+        var scanned = cursor
+        while batch.count < pushBatch {
+            let page = try await store.changes(after: scanned, county: nil, limit: pushBatch)
+            for e in page.changes {
+                if batch.count == pushBatch { return (batch, scanned) }
+                scanned = e.arrival
+                if e.change.dot.seq > positions[e.change.dot.device] ?? 0 { batch.append(e.signed) }
+            }
+            if !page.hasMore { break }
+        }
+        return (batch, scanned)
+    }
+
+    struct State: Codable {
+        var pullCursor: String?
+        var pushCursor: Int64 = 0
+        var positions: [DeviceID: UInt64] = [:]
+        var recovering = false
+    }
+
+    func loadState() async throws(FieldSyncError) -> State {
+        guard let raw = try await store.setting("sync:\(serverName)"),
+              let state = try? JSONDecoder().decode(State.self, from: Data(raw.utf8)) else { return State() }
+        return state
+    }
+
+    func save(_ state: State) async throws(FieldSyncError) {
+        guard let data = try? JSONEncoder().encode(state) else { return }
+        try await store.setSettings(["sync:\(serverName)": String(decoding: data, as: UTF8.self)])
+    }
+}
+
+extension Dictionary {
+    func compactMapKeys<K: Hashable>(_ transform: (Key) -> K?) -> [K: Value] {
+        var result: [K: Value] = [:]
+        for (k, v) in self { if let nk = transform(k) { result[nk] = v } }
+        return result
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

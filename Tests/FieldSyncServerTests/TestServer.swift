@@ -1,0 +1,111 @@
+import FieldSyncClient
+import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncServer
+import FieldSyncSigning
+import FieldSyncStore
+import Foundation
+import Hummingbird
+import Logging
+
+/// A real fieldsyncd on a loopback port, with its SQLite file in a temporary directory.
+final class TestServer: Sendable {
+    let dir: URL
+    let service: SyncService
+    let port: Int
+    let task: Task<Void, any Error>
+    let adminToken: String
+
+    var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
+    var dbPath: String { dir.appendingPathComponent("server.sqlite").path }
+
+    static func start(configuration: ServerConfiguration = ServerConfiguration()) async throws -> TestServer {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsyncd-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path, options: .server)
+        let service = try await SyncService(store: store, configuration: configuration)
+        var logger = Logger(label: "fieldsyncd-test")
+        logger.logLevel = .warning
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = FieldSyncDaemon.application(service: service, host: "127.0.0.1", port: 0, logger: logger) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let task = Task { try await app.run() }
+        var port = 0
+        for await p in stream { port = p }
+        let admin = try await service.createOperator(OperatorRequest(name: "test admin", role: "admin", counties: ["*"]), by: nil)
+        return TestServer(dir: dir, service: service, port: port, task: task, adminToken: admin.token)
+    }
+
+    private init(dir: URL, service: SyncService, port: Int, task: Task<Void, any Error>, adminToken: String) {
+        self.dir = dir
+        self.service = service
+        self.port = port
+        self.task = task
+        self.adminToken = adminToken
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = await task.result
+        await service.store.close()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func api(token: String? = nil) -> FieldSyncAPI {
+        FieldSyncAPI(transport: URLSessionTransport(baseURL: baseURL), token: token)
+    }
+
+    /// An operator token for some counties.
+    func operatorToken(_ counties: [String]) async throws -> String {
+        try await service.createOperator(OperatorRequest(name: "op", role: "operator", counties: counties), by: nil).token
+    }
+
+    /// Enrolls and registers a device over HTTP; returns it with its own store.
+    func device(_ id: String, county: String = "kisumu") async throws -> TestDevice {
+        let enrollment = try await service.enroll(EnrollmentRequest(county: county, deviceID: id), by: nil)
+        let key = DeviceKey()
+        let registered = try await api().register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
+        let store = try SQLiteStore(path: dir.appendingPathComponent("\(id).sqlite").path)
+        try await store.setIdentity(DeviceID(rawValue: registered.deviceID)!)
+        return TestDevice(id: DeviceID(rawValue: id)!, county: county, key: key, token: registered.token, store: store, server: self)
+    }
+
+    /// Everything the server stores that a refused request must not change.
+    func fingerprint() async throws -> Data {
+        var data = try await service.store.canonicalState()
+        let page = try await service.store.changes(after: 0, county: nil, limit: 1_000_000)
+        for e in page.changes { data += ChangeCodec.encodeData(e.change) + (e.signature ?? Data()) }
+        data += Data("\(try await service.store.logHeads().sorted { $0.key < $1.key })".utf8)
+        return data
+    }
+}
+
+/// A device with its own SQLite store and signing key.
+struct TestDevice: Sendable {
+    let id: DeviceID
+    let county: String
+    let key: DeviceKey
+    let token: String
+    let store: SQLiteStore
+    let server: TestServer
+
+    var api: FieldSyncAPI { server.api(token: token) }
+
+    func sync(transport: (any SyncTransport)? = nil) async throws -> DeviceSync.Summary {
+        var api = self.api
+        if let transport { api = FieldSyncAPI(transport: transport, token: token) }
+        return try await DeviceSync(store: store, api: api).run()
+    }
+
+    @discardableResult
+    func write(_ ops: [ReportOperation], to report: String, at millis: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) async throws -> Change {
+        let key = self.key
+        return try await store.write(ops, to: ReportID(rawValue: report)!, county: county, wallMillis: millis, signer: { key.sign($0) })
+    }
+
+    func create(_ report: String, category: String = "pothole") async throws {
+        try await write([.create(county: county), .set(field: .serviceCode, value: .string(category)), .set(field: .status, value: "open")], to: report)
+    }
+}
