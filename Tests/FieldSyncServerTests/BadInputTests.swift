@@ -117,7 +117,7 @@ import Testing
             case .none: break
             }
             if c.method == "POST" && headers["Content-Type"] == nil { headers["Content-Type"] = "application/json" }
-            let reply = try #require(RawHTTP.send(port: server.port, c.method, c.path, headers: headers, body: c.body), "\(c.name): no reply")
+            let reply = try #require(await RawHTTP.send(port: server.port, c.method, c.path, headers: headers, body: c.body), "\(c.name): no reply")
             let error = try? JSONDecoder().decode(ErrorBody.self, from: reply.body)
             #expect(reply.status == c.status, "\(c.name): status \(reply.status), body \(String(decoding: reply.body.prefix(300), as: UTF8.self))")
             #expect(error?.code == c.code, "\(c.name): code \(error?.code ?? "none"), expected \(c.code): \(error?.message ?? "")")

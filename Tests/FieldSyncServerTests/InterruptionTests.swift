@@ -95,7 +95,7 @@ final class CuttingTransport: SyncTransport, @unchecked Sendable {
         let before = try await server.fingerprint()
         let partial = RawHTTP.request("POST", "/v1/sync", headers: ["Authorization": "Bearer \(a.token)", "Content-Type": "application/json"],
                                       body: body.prefix(body.count / 2), contentLength: body.count)
-        _ = RawHTTP.exchange(port: server.port, partial, readLimit: 0)
+        _ = await RawHTTP.exchange(port: server.port, partial, readLimit: 0)
         try await Task.sleep(for: .milliseconds(200))
         #expect(try await server.fingerprint() == before)
         let summary = try await a.sync()
@@ -113,7 +113,7 @@ final class CuttingTransport: SyncTransport, @unchecked Sendable {
         let mine = try await b.store.changes(after: 0, county: nil, limit: 10).changes.map(\.signed)
         // B pushes its change and starts receiving 200 changes; the connection dies mid-reply.
         let body = try JSONWireCodec().encode(SyncRequest(changes: mine))
-        let reply = RawHTTP.exchange(port: server.port, RawHTTP.request("POST", "/v1/sync", headers: ["Authorization": "Bearer \(b.token)", "Content-Type": "application/json"], body: body), readLimit: 300)
+        let reply = await RawHTTP.exchange(port: server.port, RawHTTP.request("POST", "/v1/sync", headers: ["Authorization": "Bearer \(b.token)", "Content-Type": "application/json"], body: body), readLimit: 300)
         #expect(reply.count <= 300)
         #expect(try await server.service.store.highestSeq(of: b.id) == 1)   // committed before the reply
         let summary = try await b.sync()

@@ -13,8 +13,16 @@ enum RawHTTP {
     }
 
     /// Sends `request` bytes, then reads up to `readLimit` bytes of the reply (0: read nothing)
-    /// and closes the connection.
-    static func exchange(port: Int, _ request: Data, readLimit: Int = 1 << 22) -> Data {
+    /// and closes the connection. The blocking socket calls run on a thread of their own, never
+    /// on the few threads Swift concurrency (and so the server under test) runs on.
+    static func exchange(port: Int, _ request: Data, readLimit: Int = 1 << 22) async -> Data {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: blockingExchange(port: port, request, readLimit: readLimit)) }
+            thread.start()
+        }
+    }
+
+    static func blockingExchange(port: Int, _ request: Data, readLimit: Int) -> Data {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return Data() }
         defer { close(fd) }
@@ -24,15 +32,28 @@ enum RawHTTP {
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         var tv = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        // Other tests kill child processes: retry system calls a SIGCHLD interrupts.
+        var connected: Int32
+        repeat {
+            connected = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        } while connected != 0 && errno == EINTR
+        guard connected == 0 || errno == EISCONN else { return Data() }
+        request.withUnsafeBytes { p in
+            var sent = 0
+            while sent < p.count {
+                let n = Glibc.send(fd, p.baseAddress! + sent, p.count - sent, Int32(MSG_NOSIGNAL))
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                sent += n
+            }
         }
-        guard connected == 0 else { return Data() }
-        request.withUnsafeBytes { p in _ = Glibc.send(fd, p.baseAddress, p.count, Int32(MSG_NOSIGNAL)) }
         var reply = Data()
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while reply.count < readLimit {
             let n = recv(fd, &buffer, min(buffer.count, readLimit - reply.count), 0)
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             reply.append(contentsOf: buffer[0..<n])
             if let parsed = parse(reply), parsed.body.count >= (Int(parsed.headers["content-length"] ?? "") ?? Int.max) { break }
@@ -49,8 +70,8 @@ enum RawHTTP {
     }
 
     /// Sends a complete request and parses the reply.
-    static func send(port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: Data = Data()) -> Reply? {
-        parse(exchange(port: port, request(method, path, headers: headers, body: body)))
+    static func send(port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: Data = Data()) async -> Reply? {
+        parse(await exchange(port: port, request(method, path, headers: headers, body: body)))
     }
 
     static func parse(_ data: Data) -> Reply? {

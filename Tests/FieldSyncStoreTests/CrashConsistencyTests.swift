@@ -21,6 +21,37 @@ import Testing
         return candidates.first { fm.isExecutableFile(atPath: $0.path) }
     }
 
+    /// Starts the child, waits for `killAfter` acknowledgements, kills it, and returns how many
+    /// batches it acknowledged in all.
+    static func runAndKill(binary: URL, path: String, killAfter: Int, extraMicros: UInt32) async throws -> (Int, Process.TerminationReason) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                do {
+                    let process = Process()
+                    process.executableURL = binary
+                    process.arguments = ["ingest-stress", "--db", path, "--seed", "5", "--devices", "8", "--edits", "250", "--batch", "50"]
+                    let out = Pipe()
+                    process.standardOutput = out
+                    try process.run()
+                    let reader = out.fileHandleForReading
+                    var text = ""
+                    while text.components(separatedBy: "committed ").count - 1 < killAfter {
+                        let chunk = reader.availableData
+                        if chunk.isEmpty { break }
+                        text += String(decoding: chunk, as: UTF8.self)
+                    }
+                    usleep(extraMicros)
+                    kill(process.processIdentifier, SIGKILL)
+                    process.waitUntilExit()
+                    text += String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
+                    continuation.resume(returning: (text.components(separatedBy: "committed ").count - 1, process.terminationReason))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }.start()
+        }
+    }
+
     @Test(arguments: [UInt64(11), 22, 33, 44, 55])
     func killedMidBatchLosesNothingAcknowledged(seed: UInt64) async throws {
         let binary = try #require(Self.fieldsyncBinary(), "build the fieldsync executable first (swift build)")
@@ -31,25 +62,9 @@ import Testing
         let killAfter = Int.random(in: 1..<(batches.count - 5), using: &rng)
         let extraMicros = UInt32.random(in: 0..<20_000, using: &rng)
 
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["ingest-stress", "--db", path, "--seed", "5", "--devices", "8", "--edits", "250", "--batch", "50"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let reader = out.fileHandleForReading
-        var text = ""
-        while text.components(separatedBy: "committed ").count - 1 < killAfter {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        usleep(extraMicros)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        text += String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
-        let acknowledged = text.components(separatedBy: "committed ").count - 1
-        #expect(process.terminationReason == .uncaughtSignal, "seed \(seed): the child finished before it was killed")
+        // The child is driven with blocking calls, on a thread of its own (not Swift concurrency's).
+        let (acknowledged, reason) = try await Self.runAndKill(binary: binary, path: path, killAfter: killAfter, extraMicros: extraMicros)
+        #expect(reason == .uncaughtSignal, "seed \(seed): the child finished before it was killed")
 
         let store = try SQLiteStore(path: path, options: .server)
         #expect(try await store.integrityCheck() == ["ok"], "seed \(seed)")
