@@ -70,6 +70,8 @@ let package = Package(
             name: "fieldsync-bench",
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "CSQLite",
+                "FieldSyncServer", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -329,21 +329,21 @@ public actor SQLiteStore: ChangeStore {
     /// cursor still moves past the changes left out.
     public func changes(after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int) throws(FieldSyncError) -> ChangePage {
         defer { db.resetBusyStatements() }
-        let s: SQLiteStatement
-        if let county {
-            s = try db.statement("SELECT arrival, body, sig, device FROM changes WHERE county = ? AND arrival > ? ORDER BY arrival LIMIT ?")
-                .bind(.text(county), .int(cursor), .int(Int64(limit + 1)))
-        } else {
-            s = try db.statement("SELECT arrival, body, sig, device FROM changes WHERE arrival > ? ORDER BY arrival LIMIT ?")
-                .bind(.int(cursor), .int(Int64(limit + 1)))
-        }
+        // Filters are in SQL so that LIMIT counts exactly the rows returned.
+        var sql = "SELECT arrival, body, sig FROM changes WHERE arrival > ?"
+        var args: [SQLiteValue] = [.int(cursor)]
+        if let county { sql += " AND county = ?"; args.append(.text(county)) }
+        if let excludingDevice { sql += " AND device <> ?"; args.append(.text(excludingDevice.rawValue)) }
+        sql += " ORDER BY arrival LIMIT ?"
+        args.append(.int(Int64(limit + 1)))
+        let s = try db.statement(sql)
+        for (i, a) in args.enumerated() { s.bind(a, at: Int32(i + 1)) }
         var rows: [ChangePage.Entry] = []
         var more = false
         var last = cursor
         while try s.step() {
             if rows.count == limit { more = true; break }
             last = s.int64(0)
-            if let excluded = excludingDevice, s.text(3) == excluded.rawValue { continue }
             rows.append(ChangePage.Entry(arrival: last, change: try decodeChange(s.blob(1)), signature: s.isNull(2) ? nil : s.blob(2)))
         }
         return ChangePage(changes: rows, cursor: last, hasMore: more)

@@ -19,6 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Changes per ingest batch.") var batch = 1_000
     @Option(help: "Directory for the SQLite files.") var dir: String?
     @Option(help: "Write the figures as JSON to this file.") var json: String?
+    @Option(help: "Changes pushed in the 10-device HTTP sync figure.") var syncChanges = 20_000
 
     func run() async throws {
         let scenario = StandardScenario(devices: devices, editsPerDevice: edits, sharedFraction: shared)
@@ -67,6 +68,18 @@ struct BenchCommand: AsyncParsableCommand {
         figures.append(Figure(name: "SQLite raw insert, same rows", unit: "rows/s", samples: rawTimes.map { Double(all.count) / $0 }))
         let ratios = zip(ingestTimes, rawTimes).map { $1 / $0 }
         figures.append(Figure(name: "ingest ÷ raw insert (same run)", unit: "ratio", samples: ratios))
+
+        // Sync over HTTP on loopback: 10 devices push at once.
+        var pushRates: [Double] = []
+        var upToDate: (Int, Int) = (0, 0)
+        for _ in 0..<repeats {
+            let r = try await SyncBenchmark.run(devices: 10, perDevice: syncChanges / 10, directory: directory)
+            pushRates.append(Double(r.changes) / r.pushSeconds)
+            upToDate = (r.upToDateRoundTrips, r.upToDateBytes)
+        }
+        figures.append(Figure(name: "10-device push, HTTP loopback", unit: "changes/s", samples: pushRates))
+        figures.append(Figure(name: "up-to-date sync: round trips", unit: "count", samples: [Double(upToDate.0)]))
+        figures.append(Figure(name: "up-to-date sync: body bytes", unit: "bytes", samples: [Double(upToDate.1)]))
 
         print("")
         print("figure                              median        min          max          unit")

@@ -228,3 +228,33 @@ import Testing
         }
     }
 }
+
+@Suite struct PullPagingTests {
+    /// Regression: pages that leave out the caller's own changes must still say when more follow.
+    @Test func pagesExcludingADeviceNeverStopEarly() async throws {
+        let dir = TemporaryDirectory()
+        let store = try SQLiteStore(path: dir.path("paging.sqlite"))
+        var mine = LocalDevice(id: DeviceID(rawValue: "me")!), theirs = LocalDevice(id: DeviceID(rawValue: "them")!)
+        var replica = Replica()
+        var all: [Change] = []
+        for i in 0..<60 {
+            // Runs of own changes between others', longer than a page.
+            let id = ReportID(rawValue: "r\(i)")!
+            if (i / 7) % 2 == 0 {
+                all.append(try replica.write([.create(county: "c")], to: id, county: "c", as: &mine, wallMillis: UInt64(i)))
+            } else {
+                all.append(try replica.write([.create(county: "c")], to: id, county: "c", as: &theirs, wallMillis: UInt64(i)))
+            }
+        }
+        _ = try await store.ingest(all)
+        var cursor: Int64 = 0
+        var seen: [Change] = []
+        while true {
+            let page = try await store.changes(after: cursor, county: "c", excludingDevice: mine.id, limit: 5)
+            seen += page.changes.map(\.change)
+            cursor = page.cursor
+            if !page.hasMore { break }
+        }
+        #expect(seen == all.filter { $0.dot.device != mine.id })
+    }
+}

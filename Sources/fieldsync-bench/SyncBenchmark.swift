@@ -1,0 +1,84 @@
+import FieldSyncClient
+import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncServer
+import FieldSyncSigning
+import FieldSyncStore
+import Foundation
+import Logging
+
+/// Sync over real HTTP on loopback: a daemon, devices pushing at once, and an up-to-date sync.
+enum SyncBenchmark {
+    struct Result {
+        var pushSeconds: Double
+        var changes: Int
+        var upToDateBytes: Int
+        var upToDateRoundTrips: Int
+    }
+
+    /// `devices` devices each create `perDevice` reports offline, then all sync at once.
+    static func run(devices: Int, perDevice: Int, directory: URL) async throws -> Result {
+        let store = try SQLiteStore(path: directory.appendingPathComponent("server-\(UUID().uuidString.prefix(6)).sqlite").path, options: .server)
+        let service = try await SyncService(store: store)
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = FieldSyncDaemon.application(service: service, host: "127.0.0.1", port: 0, logger: logger) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let serverTask = Task { try await app.run() }
+        var port = 0
+        for await p in stream { port = p }
+        let url = URL(string: "http://127.0.0.1:\(port)")!
+
+        var stores: [(SQLiteStore, String)] = []
+        for d in 0..<devices {
+            let id = "bench-\(d)"
+            let enrollment = try await service.enroll(EnrollmentRequest(county: "nairobi", deviceID: id), by: nil)
+            let key = DeviceKey()
+            let registered = try await FieldSyncAPI(transport: URLSessionTransport(baseURL: url)).register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
+            let deviceStore = try SQLiteStore(path: directory.appendingPathComponent("\(id)-\(UUID().uuidString.prefix(6)).sqlite").path)
+            try await deviceStore.setIdentity(DeviceID(rawValue: id)!)
+            for r in 0..<perDevice {
+                _ = try await deviceStore.write([.create(county: "nairobi"), .set(field: .serviceCode, value: "pothole"),
+                                                 .set(field: .description, value: .string("report \(r) from \(id)")), .set(field: .status, value: "open")],
+                                                to: ReportID(rawValue: "\(id)-\(r)")!, county: "nairobi", wallMillis: 1_795_000_000_000 + UInt64(r), signer: { key.sign($0) })
+            }
+            stores.append((deviceStore, registered.token))
+        }
+        // Push only (pulls would add every other device's changes to the measure).
+        let start = DispatchTime.now()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (deviceStore, token) in stores {
+                group.addTask {
+                    let api = FieldSyncAPI(transport: URLSessionTransport(baseURL: url), token: token)
+                    var cursor: Int64 = 0
+                    while true {
+                        let page = try await deviceStore.changes(after: cursor, county: nil, limit: 500)
+                        if page.changes.isEmpty { break }
+                        var traffic = FieldSyncAPI.Traffic()
+                        _ = try await api.sync(SyncRequest(changes: page.changes.map(\.signed), limit: 0), traffic: &traffic)
+                        cursor = page.cursor
+                        if !page.hasMore { break }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        // Bring device 0 up to date, then measure one more sync.
+        let (first, token) = stores[0]
+        let sync = DeviceSync(store: first, api: FieldSyncAPI(transport: URLSessionTransport(baseURL: url), token: token))
+        let catchUp = try await sync.run()
+        let upToDate = try await sync.run()
+        print("  device 0 catch-up sync: \(catchUp)")
+        print("  device 0 up-to-date sync: \(upToDate)")
+        serverTask.cancel()
+        _ = await serverTask.result
+        await store.close()
+        for (s, _) in stores { await s.close() }
+        return Result(pushSeconds: seconds, changes: devices * perDevice, upToDateBytes: upToDate.bytesSent + upToDate.bytesReceived,
+                      upToDateRoundTrips: upToDate.roundTrips)
+    }
+}
