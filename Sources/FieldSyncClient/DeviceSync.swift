@@ -106,6 +106,7 @@ public struct DeviceSync: Sendable {
                 state.recovering = true
                 state.pullCursor = nil
             }
+            if batch.isEmpty && !response.more && !state.recovering { state.lastSyncMillis = UInt64(Date().timeIntervalSince1970 * 1000) }
             try await save(state)
             summary.seconds = (ContinuousClock.now - started).seconds
             progress?(summary)
@@ -135,6 +136,56 @@ public struct DeviceSync: Sendable {
         var pushCursor: Int64 = 0
         var positions: [DeviceID: UInt64] = [:]
         var recovering = false
+        var lastSyncMillis: UInt64?
+    }
+
+    /// Where a device stands with its server.
+    public struct Status: Sendable, Codable, Hashable {
+        /// Changes this device wrote.
+        public var ownChanges: UInt64
+        /// Changes the server is not known to hold.
+        public var pending: Int
+        /// When the last sync completed (ms since epoch).
+        public var lastSyncMillis: UInt64?
+        /// The pull cursor.
+        public var pullCursor: String?
+    }
+
+    /// Where this device stands, without contacting the server.
+    public func status() async throws(FieldSyncError) -> Status {
+        let state = try await loadState()
+        var pending = 0
+        var cursor = state.pushCursor
+        while true {
+            let page = try await store.changes(after: cursor, county: nil, limit: 5_000)
+            pending += page.changes.filter { $0.change.dot.seq > state.positions[$0.change.dot.device] ?? 0 }.count
+            cursor = page.cursor
+            if !page.hasMore { break }
+        }
+        let own = try await store.identity().map { id throws(FieldSyncError) in try await store.highestSeq(of: id) } ?? 0
+        return Status(ownChanges: own, pending: pending, lastSyncMillis: state.lastSyncMillis, pullCursor: state.pullCursor)
+    }
+
+    /// Syncs, retrying transient failures (no answer, timeouts, rate limits, server errors) with
+    /// exponential backoff and jitter: 1 s, 2 s, 4 s … capped at 60 s. `sleep` waits (or, with a
+    /// simulated link, advances simulated time).
+    public func runWithRetries(maxAttempts: Int = 8, seed: UInt64 = 0, sleep: @Sendable (Double) async -> Void,
+                               onRetry: (@Sendable (Int, FieldSyncError, Double) -> Void)? = nil,
+                               progress: (@Sendable (Summary) -> Void)? = nil) async throws(FieldSyncError) -> (Summary, attempts: Int) {
+        var rng = SplitMix64(seed: seed)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return (try await run(progress: progress), attempt)
+            } catch {
+                let transient: Set<FieldSyncError.Code> = [.timeout, .rateLimited, .internalError, .storage]
+                guard transient.contains(error.code), attempt < maxAttempts else { throw error }
+                let delay = min(60, pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1.0, using: &rng)
+                onRetry?(attempt, error, delay)
+                await sleep(delay)
+            }
+        }
     }
 
     func loadState() async throws(FieldSyncError) -> State {

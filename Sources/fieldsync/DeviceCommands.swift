@@ -1,0 +1,89 @@
+import ArgumentParser
+import FieldSyncClient
+import FieldSyncCore
+import FieldSyncSigning
+import FieldSyncStore
+import Foundation
+
+/// `fieldsync device …`: the device's identity.
+struct DeviceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "device", abstract: "Enroll this device and show its identity.",
+                                                    subcommands: [Enroll.self, Info.self])
+
+    struct Enroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enroll with a server using a one-time enrollment token; generates and keeps the device key.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "The server, e.g. http://127.0.0.1:8080.") var server: String
+        @Option(help: "The one-time enrollment token an operator gave you.") var token: String
+
+        func run() async throws {
+            guard let url = URL(string: server), url.scheme != nil else { throw ValidationError("--server must be a URL such as http://127.0.0.1:8080") }
+            let store = try options.open()
+            if let existing = try await store.identity() { throw ValidationError("this store is already enrolled as \(existing); use a new --store") }
+            let key = DeviceKey()
+            let registered = try await FieldSyncAPI(transport: URLSessionTransport(baseURL: url)).register(enrollmentToken: token, publicKey: key.publicKey)
+            try await DeviceCredentials(id: DeviceID(validating: registered.deviceID), county: registered.county, key: key,
+                                        token: registered.token, server: url).save(store)
+            print("enrolled as \(registered.deviceID) in \(registered.county); credentials kept in \(options.store)")
+        }
+    }
+
+    struct Info: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the device's id, county, server and public key.")
+        @OptionGroup var options: StoreOptions
+
+        func run() async throws {
+            let c = try await DeviceCredentials.load(try options.open())
+            print("device \(c.id) in \(c.county), server \(c.server.absoluteString)")
+            print("public key \(c.key.publicKey.base64EncodedString())")
+        }
+    }
+}
+
+/// `fieldsync log`: the device's own change log.
+struct LogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Show this device's own change log.")
+    @OptionGroup var options: StoreOptions
+    @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Show changes after this sequence number.") var after: UInt64 = 0
+
+    func run() async throws {
+        let store = try options.open()
+        let c = try await DeviceCredentials.load(store)
+        let log = try await store.log(of: c.id, after: after, limit: 100_000)
+        if json { return try printJSON(log) }
+        printTable(["seq", "time", "report", "operations"], log.map { ch in
+            ["\(ch.dot.seq)", humanTime(ch.hlc), ch.report.rawValue, ch.ops.map(Self.describe).joined(separator: "; ")]
+        })
+    }
+
+    static func describe(_ op: ReportOperation) -> String {
+        switch op {
+        case .create(let county): return "create in \(county)"
+        case .set(let f, let v): return f.isPersonal ? "set \(f) (personal)" : "set \(f)=\(v)"
+        case .addTag(let t): return "tag +\(t)"
+        case .removeTag(let t): return "tag -\(t)"
+        case .appendNote: return "note"
+        case .attachMedia(let m): return "media \(m.contentType)"
+        case .withdraw: return "withdraw"
+        case .restore: return "restore"
+        }
+    }
+}
+
+/// `fieldsync status`: what is waiting to sync.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show pending changes, the last sync and the pull cursor.")
+    @OptionGroup var options: StoreOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let store = try options.open()
+        let c = try await DeviceCredentials.load(store)
+        let status = try await DeviceSync(store: store, api: FieldSyncAPI(transport: URLSessionTransport(baseURL: c.server), token: c.token)).status()
+        if json { return try printJSON(status) }
+        print("device \(c.id) (\(c.county)) → \(c.server.absoluteString)")
+        print("own changes: \(status.ownChanges); waiting to push: \(status.pending)")
+        print("last sync: \(status.lastSyncMillis.map { humanTime(HybridTimestamp(millis: $0)) } ?? "never"); pull cursor: \(status.pullCursor ?? "none")")
+    }
+}
