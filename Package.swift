@@ -62,7 +62,8 @@ let package = Package(
         .executableTarget(
             name: "fieldsync",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol", "FieldSyncServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -54,7 +54,7 @@ public struct DeviceSync: Sendable {
         while true {
             rounds += 1
             if rounds > 100_000 { throw FieldSyncError(.internalError, "sync did not converge after 100,000 round trips") }
-            let (batch, scanned) = try await pending(after: state.pushCursor, positions: state.positions)
+            let (batch, scanned, exhausted) = try await pending(after: state.pushCursor, positions: state.positions)
             let request = SyncRequest(cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
                                       includeOwn: state.recovering ? true : nil)
             var traffic = FieldSyncAPI.Traffic()
@@ -106,29 +106,32 @@ public struct DeviceSync: Sendable {
                 state.recovering = true
                 state.pullCursor = nil
             }
-            if batch.isEmpty && !response.more && !state.recovering { state.lastSyncMillis = UInt64(Date().timeIntervalSince1970 * 1000) }
+            // Done when everything local was offered and nothing more waits on the server.
+            let done = exhausted && !response.more && !state.recovering
+            if done { state.lastSyncMillis = UInt64(Date().timeIntervalSince1970 * 1000) }
             try await save(state)
             summary.seconds = (ContinuousClock.now - started).seconds
             progress?(summary)
-            if batch.isEmpty && !response.more && !state.recovering { break }
+            if done { break }
         }
         return summary
     }
 
-    /// Changes to push after `cursor`: those the server is not known to hold, at most a batch.
-    func pending(after cursor: Int64, positions: [DeviceID: UInt64]) async throws(FieldSyncError) -> ([SignedChange], Int64) {
+    /// Changes to push after `cursor`: those the server is not known to hold, at most a batch;
+    /// the local position scanned to; whether the scan reached the end of the local log.
+    func pending(after cursor: Int64, positions: [DeviceID: UInt64]) async throws(FieldSyncError) -> ([SignedChange], Int64, Bool) {
         var batch: [SignedChange] = []
         var scanned = cursor
-        while batch.count < pushBatch {
+        while true {
             let page = try await store.changes(after: scanned, county: nil, limit: pushBatch)
-            for e in page.changes {
-                if batch.count == pushBatch { return (batch, scanned) }
+            for (i, e) in page.changes.enumerated() {
+                if batch.count == pushBatch { return (batch, scanned, false) }
                 scanned = e.arrival
                 if e.change.dot.seq > positions[e.change.dot.device] ?? 0 { batch.append(e.signed) }
+                if batch.count == pushBatch { return (batch, scanned, i == page.changes.count - 1 && !page.hasMore) }
             }
-            if !page.hasMore { break }
+            if !page.hasMore { return (batch, scanned, true) }
         }
-        return (batch, scanned)
     }
 
     struct State: Codable {
@@ -162,7 +165,8 @@ public struct DeviceSync: Sendable {
             cursor = page.cursor
             if !page.hasMore { break }
         }
-        let own = try await store.identity().map { id throws(FieldSyncError) in try await store.highestSeq(of: id) } ?? 0
+        var own: UInt64 = 0
+        if let id = try await store.identity() { own = try await store.highestSeq(of: id) }
         return Status(ownChanges: own, pending: pending, lastSyncMillis: state.lastSyncMillis, pullCursor: state.pullCursor)
     }
 

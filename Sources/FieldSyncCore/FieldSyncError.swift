@@ -1,3 +1,5 @@
+import Foundation
+
 /// An error with a stable machine-readable code and a message that says what was wrong and
 /// what to do about it. Every refusal in FieldSync — core, store, server — is one of these.
 public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -53,4 +55,9 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
         case timeout = "timeout"
         case internalError = "internal_error"
     }
+}
+
+extension FieldSyncError: LocalizedError {
+    /// `code: message`, as command-line tools print it.
+    public var errorDescription: String? { "\(code.rawValue): \(message)" }
 }

@@ -16,25 +16,25 @@ public struct ServerMetrics: Sendable {
 
     /// Creates the metrics.
     public init() {
-        changesIngested = registry.makeCounter(name: "fieldsync_changes_ingested_total", help: "Changes applied from pushes and resolutions")
-        changesDuplicate = registry.makeCounter(name: "fieldsync_changes_duplicate_total", help: "Pushed changes already held")
-        changesServed = registry.makeCounter(name: "fieldsync_changes_served_total", help: "Changes sent to devices in pulls")
-        conflictsOpened = registry.makeCounter(name: "fieldsync_conflicts_opened_total", help: "Fields that went into conflict")
-        conflictsResolved = registry.makeCounter(name: "fieldsync_conflicts_resolved_total", help: "Conflict resolutions recorded")
-        bytesIn = registry.makeCounter(name: "fieldsync_http_bytes_in_total", help: "Request body bytes received (on the wire)")
-        bytesOut = registry.makeCounter(name: "fieldsync_http_bytes_out_total", help: "Response body bytes sent (on the wire)")
+        changesIngested = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "fieldsync", metricName: "changes_ingested", unitName: "total", helpText: "Changes applied from pushes and resolutions"))
+        changesDuplicate = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "fieldsync", metricName: "changes_duplicate", unitName: "total", helpText: "Pushed changes already held"))
+        changesServed = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "fieldsync", metricName: "changes_served", unitName: "total", helpText: "Changes sent to devices in pulls"))
+        conflictsOpened = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "fieldsync", metricName: "conflicts_opened", unitName: "total", helpText: "Fields that went into conflict"))
+        conflictsResolved = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "fieldsync", metricName: "conflicts_resolved", unitName: "total", helpText: "Conflict resolutions recorded"))
+        bytesIn = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "fieldsync", metricName: "http_bytes_in", unitName: "total", helpText: "Request body bytes received (on the wire)"))
+        bytesOut = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "fieldsync", metricName: "http_bytes_out", unitName: "total", helpText: "Response body bytes sent (on the wire)"))
         syncLatency = registry.makeDurationHistogram(
-            name: "fieldsync_sync_duration_seconds",
+            descriptor: MetricNameDescriptor(namespace: "fieldsync", metricName: "sync_duration", unitName: "seconds", helpText: "Time to serve one sync request"),
             buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)],
-            help: "Time to serve one sync request")
+                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)])
     }
+
+    static var requests: MetricNameDescriptor { MetricNameDescriptor(namespace: "fieldsync", metricName: "http_requests", unitName: "total",
+                                               helpText: "HTTP requests by route, method and status") }
 
     /// Counts one request by route and status.
     func request(route: String, method: String, status: Int) {
-        registry.makeCounter(name: "fieldsync_http_requests_total",
-                             labels: [("route", route), ("method", method), ("status", String(status))],
-                             help: "HTTP requests by route, method and status").increment()
+        registry.makeCounter(descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", String(status))]).increment()
     }
 
     /// The Prometheus text exposition.

@@ -92,7 +92,3 @@ func humanTime(_ t: HybridTimestamp) -> String {
     f.formatOptions = [.withInternetDateTime]
     return f.string(from: Date(timeIntervalSince1970: Double(t.millis) / 1000))
 }
-
-extension FieldSyncError: @retroactive LocalizedError {
-    public var errorDescription: String? { "\(code.rawValue): \(message)" }
-}

@@ -5,8 +5,9 @@ import ArgumentParser
 struct FieldSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldsync",
-        abstract: "FieldSync device-side tools: demo, device stores, peer sync.",
-        subcommands: [DemoCommand.self, IngestStressCommand.self],
+        abstract: "FieldSync device-side tools: a device's reports and sync, peer sync, operators' conflict tools, QA record and replay.",
+        subcommands: [DemoCommand.self, DeviceCommand.self, ReportCommand.self, LogCommand.self, StatusCommand.self, SyncCommand.self,
+                      PeerCommand.self, ReportsCommand.self, ConflictsCommand.self, ReplayCommand.self, IngestStressCommand.self],
         defaultSubcommand: DemoCommand.self
     )
 }

@@ -1,0 +1,178 @@
+import ArgumentParser
+import FieldSyncClient
+import FieldSyncCore
+import FieldSyncProtocol
+import Foundation
+
+/// `--server` and `--token` for operator commands.
+struct OperatorOptions: ParsableArguments {
+    @Option(help: "Server URL.") var server: String = ProcessInfo.processInfo.environment["FIELDSYNC_SERVER"] ?? "http://127.0.0.1:8080"
+    @Option(help: "Operator token (or FIELDSYNC_TOKEN).") var token: String?
+    @Flag(help: "Print JSON (for scripts).") var json = false
+
+    func api() throws -> FieldSyncAPI {
+        guard let url = URL(string: server) else { throw ValidationError("--server must be a URL") }
+        guard let token = token ?? ProcessInfo.processInfo.environment["FIELDSYNC_TOKEN"] else {
+            throw ValidationError("give --token or set FIELDSYNC_TOKEN to an operator token")
+        }
+        return FieldSyncAPI(transport: URLSessionTransport(baseURL: url), token: token)
+    }
+}
+
+/// `fieldsync conflicts …`: the conflict log.
+struct ConflictsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "conflicts", abstract: "Inspect and resolve conflicts (operators).",
+                                                    subcommands: [List.self, Show.self, Resolve.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List conflicts.")
+        @OptionGroup var options: OperatorOptions
+        @Option(help: "open, resolved or all.") var state = "open"
+        @Option(help: "County.") var county: String?
+        @Option(help: "Field.") var field: String?
+        @Option(help: "Report id.") var report: String?
+        @Option(help: "Only since this time (ms since epoch).") var since: UInt64?
+        @Option(help: "Page size.") var limit = 50
+        @Option(help: "Offset.") var offset = 0
+
+        func run() async throws {
+            var q = ["state": state, "limit": "\(limit)", "offset": "\(offset)"]
+            q["county"] = county
+            q["field"] = field
+            q["report"] = report
+            q["since"] = since.map(String.init)
+            let list = try await options.api().conflicts(query: q)
+            if options.json { return try printJSON(list) }
+            printTable(["id", "state", "candidates", "showing / resolved to", "when"], list.conflicts.map { c in
+                [c.id, c.isOpen ? "open" : "resolved", c.candidates.map { "\($0.dot)=\($0.value)" }.joined(separator: " | "),
+                 c.resolution.map { "\($0.value) by \($0.device)" } ?? (c.winner?.value.description ?? ""),
+                 humanTime(c.resolution?.hlc ?? c.candidates.map(\.hlc).max() ?? .zero)]
+            })
+            if let next = list.nextOffset { print("more: --offset \(next)") }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one conflict with every candidate.")
+        @OptionGroup var options: OperatorOptions
+        @Argument(help: "Conflict id: report/field, or report/field/device:seq for a resolved one.") var id: String
+
+        func run() async throws {
+            let c = try await options.api().conflict(id)
+            if options.json { return try printJSON(c) }
+            print("\(c.id) — \(c.county), field \(c.field), \(c.isOpen ? "OPEN" : "resolved")")
+            for cand in c.candidates { print("  candidate \(cand.dot)  \(humanTime(cand.hlc))  \(cand.value)") }
+            if let r = c.resolution {
+                print("  resolved by \(r.dot) at \(humanTime(r.hlc)) → \(r.value)\(r.chosen.map { " (kept \($0))" } ?? " (new value)")")
+            } else {
+                print("  showing \(c.winner?.value.description ?? "?") until resolved: fieldsync conflicts resolve \(c.id) --choose DEVICE:SEQ | --value VALUE")
+            }
+        }
+    }
+
+    struct Resolve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resolve an open conflict: keep a candidate or set a new value.")
+        @OptionGroup var options: OperatorOptions
+        @Argument(help: "Conflict id (report/field).") var id: String
+        @Option(help: "The candidate to keep, as device:seq.") var choose: String?
+        @Option(help: "A new value (JSON if valid, else text).") var value: String?
+
+        func run() async throws {
+            guard (choose == nil) != (value == nil) else { throw ValidationError("give exactly one of --choose or --value") }
+            let r = try await options.api().resolve(id, ResolveRequest(choose: choose, value: value.map(parseValue)))
+            if options.json { return try printJSON(r) }
+            print("resolved \(id) with change \(r.change.dot); it syncs to every device")
+        }
+    }
+}
+
+/// `fieldsync reports …`: the server's reports.
+struct ReportsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reports", abstract: "Browse the server's reports (operators).",
+                                                    subcommands: [List.self, Show.self, History.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List reports.")
+        @OptionGroup var options: OperatorOptions
+        @Option(help: "County.") var county: String?
+        @Option(help: "Status.") var status: String?
+        @Option(help: "Category (service code).") var category: String?
+        @Option(help: "active or withdrawn.") var lifecycle: String?
+        @Option(help: "Updated since (ms since epoch).") var updatedSince: UInt64?
+        @Option(help: "Text to search.") var text: String?
+        @Option(help: "Page size.") var limit = 50
+        @Option(help: "Offset.") var offset = 0
+
+        func run() async throws {
+            var q = ["limit": "\(limit)", "offset": "\(offset)"]
+            q["county"] = county
+            q["status"] = status
+            q["category"] = category
+            q["lifecycle"] = lifecycle
+            q["updated_since"] = updatedSince.map(String.init)
+            q["q"] = text
+            let list = try await options.api().reports(query: q)
+            if options.json { return try printJSON(list) }
+            printReports(list.reports)
+            if let next = list.nextOffset { print("more: --offset \(next)") }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one report.")
+        @OptionGroup var options: OperatorOptions
+        @Argument(help: "Report id.") var id: String
+        @Flag(help: "Show personal data.") var personal = false
+
+        func run() async throws {
+            let d = try await options.api().report(id)
+            if options.json { return try printJSON(d.report) }
+            printReport(d.report, personal: personal)
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show every change of a report: who, when, what.")
+        @OptionGroup var options: OperatorOptions
+        @Argument(help: "Report id.") var id: String
+
+        func run() async throws {
+            let d = try await options.api().report(id)
+            if options.json { return try printJSON(d.history) }
+            printTable(["change", "when", "operations"], d.history.map { c in
+                ["\(c.dot)", humanTime(c.hlc), c.ops.map(LogCommand.describe).joined(separator: "; ") + (c.resolves.isEmpty ? "" : " (resolves \(c.resolves.keys.map(\.rawValue).sorted().joined(separator: ",")))")]
+            })
+        }
+    }
+}
+
+/// `fieldsync replay`: re-send a recorded session.
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "replay", abstract: "Re-send a recorded sync session and diff the responses (QA).")
+    @Argument(help: "The recording (from 'fieldsync sync --record').") var file: String
+    @Option(help: "Server to replay against.") var server: String
+    @Option(help: "The device's token on that server (replaying against the original server).") var token: String?
+    @Option(help: "An admin token: enroll the recorded device (same id and public key) on a fresh server first.") var adminToken: String?
+
+    func run() async throws {
+        let recording = try Recording.read(file)
+        guard let url = URL(string: server) else { throw ValidationError("--server must be a URL") }
+        let transport = URLSessionTransport(baseURL: url)
+        let deviceToken: String
+        if let token {
+            deviceToken = token
+        } else if let adminToken {
+            let admin = FieldSyncAPI(transport: transport, token: adminToken)
+            let enrollment = try await admin.enroll(EnrollmentRequest(county: recording.header.county, deviceID: recording.header.deviceID))
+            guard let key = Data(base64Encoded: recording.header.publicKey) else { throw ValidationError("the recording's public key is not base64") }
+            deviceToken = try await FieldSyncAPI(transport: transport).register(enrollmentToken: enrollment.enrollmentToken, publicKey: key).token
+        } else {
+            throw ValidationError("give --token (same server) or --admin-token (fresh server)")
+        }
+        let report = try await Replayer(transport: transport, token: deviceToken).replay(recording)
+        print("replayed \(report.replayed) of \(recording.exchanges.count) exchanges, compared \(report.compared)")
+        for d in report.divergences { print("DIVERGED \(d)") }
+        if !report.divergences.isEmpty { throw ExitCode(1) }
+        print("no divergence")
+    }
+}

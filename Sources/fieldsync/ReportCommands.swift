@@ -1,0 +1,156 @@
+import ArgumentParser
+import FieldSyncCore
+import FieldSyncStore
+import Foundation
+
+/// `fieldsync report …`: citizen reports on this device, offline.
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Create and edit citizen reports on this device (works offline).",
+        subcommands: [New.self, Edit.self, Tag.self, NoteCmd.self, Withdraw.self, Restore.self, List.self, Show.self])
+
+    struct New: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "File a new report; prints its id.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "Service code (category), e.g. pothole, water_point, streetlight.") var category: String
+        @Option(help: "What the citizen reported.") var description: String
+        @Option(help: "Latitude.") var lat: Double?
+        @Option(help: "Longitude.") var long: Double?
+        @Option(help: "Address or landmark.") var address: String?
+        @Option(help: "Ward.") var ward: String?
+        @Option(help: "Priority 1 (urgent) – 4 (low).") var priority: Int?
+        @Option(help: "Reporter's name (personal data).") var reporterName: String?
+        @Option(help: "Reporter's phone (personal data).") var reporterPhone: String?
+        @Option(parsing: .singleValue, help: "A county-specific attribute, key=value (repeatable).") var attr: [String] = []
+        @Option(help: "Report id (default: a new UUID).") var id: String?
+
+        func run() async throws {
+            let store = try options.open()
+            let credentials = try await DeviceCredentials.load(store)
+            let report = try ReportID(validating: id ?? UUID().uuidString.lowercased())
+            var ops: [ReportOperation] = [.create(county: credentials.county), .set(field: .serviceCode, value: .string(category)),
+                                          .set(field: .description, value: .string(description)), .set(field: .status, value: "open")]
+            if let lat { ops.append(.set(field: .lat, value: .double(lat))) }
+            if let long { ops.append(.set(field: .long, value: .double(long))) }
+            if let address { ops.append(.set(field: .address, value: .string(address))) }
+            if let ward { ops.append(.set(field: .ward, value: .string(ward))) }
+            if let priority { ops.append(.set(field: .priority, value: .int(Int64(priority)))) }
+            if let reporterName { ops.append(.set(field: .reporterName, value: .string(reporterName))) }
+            if let reporterPhone { ops.append(.set(field: .reporterPhone, value: .string(reporterPhone))) }
+            for a in attr {
+                let (field, value) = try parseAssignment("attributes." + a)
+                ops.append(.set(field: field, value: value))
+            }
+            _ = try await writeSigned(store, ops, to: report)
+            print(report.rawValue)
+        }
+    }
+
+    struct Edit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set fields: --set status=closed --set priority=1.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "Report id.") var id: String
+        @Option(parsing: .singleValue, help: "field=value (value as JSON if valid, else text); repeatable.") var set: [String]
+
+        func run() async throws {
+            guard !set.isEmpty else { throw ValidationError("give at least one --set field=value") }
+            let ops = try set.map { a -> ReportOperation in let (f, v) = try parseAssignment(a); return .set(field: f, value: v) }
+            let c = try await writeSigned(try options.open(), ops, to: try ReportID(validating: id))
+            if !c.resolves.isEmpty { print("resolves the conflict on \(c.resolves.keys.map(\.rawValue).sorted().joined(separator: ", "))") }
+            print("\(c.dot)")
+        }
+    }
+
+    struct Tag: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add or remove tags.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "Report id.") var id: String
+        @Option(parsing: .singleValue, help: "Tag to add (repeatable).") var add: [String] = []
+        @Option(parsing: .singleValue, help: "Tag to remove (repeatable).") var remove: [String] = []
+
+        func run() async throws {
+            let ops = add.map(ReportOperation.addTag) + remove.map(ReportOperation.removeTag)
+            guard !ops.isEmpty else { throw ValidationError("give --add or --remove") }
+            print("\(try await writeSigned(try options.open(), ops, to: try ReportID(validating: id)).dot)")
+        }
+    }
+
+    struct NoteCmd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "note", abstract: "Append a note.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "Report id.") var id: String
+        @Argument(help: "The note.") var text: String
+
+        func run() async throws {
+            print("\(try await writeSigned(try options.open(), [.appendNote(text: text)], to: try ReportID(validating: id)).dot)")
+        }
+    }
+
+    struct Withdraw: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Withdraw a report (e.g. a duplicate).")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "Report id.") var id: String
+        @Option(help: "Why.") var reason: String = ""
+
+        func run() async throws {
+            print("\(try await writeSigned(try options.open(), [.withdraw(reason: reason)], to: try ReportID(validating: id)).dot)")
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Restore a withdrawn report.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "Report id.") var id: String
+
+        func run() async throws {
+            print("\(try await writeSigned(try options.open(), [.restore], to: try ReportID(validating: id)).dot)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List reports on this device.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "Only this status.") var status: String?
+        @Option(help: "Page size.") var limit = 100
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let reports = try await options.open().reports(ReportFilter(status: status, limit: limit))
+            if json { return try printJSON(reports) }
+            printReports(reports)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one report.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "Report id.") var id: String
+        @Flag(help: "Print JSON.") var json = false
+        @Flag(help: "Show personal data (reporter contact).") var personal = false
+
+        func run() async throws {
+            guard let r = try await options.open().report(try ReportID(validating: id)) else { throw ValidationError("no report \(id) on this device") }
+            if json { return try printJSON(r) }
+            printReport(r, personal: personal)
+        }
+    }
+}
+
+func printReports(_ reports: [Report]) {
+    printTable(["id", "category", "status", "lifecycle", "updated", "conflicts", "description"], reports.map { r in
+        [r.id.rawValue, r[.serviceCode]?.description ?? "", r[.status]?.description ?? "", r.lifecycle, humanTime(r.updatedAt),
+         r.conflicted.joined(separator: ","), r[.description]?.description ?? ""]
+    })
+}
+
+func printReport(_ r: Report, personal: Bool) {
+    print("\(r.id) — \(r.county), \(r.lifecycle), \(r.changeCount) changes, updated \(humanTime(r.updatedAt))")
+    for (k, v) in r.fields.sorted(by: { $0.key < $1.key }) {
+        let hidden = (FieldName(rawValue: k)?.isPersonal ?? false) && !personal
+        print("  \(k.padding(toLength: 20, withPad: " ", startingAt: 0)) \(hidden ? "(personal — use --personal)" : v.description)\(r.conflicted.contains(k) ? "   ⚠ conflict" : "")")
+    }
+    if !r.tags.isEmpty { print("  tags: \(r.tags.joined(separator: ", "))") }
+    for n in r.notes { print("  note \(humanTime(n.hlc)) by \(n.dot.device): \(n.text)") }
+    for m in r.media { print("  media \(m.media.contentType) \(m.media.size) B sha256:\(m.media.sha256.prefix(12))…") }
+    if r.conflicted.contains("lifecycle") { print("  ⚠ withdrawn on one device while edited on another") }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import FieldSyncClient
+import FieldSyncCore
+import FieldSyncStore
+import Foundation
+
+/// `fieldsync sync`: push and pull until up to date.
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync", abstract: "Sync with the server until up to date (resumable; retries with backoff).")
+    @OptionGroup var options: StoreOptions
+    @Option(help: "Server URL (default: the one enrolled with).") var server: String?
+    @Option(help: "Simulated link: offline, 2g, edge, 3g, flaky, lan or custom:bw=KBIT,up=KBIT,rtt=MS,loss=P,cut=P.") var link: String?
+    @Option(help: "Seed of the simulated link.") var seed: UInt64 = 1
+    @Flag(help: "Wait out simulated link time for real (default: account it on a simulated clock).") var realTime = false
+    @Option(help: "Record every exchange to this file (JSON Lines, see protocol/recording.md).") var record: String?
+    @Option(help: "Attempts before giving up on transient failures.") var attempts = 8
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func run() async throws {
+        let store = try options.open()
+        let credentials = try await DeviceCredentials.load(store)
+        let url = try server.map { s throws -> URL in
+            guard let u = URL(string: s) else { throw ValidationError("--server must be a URL") }
+            return u
+        } ?? credentials.server
+        var transport: any SyncTransport = URLSessionTransport(baseURL: url)
+        var simulated: SimulatedLink?
+        if let link {
+            let s = SimulatedLink(transport, profile: try LinkProfile.parse(link), seed: seed, realTime: realTime)
+            simulated = s
+            transport = s
+        }
+        if let record {
+            transport = try RecordingTransport(transport, path: record, header: Recording.Header(
+                deviceID: credentials.id.rawValue, county: credentials.county, publicKey: credentials.key.publicKey.base64EncodedString(),
+                server: url.absoluteString, startedAtMillis: wallMillis(), link: link), link: simulated)
+        }
+        let sync = DeviceSync(store: store, api: FieldSyncAPI(transport: transport, token: credentials.token))
+        let waitForReal = simulated == nil || realTime
+        let terminal = isatty(STDOUT_FILENO) == 1
+        let progress: @Sendable (DeviceSync.Summary) -> Void = { s in
+            let line = "… pushed \(s.pushed), pulled \(s.pulled), \(s.bytesSent + s.bytesReceived) bytes, \(s.roundTrips) round trips"
+            if terminal { FileHandle.standardOutput.write(Data("\r\(line)\u{1B}[K".utf8)) } else if !json { print(line) }
+        }
+        let (summary, tries) = try await sync.runWithRetries(maxAttempts: attempts, seed: seed, sleep: { seconds in
+            if waitForReal { try? await Task.sleep(for: .seconds(seconds)) }
+        }, onRetry: { attempt, error, delay in
+            FileHandle.standardError.write(Data("attempt \(attempt) failed (\(error.code.rawValue)); retrying in \(String(format: "%.1f", delay)) s\n".utf8))
+        }, progress: json ? nil : progress)
+        if terminal && !json { print("") }
+        let linkSeconds = simulated?.simulatedSeconds
+        if json {
+            struct Out: Encodable { var pushed, pulled, conflictsOpened, conflictsResolved, bytesSent, bytesReceived, roundTrips, attempts: Int; var seconds: Double; var linkSeconds: Double? }
+            try printJSON(Out(pushed: summary.pushed, pulled: summary.pulled, conflictsOpened: summary.conflictsOpened, conflictsResolved: summary.conflictsResolved,
+                              bytesSent: summary.bytesSent, bytesReceived: summary.bytesReceived, roundTrips: summary.roundTrips, attempts: tries,
+                              seconds: summary.seconds, linkSeconds: linkSeconds))
+        } else {
+            print("synced: \(summary)\(tries > 1 ? ", \(tries) attempts" : "")\(linkSeconds.map { String(format: ", %.1f s on the simulated link", $0) } ?? "")")
+        }
+    }
+}
+
+/// `fieldsync peer sync`: two devices exchange changes directly.
+struct PeerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "peer", abstract: "Exchange changes directly between two devices (no server).",
+                                                    subcommands: [Sync.self])
+
+    struct Sync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Exchange changes both ways with another device's store; either can later carry the other's signed changes to the server.")
+        @OptionGroup var options: StoreOptions
+        @Option(name: .customLong("with"), help: "The other device's store.") var other: String
+
+        func run() async throws {
+            let mine = try options.open()
+            let theirs = try SQLiteStore(path: other)
+            let me = try await DeviceCredentials.load(mine), them = try await DeviceCredentials.load(theirs)
+            guard me.county == them.county else {
+                throw ValidationError("\(me.id) works in \(me.county) and \(them.id) in \(them.county): peers exchange only their shared county's reports")
+            }
+            let (toThem, toMe) = try await PeerExchange.exchange(mine, theirs, aName: "peer:\(me.id)", bName: "peer:\(them.id)")
+            print("\(me.id) → \(them.id): \(toThem.result.applied) changes; \(them.id) → \(me.id): \(toMe.result.applied) changes; conflicts opened \(toThem.result.conflictsOpened + toMe.result.conflictsOpened)")
+        }
+    }
+}
