@@ -49,6 +49,8 @@ let package = Package(
         ),
         // The device side of sync: transports (HTTP via URLSession) and the sync loop.
         .target(name: "FieldSyncClient", dependencies: ["FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning"]),
+        // Fleet simulation: many devices, offline periods, peers, links, convergence check.
+        .target(name: "FieldSyncFleet", dependencies: ["FieldSyncCore", "FieldSyncStore", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol"]),
         .executableTarget(
             name: "fieldsyncd",
             dependencies: [
@@ -62,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "fieldsync",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol", "FieldSyncServer",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol", "FieldSyncServer", "FieldSyncFleet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -86,7 +88,7 @@ let package = Package(
         .testTarget(
             name: "FieldSyncServerTests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning", "FieldSyncServer", "FieldSyncClient", "FieldSyncScenario",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning", "FieldSyncServer", "FieldSyncClient", "FieldSyncScenario", "FieldSyncFleet",
             ]
         ),
         .testTarget(

@@ -72,6 +72,9 @@ public final class URLSessionTransport: SyncTransport {
         var r = URLRequest(url: url)
         r.httpMethod = request.method
         for (k, v) in request.headers { r.setValue(v, forHTTPHeaderField: k) }
+        // libcurl (behind URLSession on Linux) otherwise sends "Expect: 100-continue" for larger
+        // bodies and waits a second for an interim answer that HTTP/1.1 servers need not send.
+        r.setValue("", forHTTPHeaderField: "Expect")
         if !request.body.isEmpty { r.httpBody = request.body }
         do {
             let (data, response) = try await session.data(for: r)

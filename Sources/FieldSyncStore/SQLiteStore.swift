@@ -464,13 +464,19 @@ public actor SQLiteStore: ChangeStore {
 
     /// The full merged state as canonical JSON (the same bytes as `Replica.canonicalState()`).
     public func canonicalState() throws(FieldSyncError) -> Data {
+        try canonicalState(county: nil)
+    }
+
+    /// The merged state of one county's reports (what a device of that county holds), or of all.
+    public func canonicalState(county: String?) throws(FieldSyncError) -> Data {
         defer { db.resetBusyStatements() }
-        let s = try db.statement("SELECT head FROM reports ORDER BY id")
+        let s = county == nil ? try db.statement("SELECT head FROM reports ORDER BY id")
+            : try db.statement("SELECT head FROM reports WHERE county = ? ORDER BY id").bind(.text(county!))
         var heads: [ReportHead] = []
         while try s.step() { heads.append(try decodeHead(s.blob(0))) }
         var reports: [Report] = []
         for h in heads { reports.append(try view(h)) }
-        let all = try conflicts(ConflictFilter(limit: Int(Int32.max)))
+        let all = try conflicts(ConflictFilter(county: county, limit: Int(Int32.max)))
         return MergedState(reports: reports, open: all.filter(\.isOpen), resolved: all.filter { !$0.isOpen }).canonicalJSON()
     }
 
