@@ -1,107 +1,154 @@
 import ArgumentParser
+import FieldSyncClient
 import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncServer
+import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 
-/// Two field officers' devices work offline, edit the same reports, meet, merge, and one of
-/// them settles a conflict.
+/// The tour: an embedded fieldsyncd, officers in two counties working offline, a peer meeting in
+/// a village, syncs over a 2G link, the merged reports and conflict log, an operator's resolution.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Two device stores edit offline, merge, and show the merged reports and the conflict log."
+        abstract: "Run the FieldSync tour: embedded server, two counties, offline work, peer sync, 2G sync, conflicts, resolution."
     )
 
-    @Option(help: "Directory for the SQLite files (default: a new temporary directory).")
-    var dir: String?
+    @Option(help: "Directory for the SQLite files (default: a new temporary directory).") var dir: String?
+    @Option(help: "Link profile for the devices' syncs.") var link = "2g"
 
     func run() async throws {
         let directory = dir.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-demo-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let alicePath = directory.appendingPathComponent("amina.sqlite").path
-        let bobPath = directory.appendingPathComponent("brian.sqlite").path
-        for p in [alicePath, bobPath] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: p + suffix) } }
+        for name in ["server", "amina", "brian", "wanjiru"] {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(at: directory.appendingPathComponent("\(name).sqlite\(suffix)")) }
+        }
+        let profile = try LinkProfile.parse(link)
+        print("FieldSync demo — files in \(directory.path)\n")
 
-        let amina = try SQLiteStore(path: alicePath)
-        let brian = try SQLiteStore(path: bobPath)
-        try await amina.setIdentity(DeviceID(validating: "amina-tablet"))
-        try await brian.setIdentity(DeviceID(validating: "brian-phone"))
-        print("FieldSync demo — device stores in \(directory.path)\n")
+        let server = try await EmbeddedServer.start(database: directory.appendingPathComponent("server.sqlite").path)
+        print("0. fieldsyncd is running on \(server.url.absoluteString) (SQLite). An admin enrolls three officers:")
+        let admin = FieldSyncAPI(transport: URLSessionTransport(baseURL: server.url), token: server.adminToken)
+        var officers: [String: Officer] = [:]
+        for (name, county) in [("amina", "kisumu"), ("brian", "kisumu"), ("wanjiru", "nairobi")] {
+            let enrollment = try await admin.enroll(EnrollmentRequest(county: county, deviceID: "\(name)-tablet"))
+            officers[name] = try await Officer.enroll(name: name, token: enrollment.enrollmentToken, server: server.url, directory: directory, profile: profile)
+            print("   \(name)-tablet in \(county)")
+        }
+        let amina = officers["amina"]!, brian = officers["brian"]!, wanjiru = officers["wanjiru"]!
+        let operatorToken = try await admin.createOperator(OperatorRequest(name: "Kisumu desk", role: "operator", counties: ["kisumu"])).token
+        let desk = FieldSyncAPI(transport: URLSessionTransport(baseURL: server.url), token: operatorToken)
 
-        let pothole = try ReportID(validating: "kisumu-0001")
-        let water = try ReportID(validating: "kisumu-0002")
-        var t = wallMillis()
+        var t: UInt64 = 1_795_340_000_000
         func tick() -> UInt64 { t += 60_000; return t }
+        print("\n1. At the ward office Amina files two reports and syncs; Brian syncs too.")
+        try await amina.write([.create(county: "kisumu"), .set(field: .serviceCode, value: "pothole"), .set(field: .description, value: "Deep pothole outside Kondele market"),
+                               .set(field: .lat, value: -0.0917), .set(field: .long, value: 34.768), .set(field: .status, value: "open"),
+                               .set(field: .reporterPhone, value: "+254 700 000 001")], "kisumu-0001", tick())
+        try await amina.write([.create(county: "kisumu"), .set(field: .serviceCode, value: "water_point"),
+                               .set(field: .description, value: "Borehole pump broken at Nyalenda"), .set(field: .status, value: "open")], "kisumu-0002", tick())
+        try await wanjiru.write([.create(county: "nairobi"), .set(field: .serviceCode, value: "streetlight"),
+                                 .set(field: .description, value: "Streetlights out on Jogoo Road"), .set(field: .status, value: "open")], "nairobi-0001", tick())
+        for o in [amina, brian, wanjiru] { print("   \(o.name): \(try await o.sync())") }
 
-        print("1. Amina (online at the ward office) files two citizen reports.")
-        _ = try await amina.write([.create(county: "kisumu"), .set(field: .serviceCode, value: "pothole"),
-                                   .set(field: .description, value: "Deep pothole outside Kondele market"),
-                                   .set(field: .lat, value: -0.0917), .set(field: .long, value: 34.7680),
-                                   .set(field: .status, value: "open"), .set(field: .reporterPhone, value: "+254 700 000 001")],
-                                  to: pothole, county: "kisumu", wallMillis: tick())
-        _ = try await amina.write([.create(county: "kisumu"), .set(field: .serviceCode, value: "water_point"),
-                                   .set(field: .description, value: "Borehole pump broken at Nyalenda"),
-                                   .set(field: .status, value: "open")],
-                                  to: water, county: "kisumu", wallMillis: tick())
-        let first = try await PeerExchange.pull(from: amina, into: brian, peerName: "amina-tablet")
-        print("   Brian's phone syncs with her tablet: \(first.result.applied) changes.\n")
+        print("\n2. The Kisumu officers go to the field, offline for the day, and edit the same reports.")
+        try await amina.write([.set(field: .status, value: "in_progress"), .set(field: .assignee, value: "roads-crew-3")], "kisumu-0001", tick())
+        try await brian.write([.set(field: .status, value: "closed"), .addTag("verified-on-site")], "kisumu-0001", tick())
+        try await brian.write([.appendNote(text: "Crew filled it with gravel; needs tarmac.")], "kisumu-0001", tick())
+        try await amina.write([.withdraw(reason: "duplicate of county ticket 2291")], "kisumu-0002", tick())
+        try await brian.write([.set(field: .priority, value: 1), .appendNote(text: "Queue of 40 people at the kiosk.")], "kisumu-0002", tick())
+        for i in 0..<3 {
+            try await brian.write([.create(county: "kisumu"), .set(field: .serviceCode, value: "drainage"),
+                                   .set(field: .description, value: .string("Blocked drain \(i + 1), Manyatta")), .set(field: .status, value: "open")], "kisumu-01\(i)", tick())
+        }
+        print("   Amina: pothole → in_progress; water point → withdrawn as a duplicate.")
+        print("   Brian: pothole → closed, tagged, noted; water point → priority 1, noted; 3 new drainage reports.")
 
-        print("2. Both go offline for the day and edit the same reports.")
-        _ = try await amina.write([.set(field: .status, value: "in_progress"), .set(field: .assignee, value: "roads-crew-3")],
-                                  to: pothole, county: "kisumu", wallMillis: tick())
-        _ = try await brian.write([.set(field: .status, value: "closed"), .addTag("verified-on-site")],
-                                  to: pothole, county: "kisumu", wallMillis: tick())
-        _ = try await brian.write([.appendNote(text: "Crew filled it with gravel; needs tarmac.")],
-                                  to: pothole, county: "kisumu", wallMillis: tick())
-        _ = try await amina.write([.withdraw(reason: "duplicate of county ticket 2291")], to: water, county: "kisumu", wallMillis: tick())
-        _ = try await brian.write([.set(field: .priority, value: 1), .appendNote(text: "Queue of 40 people at the kiosk.")],
-                                  to: water, county: "kisumu", wallMillis: tick())
-        print("   Amina: pothole → in_progress, assigned; water point → withdrawn as a duplicate.")
-        print("   Brian: pothole → closed, tagged, noted; water point → priority 1, noted.\n")
+        print("\n3. They meet in a village with no signal and sync peer to peer.")
+        let (toBrian, toAmina) = try await PeerExchange.exchange(amina.store, brian.store, aName: "peer:amina", bName: "peer:brian")
+        print("   Amina → Brian \(toBrian.result.applied) changes, Brian → Amina \(toAmina.result.applied); conflicts opened \(toBrian.result.conflictsOpened + toAmina.result.conflictsOpened).")
+        let (aState, bState) = (try await amina.store.canonicalState(), try await brian.store.canonicalState())
+        print("   Same state on both tablets: \(aState == bState ? "yes" : "NO")")
 
-        print("3. They meet at the sub-county office and sync peer to peer (no server).")
-        let (toBrian, toAmina) = try await PeerExchange.exchange(amina, brian, aName: "amina-tablet", bName: "brian-phone")
-        print("   Amina → Brian: \(toBrian.result.applied) changes; Brian → Amina: \(toAmina.result.applied) changes; conflicts opened: \(toBrian.result.conflictsOpened).")
-        let same = try await amina.canonicalState() == brian.canonicalState()
-        print("   Both devices now hold byte-identical state: \(same ? "yes" : "NO")\n")
+        print("\n4. Only Amina reaches a \(profile.name) signal. She carries Brian's signed changes to the server.")
+        print("   amina: \(try await amina.sync())")
+        print("   (Brian's changes were verified against his key, though he never connected.)")
 
-        try await printReports(amina)
-        try await printConflicts(amina, title: "Conflict log (open)")
+        print("\n5. The Kisumu desk reads the conflict log.")
+        let open = try await desk.conflicts(query: ["state": "open"]).conflicts
+        for c in open {
+            print("   \(c.id): \(c.candidates.map { "\($0.dot) → \($0.value)" }.joined(separator: "  vs  ")), showing \(c.winner?.value.description ?? "?")")
+        }
+        let reports = try await desk.reports(query: ["county": "kisumu"]).reports
+        print("\n   Merged reports in Kisumu:")
+        for r in reports {
+            let fields = ["service_code", "status", "priority", "assignee"].compactMap { k in r.fields[k].map { "\(k)=\($0)" } }.joined(separator: ", ")
+            print("   \(r.id) [\(r.lifecycle)\(r.conflicted.isEmpty ? "" : "; conflict on \(r.conflicted.joined(separator: ", "))")] \(fields)")
+        }
 
-        print("4. Amina reviews the pothole conflict and keeps Brian's 'closed'.")
-        let resolution = try await amina.write([.set(field: .status, value: "closed")], to: pothole, county: "kisumu", wallMillis: tick())
-        print("   Her change \(resolution.dot) records that it resolves \(resolution.resolves[.status]?.map(\.description).joined(separator: " and ") ?? "-").")
-        print("   She also confirms the water-point withdrawal, having seen Brian's notes.")
-        _ = try await amina.write([.withdraw(reason: "duplicate of county ticket 2291 (confirmed)")], to: water, county: "kisumu", wallMillis: tick())
-        _ = try await PeerExchange.exchange(amina, brian, aName: "amina-tablet", bName: "brian-phone")
-        let converged = try await amina.canonicalState() == brian.canonicalState()
-        print("   Synced again: identical state on both devices: \(converged ? "yes" : "NO")\n")
-        try await printConflicts(brian, title: "Conflict log on Brian's phone")
-        print("Store files are kept in \(directory.path).")
+        print("\n6. The desk keeps Brian's 'closed' on the pothole and confirms the water point withdrawal.")
+        if let status = open.first(where: { $0.field == .status }), let closed = status.candidates.first(where: { $0.value == "closed" }) {
+            let r = try await desk.resolve(status.id, ResolveRequest(choose: closed.dot.description))
+            print("   \(status.id) resolved by \(r.change.dot) (a change signed by the server)")
+        }
+        if let lifecycle = open.first(where: { $0.field == .lifecycle }) {
+            let r = try await desk.resolve(lifecycle.id, ResolveRequest(value: Lifecycle.withdrawn))
+            print("   \(lifecycle.id) resolved by \(r.change.dot)")
+        }
+
+        print("\n7. Everyone syncs over \(profile.name); the resolutions reach every tablet.")
+        for o in [amina, brian, wanjiru] { print("   \(o.name): \(try await o.sync())") }
+        let kisumuServer = try await server.service.store.canonicalState(county: "kisumu")
+        let nairobiServer = try await server.service.store.canonicalState(county: "nairobi")
+        let aminaState = try await amina.store.canonicalState()
+        let brianState = try await brian.store.canonicalState()
+        let wanjiruState = try await wanjiru.store.canonicalState()
+        let agree = aminaState == kisumuServer && brianState == kisumuServer && wanjiruState == nairobiServer
+        print("   Every tablet holds exactly its county's state on the server: \(agree ? "yes" : "NO")")
+        print("   Wanjiru (Nairobi) holds \(try await wanjiru.store.reports(ReportFilter()).count) report(s): other counties' data never reaches her.")
+
+        print("\nConflict log (Kisumu):")
+        for c in try await desk.conflicts(query: ["state": "all"]).conflicts {
+            let how = c.resolution.map { "resolved by \($0.device) → \($0.value)" } ?? "OPEN"
+            print("   \(c.id): \(how)")
+        }
+        await server.stop()
+        for o in [amina, brian, wanjiru] { await o.store.close() }
+        if !agree { throw ExitCode(1) }
+        print("\nDone. Files are in \(directory.path).")
+    }
+}
+
+/// A demo officer: a device store, a key and a sync over a simulated link.
+struct Officer: Sendable {
+    let name: String
+    let county: String
+    let key: DeviceKey
+    let store: SQLiteStore
+    let sync: DeviceSync
+    let link: SimulatedLink
+
+    static func enroll(name: String, token: String, server: URL, directory: URL, profile: LinkProfile) async throws -> Officer {
+        let key = DeviceKey()
+        let http = URLSessionTransport(baseURL: server)
+        let registered = try await FieldSyncAPI(transport: http).register(enrollmentToken: token, publicKey: key.publicKey)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("\(name).sqlite").path)
+        try await store.setIdentity(DeviceID(validating: registered.deviceID))
+        let link = SimulatedLink(http, profile: profile, seed: UInt64(name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
+        return Officer(name: name, county: registered.county, key: key, store: store,
+                       sync: DeviceSync(store: store, api: FieldSyncAPI(transport: link, token: registered.token)), link: link)
     }
 
-    func printReports(_ store: SQLiteStore) async throws {
-        print("Merged reports:")
-        for r in try await store.reports(ReportFilter()) {
-            let fields = r.fields.filter { !(FieldName(rawValue: $0.key)?.isPersonal ?? false) }
-                .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
-            print("  \(r.id) [\(r.lifecycle)] \(fields)")
-            if !r.tags.isEmpty { print("      tags: \(r.tags.joined(separator: ", "))") }
-            for n in r.notes { print("      note by \(n.dot.device): \(n.text)") }
-            if !r.conflicted.isEmpty { print("      in conflict: \(r.conflicted.joined(separator: ", "))") }
-        }
-        print("")
+    func write(_ ops: [ReportOperation], _ report: String, _ wall: UInt64) async throws {
+        let key = self.key
+        _ = try await store.write(ops, to: ReportID(validating: report), county: county, wallMillis: wall, signer: { key.sign($0) })
     }
 
-    func printConflicts(_ store: SQLiteStore, title: String) async throws {
-        print("\(title):")
-        let all = try await store.conflicts(ConflictFilter())
-        if all.isEmpty { print("  (none)") }
-        for c in all {
-            let state = c.resolution.map { "resolved by \($0.device) → \($0.value)\($0.chosen == nil ? " (new value)" : "")" } ?? "OPEN, showing \(c.winner?.value.description ?? "?")"
-            print("  \(c.id): \(state)")
-            for cand in c.candidates { print("      \(cand.dot)  hlc \(cand.hlc)  \(cand.value)") }
-        }
-        print("")
+    func sync() async throws -> String {
+        let before = link.simulatedSeconds
+        let (s, attempts) = try await sync.runWithRetries(sleep: { _ in })
+        return "pushed \(s.pushed), pulled \(s.pulled), \(s.bytesSent + s.bytesReceived) bytes, \(s.roundTrips) round trip\(s.roundTrips == 1 ? "" : "s")\(attempts > 1 ? ", \(attempts) attempts" : ""), " + String(format: "%.1f s on %@", link.simulatedSeconds - before, link.profile.name)
     }
 }
