@@ -9,6 +9,12 @@ public struct FleetScenario: Sendable, Codable, Hashable {
     public struct County: Sendable, Codable, Hashable {
         public var name: String
         public var devices: Int
+
+        /// A county with `devices` devices.
+        public init(name: String, devices: Int) {
+            self.name = name
+            self.devices = devices
+        }
     }
 
     public var name: String

@@ -50,14 +50,28 @@ struct ReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set fields: --set status=closed --set priority=1.")
         @OptionGroup var options: StoreOptions
         @Argument(help: "Report id.") var id: String
-        @Option(parsing: .singleValue, help: "field=value (value as JSON if valid, else text); repeatable.") var set: [String]
+        @Option(name: .customLong("set"), parsing: .singleValue, help: "field=value (value as JSON if valid, else text); repeatable.") var assignments: [String]
 
         func run() async throws {
-            guard !set.isEmpty else { throw ValidationError("give at least one --set field=value") }
-            let ops = try set.map { a -> ReportOperation in let (f, v) = try parseAssignment(a); return .set(field: f, value: v) }
-            let c = try await writeSigned(try options.open(), ops, to: try ReportID(validating: id))
-            if !c.resolves.isEmpty { print("resolves the conflict on \(c.resolves.keys.map(\.rawValue).sorted().joined(separator: ", "))") }
-            print("\(c.dot)")
+            let ops = try Self.operations(assignments)
+            let change = try await writeSigned(try options.open(), ops, to: try ReportID(validating: id))
+            Self.describe(change)
+        }
+
+        static func operations(_ assignments: [String]) throws -> [ReportOperation] {
+            guard !assignments.isEmpty else { throw ValidationError("give at least one --set field=value") }
+            var ops: [ReportOperation] = []
+            for assignment in assignments {
+                let (field, value) = try parseAssignment(assignment)
+                ops.append(.set(field: field, value: value))
+            }
+            return ops
+        }
+
+        static func describe(_ change: Change) {
+            let resolved = change.resolves.keys.map(\.rawValue).sorted()
+            if !resolved.isEmpty { print("resolves the conflict on \(resolved.joined(separator: ", "))") }
+            print(change.dot.description)
         }
     }
 

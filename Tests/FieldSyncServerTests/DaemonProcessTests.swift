@@ -19,13 +19,14 @@ import Testing
     }
 
     /// Runs a command to completion on a thread of its own; returns status and output.
-    static func run(_ binary: URL, _ arguments: [String]) async throws -> (Int32, String) {
+    static func run(_ binary: URL, _ arguments: [String], cwd: URL? = nil) async throws -> (Int32, String) {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
                 do {
                     let p = Process()
                     p.executableURL = binary
                     p.arguments = arguments
+                    if let cwd { p.currentDirectoryURL = cwd }
                     let out = Pipe()
                     p.standardOutput = out
                     p.standardError = out
