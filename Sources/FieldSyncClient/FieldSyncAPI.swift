@@ -44,7 +44,7 @@ public struct FieldSyncAPI: Sendable {
         }
         let response = try await transport.send(TransportRequest(method: method, path: path, headers: headers, body: data))
         traffic.sent += data.count
-        traffic.received += response.body.count
+        traffic.received += response.wireBytes
         var payload = response.body
         if let encoding = try? BodyCompression.from(contentEncoding: response.headers["content-encoding"]),
            let first = payload.first, first != UInt8(ascii: "{"), first != UInt8(ascii: "[") {

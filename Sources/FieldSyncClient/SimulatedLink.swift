@@ -53,7 +53,7 @@ public final class SimulatedLink: SyncTransport {
             throw FieldSyncError(.timeout, "connection cut while sending (simulated \(profile.name) link); sync again, nothing was lost")
         }
         let response = try await inner.send(request)
-        let responseBytes = response.body.count + 200
+        let responseBytes = response.wireBytes + 200
         let downLosses = state.withLock { losses(bytes: responseBytes, &$0.rng) }
         let downTime = Double(responseBytes * 8) / profile.downBitsPerSecond + Double(downLosses) * rtt
         if cutAfter {

@@ -1,4 +1,5 @@
 import FieldSyncCore
+import FieldSyncProtocol
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -30,14 +31,17 @@ public struct TransportResponse: Sendable, Hashable, Codable {
     public var status: Int
     /// Response headers (lower-cased names).
     public var headers: [String: String]
-    /// The body as received on the wire.
+    /// The body (decompressed if the HTTP stack already did so).
     public var body: Data
+    /// How many body bytes crossed the wire (the compressed size when the body was compressed).
+    public var wireBytes: Int
 
     /// Creates a response.
-    public init(status: Int, headers: [String: String], body: Data) {
+    public init(status: Int, headers: [String: String], body: Data, wireBytes: Int? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.wireBytes = wireBytes ?? body.count
     }
 }
 
@@ -85,7 +89,15 @@ public final class URLSessionTransport: SyncTransport {
             for (k, v) in http.allHeaderFields {
                 if let k = k as? String, let v = v as? String { headers[k.lowercased()] = v }
             }
-            return TransportResponse(status: http.statusCode, headers: headers, body: data)
+            // libcurl behind URLSession on Linux decodes gzip itself and hands over the plain body;
+            // the bytes that crossed the wire are then those of the same body compressed again
+            // (the server uses the same zlib at the same level).
+            var wire = data.count
+            if let encoding = try? BodyCompression.from(contentEncoding: headers["content-encoding"]),
+               let first = data.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+                wire = encoding.compress(data).count
+            }
+            return TransportResponse(status: http.statusCode, headers: headers, body: data, wireBytes: wire)
         } catch let error as FieldSyncError {
             throw error
         } catch {
