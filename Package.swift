@@ -65,7 +65,6 @@ let package = Package(
             name: "fieldsync",
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol", "FieldSyncServer", "FieldSyncFleet",
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,7 +73,6 @@ let package = Package(
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "CSQLite",
                 "FieldSyncServer", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol",
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,7 +5,6 @@ import FieldSyncServer
 import FieldSyncSigning
 import FieldSyncStore
 import Foundation
-import Logging
 
 /// Sync over real HTTP on loopback: a daemon, devices pushing at once, and an up-to-date sync.
 enum SyncBenchmark {
@@ -18,19 +17,9 @@ enum SyncBenchmark {
 
     /// `devices` devices each create `perDevice` reports offline, then all sync at once.
     static func run(devices: Int, perDevice: Int, directory: URL) async throws -> Result {
-        let store = try SQLiteStore(path: directory.appendingPathComponent("server-\(UUID().uuidString.prefix(6)).sqlite").path, options: .server)
-        let service = try await SyncService(store: store)
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = FieldSyncDaemon.application(service: service, host: "127.0.0.1", port: 0, logger: logger) { port in
-            continuation.yield(port)
-            continuation.finish()
-        }
-        let serverTask = Task { try await app.run() }
-        var port = 0
-        for await p in stream { port = p }
-        let url = URL(string: "http://127.0.0.1:\(port)")!
+        let server = try await EmbeddedServer.start(database: directory.appendingPathComponent("server-\(UUID().uuidString.prefix(6)).sqlite").path)
+        let service = server.service
+        let url = server.url
 
         var stores: [(SQLiteStore, String)] = []
         for d in 0..<devices {
@@ -74,9 +63,7 @@ enum SyncBenchmark {
         let upToDate = try await sync.run()
         print("  device 0 catch-up sync: \(catchUp)")
         print("  device 0 up-to-date sync: \(upToDate)")
-        serverTask.cancel()
-        _ = await serverTask.result
-        await store.close()
+        await server.stop()
         for (s, _) in stores { await s.close() }
         return Result(pushSeconds: seconds, changes: devices * perDevice, upToDateBytes: upToDate.bytesSent + upToDate.bytesReceived,
                       upToDateRoundTrips: upToDate.roundTrips)

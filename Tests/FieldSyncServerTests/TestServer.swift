@@ -5,51 +5,32 @@ import FieldSyncServer
 import FieldSyncSigning
 import FieldSyncStore
 import Foundation
-import Hummingbird
-import Logging
 
 /// A real fieldsyncd on a loopback port, with its SQLite file in a temporary directory.
 final class TestServer: Sendable {
     let dir: URL
-    let service: SyncService
-    let port: Int
-    let task: Task<Void, any Error>
-    let adminToken: String
+    let embedded: EmbeddedServer
 
-    var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
+    var service: SyncService { embedded.service }
+    var baseURL: URL { embedded.url }
+    var port: Int { embedded.url.port ?? 0 }
+    var adminToken: String { embedded.adminToken }
     var dbPath: String { dir.appendingPathComponent("server.sqlite").path }
 
     static func start(configuration: ServerConfiguration = ServerConfiguration()) async throws -> TestServer {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsyncd-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path, options: .server)
-        let service = try await SyncService(store: store, configuration: configuration)
-        var logger = Logger(label: "fieldsyncd-test")
-        logger.logLevel = .warning
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = FieldSyncDaemon.application(service: service, host: "127.0.0.1", port: 0, logger: logger) { port in
-            continuation.yield(port)
-            continuation.finish()
-        }
-        let task = Task { try await app.run() }
-        var port = 0
-        for await p in stream { port = p }
-        let admin = try await service.createOperator(OperatorRequest(name: "test admin", role: "admin", counties: ["*"]), by: nil)
-        return TestServer(dir: dir, service: service, port: port, task: task, adminToken: admin.token)
+        let embedded = try await EmbeddedServer.start(database: dir.appendingPathComponent("server.sqlite").path, configuration: configuration)
+        return TestServer(dir: dir, embedded: embedded)
     }
 
-    private init(dir: URL, service: SyncService, port: Int, task: Task<Void, any Error>, adminToken: String) {
+    private init(dir: URL, embedded: EmbeddedServer) {
         self.dir = dir
-        self.service = service
-        self.port = port
-        self.task = task
-        self.adminToken = adminToken
+        self.embedded = embedded
     }
 
     func stop() async {
-        task.cancel()
-        _ = await task.result
-        await service.store.close()
+        await embedded.stop()
         try? FileManager.default.removeItem(at: dir)
     }
 
@@ -93,6 +74,7 @@ struct TestDevice: Sendable {
 
     var api: FieldSyncAPI { server.api(token: token) }
 
+    @discardableResult
     func sync(transport: (any SyncTransport)? = nil) async throws -> DeviceSync.Summary {
         var api = self.api
         if let transport { api = FieldSyncAPI(transport: transport, token: token) }
