@@ -18,6 +18,10 @@ public actor SQLiteStore: ChangeStore {
         public var fullSync = true
         /// How many report heads to keep decoded in memory.
         public var headCacheSize = 50_000
+        /// Write report heads once this many reports changed since the last flush…
+        public var flushAfterReports = 10_000
+        /// …or this many changes arrived (this bounds the replay after a crash).
+        public var flushAfterChanges = 50_000
         /// The limits every change must respect.
         public var limits = ChangeLimits.standard
 
@@ -38,6 +42,20 @@ public actor SQLiteStore: ChangeStore {
     public nonisolated let options: Options
     let db: SQLiteConnection
     private var headCache: [ReportID: ReportHead] = [:]
+    // Report heads and open-conflict rows are derived from the change log, so they are written
+    // lazily: committed batches leave them here, and `flush()` writes them in one transaction
+    // with the arrival position they reflect. After a crash, `recover()` replays the changes
+    // that arrived after that position. Reads flush first.
+    private var dirtyHeads: Set<ReportID> = []
+    private var pendingOpen: [String: PendingConflict] = [:]
+    private var unflushedChanges = 0
+
+    /// An open-conflict row to write (or, with `conflict == nil`, to delete) at the next flush.
+    private struct PendingConflict {
+        var conflict: Conflict?
+        var arrival: Int64
+        var atMillis: UInt64
+    }
 
     /// Opens (creating and migrating if needed) the store at `path`.
     public init(path: String, options: Options = Options()) throws(FieldSyncError) {
@@ -48,10 +66,12 @@ public actor SQLiteStore: ChangeStore {
         _ = try mode.step()
         try db.execute("PRAGMA synchronous = \(options.fullSync ? "FULL" : "NORMAL")")
         try Schema.migrate(db)
+        try Self.recover(db)
     }
 
     /// Closes the database file. The store must not be used afterwards.
     public func close() {
+        try? flush()
         db.close()
     }
 
@@ -72,7 +92,7 @@ public actor SQLiteStore: ChangeStore {
             let result = try db.transaction { () throws(FieldSyncError) -> IngestResult in
                 try ingestLocked(changes, &batch)
             }
-            commitCache(batch)
+            try commit(batch, applied: result.applied)
             return result
         } catch {
             if error.code == .dotReuse, let offending = batch.offending { logRefusal(offending, error) }
@@ -131,22 +151,6 @@ public actor SQLiteStore: ChangeStore {
                 try refuseStuck(waiting.map(\.change), &batch)
             }
             remaining = waiting
-        }
-        for id in batch.closedConflicts where batch.openConflicts[id] == nil {
-            try db.statement("DELETE FROM conflicts WHERE id = ?").bind(.text(id)).run()
-        }
-        for (conflict, arrival, at) in batch.openConflicts.values { try writeConflict(conflict, arrival: arrival, atMillis: at) }
-        for id in batch.dirty {
-            guard let head = batch.heads[id] else { continue }
-            let body = ReportHeadCodec.encode(head)
-            try db.statement("""
-                INSERT OR REPLACE INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).bind(.text(id.rawValue), .text(head.county), .text(head.isWithdrawn ? "withdrawn" : "active"),
-                          head.values[.status]?.stringValue.map(SQLiteValue.text) ?? .null,
-                          head.values[.serviceCode]?.stringValue.map(SQLiteValue.text) ?? .null,
-                          .int(Int64(head.updatedAt.millis)), .int(Int64(head.updatedAt.counter)), .blob(body),
-                          .text(Self.searchText(head))).run()
         }
         for (device, count) in batch.counts {
             try db.statement("""
@@ -221,8 +225,7 @@ public actor SQLiteStore: ChangeStore {
 
     /// Lower-cased text an operator can search: description, address, category, status notes,
     /// tags. Never personal data.
-    static func searchText(_ head: ReportHead) -> String {
-        let values = head.values
+    static func searchText(_ head: ReportHead, _ values: [FieldName: FieldValue]) -> String {
         let fields: [FieldName] = [.description, .address, .serviceCode, .serviceName, .statusNotes, .ward]
         return (fields.compactMap { values[$0]?.stringValue } + head.tagList).joined(separator: " ").lowercased()
     }
@@ -273,8 +276,9 @@ public actor SQLiteStore: ChangeStore {
 
     private func loadHead(_ id: ReportID, _ batch: inout Batch) throws(FieldSyncError) -> ReportHead? {
         if let h = batch.heads[id] { return h }
-        if let h = headCache.removeValue(forKey: id) {
-            // Moved, not shared, so that the batch mutates it in place; put back on commit.
+        if let h = headCache[id] {
+            // Shared with the cache until the batch mutates it (copy on write): a batch that
+            // rolls back leaves the cached head as it was.
             batch.heads[id] = h
             return h
         }
@@ -293,9 +297,122 @@ public actor SQLiteStore: ChangeStore {
         return try decodeHead(s.blob(0))
     }
 
-    private func commitCache(_ batch: Batch) {
-        if headCache.count + batch.dirty.count > options.headCacheSize { headCache.removeAll(keepingCapacity: true) }
-        for (id, head) in batch.heads { headCache[id] = head }
+    /// Takes a committed batch's heads and open-conflict changes into the unflushed state.
+    private func commit(_ batch: Batch, applied: Int) throws(FieldSyncError) {
+        for id in batch.dirty { headCache[id] = batch.heads[id] }
+        dirtyHeads.formUnion(batch.dirty)
+        for id in batch.closedConflicts where batch.openConflicts[id] == nil {
+            pendingOpen[id] = PendingConflict(conflict: nil, arrival: 0, atMillis: 0)
+        }
+        for (id, (conflict, arrival, at)) in batch.openConflicts {
+            pendingOpen[id] = PendingConflict(conflict: conflict, arrival: arrival, atMillis: at)
+        }
+        unflushedChanges += applied
+        if dirtyHeads.count > options.flushAfterReports || unflushedChanges > options.flushAfterChanges { try flush() }
+        if headCache.count > options.headCacheSize {
+            try flush()
+            headCache.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Writes every report head and open-conflict row changed since the last flush, and the
+    /// arrival position they now reflect, in one transaction.
+    public func flush() throws(FieldSyncError) {
+        guard !dirtyHeads.isEmpty || !pendingOpen.isEmpty || unflushedChanges > 0 else { return }
+        defer { db.resetBusyStatements() }
+        try db.transaction { () throws(FieldSyncError) in
+            for (id, pending) in pendingOpen {
+                if let conflict = pending.conflict {
+                    try writeConflict(conflict, arrival: pending.arrival, atMillis: pending.atMillis)
+                } else {
+                    try db.statement("DELETE FROM conflicts WHERE id = ?").bind(.text(id)).run()
+                }
+            }
+            for id in dirtyHeads {
+                guard let head = headCache[id] else { continue }
+                try Self.writeHead(db, id, head)
+            }
+            let through = try db.scalar("SELECT coalesce(max(arrival), 0) FROM changes") ?? 0
+            try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('heads_through', ?)").bind(.text(String(through))).run()
+        }
+        dirtyHeads.removeAll(keepingCapacity: true)
+        pendingOpen.removeAll(keepingCapacity: true)
+        unflushedChanges = 0
+    }
+
+    /// Rebuilds heads and open conflicts for changes that arrived after the last flush (after a
+    /// crash or a kill), by applying them again in arrival order, and writes them.
+    private static func recover(_ db: SQLiteConnection) throws(FieldSyncError) {
+        defer { db.resetBusyStatements() }
+        let marker = try db.statement("SELECT value FROM meta WHERE key = 'heads_through'")
+        // Migration 3 sets the marker; a store without one reflects nothing yet.
+        let through: Int64 = try marker.step() ? Int64(marker.text(0)) ?? 0 : 0
+        marker.reset()
+        let pending = try db.statement("SELECT arrival, body FROM changes WHERE arrival > ? ORDER BY arrival").bind(.int(through))
+        var rows: [(Int64, Change)] = []
+        while try pending.step() { rows.append((pending.int64(0), try decode(pending.blob(1)))) }
+        pending.reset()
+        guard !rows.isEmpty else { return }
+        var heads: [ReportID: ReportHead] = [:]
+        var open: [String: (Conflict?, Int64, UInt64)] = [:]
+        for (arrival, c) in rows {
+            if heads[c.report] == nil {
+                let s = try db.statement("SELECT head FROM reports WHERE id = ?").bind(.text(c.report.rawValue))
+                if try s.step() {
+                    do throws(FieldSyncError) { heads[c.report] = try ReportHeadCodec.decode(s.blob(0)) } catch {
+                        throw FieldSyncError(.storage, "a stored report head cannot be decoded (\(error.message)); run integrity_check")
+                    }
+                }
+                s.reset()
+            }
+            guard case .ready = heads[c.report]?.readiness(of: c) ?? (c.isCreate ? .ready : .waiting) else {
+                throw FieldSyncError(.storage, "change \(c.dot) at arrival \(arrival) cannot be replayed onto its report; the database may be corrupt: run integrity_check")
+            }
+            var head = heads.removeValue(forKey: c.report) ?? ReportHead(creating: c)
+            var lookupError: FieldSyncError?
+            let effects = head.apply(c) { dot in
+                do throws(FieldSyncError) {
+                    let s = try db.statement("SELECT body FROM changes WHERE device = ? AND seq = ?").bind(.text(dot.device.rawValue), .int(Int64(dot.seq)))
+                    defer { s.reset() }
+                    return try s.step() ? try decode(s.blob(0)) : nil
+                } catch { lookupError = error; return nil }
+            }
+            if let lookupError { throw lookupError }
+            heads[c.report] = head
+            for conflict in effects.open { open[conflict.id] = (conflict, arrival, c.hlc.millis) }
+            for field in effects.closed { open["\(c.report.rawValue)/\(field.rawValue)"] = (nil, arrival, c.hlc.millis) }
+        }
+        try db.transaction { () throws(FieldSyncError) in
+            for (id, (conflict, arrival, at)) in open {
+                if let conflict {
+                    try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body, at_ms) VALUES (?, ?, ?, ?, 1, ?, ?, ?)")
+                        .bind(.text(id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
+                              .int(arrival), .blob(ConflictCodec.encode(conflict)), .int(Int64(at))).run()
+                } else {
+                    try db.statement("DELETE FROM conflicts WHERE id = ?").bind(.text(id)).run()
+                }
+            }
+            for (id, head) in heads { try writeHead(db, id, head) }
+            try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('heads_through', ?)").bind(.text(String(rows.last!.0))).run()
+        }
+    }
+
+    private static func decode(_ data: Data) throws(FieldSyncError) -> Change {
+        do throws(FieldSyncError) { return try ChangeCodec.decode(data) } catch {
+            throw FieldSyncError(.storage, "a stored change cannot be decoded (\(error.message)); the database may be corrupt: run integrity_check")
+        }
+    }
+
+    private static func writeHead(_ db: SQLiteConnection, _ id: ReportID, _ head: ReportHead) throws(FieldSyncError) {
+        let values = head.values
+        try db.statement("""
+            INSERT OR REPLACE INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).bind(.text(id.rawValue), .text(head.county), .text(head.isWithdrawn ? "withdrawn" : "active"),
+                      values[.status]?.stringValue.map(SQLiteValue.text) ?? .null,
+                      values[.serviceCode]?.stringValue.map(SQLiteValue.text) ?? .null,
+                      .int(Int64(head.updatedAt.millis)), .int(Int64(head.updatedAt.counter)), .blob(ReportHeadCodec.encode(head)),
+                      .text(searchText(head, values))).run()
     }
 
     private func logRefusal(_ c: Change, _ error: FieldSyncError) {
@@ -410,6 +527,7 @@ public actor SQLiteStore: ChangeStore {
 
     /// Reports matching a filter, most recently updated first.
     public func reports(_ filter: ReportFilter) throws(FieldSyncError) -> [Report] {
+        try flush()
         defer { db.resetBusyStatements() }
         var sql = "SELECT head FROM reports WHERE 1"
         var args: [SQLiteValue] = []
@@ -444,6 +562,7 @@ public actor SQLiteStore: ChangeStore {
 
     /// Conflict records matching a filter, by id.
     public func conflicts(_ filter: ConflictFilter) throws(FieldSyncError) -> [Conflict] {
+        try flush()
         defer { db.resetBusyStatements() }
         var sql = "SELECT body FROM conflicts WHERE 1"
         var args: [SQLiteValue] = []
@@ -469,6 +588,7 @@ public actor SQLiteStore: ChangeStore {
 
     /// The merged state of one county's reports (what a device of that county holds), or of all.
     public func canonicalState(county: String?) throws(FieldSyncError) -> Data {
+        try flush()
         defer { db.resetBusyStatements() }
         let s = county == nil ? try db.statement("SELECT head FROM reports ORDER BY id")
             : try db.statement("SELECT head FROM reports WHERE county = ? ORDER BY id").bind(.text(county!))

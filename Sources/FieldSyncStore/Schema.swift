@@ -130,6 +130,11 @@ enum Schema {
             value BLOB NOT NULL
         ) STRICT, WITHOUT ROWID;
         """,
+        // 3: report heads and open conflicts are flushed lazily; `heads_through` is the arrival
+        // position they reflect (stores written before this kept them current at every commit).
+        """
+        INSERT OR REPLACE INTO meta(key, value) VALUES ('heads_through', (SELECT coalesce(max(arrival), 0) FROM changes));
+        """,
     ]
 
     /// The version a fully migrated store has.
