@@ -98,7 +98,7 @@ public struct ChangeLimits: Sendable, Hashable {
             guard change.value(of: field) != nil else {
                 throw FieldSyncError(.invalidOperation, "\(where_): resolves '\(field)' but does not write it")
             }
-            guard dots.count >= 2, dots.count <= maxContextEntries, dots == Array(Set(dots)).sorted() else {
+            guard dots.count >= 2, dots.count <= maxContextEntries, zip(dots, dots.dropFirst()).allSatisfy({ $0 < $1 }) else {
                 throw FieldSyncError(.invalidOperation, "\(where_): the candidates of '\(field)' it resolves must be at least two distinct dots, sorted")
             }
             guard dots.allSatisfy({ change.context.contains($0) }) else {
@@ -107,8 +107,19 @@ public struct ChangeLimits: Sendable, Hashable {
         }
     }
 
+    /// Whether `s` holds a C0 or C1 control character (U+0000–001F, U+007F–009F), read from its
+    /// UTF-8 bytes (C1 controls are encoded C2 80 … C2 9F).
+    static func hasControlCharacter(_ s: String) -> Bool {
+        var previous: UInt8 = 0
+        for b in s.utf8 {
+            if b < 0x20 || b == 0x7F || (previous == 0xC2 && (0x80...0x9F).contains(b)) { return true }
+            previous = b
+        }
+        return false
+    }
+
     private func checkLabel(_ s: String, what: String, in where_: String) throws(FieldSyncError) {
-        guard !s.isEmpty, s.utf8.count <= maxLabelBytes, !s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !s.isEmpty, s.utf8.count <= maxLabelBytes, !Self.hasControlCharacter(s) else {
             throw FieldSyncError(.invalidOperation, "\(where_): \(what) must have 1 to \(maxLabelBytes) bytes and no control characters")
         }
     }

@@ -19,7 +19,6 @@ public struct Replica: Sendable {
     private var indexByDot: [Dot: Int] = [:]
     private var notes: [ReportID: [Note]] = [:]
     private var media: [ReportID: [MediaAttachment]] = [:]
-    private var openLog: [String: Conflict] = [:]
     private var resolvedLog: [String: Conflict] = [:]
     private var pending: [ReportID: [Change]] = [:]
     private var pendingByDot: [Dot: Change] = [:]
@@ -113,7 +112,7 @@ public struct Replica: Sendable {
     public var reports: [Report] { heads.keys.sorted().compactMap(report) }
 
     /// Open conflicts, sorted by id.
-    public var openConflicts: [Conflict] { openLog.values.sorted { $0.id < $1.id } }
+    public var openConflicts: [Conflict] { heads.values.flatMap(\.openConflicts).sorted { $0.id < $1.id } }
 
     /// Resolved conflicts, sorted by id.
     public var resolvedConflicts: [Conflict] { resolvedLog.values.sorted { $0.id < $1.id } }
@@ -138,8 +137,6 @@ public struct Replica: Sendable {
         log.append(change)
         if !effects.notes.isEmpty { notes[change.report, default: []].append(contentsOf: effects.notes) }
         if !effects.media.isEmpty { media[change.report, default: []].append(contentsOf: effects.media) }
-        for c in effects.open { openLog[c.id] = c }
-        for f in effects.closed { openLog["\(change.report.rawValue)/\(f.rawValue)"] = nil }
         for c in effects.resolved { resolvedLog[c.id] = c }
         stats.applied += 1
         stats.conflictsOpened += effects.openedCount

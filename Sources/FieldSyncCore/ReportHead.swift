@@ -92,7 +92,6 @@ public struct ReportHead: Hashable, Sendable, Codable {
         var effects = ApplyEffects()
         let before = version
         let lifecycleWasConflicted = lifecycleConflictCandidates() != nil
-        var touched: [FieldName] = []
         var lifecycleTouched = false
 
         version.add(change.dot)
@@ -107,11 +106,7 @@ public struct ReportHead: Hashable, Sendable, Codable {
             case .set(let field, let value):
                 let wasConflicted = fields[field]?.isConflicted ?? false
                 fields[field, default: Register()].write(Candidate(dot: change.dot, hlc: change.hlc, value: value), context: change.context)
-                let isConflicted = fields[field]!.isConflicted
-                if wasConflicted || isConflicted {
-                    touched.append(field)
-                    if !wasConflicted { effects.openedCount += 1 }
-                }
+                if !wasConflicted && fields[field]!.isConflicted { effects.openedCount += 1 }
             case .addTag(let tag):
                 var adds = tags[tag] ?? []
                 adds.removeAll { change.context.contains($0) }
@@ -158,17 +153,7 @@ public struct ReportHead: Hashable, Sendable, Codable {
                 withdrawals.sort { $0.withdraw < $1.withdraw }
             }
         }
-        if lifecycleTouched || lifecycleWasConflicted {
-            let isConflicted = lifecycleConflictCandidates() != nil
-            if isConflicted || lifecycleWasConflicted {
-                touched.append(.lifecycle)
-                if !lifecycleWasConflicted && isConflicted { effects.openedCount += 1 }
-            }
-        }
-
-        for field in touched {
-            if let open = openConflict(field) { effects.open.append(open) } else { effects.closed.append(field) }
-        }
+        if lifecycleTouched && !lifecycleWasConflicted && lifecycleConflictCandidates() != nil { effects.openedCount += 1 }
         for (field, dots) in change.resolves.sorted(by: { $0.key < $1.key }) {
             let candidates = dots.map { dot -> Candidate in
                 let source = lookup(dot)
@@ -248,10 +233,6 @@ public struct ApplyEffects: Sendable, Equatable {
     public var notes: [Note] = []
     /// Media attached.
     public var media: [MediaAttachment] = []
-    /// Open conflicts created or changed by the change (replace what is stored for that field).
-    public var open: [Conflict] = []
-    /// Fields whose open conflict the change closed.
-    public var closed: [FieldName] = []
     /// How many fields went from no conflict to conflict.
     public var openedCount = 0
     /// Resolved-conflict records the change produced.

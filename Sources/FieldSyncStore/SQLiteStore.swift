@@ -47,15 +47,7 @@ public actor SQLiteStore: ChangeStore {
     // with the arrival position they reflect. After a crash, `recover()` replays the changes
     // that arrived after that position. Reads flush first.
     private var dirtyHeads: Set<ReportID> = []
-    private var pendingOpen: [String: PendingConflict] = [:]
     private var unflushedChanges = 0
-
-    /// An open-conflict row to write (or, with `conflict == nil`, to delete) at the next flush.
-    private struct PendingConflict {
-        var conflict: Conflict?
-        var arrival: Int64
-        var atMillis: UInt64
-    }
 
     /// Opens (creating and migrating if needed) the store at `path`.
     public init(path: String, options: Options = Options()) throws(FieldSyncError) {
@@ -118,8 +110,6 @@ public actor SQLiteStore: ChangeStore {
         var highest: [DeviceID: UInt64] = [:]
         var counts: [DeviceID: Int] = [:]
         var offending: Change?
-        var openConflicts: [String: (Conflict, Int64, UInt64)] = [:]
-        var closedConflicts: Set<String> = []
     }
 
     private func ingestLocked(_ changes: [SignedChange], _ batch: inout Batch) throws(FieldSyncError) -> IngestResult {
@@ -207,13 +197,7 @@ public actor SQLiteStore: ChangeStore {
                 """).bind(.text(c.report.rawValue), .text(m.media.sha256), .text(m.dot.device.rawValue), .int(Int64(m.dot.seq)),
                           .text(m.media.contentType), .int(Int64(m.media.size))).run()
         }
-        // Open conflicts are written once per batch (their last state); resolutions right away.
-        for conflict in effects.open { batch.openConflicts[conflict.id] = (conflict, arrival, c.hlc.millis) }
-        for field in effects.closed {
-            let id = "\(c.report.rawValue)/\(field.rawValue)"
-            batch.openConflicts.removeValue(forKey: id)
-            batch.closedConflicts.insert(id)
-        }
+        // Open conflicts are derived from the head at flush time; resolutions are written now.
         for conflict in effects.resolved { try writeConflict(conflict, arrival: arrival, atMillis: c.hlc.millis) }
     }
 
@@ -301,12 +285,6 @@ public actor SQLiteStore: ChangeStore {
     private func commit(_ batch: Batch, applied: Int) throws(FieldSyncError) {
         for id in batch.dirty { headCache[id] = batch.heads[id] }
         dirtyHeads.formUnion(batch.dirty)
-        for id in batch.closedConflicts where batch.openConflicts[id] == nil {
-            pendingOpen[id] = PendingConflict(conflict: nil, arrival: 0, atMillis: 0)
-        }
-        for (id, (conflict, arrival, at)) in batch.openConflicts {
-            pendingOpen[id] = PendingConflict(conflict: conflict, arrival: arrival, atMillis: at)
-        }
         unflushedChanges += applied
         if dirtyHeads.count > options.flushAfterReports || unflushedChanges > options.flushAfterChanges { try flush() }
         if headCache.count > options.headCacheSize {
@@ -318,25 +296,17 @@ public actor SQLiteStore: ChangeStore {
     /// Writes every report head and open-conflict row changed since the last flush, and the
     /// arrival position they now reflect, in one transaction.
     public func flush() throws(FieldSyncError) {
-        guard !dirtyHeads.isEmpty || !pendingOpen.isEmpty || unflushedChanges > 0 else { return }
+        guard !dirtyHeads.isEmpty || unflushedChanges > 0 else { return }
         defer { db.resetBusyStatements() }
         try db.transaction { () throws(FieldSyncError) in
-            for (id, pending) in pendingOpen {
-                if let conflict = pending.conflict {
-                    try writeConflict(conflict, arrival: pending.arrival, atMillis: pending.atMillis)
-                } else {
-                    try db.statement("DELETE FROM conflicts WHERE id = ?").bind(.text(id)).run()
-                }
-            }
+            let through = try db.scalar("SELECT coalesce(max(arrival), 0) FROM changes") ?? 0
             for id in dirtyHeads {
                 guard let head = headCache[id] else { continue }
-                try Self.writeHead(db, id, head)
+                try Self.writeHead(db, id, head, arrival: through)
             }
-            let through = try db.scalar("SELECT coalesce(max(arrival), 0) FROM changes") ?? 0
             try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('heads_through', ?)").bind(.text(String(through))).run()
         }
         dirtyHeads.removeAll(keepingCapacity: true)
-        pendingOpen.removeAll(keepingCapacity: true)
         unflushedChanges = 0
     }
 
@@ -354,7 +324,6 @@ public actor SQLiteStore: ChangeStore {
         pending.reset()
         guard !rows.isEmpty else { return }
         var heads: [ReportID: ReportHead] = [:]
-        var open: [String: (Conflict?, Int64, UInt64)] = [:]
         for (arrival, c) in rows {
             if heads[c.report] == nil {
                 let s = try db.statement("SELECT head FROM reports WHERE id = ?").bind(.text(c.report.rawValue))
@@ -379,20 +348,14 @@ public actor SQLiteStore: ChangeStore {
             }
             if let lookupError { throw lookupError }
             heads[c.report] = head
-            for conflict in effects.open { open[conflict.id] = (conflict, arrival, c.hlc.millis) }
-            for field in effects.closed { open["\(c.report.rawValue)/\(field.rawValue)"] = (nil, arrival, c.hlc.millis) }
+            for conflict in effects.resolved {
+                try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body, at_ms) VALUES (?, ?, ?, ?, 0, ?, ?, ?)")
+                    .bind(.text(conflict.id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
+                          .int(arrival), .blob(ConflictCodec.encode(conflict)), .int(Int64(c.hlc.millis))).run()
+            }
         }
         try db.transaction { () throws(FieldSyncError) in
-            for (id, (conflict, arrival, at)) in open {
-                if let conflict {
-                    try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body, at_ms) VALUES (?, ?, ?, ?, 1, ?, ?, ?)")
-                        .bind(.text(id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
-                              .int(arrival), .blob(ConflictCodec.encode(conflict)), .int(Int64(at))).run()
-                } else {
-                    try db.statement("DELETE FROM conflicts WHERE id = ?").bind(.text(id)).run()
-                }
-            }
-            for (id, head) in heads { try writeHead(db, id, head) }
+            for (id, head) in heads { try writeHead(db, id, head, arrival: rows.last!.0) }
             try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('heads_through', ?)").bind(.text(String(rows.last!.0))).run()
         }
     }
@@ -403,7 +366,15 @@ public actor SQLiteStore: ChangeStore {
         }
     }
 
-    private static func writeHead(_ db: SQLiteConnection, _ id: ReportID, _ head: ReportHead) throws(FieldSyncError) {
+    /// Writes a report's head and replaces its open-conflict rows with those the head now has.
+    private static func writeHead(_ db: SQLiteConnection, _ id: ReportID, _ head: ReportHead, arrival: Int64) throws(FieldSyncError) {
+        try db.statement("DELETE FROM conflicts WHERE report = ? AND open = 1").bind(.text(id.rawValue)).run()
+        for conflict in head.openConflicts {
+            let at = conflict.candidates.map(\.hlc.millis).max() ?? head.updatedAt.millis
+            try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body, at_ms) VALUES (?, ?, ?, ?, 1, ?, ?, ?)")
+                .bind(.text(conflict.id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
+                      .int(arrival), .blob(ConflictCodec.encode(conflict)), .int(Int64(at))).run()
+        }
         let values = head.values
         try db.statement("""
             INSERT OR REPLACE INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search)

@@ -57,6 +57,7 @@ struct BenchCommand: AsyncParsableCommand {
             let store = try SQLiteStore(path: path, options: .server)
             let start = DispatchTime.now()
             for b in batches { _ = try await store.ingest(b) }
+            try await store.flush()   // heads and conflicts written too: the whole cost is measured
             ingestTimes.append(seconds(since: start))
             await store.close()
 

@@ -264,6 +264,9 @@ import Testing
         #expect(code(change(ops: [.set(field: .description, value: deep)])) == .fieldTooLarge)
         #expect(code(change(ops: [.appendNote(text: "")])) == .fieldTooLarge)
         #expect(code(change(ops: [.addTag("bad\u{0}tag")])) == .invalidOperation)
+        #expect(code(change(ops: [.addTag("bad\u{85}tag")])) == .invalidOperation)   // C1 control
+        #expect(code(change(ops: [.addTag("bad\u{7F}tag")])) == .invalidOperation)
+        #expect(code(change(ops: [.addTag("ñandú-✓-\u{A0}")])) == nil)               // not controls
         #expect(code(change(ops: [.withdraw(reason: "x"), .restore])) == .invalidOperation)
         #expect(code(change(ops: [.create(county: "nairobi")])) == .invalidContext)
         #expect(code(change(ops: [.set(field: .status, value: "x"), .create(county: "nairobi")])) == .invalidOperation)
