@@ -42,7 +42,7 @@ public struct ChangeLimits: Sendable, Hashable {
         guard change.ops.count <= maxOperations else {
             throw FieldSyncError(.invalidOperation, "\(where_): has \(change.ops.count) operations, more than \(maxOperations); split it into several changes")
         }
-        var fields = Set<FieldName>()
+        var fields: [FieldName] = []   // a change sets few fields: a scan beats hashing
         var lifecycleOps = 0
         for (i, op) in change.ops.enumerated() {
             switch op {
@@ -61,9 +61,10 @@ public struct ChangeLimits: Sendable, Hashable {
                 guard field != .lifecycle else {
                     throw FieldSyncError(.unknownField, "\(where_): 'lifecycle' cannot be set; use withdraw or restore")
                 }
-                guard fields.insert(field).inserted else {
+                guard !fields.contains(field) else {
                     throw FieldSyncError(.invalidOperation, "\(where_): sets '\(field)' twice; set each field at most once per change")
                 }
+                fields.append(field)
                 guard value.approximateSize <= maxValueBytes else {
                     throw FieldSyncError(.fieldTooLarge, "\(where_): the value of '\(field)' is larger than \(maxValueBytes) bytes; attach large content as media")
                 }

@@ -67,7 +67,7 @@ public struct Replica: Sendable {
             stats.duplicates += 1
             return .duplicate
         }
-        if let waiting = pendingByDot[change.dot] {
+        if !pendingByDot.isEmpty, let waiting = pendingByDot[change.dot] {
             guard waiting == change else { throw Replica.dotReuse(change.dot) }
             stats.duplicates += 1
             return .duplicate
@@ -76,7 +76,7 @@ public struct Replica: Sendable {
         switch readiness(of: change) {
         case .ready:
             apply(change)
-            return .applied(released: drain(change.report))
+            return .applied(released: pending.isEmpty ? 0 : drain(change.report))
         case .waiting:
             pending[change.report, default: []].append(change)
             pendingByDot[change.dot] = change
