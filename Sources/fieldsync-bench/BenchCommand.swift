@@ -82,6 +82,15 @@ struct BenchCommand: AsyncParsableCommand {
         figures.append(Figure(name: "up-to-date sync: round trips", unit: "count", samples: [Double(upToDate.0)]))
         figures.append(Figure(name: "up-to-date sync: body bytes", unit: "bytes", samples: [Double(upToDate.1)]))
 
+        // Bytes on the wire per edit (one device's whole log, signed, JSON, gzip in 500-change pushes).
+        let wire = try WireBenchmark.bytesPerEdit(generated.deviceLogs[0])
+        figures.append(Figure(name: "push bytes per edit, gzip", unit: "bytes", samples: [wire.compressed]))
+        figures.append(Figure(name: "push bytes per edit, raw JSON", unit: "bytes", samples: [wire.raw]))
+        // 1,000 new reports over Edge-Lossy, against 1.3 × bytes ÷ bandwidth + 4 RTT.
+        let edge = try await WireBenchmark.edgeLossy(directory: directory)
+        figures.append(Figure(name: "1,000 reports over Edge-Lossy", unit: "s (simulated)", samples: [edge.seconds]))
+        figures.append(Figure(name: "  its bound: 1.3×bytes/bw + 4 RTT", unit: "s", samples: [edge.bound]))
+
         print("")
         print("figure                              median        min          max          unit")
         for f in figures {

@@ -69,3 +69,45 @@ enum SyncBenchmark {
                       upToDateRoundTrips: upToDate.roundTrips)
     }
 }
+
+/// Bytes on the wire per edit, and a 1,000-report sync over an Edge-Lossy link.
+enum WireBenchmark {
+    /// Compressed and raw push body bytes per edit for one device's whole log, in 500-change requests.
+    static func bytesPerEdit(_ log: [Change]) throws -> (compressed: Double, raw: Double) {
+        let key = DeviceKey()
+        var compressed = 0, raw = 0
+        for start in stride(from: 0, to: log.count, by: 500) {
+            let batch = log[start..<min(start + 500, log.count)].map { key.signed($0) }
+            let body = try JSONWireCodec().encode(SyncRequest(changes: Array(batch)))
+            raw += body.count
+            compressed += BodyCompression.gzip.compress(body).count
+        }
+        return (Double(compressed) / Double(log.count), Double(raw) / Double(log.count))
+    }
+
+    /// One device creates 1,000 reports and syncs them over Edge-Lossy (240/200 kbit/s, 840 ms
+    /// RTT, 1% loss); returns the simulated seconds and the bound 1.3 × bytes ÷ bandwidth + 4 RTT.
+    static func edgeLossy(directory: URL) async throws -> (seconds: Double, bound: Double, bytes: Int) {
+        let server = try await EmbeddedServer.start(database: directory.appendingPathComponent("edge-\(UUID().uuidString.prefix(6)).sqlite").path)
+        let enrollment = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "edge-tab"), by: nil)
+        let key = DeviceKey()
+        let http = URLSessionTransport(baseURL: server.url)
+        let registered = try await FieldSyncAPI(transport: http).register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("edge-tab-\(UUID().uuidString.prefix(6)).sqlite").path)
+        try await store.setIdentity(DeviceID(rawValue: "edge-tab")!)
+        for r in 0..<1_000 {
+            _ = try await store.write([.create(county: "kisumu"), .set(field: .serviceCode, value: "pothole"),
+                                      .set(field: .description, value: .string("Pothole \(r) on the Kisumu–Kakamega road")),
+                                      .set(field: .lat, value: .double(-0.09 - Double(r) / 10_000)), .set(field: .long, value: .double(34.77)),
+                                      .set(field: .status, value: "open")],
+                                     to: ReportID(rawValue: "edge-\(r)")!, county: "kisumu", wallMillis: 1_795_000_000_000 + UInt64(r), signer: { key.sign($0) })
+        }
+        let profile = try LinkProfile.parse("custom:bw=240,up=200,rtt=840,loss=0.01")
+        let link = SimulatedLink(http, profile: profile, seed: 1)
+        let summary = try await DeviceSync(store: store, api: FieldSyncAPI(transport: link, token: registered.token)).run()
+        await store.close()
+        await server.stop()
+        let bound = 1.3 * (Double(summary.bytesSent * 8) / profile.upBitsPerSecond + Double(summary.bytesReceived * 8) / profile.downBitsPerSecond) + 4 * 0.84
+        return (link.simulatedSeconds, bound, summary.bytesSent + summary.bytesReceived)
+    }
+}
