@@ -20,6 +20,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Directory for the SQLite files.") var dir: String?
     @Option(help: "Write the figures as JSON to this file.") var json: String?
     @Option(help: "Changes pushed in the 10-device HTTP sync figure.") var syncChanges = 20_000
+    @Option(help: "Only write the scenario's edits as JSON to this file (for scripts/bench-peer) and exit.") var export: String?
 
     func run() async throws {
         let scenario = StandardScenario(devices: devices, editsPerDevice: edits, sharedFraction: shared)
@@ -28,6 +29,11 @@ struct BenchCommand: AsyncParsableCommand {
         let edits = generated.editCount
         print("scenario: \(devices) devices × \(self.edits) edits, \(Int(shared * 100))% on shared reports, seed \(scenario.seed): \(all.count) changes")
 
+        if let export {
+            try ScenarioExport.write(generated, to: export)
+            print("wrote \(edits) edits to \(export)")
+            return
+        }
         var figures: [Figure] = []
 
         // In-memory merge: every change into a fresh replica.
