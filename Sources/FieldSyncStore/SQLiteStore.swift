@@ -16,10 +16,11 @@ public actor SQLiteStore: ChangeStore {
         /// `true`: fsync at every commit (survives power loss). `false`: survives a killed
         /// process but may lose the last commits on power loss.
         public var fullSync = true
-        /// How many report heads to keep decoded in memory.
-        public var headCacheSize = 50_000
+        /// How many report heads to keep decoded in memory (a device keeps few: its memory is
+        /// bounded whatever it pulls).
+        public var headCacheSize = 5_000
         /// Write report heads once this many reports changed since the last flush…
-        public var flushAfterReports = 10_000
+        public var flushAfterReports = 5_000
         /// …or this many changes arrived (this bounds the replay after a crash).
         public var flushAfterChanges = 50_000
         /// The limits every change must respect.
@@ -32,6 +33,8 @@ public actor SQLiteStore: ChangeStore {
         public static var server: Options {
             var o = Options()
             o.requireContiguousLogs = true
+            o.headCacheSize = 50_000
+            o.flushAfterReports = 10_000
             return o
         }
     }

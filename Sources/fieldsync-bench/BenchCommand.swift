@@ -21,8 +21,14 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Write the figures as JSON to this file.") var json: String?
     @Option(help: "Changes pushed in the 10-device HTTP sync figure.") var syncChanges = 20_000
     @Option(help: "Only write the scenario's edits as JSON to this file (for scripts/bench-peer) and exit.") var export: String?
+    @Option(help: "Only fill this server database for the pull benchmark (scripts/bench-pull) and exit.") var fillServer: String?
+    @Option(help: "Changes to fill with.") var fillChanges = 1_000_000
+    @Option(help: "Where to write the reader's enrollment token.") var tokenFile = "reader.token"
 
     func run() async throws {
+        if let fillServer {
+            return try await PullFill.run(database: fillServer, count: fillChanges, tokenFile: tokenFile)
+        }
         let scenario = StandardScenario(devices: devices, editsPerDevice: edits, sharedFraction: shared)
         let generated = scenario.generate()
         let all = generated.all
