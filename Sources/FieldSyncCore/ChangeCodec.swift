@@ -174,6 +174,7 @@ public enum ChangeCodec {
         case 4:
             let d = try r.double()
             guard d.isFinite else { throw FieldSyncError(.malformed, "numbers must be finite") }
+            guard !FieldValue.isIntegral(d) else { throw FieldSyncError(.malformed, "an integral number must be encoded as an integer (tag 3), not a double") }
             return .double(d)
         case 5: return .string(try r.string(maxBytes: 64 * 1024))
         case 6:

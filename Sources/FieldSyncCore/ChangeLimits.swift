@@ -68,6 +68,9 @@ public struct ChangeLimits: Sendable, Hashable {
                 guard value.approximateSize <= maxValueBytes else {
                     throw FieldSyncError(.fieldTooLarge, "\(where_): the value of '\(field)' is larger than \(maxValueBytes) bytes; attach large content as media")
                 }
+                guard value.isNormalized else {
+                    throw FieldSyncError(.invalidOperation, "\(where_): the value of '\(field)' holds a number with an integral value as a double; write it as an integer (JSON has one number type: 34.0 is 34)")
+                }
                 guard value.depth <= maxValueDepth else {
                     throw FieldSyncError(.fieldTooLarge, "\(where_): the value of '\(field)' is nested deeper than \(maxValueDepth) levels")
                 }

@@ -43,6 +43,32 @@ public enum FieldValue: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// The same value with every number that has an integral value (and fits 64 bits) held as an
+    /// integer. JSON has one number type, so `34.0` and `34` are the same value on the wire; this
+    /// is the one form every replica (and every signature) agrees on.
+    public var normalized: FieldValue {
+        switch self {
+        case .double(let d) where FieldValue.isIntegral(d): return .int(Int64(d))
+        case .array(let a): return .array(a.map(\.normalized))
+        case .object(let o): return .object(o.mapValues(\.normalized))
+        default: return self
+        }
+    }
+
+    /// Whether the value is in normal form (see `normalized`).
+    public var isNormalized: Bool {
+        switch self {
+        case .double(let d): return !FieldValue.isIntegral(d)
+        case .array(let a): return a.allSatisfy(\.isNormalized)
+        case .object(let o): return o.values.allSatisfy(\.isNormalized)
+        default: return true
+        }
+    }
+
+    static func isIntegral(_ d: Double) -> Bool {
+        d.isFinite && d.rounded() == d && d >= -9.2e18 && d <= 9.2e18
+    }
+
     /// The string, if this is a string.
     public var stringValue: String? {
         if case .string(let s) = self { return s }

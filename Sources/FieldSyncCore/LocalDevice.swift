@@ -38,7 +38,7 @@ public struct LocalDevice: Hashable, Sendable, Codable {
         }
         let change = Change(dot: Dot(device: id, seq: lastSeq + 1), report: report,
                             county: head?.county ?? county, context: head?.version ?? VersionVector(),
-                            hlc: stamp, ops: ops, resolves: resolves)
+                            hlc: stamp, ops: ops.map(\.normalized), resolves: resolves)
         try limits.validate(change)
         if let head, case .invalid(let error) = head.readiness(of: change) { throw error }
         lastSeq += 1

@@ -17,6 +17,12 @@ public enum ReportOperation: Hashable, Sendable, Codable {
     /// Restores a withdrawn report.
     case restore
 
+    /// The operation with its value in normal form (`FieldValue.normalized`).
+    public var normalized: ReportOperation {
+        if case .set(let field, let value) = self { return .set(field: field, value: value.normalized) }
+        return self
+    }
+
     /// Whether the operation writes the report's lifecycle (create, withdraw, restore).
     public var isLifecycle: Bool {
         switch self {

@@ -265,6 +265,8 @@ import Testing
         #expect(code(change(ops: [.appendNote(text: "")])) == .fieldTooLarge)
         #expect(code(change(ops: [.addTag("bad\u{0}tag")])) == .invalidOperation)
         #expect(code(change(ops: [.addTag("bad\u{85}tag")])) == .invalidOperation)   // C1 control
+        #expect(code(change(ops: [.set(field: .lat, value: .double(2.0))])) == .invalidOperation)   // must be .int(2)
+        #expect(code(change(ops: [.set(field: .lat, value: .double(2.5))])) == nil)
         #expect(code(change(ops: [.addTag("bad\u{7F}tag")])) == .invalidOperation)
         #expect(code(change(ops: [.addTag("ñandú-✓-\u{A0}")])) == nil)               // not controls
         #expect(code(change(ops: [.withdraw(reason: "x"), .restore])) == .invalidOperation)

@@ -115,6 +115,22 @@ import Testing
         await server.stop()
     }
 
+    /// Regression: a number with an integral value (lat = -1.0) is one value on the wire and in
+    /// every signature, so the server verifies it and every replica shows the same.
+    @Test func integralNumbersSurviveTheWireAndTheSignature() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a"), b = try await server.device("tab-b")
+        try await a.write([.create(county: "kisumu"), .set(field: .lat, value: .double(-1.0)), .set(field: .long, value: .double(34.5)),
+                           .set(field: FieldName(rawValue: "attributes.depth")!, value: .array([.double(2.0), .double(2.5)]))], to: "r-int")
+        #expect(try await a.sync().pushed == 1)
+        try await b.sync()
+        let report = try #require(try await b.store.report(ReportID(rawValue: "r-int")!))
+        #expect(report[.lat] == .int(-1))
+        #expect(report[.long] == .double(34.5))
+        #expect(try await a.store.canonicalState() == b.store.canonicalState())
+        await server.stop()
+    }
+
     @Test func relayedChangesArriveWithVerifiedSignatures() async throws {
         let server = try await TestServer.start()
         let a = try await server.device("tab-a"), b = try await server.device("tab-b")
