@@ -205,6 +205,11 @@ public actor SQLiteStore: ChangeStore {
     }
 
     private func writeConflict(_ conflict: Conflict, arrival: Int64, atMillis: UInt64) throws(FieldSyncError) {
+        try Self.writeConflict(db, conflict, arrival: arrival, atMillis: atMillis)
+    }
+
+    /// Writes one conflict record (open or resolved), replacing any with the same id.
+    private static func writeConflict(_ db: SQLiteConnection, _ conflict: Conflict, arrival: Int64, atMillis: UInt64) throws(FieldSyncError) {
         try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(.text(conflict.id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
                   .int(conflict.isOpen ? 1 : 0), .int(arrival), .blob(ConflictCodec.encode(conflict)), .int(Int64(atMillis))).run()
@@ -351,11 +356,7 @@ public actor SQLiteStore: ChangeStore {
             }
             if let lookupError { throw lookupError }
             heads[c.report] = head
-            for conflict in effects.resolved {
-                try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body, at_ms) VALUES (?, ?, ?, ?, 0, ?, ?, ?)")
-                    .bind(.text(conflict.id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
-                          .int(arrival), .blob(ConflictCodec.encode(conflict)), .int(Int64(c.hlc.millis))).run()
-            }
+            for conflict in effects.resolved { try writeConflict(db, conflict, arrival: arrival, atMillis: c.hlc.millis) }
         }
         try db.transaction { () throws(FieldSyncError) in
             for (id, head) in heads { try writeHead(db, id, head, arrival: rows.last!.0) }
@@ -374,9 +375,7 @@ public actor SQLiteStore: ChangeStore {
         try db.statement("DELETE FROM conflicts WHERE report = ? AND open = 1").bind(.text(id.rawValue)).run()
         for conflict in head.openConflicts {
             let at = conflict.candidates.map(\.hlc.millis).max() ?? head.updatedAt.millis
-            try db.statement("INSERT OR REPLACE INTO conflicts(id, report, county, field, open, arrival, body, at_ms) VALUES (?, ?, ?, ?, 1, ?, ?, ?)")
-                .bind(.text(conflict.id), .text(conflict.report.rawValue), .text(conflict.county), .text(conflict.field.rawValue),
-                      .int(arrival), .blob(ConflictCodec.encode(conflict)), .int(Int64(at))).run()
+            try writeConflict(db, conflict, arrival: arrival, atMillis: at)
         }
         let values = head.values
         try db.statement("""

@@ -7,17 +7,6 @@ import Testing
 
 /// The real `fieldsyncd` binary: bootstrap from the shell, serve, SIGTERM.
 @Suite struct DaemonProcessTests {
-    static func binary() -> URL? {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            let candidate = dir.appendingPathComponent("fieldsyncd")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        let local = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/fieldsyncd")
-        return FileManager.default.isExecutableFile(atPath: local.path) ? local : nil
-    }
-
     /// Runs a command to completion on a thread of its own; returns status and output.
     static func run(_ binary: URL, _ arguments: [String], cwd: URL? = nil) async throws -> (Int32, String) {
         try await withCheckedThrowingContinuation { continuation in
@@ -40,7 +29,7 @@ import Testing
     }
 
     @Test func bootstrapServeAndStopCleanlyOnSIGTERM() async throws {
-        let binary = try #require(Self.binary(), "build fieldsyncd first (swift build)")
+        let binary = try #require(CLITests.binary("fieldsyncd"), "build fieldsyncd first (swift build)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsyncd-proc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
