@@ -16,7 +16,8 @@ public struct Replica: Sendable {
     public private(set) var heads: [ReportID: ReportHead] = [:]
     /// Every applied change, in the order this replica applied them.
     public private(set) var log: [Change] = []
-    private var indexByDot: [Dot: Int] = [:]
+    /// For each device, where each of its applied changes sits in `log` (by seq − 1; −1 = absent).
+    private var logSlots: [DeviceID: [Int]] = [:]
     private var notes: [ReportID: [Note]] = [:]
     private var media: [ReportID: [MediaAttachment]] = [:]
     private var resolvedLog: [String: Conflict] = [:]
@@ -54,15 +55,26 @@ public struct Replica: Sendable {
     public var pendingCount: Int { pendingByDot.count }
 
     /// The applied change with this dot.
-    public func change(_ dot: Dot) -> Change? { indexByDot[dot].map { log[$0] } }
+    public func change(_ dot: Dot) -> Change? { Replica.slot(of: dot, in: logSlots).map { log[$0] } }
 
     /// Whether a change with this dot is applied or waiting.
-    public func holds(_ dot: Dot) -> Bool { indexByDot[dot] != nil || pendingByDot[dot] != nil }
+    public func holds(_ dot: Dot) -> Bool { Replica.slot(of: dot, in: logSlots) != nil || pendingByDot[dot] != nil }
+
+    private static func slot(of dot: Dot, in slots: [DeviceID: [Int]]) -> Int? {
+        guard dot.seq > 0, let positions = slots[dot.device], dot.seq <= UInt64(positions.count) else { return nil }
+        let i = positions[Int(dot.seq - 1)]
+        return i < 0 ? nil : i
+    }
+
+    /// Reserves room for `count` more changes (a caller that knows a batch's size saves regrowing).
+    public mutating func reserveCapacity(_ count: Int) {
+        log.reserveCapacity(log.count + count)
+    }
 
     /// Receives one change from anywhere: the local device, a peer or a server.
     @discardableResult
     public mutating func receive(_ change: Change) throws(FieldSyncError) -> Outcome {
-        if let i = indexByDot[change.dot] {
+        if let i = Replica.slot(of: change.dot, in: logSlots) {
             guard log[i] == change else { throw Replica.dotReuse(change.dot) }
             stats.duplicates += 1
             return .duplicate
@@ -73,9 +85,11 @@ public struct Replica: Sendable {
             return .duplicate
         }
         try limits.validate(change)
-        switch readiness(of: change) {
+        let headIndex = heads.index(forKey: change.report)
+        let readiness = headIndex.map { heads.values[$0].readiness(of: change) } ?? (change.isCreate ? .ready : .waiting)
+        switch readiness {
         case .ready:
-            apply(change)
+            apply(change, at: headIndex)
             return .applied(released: pending.isEmpty ? 0 : drain(change.report))
         case .waiting:
             pending[change.report, default: []].append(change)
@@ -89,7 +103,8 @@ public struct Replica: Sendable {
     }
 
     /// Receives many changes; stops at the first refused one.
-    public mutating func receive(_ changes: some Sequence<Change>) throws(FieldSyncError) {
+    public mutating func receive(_ changes: some Collection<Change>) throws(FieldSyncError) {
+        reserveCapacity(changes.count)
         for c in changes { try receive(c) }
     }
 
@@ -128,19 +143,39 @@ public struct Replica: Sendable {
         return head.readiness(of: change)
     }
 
-    private mutating func apply(_ change: Change) {
-        // Take the head out of the dictionary so that it is mutated in place, not copied.
-        var head = heads.removeValue(forKey: change.report) ?? ReportHead(creating: change)
-        let effects = head.apply(change) { dot in self.change(dot) }
-        heads[change.report] = head
-        indexByDot[change.dot] = log.count
-        log.append(change)
+    private mutating func apply(_ change: Change, at headIndex: Dictionary<ReportID, ReportHead>.Index?) {
+        let effects = applyToHead(change, at: headIndex)
+        Replica.record(change.dot, at: self.log.count, in: &logSlots[change.dot.device, default: []])
+        self.log.append(change)
         if !effects.notes.isEmpty { notes[change.report, default: []].append(contentsOf: effects.notes) }
         if !effects.media.isEmpty { media[change.report, default: []].append(contentsOf: effects.media) }
         for c in effects.resolved { resolvedLog[c.id] = c }
         stats.applied += 1
         stats.conflictsOpened += effects.openedCount
         stats.conflictsResolved += effects.resolved.count
+    }
+
+    /// Applies `change` to its head in place in the dictionary (one hash lookup per change, no
+    /// copy). The log is shared with the lookup only for the duration of this call, so that the
+    /// caller's append does not copy it.
+    private mutating func applyToHead(_ change: Change, at headIndex: Dictionary<ReportID, ReportHead>.Index?) -> ApplyEffects {
+        let log = self.log, slots = self.logSlots
+        let lookup = { (dot: Dot) -> Change? in Replica.slot(of: dot, in: slots).map { log[$0] } }
+        guard let headIndex else {
+            var head = ReportHead(creating: change)
+            let effects = head.apply(change, lookup: lookup)
+            heads[change.report] = head
+            return effects
+        }
+        return heads.values[headIndex].apply(change, lookup: lookup)
+    }
+
+    private static func record(_ dot: Dot, at position: Int, in positions: inout [Int]) {
+        let i = Int(dot.seq - 1)
+        if i >= positions.count {
+            positions.append(contentsOf: repeatElement(-1, count: i - positions.count + 1))
+        }
+        positions[i] = position
     }
 
     private mutating func drain(_ report: ReportID) -> Int {
@@ -155,7 +190,7 @@ public struct Replica: Sendable {
                 case .ready:
                     waiting.remove(at: i)
                     pendingByDot[c.dot] = nil
-                    apply(c)
+                    apply(c, at: heads.index(forKey: c.report))
                     released += 1
                     progress = true
                 case .waiting:

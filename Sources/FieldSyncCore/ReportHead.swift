@@ -104,9 +104,9 @@ public struct ReportHead: Hashable, Sendable, Codable {
                 lifecycle.write(Candidate(dot: change.dot, hlc: change.hlc, value: Lifecycle.active), context: change.context)
                 lifecycleTouched = true
             case .set(let field, let value):
-                let wasConflicted = fields[field]?.isConflicted ?? false
-                fields[field, default: Register()].write(Candidate(dot: change.dot, hlc: change.hlc, value: value), context: change.context)
-                if !wasConflicted && fields[field]!.isConflicted { effects.openedCount += 1 }
+                // One dictionary access: the register is written in place.
+                if ReportHead.write(Candidate(dot: change.dot, hlc: change.hlc, value: value), context: change.context,
+                                    into: &fields[field, default: Register()]) { effects.openedCount += 1 }
             case .addTag(let tag):
                 var adds = tags[tag] ?? []
                 adds.removeAll { change.context.contains($0) }
@@ -166,6 +166,13 @@ public struct ReportHead: Hashable, Sendable, Codable {
             effects.resolved.append(Conflict(report: id, county: county, field: field, candidates: candidates, resolution: resolution))
         }
         return effects
+    }
+
+    /// Writes `candidate` into `register`; returns whether that put the register into conflict.
+    private static func write(_ candidate: Candidate, context: VersionVector, into register: inout Register) -> Bool {
+        let wasConflicted = register.isConflicted
+        register.write(candidate, context: context)
+        return !wasConflicted && register.isConflicted
     }
 
     /// The open conflict on `field`, if concurrent writes left it with different values.

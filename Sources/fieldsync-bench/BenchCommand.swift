@@ -24,6 +24,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Only fill this server database for the pull benchmark (scripts/bench-pull) and exit.") var fillServer: String?
     @Option(help: "Changes to fill with.") var fillChanges = 1_000_000
     @Option(help: "Where to write the reader's enrollment token.") var tokenFile = "reader.token"
+    @Option(help: "Only measure this figure: merge or ingest (for profiling).") var only: String?
 
     func run() async throws {
         if let fillServer {
@@ -48,12 +49,16 @@ struct BenchCommand: AsyncParsableCommand {
         for _ in 0..<repeats {
             let start = DispatchTime.now()
             var replica = Replica()
-            for c in all { try replica.receive(c) }
+            try replica.receive(all)
             mergeTimes.append(seconds(since: start))
             conflicts = replica.openConflicts.count + replica.resolvedConflicts.count
         }
         figures.append(Figure(name: "in-memory merge", unit: "changes/s", samples: mergeTimes.map { Double(all.count) / $0 }))
         print("  conflict records after merge: \(conflicts)")
+        if only == "merge" {
+            print("merge: \(fmt(figures[0].median)) changes/s (median of \(repeats))")
+            return
+        }
 
         let directory = dir.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("fieldsync-bench-\(UUID().uuidString.prefix(8))")
@@ -81,6 +86,10 @@ struct BenchCommand: AsyncParsableCommand {
         figures.append(Figure(name: "SQLite raw insert, same rows", unit: "rows/s", samples: rawTimes.map { Double(all.count) / $0 }))
         let ratios = zip(ingestTimes, rawTimes).map { $1 / $0 }
         figures.append(Figure(name: "ingest ÷ raw insert (same run)", unit: "ratio", samples: ratios))
+        if only == "ingest" {
+            for f in figures.suffix(3) { print("\(f.name): \(fmt(f.median)) (\(fmt(f.min))–\(fmt(f.max))) \(f.unit)") }
+            return
+        }
 
         // Sync over HTTP on loopback: 10 devices push at once.
         var pushRates: [Double] = []
