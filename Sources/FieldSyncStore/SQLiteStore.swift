@@ -122,14 +122,16 @@ public actor SQLiteStore: ChangeStore {
             var waiting: [SignedChange] = []
             for signed in remaining {
                 let c = signed.change
-                let readiness = try loadHead(c.report, &batch)?.readiness(of: c) ?? (c.isCreate ? .ready : .waiting)
+                // The head stays in the batch's dictionary and is read and written in place.
+                let headIndex = try loadHead(c.report, &batch)
+                let readiness = headIndex.map { batch.heads.values[$0].readiness(of: c) } ?? (c.isCreate ? .ready : .waiting)
                 switch readiness {
                 case .ready:
                     if options.requireContiguousLogs {
                         let highest = try highestSeq(c.dot.device, &batch)
                         if c.dot.seq > highest + 1 { waiting.append(signed); continue }
                     }
-                    try apply(signed, &batch, &result)
+                    try apply(signed, at: headIndex, &batch, &result)
                 case .duplicate:
                     try checkDuplicate(c, &batch)
                     result.duplicates += 1
@@ -155,7 +157,8 @@ public actor SQLiteStore: ChangeStore {
         return result
     }
 
-    private func apply(_ signed: SignedChange, _ batch: inout Batch, _ result: inout IngestResult) throws(FieldSyncError) {
+    private func apply(_ signed: SignedChange, at headIndex: Dictionary<ReportID, ReportHead>.Index?,
+                       _ batch: inout Batch, _ result: inout IngestResult) throws(FieldSyncError) {
         let c = signed.change
         let body = ChangeCodec.encodeData(c)
         try db.statement("""
@@ -169,14 +172,18 @@ public actor SQLiteStore: ChangeStore {
             throw Self.dotReuse(c.dot)
         }
         let arrival = db.lastInsertRowID
-        // Take the head out of the batch so that it is mutated in place, not copied.
-        var head = batch.heads.removeValue(forKey: c.report) ?? ReportHead(creating: c)
         var lookupError: FieldSyncError?
-        let effects = head.apply(c) { dot in
-            do throws(FieldSyncError) { return try self.storedChange(dot) } catch { lookupError = error; return nil }
+        let effects: ApplyEffects
+        if let headIndex {
+            effects = batch.heads.values[headIndex].apply(c) { dot in
+                do throws(FieldSyncError) { return try self.storedChange(dot) } catch { lookupError = error; return nil }
+            }
+        } else {
+            var head = ReportHead(creating: c)
+            effects = head.apply(c) { _ in nil }   // a creating change refers to no earlier change
+            batch.heads[c.report] = head
         }
         if let lookupError { throw lookupError }
-        batch.heads[c.report] = head
         batch.dirty.insert(c.report)
         batch.highest[c.dot.device] = max(batch.highest[c.dot.device] ?? 0, c.dot.seq)
         batch.counts[c.dot.device, default: 0] += 1
@@ -251,7 +258,7 @@ public actor SQLiteStore: ChangeStore {
                 throw FieldSyncError(.sequenceGap, "change \(gap.dot) leaves a gap: the log of \(gap.dot.device) is held up to seq \(held); send the changes from seq \(held + 1) first")
             }
         }
-        let head = try loadHead(c.report, &batch)
+        let head = try loadHead(c.report, &batch).map { batch.heads.values[$0] }
         if head == nil {
             throw FieldSyncError(.missingDependency, "change \(c.dot) is for report \(c.report), which this store does not hold; send the change that creates it (and every change it depends on) in the same or an earlier batch")
         }
@@ -266,19 +273,20 @@ public actor SQLiteStore: ChangeStore {
         return stored
     }
 
-    private func loadHead(_ id: ReportID, _ batch: inout Batch) throws(FieldSyncError) -> ReportHead? {
-        if let h = batch.heads[id] { return h }
+    /// Where the report's head sits in the batch, loading it from the cache or the database
+    /// first; `nil` if the store does not hold the report.
+    private func loadHead(_ id: ReportID, _ batch: inout Batch) throws(FieldSyncError) -> Dictionary<ReportID, ReportHead>.Index? {
+        if let i = batch.heads.index(forKey: id) { return i }
         if let h = headCache[id] {
             // Shared with the cache until the batch mutates it (copy on write): a batch that
             // rolls back leaves the cached head as it was.
             batch.heads[id] = h
-            return h
+            return batch.heads.index(forKey: id)
         }
         let s = try db.statement("SELECT head FROM reports WHERE id = ?").bind(.text(id.rawValue))
         guard try s.step() else { return nil }
-        let head = try decodeHead(s.blob(0))
-        batch.heads[id] = head
-        return head
+        batch.heads[id] = try decodeHead(s.blob(0))
+        return batch.heads.index(forKey: id)
     }
 
     /// A report's head without taking it out of the cache.
@@ -312,7 +320,7 @@ public actor SQLiteStore: ChangeStore {
                 guard let head = headCache[id] else { continue }
                 try Self.writeHead(db, id, head, arrival: through)
             }
-            try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('heads_through', ?)").bind(.text(String(through))).run()
+            try Self.markFlushed(db, through: through)
         }
         dirtyHeads.removeAll(keepingCapacity: true)
         unflushedChanges = 0
@@ -360,8 +368,20 @@ public actor SQLiteStore: ChangeStore {
         }
         try db.transaction { () throws(FieldSyncError) in
             for (id, head) in heads { try writeHead(db, id, head, arrival: rows.last!.0) }
-            try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('heads_through', ?)").bind(.text(String(rows.last!.0))).run()
+            try markFlushed(db, through: rows.last!.0)
         }
+    }
+
+    /// Indexes by report the changes that arrived since the last flush, and records that heads
+    /// now reflect every change up to `through`. Runs inside the flush's transaction.
+    private static func markFlushed(_ db: SQLiteConnection, through: Int64) throws(FieldSyncError) {
+        try db.statement("""
+            INSERT OR IGNORE INTO report_changes(report, arrival)
+            SELECT report, arrival FROM changes
+            WHERE arrival > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'heads_through') AND arrival <= ?
+            ORDER BY report, arrival
+            """).bind(.int(through)).run()
+        try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('heads_through', ?)").bind(.text(String(through))).run()
     }
 
     private static func decode(_ data: Data) throws(FieldSyncError) -> Change {
@@ -526,8 +546,12 @@ public actor SQLiteStore: ChangeStore {
 
     /// Every change of one report, in arrival order.
     public func history(of report: ReportID) throws(FieldSyncError) -> [Change] {
+        try flush()
         defer { db.resetBusyStatements() }
-        let s = try db.statement("SELECT body FROM changes WHERE report = ? ORDER BY arrival").bind(.text(report.rawValue))
+        let s = try db.statement("""
+            SELECT c.body FROM report_changes r JOIN changes c ON c.arrival = r.arrival
+            WHERE r.report = ? ORDER BY r.arrival
+            """).bind(.text(report.rawValue))
         var result: [Change] = []
         while try s.step() { result.append(try decodeChange(s.blob(0))) }
         return result

@@ -280,5 +280,11 @@ import Testing
         #expect(try await reopened.canonicalState() == replica.canonicalState(), "flush every \(flushAfter)")
         #expect(try await reopened.conflicts(ConflictFilter(open: true)).count == replica.openConflicts.count)
         #expect(try await reopened.reports(ReportFilter(limit: 10_000)).count == replica.heads.count)
+        // The by-report index is written lazily too: every report's history is complete.
+        for id in replica.heads.keys {
+            let expected = Set(replica.log.filter { $0.report == id }.map(\.dot))
+            let history = try await reopened.history(of: id)
+            #expect(history.count == expected.count && Set(history.map(\.dot)) == expected, "history of \(id), flush every \(flushAfter)")
+        }
     }
 }
