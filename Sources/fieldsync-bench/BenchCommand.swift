@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldSyncClient
 import FieldSyncCore
 import FieldSyncScenario
 import FieldSyncStore
@@ -107,10 +108,28 @@ struct BenchCommand: AsyncParsableCommand {
         let wire = try WireBenchmark.bytesPerEdit(generated.deviceLogs[0])
         figures.append(Figure(name: "push bytes per edit, gzip", unit: "bytes", samples: [wire.compressed]))
         figures.append(Figure(name: "push bytes per edit, raw JSON", unit: "bytes", samples: [wire.raw]))
+        for (encoding, bytes) in try WireBenchmark.bytesPerEditByEncoding(generated.deviceLogs[0]).dropFirst() {
+            figures.append(Figure(name: "  gzip, \(encoding)", unit: "bytes", samples: [bytes]))
+        }
         // 1,000 new reports over Edge-Lossy, against 1.3 × bytes ÷ bandwidth + 4 RTT.
         let edge = try await WireBenchmark.edgeLossy(directory: directory)
         figures.append(Figure(name: "1,000 reports over Edge-Lossy", unit: "s (simulated)", samples: [edge.seconds]))
         figures.append(Figure(name: "  its bound: 1.3×bytes/bw + 4 RTT", unit: "s", samples: [edge.bound]))
+        // The same sync over each link profile (docs/links.md), for the chart.
+        for profile in [LinkProfile.twoG, .threeG, .lan] {
+            let r = try await WireBenchmark.linkSync(profile: profile, directory: directory)
+            figures.append(Figure(name: "1,000 reports over \(profile.name)", unit: "s (simulated)", samples: [r.seconds]))
+            figures.append(Figure(name: "  bound over \(profile.name)", unit: "s", samples: [r.bound]))
+        }
+        // Push throughput against fleet size: n devices push at once over HTTP on loopback.
+        for n in [1, 5, 25, 50] {
+            var rates: [Double] = []
+            for _ in 0..<max(1, repeats / 2) {
+                let r = try await SyncBenchmark.run(devices: n, perDevice: syncChanges / n, directory: directory, quiet: true)
+                rates.append(Double(r.changes) / r.pushSeconds)
+            }
+            figures.append(Figure(name: "push, \(n) devices at once", unit: "changes/s", samples: rates))
+        }
 
         print("")
         print("figure                              median        min          max          unit")

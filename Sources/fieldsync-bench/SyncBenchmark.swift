@@ -16,7 +16,7 @@ enum SyncBenchmark {
     }
 
     /// `devices` devices each create `perDevice` reports offline, then all sync at once.
-    static func run(devices: Int, perDevice: Int, directory: URL) async throws -> Result {
+    static func run(devices: Int, perDevice: Int, directory: URL, quiet: Bool = false) async throws -> Result {
         let server = try await EmbeddedServer.start(database: directory.appendingPathComponent("server-\(UUID().uuidString.prefix(6)).sqlite").path)
         let service = server.service
         let url = server.url
@@ -61,8 +61,10 @@ enum SyncBenchmark {
         let sync = DeviceSync(store: first, api: FieldSyncAPI(transport: URLSessionTransport(baseURL: url), token: token))
         let catchUp = try await sync.run()
         let upToDate = try await sync.run()
-        print("  device 0 catch-up sync: \(catchUp)")
-        print("  device 0 up-to-date sync: \(upToDate)")
+        if !quiet {
+            print("  device 0 catch-up sync: \(catchUp)")
+            print("  device 0 up-to-date sync: \(upToDate)")
+        }
         await server.stop()
         for (s, _) in stores { await s.close() }
         return Result(pushSeconds: seconds, changes: devices * perDevice, upToDateBytes: upToDate.bytesSent + upToDate.bytesReceived,
@@ -85,9 +87,42 @@ enum WireBenchmark {
         return (Double(compressed) / Double(log.count), Double(raw) / Double(log.count))
     }
 
+    /// Bytes per edit of one device's whole log by encoding, gzip-compressed in 500-change
+    /// requests: the JSON wire form with and without signatures, and the canonical binary form
+    /// (protocol/binary.md) with and without signatures — what separates FieldSync from an
+    /// unauthenticated CRDT update stream.
+    static func bytesPerEditByEncoding(_ log: [Change]) throws -> [(encoding: String, bytes: Double)] {
+        let key = DeviceKey()
+        var jsonSigned = 0, jsonBare = 0, binarySigned = 0, binaryBare = 0
+        for start in stride(from: 0, to: log.count, by: 500) {
+            let changes = Array(log[start..<min(start + 500, log.count)])
+            let signed = changes.map { key.signed($0) }
+            jsonSigned += BodyCompression.gzip.compress(try JSONWireCodec().encode(SyncRequest(changes: signed))).count
+            jsonBare += BodyCompression.gzip.compress(try JSONWireCodec().encode(SyncRequest(changes: changes.map { SignedChange(change: $0, signature: nil) }))).count
+            var bare = BinaryWriter(capacity: 64 * changes.count), withSig = BinaryWriter(capacity: 128 * changes.count)
+            for s in signed {
+                let body = ChangeCodec.encode(s.change)
+                bare.blob(body)
+                withSig.blob(body)
+                withSig.blob(s.signature ?? Data())
+            }
+            binaryBare += BodyCompression.gzip.compress(Data(bare.bytes)).count
+            binarySigned += BodyCompression.gzip.compress(Data(withSig.bytes)).count
+        }
+        let n = Double(log.count)
+        return [("JSON, signed (the wire today)", Double(jsonSigned) / n), ("JSON, unsigned", Double(jsonBare) / n),
+                ("binary, signed", Double(binarySigned) / n), ("binary, unsigned", Double(binaryBare) / n)]
+    }
+
     /// One device creates 1,000 reports and syncs them over Edge-Lossy (240/200 kbit/s, 840 ms
     /// RTT, 1% loss); returns the simulated seconds and the bound 1.3 × bytes ÷ bandwidth + 4 RTT.
     static func edgeLossy(directory: URL) async throws -> (seconds: Double, bound: Double, bytes: Int) {
+        try await linkSync(profile: try LinkProfile.parse("custom:bw=240,up=200,rtt=840,loss=0.01"), directory: directory)
+    }
+
+    /// One device creates 1,000 reports and syncs them over `profile`; returns the simulated
+    /// seconds and the bound 1.3 × bytes ÷ bandwidth + 4 RTT.
+    static func linkSync(profile: LinkProfile, directory: URL) async throws -> (seconds: Double, bound: Double, bytes: Int) {
         let server = try await EmbeddedServer.start(database: directory.appendingPathComponent("edge-\(UUID().uuidString.prefix(6)).sqlite").path)
         let enrollment = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "edge-tab"), by: nil)
         let key = DeviceKey()
@@ -102,12 +137,12 @@ enum WireBenchmark {
                                       .set(field: .status, value: "open")],
                                      to: ReportID(rawValue: "edge-\(r)")!, county: "kisumu", wallMillis: 1_795_000_000_000 + UInt64(r), signer: { key.sign($0) })
         }
-        let profile = try LinkProfile.parse("custom:bw=240,up=200,rtt=840,loss=0.01")
         let link = SimulatedLink(http, profile: profile, seed: 1)
         let summary = try await DeviceSync(store: store, api: FieldSyncAPI(transport: link, token: registered.token)).run()
         await store.close()
         await server.stop()
-        let bound = 1.3 * (Double(summary.bytesSent * 8) / profile.upBitsPerSecond + Double(summary.bytesReceived * 8) / profile.downBitsPerSecond) + 4 * 0.84
+        let rtt = 2 * profile.latencyMillis / 1000
+        let bound = 1.3 * (Double(summary.bytesSent * 8) / profile.upBitsPerSecond + Double(summary.bytesReceived * 8) / profile.downBitsPerSecond) + 4 * rtt
         return (link.simulatedSeconds, bound, summary.bytesSent + summary.bytesReceived)
     }
 }
