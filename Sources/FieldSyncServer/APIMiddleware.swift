@@ -8,7 +8,7 @@ import Logging
 /// and status, and logs one line per request (method, route, status, time, request id — never
 /// bodies, tokens or personal data).
 struct APIMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = FieldSyncRequestContext
     let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -23,7 +23,7 @@ struct APIMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             response = try APIError(Self.translate(error, path: request.uri.path)).response(from: request, context: context)
         } catch let error as any HTTPResponseError {
-            response = try APIError(.invalidRequest, "the request was refused (\(error.status.code)); check the method, path and body against protocol/openapi.yaml")
+            response = try APIError(.invalidRequest, "the request was refused (\(error.status.code)); check the method, path and body against protocol/openapi.json")
                 .response(from: request, context: context)
         } catch {
             context.logger.error("internal error", metadata: ["error": "\(type(of: error))"])
@@ -47,10 +47,10 @@ struct APIMiddleware: RouterMiddleware {
             if first.hasPrefix("v"), let n = Int(first.dropFirst()), !ProtocolVersion.supported.contains(n) {
                 return FieldSyncError(.unsupportedProtocolVersion, "protocol version \(n) is not supported; this server speaks version(s) \(ProtocolVersion.supported.map(String.init).joined(separator: ", ")) (paths start with /v\(ProtocolVersion.current)/)")
             }
-            return FieldSyncError(.notFound, "no such endpoint: \(path.prefix(120)); see protocol/openapi.yaml for the routes")
+            return FieldSyncError(.notFound, "no such endpoint: \(path.prefix(120)); see protocol/openapi.json for the routes")
         }
         if error.status == .methodNotAllowed {
-            return FieldSyncError(.invalidRequest, "this method is not allowed on \(path.prefix(120)); see protocol/openapi.yaml")
+            return FieldSyncError(.invalidRequest, "this method is not allowed on \(path.prefix(120)); see protocol/openapi.json")
         }
         if error.status == .contentTooLarge {
             return FieldSyncError(.bodyTooLarge, "the request body is too large; send fewer changes per request")

@@ -26,8 +26,8 @@ public struct HTTPAPI: Sendable {
     ]
 
     /// Builds the router.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func router() -> Router<FieldSyncRequestContext> {
+        let router = Router(context: FieldSyncRequestContext.self)
         router.add(middleware: APIMiddleware(metrics: service.metrics))
         router.get("/healthz") { _, _ in
             try self.respond(["status": "ok", "protocol": "\(ProtocolVersion.current)"], to: nil)
@@ -40,22 +40,22 @@ public struct HTTPAPI: Sendable {
             try await self.timed {
                 var request = request
                 let body = try await self.decode(RegisterRequest.self, from: &request)
-                return try self.respond(try await self.service.register(body), to: request, status: .created)
+                return try self.respond(try await self.service.register(body, client: context.clientKey), to: request, status: .created)
             }
         }
         router.post("/v1/sync") { request, context in
             try await self.timed {
                 var request = request
-                guard case .device(let device) = try await self.principal(request) else {
+                guard case .device(let device) = try await self.principal(request, context) else {
                     throw FieldSyncError(.forbidden, "only devices sync; operators use /v1/reports and /v1/conflicts")
                 }
                 let body = try await self.decode(SyncRequest.self, from: &request)
                 return try self.respond(try await self.service.sync(body, device: device), to: request)
             }
         }
-        router.get("/v1/me") { request, _ in
+        router.get("/v1/me") { request, context in
             try await self.timed {
-                switch try await self.principal(request) {
+                switch try await self.principal(request, context) {
                 case .device(let d):
                     return try self.respond(["kind": "device", "id": d.id.rawValue, "county": d.county], to: request)
                 case .operator_(let o):
@@ -63,23 +63,23 @@ public struct HTTPAPI: Sendable {
                 }
             }
         }
-        router.get("/v1/reports") { request, _ in
+        router.get("/v1/reports") { request, context in
             try await self.timed {
                 let q = request.uri.queryParameters
                 let filter = ReportFilter(
                     county: q.get("county"), lifecycle: q.get("lifecycle"), status: q.get("status"), serviceCode: q.get("category"),
                     updatedSince: try Self.millis(q.get("updated_since"), "updated_since").map { HybridTimestamp(millis: $0) },
                     text: q.get("q"), limit: try Self.int(q.get("limit"), "limit") ?? 50, offset: try Self.int(q.get("offset"), "offset") ?? 0)
-                return try self.respond(try await self.service.reports(filter, by: try await self.principal(request)), to: request)
+                return try self.respond(try await self.service.reports(filter, by: try await self.principal(request, context)), to: request)
             }
         }
         router.get("/v1/reports/{id}") { request, context in
             try await self.timed {
                 let id = try context.parameters.require("id")
-                return try self.respond(try await self.service.report(id, by: try await self.principal(request)), to: request)
+                return try self.respond(try await self.service.report(id, by: try await self.principal(request, context)), to: request)
             }
         }
-        router.get("/v1/conflicts") { request, _ in
+        router.get("/v1/conflicts") { request, context in
             try await self.timed {
                 let q = request.uri.queryParameters
                 let open: Bool?
@@ -96,57 +96,57 @@ public struct HTTPAPI: Sendable {
                                             report: try q.get("report").map { raw throws(FieldSyncError) in try ReportID(validating: raw) },
                                             sinceMillis: try Self.millis(q.get("since"), "since"),
                                             limit: try Self.int(q.get("limit"), "limit") ?? 50, offset: try Self.int(q.get("offset"), "offset") ?? 0)
-                return try self.respond(try await self.service.conflicts(filter, by: try await self.principal(request)), to: request)
+                return try self.respond(try await self.service.conflicts(filter, by: try await self.principal(request, context)), to: request)
             }
         }
         router.get("/v1/conflicts/{report}/{field}") { request, context in
             try await self.timed {
                 let c = try await self.service.conflict(report: try context.parameters.require("report"), field: try context.parameters.require("field"),
-                                                        resolver: nil, by: try await self.principal(request))
+                                                        resolver: nil, by: try await self.principal(request, context))
                 return try self.respond(c, to: request)
             }
         }
         router.get("/v1/conflicts/{report}/{field}/{resolver}") { request, context in
             try await self.timed {
                 let c = try await self.service.conflict(report: try context.parameters.require("report"), field: try context.parameters.require("field"),
-                                                        resolver: try context.parameters.require("resolver"), by: try await self.principal(request))
+                                                        resolver: try context.parameters.require("resolver"), by: try await self.principal(request, context))
                 return try self.respond(c, to: request)
             }
         }
         router.post("/v1/conflicts/{report}/{field}/resolve") { request, context in
             try await self.timed {
                 var request = request
-                let caller = try await self.principal(request)
+                let caller = try await self.principal(request, context)
                 let body = try await self.decode(ResolveRequest.self, from: &request)
                 let r = try await self.service.resolve(report: try context.parameters.require("report"), field: try context.parameters.require("field"), body, by: caller)
                 return try self.respond(r, to: request, status: .created)
             }
         }
-        router.post("/v1/admin/enrollments") { request, _ in
+        router.post("/v1/admin/enrollments") { request, context in
             try await self.timed {
                 var request = request
-                let caller = try await self.principal(request)
+                let caller = try await self.principal(request, context)
                 let body = try await self.decode(EnrollmentRequest.self, from: &request)
                 return try self.respond(try await self.service.enroll(body, by: caller), to: request, status: .created)
             }
         }
-        router.post("/v1/admin/operators") { request, _ in
+        router.post("/v1/admin/operators") { request, context in
             try await self.timed {
                 var request = request
-                let caller = try await self.principal(request)
+                let caller = try await self.principal(request, context)
                 let body = try await self.decode(OperatorRequest.self, from: &request)
                 return try self.respond(try await self.service.createOperator(body, by: caller), to: request, status: .created)
             }
         }
-        router.get("/v1/admin/devices") { request, _ in
+        router.get("/v1/admin/devices") { request, context in
             try await self.timed {
-                let list = try await self.service.devices(county: request.uri.queryParameters.get("county"), by: try await self.principal(request))
+                let list = try await self.service.devices(county: request.uri.queryParameters.get("county"), by: try await self.principal(request, context))
                 return try self.respond(["devices": list], to: request)
             }
         }
         router.post("/v1/admin/devices/{id}/revoke") { request, context in
             try await self.timed {
-                let caller = try await self.principal(request)
+                let caller = try await self.principal(request, context)
                 return try self.respond(try await self.service.revoke(try context.parameters.require("id"), by: caller), to: request)
             }
         }
@@ -155,8 +155,8 @@ public struct HTTPAPI: Sendable {
 
     // MARK: Helpers
 
-    func principal(_ request: Request) async throws(FieldSyncError) -> Principal {
-        try await service.authenticate(request.headers[.authorization])
+    func principal(_ request: Request, _ context: FieldSyncRequestContext) async throws(FieldSyncError) -> Principal {
+        try await service.authenticate(request.headers[.authorization], client: context.clientKey)
     }
 
     /// Reads, decompresses and decodes a request body within the limits.

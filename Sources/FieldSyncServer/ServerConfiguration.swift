@@ -1,5 +1,9 @@
 /// Limits and policies of a `fieldsyncd` instance.
 public struct ServerConfiguration: Sendable, Hashable {
+    /// Failed sign-ins (bad bearer or enrollment tokens) allowed per client address per window.
+    public var maxFailedSignIns = 20
+    /// The sign-in limiter's window, in seconds.
+    public var signInWindowSeconds = 60
     /// Largest request body on the wire (compressed or not), in bytes.
     public var maxBodyBytes = 8 * 1024 * 1024
     /// Largest request body after decompression, in bytes.

@@ -19,6 +19,8 @@ public struct SyncService: Sendable {
     public let serverID: DeviceID
     /// The clock, in milliseconds since the epoch.
     public let now: @Sendable () -> UInt64
+    /// Failed sign-ins per client address (token guessing).
+    public let signIns: SignInLimiter
 
     /// Opens the service on a store: loads or creates the server's signing identity.
     public init(store: SQLiteStore, configuration: ServerConfiguration = ServerConfiguration(), metrics: ServerMetrics = ServerMetrics(),
@@ -27,6 +29,7 @@ public struct SyncService: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.now = now
+        signIns = SignInLimiter(maxFailures: configuration.maxFailedSignIns, windowSeconds: configuration.signInWindowSeconds)
         let raw = try await store.initServerIdentity("signing_key", DeviceKey().rawRepresentation)
         serverKey = try DeviceKey(rawRepresentation: raw)
         serverID = try DeviceID(validating: configuration.serverDeviceID)
@@ -36,7 +39,21 @@ public struct SyncService: Sendable {
     // MARK: Authentication
 
     /// The caller named by an `Authorization: Bearer …` header value.
-    public func authenticate(_ authorization: String?) async throws(FieldSyncError) -> Principal {
+    /// `client` (the caller's address) is limited to a number of failed sign-ins per window.
+    /// Tokens are looked up by their SHA-256 hash: the lookup's timing depends on the hash, not on
+    /// how much of a token an attacker has guessed right.
+    public func authenticate(_ authorization: String?, client: String? = nil) async throws(FieldSyncError) -> Principal {
+        guard let client else { return try await authenticateToken(authorization) }
+        try signIns.check(client, now: now())
+        do {
+            return try await authenticateToken(authorization)
+        } catch where error.code == .unauthorized {
+            signIns.recordFailure(client, now: now())
+            throw error
+        }
+    }
+
+    private func authenticateToken(_ authorization: String?) async throws(FieldSyncError) -> Principal {
         guard let authorization, authorization.lowercased().hasPrefix("bearer "), authorization.count > 7 else {
             throw FieldSyncError(.unauthorized, "send 'Authorization: Bearer <token>' with the token you received at enrollment or from an admin")
         }
@@ -58,7 +75,18 @@ public struct SyncService: Sendable {
     // MARK: Enrollment
 
     /// Redeems an enrollment token: registers the device key and issues its bearer token.
-    public func register(_ request: RegisterRequest) async throws(FieldSyncError) -> RegisterResponse {
+    public func register(_ request: RegisterRequest, client: String? = nil) async throws(FieldSyncError) -> RegisterResponse {
+        guard let client else { return try await redeem(request) }
+        try signIns.check(client, now: now())
+        do {
+            return try await redeem(request)
+        } catch where error.code == .invalidEnrollment {
+            signIns.recordFailure(client, now: now())
+            throw error
+        }
+    }
+
+    private func redeem(_ request: RegisterRequest) async throws(FieldSyncError) -> RegisterResponse {
         guard let key = Data(base64Encoded: request.publicKey), key.count == 32, ChangeSignature.isValidPublicKey(key) else {
             throw FieldSyncError(.invalidRequest, "public_key must be a base64 Ed25519 public key (32 bytes)")
         }
@@ -144,6 +172,7 @@ public struct SyncService: Sendable {
         if !pushed.isEmpty {
             try await verify(pushed, from: device)
             let r = try await store.ingest(signed: pushed)
+            store.options.faults?.reach(.afterCommit)
             metrics.changesIngested.increment(by: Int64(r.applied))
             metrics.changesDuplicate.increment(by: Int64(r.duplicates))
             metrics.conflictsOpened.increment(by: Int64(r.conflictsOpened))
@@ -166,6 +195,7 @@ public struct SyncService: Sendable {
             ? ChangePage(changes: [], cursor: cursor, hasMore: false)
             : try await store.changes(after: cursor, county: device.county, excludingDevice: request.includeOwn == true ? nil : device.id, limit: limit)
         metrics.changesServed.increment(by: Int64(page.changes.count))
+        if !page.changes.isEmpty { store.options.faults?.reach(.midPull) }
         return SyncResponse(accepted: accepted, logs: logs, changes: page.changes.map(\.signed),
                             cursor: SyncCursor.encode(page.cursor), more: page.hasMore)
     }

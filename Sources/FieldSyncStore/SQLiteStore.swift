@@ -25,6 +25,8 @@ public actor SQLiteStore: ChangeStore {
         public var flushAfterChanges = 50_000
         /// The limits every change must respect.
         public var limits = ChangeLimits.standard
+        /// Crashes injected on purpose (fault-injection runs only).
+        public var faults: FaultInjector?
 
         /// The defaults: a device store.
         public init() {}
@@ -147,6 +149,7 @@ public actor SQLiteStore: ChangeStore {
             }
             remaining = waiting
         }
+        options.faults?.reach(.midBatch)
         for (device, count) in batch.counts {
             try db.statement("""
                 INSERT INTO device_logs(device, highest_seq, change_count) VALUES (?, ?, ?)
@@ -321,6 +324,7 @@ public actor SQLiteStore: ChangeStore {
                 try Self.writeHead(db, id, head, arrival: through)
             }
             try Self.markFlushed(db, through: through)
+            options.faults?.reach(.midFlush)
         }
         dirtyHeads.removeAll(keepingCapacity: true)
         unflushedChanges = 0
@@ -649,7 +653,23 @@ public actor SQLiteStore: ChangeStore {
         return result
     }
 
-    /// SQLite's own consistency check: `["ok"]` when the file is sound.
+    /// What the store holds, checked from the database (integrity, logs, duplicates, counties).
+    public func verification() throws(FieldSyncError) -> StoreVerification {
+        try flush()
+        defer { db.resetBusyStatements() }
+        let integrity = try integrityCheck()
+        var logs: [String: StoreVerification.LogSummary] = [:]
+        let s = try db.statement("SELECT device, count(*), max(seq) FROM changes GROUP BY device")
+        while try s.step() { logs[s.text(0)] = .init(count: Int(s.int64(1)), highest: UInt64(s.int64(2))) }
+        let changes = Int(try db.scalar("SELECT count(*) FROM changes") ?? 0)
+        let distinct = Int(try db.scalar("SELECT count(*) FROM (SELECT DISTINCT device, seq FROM changes)") ?? 0)
+        var counties: [String] = []
+        let c = try db.statement("SELECT DISTINCT county FROM reports ORDER BY county")
+        while try c.step() { counties.append(c.text(0)) }
+        return StoreVerification(integrity: integrity, changes: changes, duplicateDots: changes - distinct, logs: logs, counties: counties)
+    }
+
+    /// SQLite's `PRAGMA integrity_check` rows (`["ok"]` when the file is sound).
     public func integrityCheck() throws(FieldSyncError) -> [String] {
         defer { db.resetBusyStatements() }
         let s = try db.statement("PRAGMA integrity_check")

@@ -87,3 +87,36 @@ struct StatusCommand: AsyncParsableCommand {
         print("last sync: \(status.lastSyncMillis.map { humanTime(HybridTimestamp(millis: $0)) } ?? "never"); pull cursor: \(status.pullCursor ?? "none")")
     }
 }
+
+/// `fieldsync verify`: checks this device's store and prints a digest of its county's state,
+/// comparable with `fieldsyncd admin verify` (QA and fault-injection runs).
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check this device's store: integrity, own log, pending changes, and a digest of its county's state.")
+    @OptionGroup var options: StoreOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let store = try options.open()
+        let c = try await DeviceCredentials.load(store)
+        let status = try await DeviceSync(store: store, api: FieldSyncAPI(transport: URLSessionTransport(baseURL: c.server), token: c.token)).status()
+        let v = try await store.verification()
+        let digest = Digest.sha256Hex(try await store.canonicalState(county: c.county))
+        await store.close()
+        struct Out: Encodable {
+            var device: String; var county: String; var integrity: [String]; var changes: Int; var ownHighest: UInt64
+            var pending: Int; var duplicateDots: Int; var state: String
+        }
+        let out = Out(device: c.id.rawValue, county: c.county, integrity: v.integrity, changes: v.changes,
+                      ownHighest: v.logs[c.id.rawValue]?.highest ?? 0, pending: status.pending, duplicateDots: v.duplicateDots, state: digest)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(out), as: UTF8.self))
+        } else {
+            print("device \(out.device) (\(out.county)): integrity \(out.integrity.joined(separator: "; ")), \(out.changes) changes held, own log to seq \(out.ownHighest), \(out.pending) waiting to push")
+            print("state \(out.county): \(out.state)")
+        }
+        if v.integrity != ["ok"] || v.duplicateDots != 0 { throw ExitCode(2) }
+    }
+}

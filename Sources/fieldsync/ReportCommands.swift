@@ -7,7 +7,7 @@ import Foundation
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Create and edit citizen reports on this device (works offline).",
-        subcommands: [New.self, Edit.self, Tag.self, NoteCmd.self, Withdraw.self, Restore.self, List.self, Show.self])
+        subcommands: [New.self, Edit.self, Tag.self, NoteCmd.self, Withdraw.self, Restore.self, List.self, Show.self, GenerateCommand.self])
 
     struct New: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "File a new report; prints its id.")

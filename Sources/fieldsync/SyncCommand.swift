@@ -16,6 +16,11 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: "Record every exchange to this file (JSON Lines, see protocol/recording.md).") var record: String?
     @Option(help: "Attempts before giving up on transient failures.") var attempts = 8
     @Flag(help: "Print the summary as JSON.") var json = false
+    @Option(help: "Changes per request, pushed and pulled (smaller requests lose less to a cut on a poor link).") var batch = 500
+
+    func validate() throws {
+        guard (1...1_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 1,000 (the server's limit per request)") }
+    }
 
     func run() async throws {
         let store = try options.open()
@@ -36,7 +41,9 @@ struct SyncCommand: AsyncParsableCommand {
                 deviceID: credentials.id.rawValue, county: credentials.county, publicKey: credentials.key.publicKey.base64EncodedString(),
                 server: url.absoluteString, startedAtMillis: wallMillis(), link: link), link: simulated)
         }
-        let sync = DeviceSync(store: store, api: FieldSyncAPI(transport: transport, token: credentials.token))
+        var sync = DeviceSync(store: store, api: FieldSyncAPI(transport: transport, token: credentials.token))
+        sync.pushBatch = batch
+        sync.pullLimit = batch
         let waitForReal = simulated == nil || realTime
         let terminal = isatty(STDOUT_FILENO) == 1
         let progress: @Sendable (DeviceSync.Summary) -> Void = { s in

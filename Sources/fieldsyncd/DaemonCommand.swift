@@ -2,6 +2,7 @@ import ArgumentParser
 import FieldSyncCore
 import FieldSyncProtocol
 import FieldSyncServer
+import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Hummingbird
@@ -25,8 +26,10 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("SQLite database file.", valueName: "path"))
     var db: String = ProcessInfo.processInfo.environment["FIELDSYNC_DB"] ?? "fieldsync.sqlite"
 
-    func open() async throws -> SyncService {
-        let store = try SQLiteStore(path: db, options: .server)
+    func open(faults: FaultInjector? = nil) async throws -> SyncService {
+        var options = SQLiteStore.Options.server
+        options.faults = faults
+        let store = try SQLiteStore(path: db, options: options)
         return try await SyncService(store: store)
     }
 }
@@ -43,7 +46,10 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "fieldsyncd")
         logger.logLevel = logLevel
-        let service = try await database.open()
+        // Fault-injection runs (scripts/faults) only: crash on purpose at a named point.
+        let faults = try FaultInjector(specification: ProcessInfo.processInfo.environment["FIELDSYNC_FAULT"])
+        if let faults { logger.warning("fault injection on: SIGKILL at \(faults.point.rawValue) #\(faults.hit)") }
+        let service = try await database.open(faults: faults)
         let portFile = portFile
         let app = FieldSyncDaemon.application(service: service, host: host, port: port, logger: logger) { bound in
             if let portFile { try? "\(bound)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
@@ -58,7 +64,7 @@ struct Serve: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Administration from the shell (bootstrap a fresh database).",
-        subcommands: [CreateAdmin.self, CreateOperator.self, Enroll.self, Revoke.self, Devices.self]
+        subcommands: [CreateAdmin.self, CreateOperator.self, Enroll.self, Revoke.self, Devices.self, Verify.self]
     )
 
     struct CreateAdmin: AsyncParsableCommand {
@@ -114,6 +120,32 @@ struct Admin: AsyncParsableCommand {
             let r = try await service.revoke(device, by: nil)
             print("\(r.deviceID): \(r.status)")
             await service.store.close()
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the database (daemon stopped or running): integrity, every log, duplicates, and a digest of each county's state.")
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let store = try SQLiteStore(path: database.db, options: .server)
+            let v = try await store.verification()
+            var states: [String: String] = [:]
+            for county in v.counties { states[county] = Digest.sha256Hex(try await store.canonicalState(county: county)) }
+            await store.close()
+            if json {
+                struct Out: Encodable { var verification: StoreVerification; var states: [String: String] }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(Out(verification: v, states: states)), as: UTF8.self))
+            } else {
+                print("integrity: \(v.integrity.joined(separator: "; "))")
+                print("changes: \(v.changes) in \(v.logs.count) logs; duplicated dots: \(v.duplicateDots); missing below a log's head: \(v.logs.values.map(\.missing).reduce(0, +))")
+                for (county, digest) in states.sorted(by: { $0.key < $1.key }) { print("state \(county): \(digest)") }
+            }
+            if v.integrity != ["ok"] || v.duplicateDots != 0 { throw ExitCode(2) }
         }
     }
 

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Crash-fault injection with real processes (see docs/reliability.md).
+
+A real `fieldsyncd` and real `fieldsync` device processes. The devices first write a seeded
+workload offline (new reports, edits of their own, edits of 30 reports they all share, so that
+concurrent edits open conflicts); that starting point is kept. A reference run syncs it with no
+faults. Then each episode starts again from the same point and syncs it while the daemon is
+killed with SIGKILL — at a seeded random moment, or at a named point inside the code path
+(FIELDSYNC_FAULT: inside a push's ingest transaction, between commit and reply, during a pull,
+inside the lazy flush) — and device processes are killed mid-sync too. After every kill the
+database is checked (SQLite integrity check, no duplicated dot) before the daemon is restarted
+on it. When an episode's kills are spent, the devices sync until quiet and the run checks:
+every change a device holds in its own log is on the server exactly once (lost 0, duplicated 0),
+every device's state equals the server's (diverged 0), and the server's state — reports, open
+and resolved conflicts — equals the reference run's byte for byte.
+
+Usage: scripts/faults [--episodes N] [--kills N] [--devices N] [--edits N] [--seed N] [--bin DIR]
+"""
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+COUNTY = "kisumu"
+POINTS = ["mid-batch", "after-commit", "mid-pull", "mid-flush"]
+
+
+class Harness:
+    def __init__(self, args):
+        self.args = args
+        self.bin = os.path.abspath(args.bin)
+        self.work = tempfile.mkdtemp(prefix="fieldsync-faults-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.daemon = None
+        self.devices = [f"dev-{d}" for d in range(args.devices)]
+
+    # processes
+
+    def fieldsync(self, *argv, check=True, timeout=120):
+        r = subprocess.run([f"{self.bin}/fieldsync", *argv], capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"fieldsync {' '.join(argv)} failed ({r.returncode}): {r.stderr.strip()[-400:]}")
+        return r
+
+    def admin(self, db, *argv):
+        r = subprocess.run([f"{self.bin}/fieldsyncd", "admin", *argv, "--db", db], capture_output=True, text=True, timeout=120)
+        return r
+
+    def start_daemon(self, db, fault=None):
+        env = dict(os.environ)
+        env.pop("FIELDSYNC_FAULT", None)
+        if fault:
+            env["FIELDSYNC_FAULT"] = fault
+        log = open(os.path.join(os.path.dirname(db), "daemon.log"), "a")
+        self.daemon = subprocess.Popen([f"{self.bin}/fieldsyncd", "serve", "--db", db, "--port", str(self.port), "--log-level", "warning"],
+                                       stdout=log, stderr=log, env=env)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.daemon.poll() is not None:
+                raise RuntimeError(f"fieldsyncd exited at start ({self.daemon.returncode}); see {log.name}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("fieldsyncd did not start listening within 30 s")
+
+    def stop_daemon(self):
+        """SIGTERM (a clean stop); returns True if the daemon died of SIGKILL instead."""
+        if self.daemon is None:
+            return False
+        if self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
+            try:
+                self.daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
+                self.daemon.wait()
+        killed = self.daemon.returncode == -signal.SIGKILL
+        self.daemon = None
+        return killed
+
+    def sync_all(self, directory, attempts=1):
+        return [subprocess.Popen([f"{self.bin}/fieldsync", "sync", "--store", store(directory, d), "--json", "--attempts", str(attempts), "--seed", "1",
+                                  "--batch", str(self.args.batch)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for d in self.devices]
+
+    def verify_server(self, db):
+        r = self.admin(db, "verify", "--json")
+        if r.returncode not in (0, 2):
+            raise RuntimeError(f"fieldsyncd admin verify failed: {r.stderr.strip()[-400:]}")
+        return json.loads(r.stdout)
+
+    def verify_device(self, directory, d):
+        return json.loads(self.fieldsync("verify", "--store", store(directory, d), "--json", check=False).stdout)
+
+    # phases
+
+    def prepare(self):
+        """Enrolls the devices and writes the workload offline; returns the starting directory."""
+        base = os.path.join(self.work, "base")
+        os.makedirs(base)
+        db = os.path.join(base, "server.sqlite")
+        tokens = {}
+        for d in self.devices:
+            r = self.admin(db, "enroll", "--county", COUNTY, "--device", d)
+            if r.returncode != 0:
+                raise RuntimeError(f"enroll failed: {r.stderr}")
+            tokens[d] = r.stdout.strip().splitlines()[-1]
+        self.start_daemon(db)
+        start = 1_795_000_000_000
+        for d in self.devices:
+            self.fieldsync("device", "enroll", "--store", store(base, d), "--server", self.url, "--token", tokens[d])
+        # Reports everyone edits: created by dev-0, pulled by all before going offline.
+        self.fieldsync("report", "generate", "--store", store(base, self.devices[0]), "--count", "30", "--create", "1",
+                       "--shared", "0", "--seed", str(self.args.seed), "--start-millis", str(start))
+        self.fieldsync("sync", "--store", store(base, self.devices[0]))
+        for d in self.devices:
+            self.fieldsync("sync", "--store", store(base, d))
+        self.stop_daemon()
+        for i, d in enumerate(self.devices):
+            self.fieldsync("report", "generate", "--store", store(base, d), "--count", str(self.args.edits), "--create", "0.15",
+                           "--shared", "0.25", "--seed", str(self.args.seed), "--start-millis", str(start + 100_000 + i))
+        return base
+
+    def settle(self, directory, db):
+        """A fault-free daemon; devices sync until a whole round moves nothing."""
+        self.start_daemon(db)
+        try:
+            for _ in range(8):
+                quiet = True
+                for p in self.sync_all(directory, attempts=3):
+                    out, err = p.communicate(timeout=300)
+                    if p.returncode != 0:
+                        raise RuntimeError(f"a settling sync failed: {err.strip()[-400:]}")
+                    s = json.loads(out)
+                    quiet = quiet and s["pushed"] == 0 and s["pulled"] == 0
+                if quiet:
+                    return
+            raise RuntimeError("devices did not settle in 8 rounds")
+        finally:
+            self.stop_daemon()
+
+    def check(self, directory, db, reference=None):
+        server = self.verify_server(db)
+        v = server["verification"]
+        logs = v["logs"]
+        lost = duplicated = diverged = 0
+        for d in self.devices:
+            dv = self.verify_device(directory, d)
+            held = logs.get(d, {"count": 0, "highest": 0})
+            lost += max(0, dv["ownHighest"] - held["count"]) + (held["highest"] - held["count"])
+            duplicated += dv["duplicateDots"]
+            if dv["state"] != server["states"].get(COUNTY) or dv["integrity"] != ["ok"] or dv["pending"] != 0:
+                diverged += 1
+        duplicated += v["duplicateDots"]
+        differs = reference is not None and server["states"] != reference["states"]
+        return {"changes": v["changes"], "lost": lost, "duplicated": duplicated, "diverged": diverged,
+                "integrity": v["integrity"] == ["ok"], "reference_differs": differs, "server": server}
+
+    def episode(self, base, number, kills):
+        rng = random.Random(self.args.seed * 1000 + number)
+        directory = os.path.join(self.work, f"episode-{number}")
+        shutil.copytree(base, directory)
+        db = os.path.join(directory, "server.sqlite")
+        daemon_kills = device_kills = restarts = integrity_failures = 0
+        by_point = {}
+        attempts = 0
+        while daemon_kills < kills and attempts < kills * 4:
+            attempts += 1
+            # Each cycle kills the daemon at a named point (the hit-th arrival there), or at a
+            # random moment, or stops it (SIGTERM) mid-sync and kills it inside the flush that a
+            # stop performs; a third of cycles also kill one device's sync process mid-way.
+            kind = rng.choice(POINTS + ["random moment"])
+            fault = f"{kind}:{rng.randint(1, 3) if kind != 'mid-flush' else 1}" if kind in POINTS else None
+            device_delay = rng.uniform(0.02, 0.4) if rng.random() < 0.35 else None
+            timer = rng.uniform(0.02, 0.5) if kind in ("random moment", "mid-flush") else None
+            self.start_daemon(db, fault)
+            syncs = self.sync_all(directory)
+            started = time.time()
+            while any(p.poll() is None for p in syncs) and self.daemon.poll() is None:
+                elapsed = time.time() - started
+                if device_delay is not None and elapsed >= device_delay:
+                    running = [p for p in syncs if p.poll() is None]
+                    if running:
+                        rng.choice(running).send_signal(signal.SIGKILL)
+                        device_kills += 1
+                    device_delay = None
+                if timer is not None and elapsed >= timer:
+                    self.daemon.send_signal(signal.SIGKILL if kind == "random moment" else signal.SIGTERM)
+                    break
+                time.sleep(0.005)
+            for p in syncs:
+                try:
+                    p.communicate(timeout=120)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.communicate()
+            if os.environ.get("FAULTS_DEBUG"):
+                print(f"  cycle {attempts}: {kind} {fault or ''} daemon rc={self.daemon.poll() if self.daemon else None} "
+                      f"devices rc={[p.returncode for p in syncs]}", file=sys.stderr)
+            if self.stop_daemon():
+                daemon_kills += 1
+                by_point[kind] = by_point.get(kind, 0) + 1
+            restarts += 1
+            # The database after every stop, before the next start: sound, no dot twice.
+            v = self.verify_server(db)["verification"]
+            if v["integrity"] != ["ok"] or v["duplicateDots"] != 0:
+                integrity_failures += 1
+        self.settle(directory, db)
+        result = self.check(directory, db, self.reference)
+        result.update(daemon_kills=daemon_kills, device_kills=device_kills, restarts=restarts,
+                      integrity_failures=integrity_failures, by_point=by_point)
+        if not self.args.keep:
+            shutil.rmtree(directory, ignore_errors=True)
+        return result
+
+    def run(self):
+        started = time.time()
+        base = self.prepare()
+        ref_dir = os.path.join(self.work, "reference")
+        shutil.copytree(base, ref_dir)
+        self.settle(ref_dir, os.path.join(ref_dir, "server.sqlite"))
+        ref = self.check(ref_dir, os.path.join(ref_dir, "server.sqlite"))
+        self.reference = ref["server"]
+        print(f"reference run (no faults): {ref['changes']} changes, lost {ref['lost']}, diverged {ref['diverged']}; "
+              f"state {ref['server']['states'].get(COUNTY, '')[:16]}…")
+        per = math.ceil(self.args.kills / self.args.episodes)
+        rows = []
+        print()
+        print(f"{'episode':>7} {'daemon kills':>12} {'device kills':>12} {'restarts':>8} {'changes':>8} {'lost':>5} {'dup':>4} {'diverged':>8} {'≠ ref':>5} {'integrity':>9}")
+        for e in range(self.args.episodes):
+            r = self.episode(base, e, per)
+            rows.append(r)
+            print(f"{e:>7} {r['daemon_kills']:>12} {r['device_kills']:>12} {r['restarts']:>8} {r['changes']:>8} {r['lost']:>5} "
+                  f"{r['duplicated']:>4} {r['diverged']:>8} {('yes' if r['reference_differs'] else 'no'):>5} "
+                  f"{('ok' if r['integrity'] and r['integrity_failures'] == 0 else 'FAILED'):>9}", flush=True)
+        total = lambda k: sum(r[k] for r in rows)
+        points = {}
+        for r in rows:
+            for k, v in r["by_point"].items():
+                points[k] = points.get(k, 0) + v
+        print(f"{'total':>7} {total('daemon_kills'):>12} {total('device_kills'):>12} {total('restarts'):>8} {total('changes'):>8} "
+              f"{total('lost'):>5} {total('duplicated'):>4} {total('diverged'):>8} {sum(r['reference_differs'] for r in rows):>5} "
+              f"{total('integrity_failures'):>9}")
+        print(f"daemon kills by point: {', '.join(f'{k} {v}' for k, v in sorted(points.items()))}")
+        print(f"{self.args.devices} devices × {self.args.edits} offline edits; seed {self.args.seed}; {time.time() - started:.0f} s")
+        failed = (total("lost") or total("duplicated") or total("diverged") or total("integrity_failures")
+                  or any(r["reference_differs"] or not r["integrity"] for r in rows)
+                  or total("daemon_kills") < self.args.kills)
+        if failed:
+            print(f"FAILED (kept {self.work} for inspection)")
+            return 1
+        shutil.rmtree(self.work, ignore_errors=True)
+        print("passed: nothing lost, nothing duplicated, every device converged, state identical to the fault-free run")
+        return 0
+
+
+def store(directory, device):
+    return os.path.join(directory, f"{device}.sqlite")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--episodes", type=int, default=10)
+    ap.add_argument("--kills", type=int, default=60, help="daemon kills in all, spread over the episodes (device kills come on top)")
+    ap.add_argument("--devices", type=int, default=6)
+    ap.add_argument("--edits", type=int, default=1500, help="offline edits per device")
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--batch", type=int, default=100, help="changes per sync request (more requests, more moments to kill in)")
+    ap.add_argument("--bin", default=".build/release", help="directory holding fieldsync and fieldsyncd")
+    ap.add_argument("--keep", action="store_true", help="keep every episode's files")
+    args = ap.parse_args()
+    h = Harness(args)
+    try:
+        sys.exit(h.run())
+    finally:
+        h.stop_daemon()
+
+
+if __name__ == "__main__":
+    main()
