@@ -50,6 +50,7 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
         case badSignature = "bad_signature"
         case invalidEnrollment = "invalid_enrollment"
         case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
         case invalidRequest = "invalid_request"
         case rateLimited = "rate_limited"
         case timeout = "timeout"

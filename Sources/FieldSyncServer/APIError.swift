@@ -24,6 +24,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .unauthorized, .deviceRevoked: return .unauthorized
         case .forbidden, .wrongCounty, .unknownDevice: return .forbidden
         case .notFound, .unknownReport: return .notFound
+        case .methodNotAllowed: return .methodNotAllowed
         case .dotReuse, .sequenceGap, .missingDependency, .reportExists, .staleDevice: return .conflict
         case .bodyTooLarge: return .contentTooLarge
         case .unsupportedEncoding: return .unsupportedMediaType
@@ -40,6 +41,9 @@ public struct APIError: HTTPResponseError, Sendable {
         let body = (try? JSONWireCodec().encode(ErrorBody(error))) ?? Data()
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .tooManyRequests { headers[.retryAfter] = "60" }
+        if status == .methodNotAllowed, let path = request.uri.path.removingPercentEncoding {
+            headers[.allow] = APIMiddleware.allowedMethods(path).joined(separator: ", ")
+        }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -47,15 +47,39 @@ struct APIMiddleware: RouterMiddleware {
             if first.hasPrefix("v"), let n = Int(first.dropFirst()), !ProtocolVersion.supported.contains(n) {
                 return FieldSyncError(.unsupportedProtocolVersion, "protocol version \(n) is not supported; this server speaks version(s) \(ProtocolVersion.supported.map(String.init).joined(separator: ", ")) (paths start with /v\(ProtocolVersion.current)/)")
             }
+            let allowed = allowedMethods(path)
+            if !allowed.isEmpty {
+                return FieldSyncError(.methodNotAllowed, "\(path.prefix(120)) answers only \(allowed.joined(separator: ", ")); see protocol/openapi.json")
+            }
             return FieldSyncError(.notFound, "no such endpoint: \(path.prefix(120)); see protocol/openapi.json for the routes")
         }
         if error.status == .methodNotAllowed {
-            return FieldSyncError(.invalidRequest, "this method is not allowed on \(path.prefix(120)); see protocol/openapi.json")
+            return FieldSyncError(.methodNotAllowed, "this method is not allowed on \(path.prefix(120)); see protocol/openapi.json")
         }
         if error.status == .contentTooLarge {
             return FieldSyncError(.bodyTooLarge, "the request body is too large; send fewer changes per request")
         }
         return FieldSyncError(.invalidRequest, error.body ?? "the request was refused (\(error.status.code))")
+    }
+
+    /// The methods the routes matching `path` answer (empty when no route matches it).
+    static func allowedMethods(_ path: String) -> [String] {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        // The routes the path matches, each with how many literal segments it matched; only the
+        // most specific count (`…/resolve` is not the `…/{resolver}` route).
+        let matches = HTTPAPI.routes.compactMap { route -> (method: String, literals: Int)? in
+            let pieces = route.split(separator: " ", maxSplits: 1)
+            let template = pieces[1].split(separator: "/", omittingEmptySubsequences: true)
+            guard template.count == parts.count else { return nil }
+            var literals = 0
+            for (t, p) in zip(template, parts) where !t.hasPrefix("{") {
+                guard t == p else { return nil }
+                literals += 1
+            }
+            return (String(pieces[0]), literals)
+        }
+        let best = matches.map(\.literals).max()
+        return Array(Set(matches.filter { $0.literals == best }.map(\.method))).sorted()
     }
 
     /// The route template of a path, for metrics (ids collapsed so labels stay few).

@@ -67,7 +67,7 @@ public struct HTTPAPI: Sendable {
             try await self.timed {
                 let q = request.uri.queryParameters
                 let filter = ReportFilter(
-                    county: q.get("county"), lifecycle: q.get("lifecycle"), status: q.get("status"), serviceCode: q.get("category"),
+                    county: try Self.county(q.get("county")), lifecycle: q.get("lifecycle"), status: q.get("status"), serviceCode: q.get("category"),
                     updatedSince: try Self.millis(q.get("updated_since"), "updated_since").map { HybridTimestamp(millis: $0) },
                     text: q.get("q"), limit: try Self.int(q.get("limit"), "limit") ?? 50, offset: try Self.int(q.get("offset"), "offset") ?? 0)
                 return try self.respond(try await self.service.reports(filter, by: try await self.principal(request, context)), to: request)
@@ -92,7 +92,7 @@ public struct HTTPAPI: Sendable {
                 let field = try q.get("field").map { raw throws(FieldSyncError) -> FieldName in
                     raw == FieldName.lifecycle.rawValue ? .lifecycle : try FieldName(validating: raw)
                 }
-                let filter = ConflictFilter(open: open, county: q.get("county"), field: field,
+                let filter = ConflictFilter(open: open, county: try Self.county(q.get("county")), field: field,
                                             report: try q.get("report").map { raw throws(FieldSyncError) in try ReportID(validating: raw) },
                                             sinceMillis: try Self.millis(q.get("since"), "since"),
                                             limit: try Self.int(q.get("limit"), "limit") ?? 50, offset: try Self.int(q.get("offset"), "offset") ?? 0)
@@ -140,7 +140,7 @@ public struct HTTPAPI: Sendable {
         }
         router.get("/v1/admin/devices") { request, context in
             try await self.timed {
-                let list = try await self.service.devices(county: request.uri.queryParameters.get("county"), by: try await self.principal(request, context))
+                let list = try await self.service.devices(county: try Self.county(request.uri.queryParameters.get("county")), by: try await self.principal(request, context))
                 return try self.respond(["devices": list], to: request)
             }
         }
@@ -209,6 +209,15 @@ public struct HTTPAPI: Sendable {
         guard let raw else { return nil }
         guard let v = Int(raw) else { throw FieldSyncError(.invalidRequest, "\(name) must be an integer, not '\(raw.prefix(20))'") }
         return v
+    }
+
+    /// A county id from a query string: an identifier, or absent.
+    static func county(_ raw: String?) throws(FieldSyncError) -> String? {
+        guard let raw else { return nil }
+        guard Identifier.valid(raw) else {
+            throw FieldSyncError(.invalidIdentifier, "county '\(raw.prefix(64))' is not a valid county id (1–64 of A–Z a–z 0–9 - _ .); omit it for all your counties")
+        }
+        return raw
     }
 
     static func millis(_ raw: String?, _ name: String) throws(FieldSyncError) -> UInt64? {

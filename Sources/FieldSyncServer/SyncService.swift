@@ -43,7 +43,8 @@ public struct SyncService: Sendable {
     /// Tokens are looked up by their SHA-256 hash: the lookup's timing depends on the hash, not on
     /// how much of a token an attacker has guessed right.
     public func authenticate(_ authorization: String?, client: String? = nil) async throws(FieldSyncError) -> Principal {
-        guard let client else { return try await authenticateToken(authorization) }
+        // Only a presented token is a guess; a request without one is refused without counting.
+        guard let client, authorization?.isEmpty == false else { return try await authenticateToken(authorization) }
         try signIns.check(client, now: now())
         do {
             return try await authenticateToken(authorization)
@@ -242,7 +243,7 @@ public struct SyncService: Sendable {
     public func reports(_ filter: ReportFilter, by caller: Principal) async throws(FieldSyncError) -> ReportList {
         let op = try requireOperator(caller)
         var filter = filter
-        guard (1...500).contains(filter.limit), filter.offset >= 0 else { throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset ≥ 0") }
+        guard (1...500).contains(filter.limit), (0...1_000_000_000).contains(filter.offset) else { throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset 0–1,000,000,000") }
         if let county = filter.county {
             try requireCounty(op, county)
             return try await page(filter)
@@ -277,7 +278,7 @@ public struct SyncService: Sendable {
     /// Conflict records an operator may see, filtered.
     public func conflicts(_ filter: ConflictFilter, by caller: Principal) async throws(FieldSyncError) -> ConflictList {
         let op = try requireOperator(caller)
-        guard (1...500).contains(filter.limit), filter.offset >= 0 else { throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset ≥ 0") }
+        guard (1...500).contains(filter.limit), (0...1_000_000_000).contains(filter.offset) else { throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset 0–1,000,000,000") }
         var filter = filter
         if let county = filter.county {
             try requireCounty(op, county)

@@ -26,11 +26,11 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("SQLite database file.", valueName: "path"))
     var db: String = ProcessInfo.processInfo.environment["FIELDSYNC_DB"] ?? "fieldsync.sqlite"
 
-    func open(faults: FaultInjector? = nil) async throws -> SyncService {
+    func open(faults: FaultInjector? = nil, configuration: ServerConfiguration = ServerConfiguration()) async throws -> SyncService {
         var options = SQLiteStore.Options.server
         options.faults = faults
         let store = try SQLiteStore(path: db, options: options)
-        return try await SyncService(store: store)
+        return try await SyncService(store: store, configuration: configuration)
     }
 }
 
@@ -42,6 +42,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port: Int = Int(ProcessInfo.processInfo.environment["FIELDSYNC_PORT"] ?? "") ?? 8080
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel: Logger.Level = .info
     @Option(help: "Write the bound port to this file once listening.") var portFile: String?
+    @Option(help: "Failed sign-ins (wrong tokens) allowed per client address per minute; raise it when many devices share one address (NAT).")
+    var signInLimit: Int = 20
 
     func run() async throws {
         var logger = Logger(label: "fieldsyncd")
@@ -49,7 +51,9 @@ struct Serve: AsyncParsableCommand {
         // Fault-injection runs (scripts/faults) only: crash on purpose at a named point.
         let faults = try FaultInjector(specification: ProcessInfo.processInfo.environment["FIELDSYNC_FAULT"])
         if let faults { logger.warning("fault injection on: SIGKILL at \(faults.point.rawValue) #\(faults.hit)") }
-        let service = try await database.open(faults: faults)
+        var configuration = ServerConfiguration()
+        configuration.maxFailedSignIns = max(1, signInLimit)
+        let service = try await database.open(faults: faults, configuration: configuration)
         let portFile = portFile
         let app = FieldSyncDaemon.application(service: service, host: host, port: port, logger: logger) { bound in
             if let portFile { try? "\(bound)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }

@@ -100,6 +100,8 @@ import Testing
             Case(name: "limit out of range", body: Self.json("{\"limit\":100000}"), status: 400, code: "invalid_request"),
             Case(name: "invalid offered log", body: Self.json("{\"offer\":{\"no way\":3}}"), status: 422, code: "invalid_identifier"),
             Case(name: "unknown endpoint", path: "/v1/nope", body: Data(), status: 404, code: "not_found"),
+            Case(name: "method the path does not answer", method: "DELETE", path: "/v1/sync", body: Data(), status: 405, code: "method_not_allowed"),
+            Case(name: "county that is not an id", method: "GET", path: "/v1/reports?county=", body: Data(), status: 422, code: "invalid_identifier", token: .operator_),
             Case(name: "no token", body: Self.syncBody([good]), status: 401, code: "unauthorized", token: .none),
             Case(name: "register with a bad key", path: "/v1/devices/register", body: Self.json("{\"enrollment_token\":\"x\",\"public_key\":\"AAAA\"}"), status: 400, code: "invalid_request", token: .none),
             Case(name: "resolve with both choose and value", path: "/v1/conflicts/r1/status/resolve", body: Self.json("{\"choose\":\"a:1\",\"value\":\"x\"}"), status: 404, code: "not_found", token: .operator_),
