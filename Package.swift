@@ -99,3 +99,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Fuzz targets for every decoder of untrusted bytes (scripts/fuzz). Built only with
+// FIELDSYNC_FUZZ=1 and `-sanitize=fuzzer`, which supplies main(); absent from normal builds.
+if Context.environment["FIELDSYNC_FUZZ"] == "1" {
+    package.products.append(.executable(name: "fieldsync-fuzz", targets: ["fieldsync-fuzz"]))
+    package.targets.append(.executableTarget(
+        name: "fieldsync-fuzz",
+        dependencies: ["FieldSyncCore", "FieldSyncProtocol", "FieldSyncClient"],
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+    ))
+}

@@ -43,40 +43,45 @@ def sign(c):
     key = Ed25519PrivateKey.from_private_bytes(PRIVATE)
     return base64.b64encode(key.sign(b"fieldsync/change/v1\x00" + encode(c))).decode()
 
-create = {"device": "tab-a", "seq": 1, "report": "vec-r1", "county": "kisumu", "hlc": [1795000000000, 0],
-          "ops": [{"op": "create", "county": "kisumu"}, {"op": "set", "field": "status", "value": "open"}]}
-signed = {"change": create, "sig": sign(create)}
-tampered = {"change": dict(create, ops=[create["ops"][0], {"op": "set", "field": "status", "value": "closed"}]), "sig": signed["sig"]}
+def main():
+    create = {"device": "tab-a", "seq": 1, "report": "vec-r1", "county": "kisumu", "hlc": [1795000000000, 0],
+              "ops": [{"op": "create", "county": "kisumu"}, {"op": "set", "field": "status", "value": "open"}]}
+    signed = {"change": create, "sig": sign(create)}
+    tampered = {"change": dict(create, ops=[create["ops"][0], {"op": "set", "field": "status", "value": "closed"}]), "sig": signed["sig"]}
 
-vectors = [
-    ("health", "Liveness, no authentication.", "none", "GET", "/healthz", None, 200, {"status": "ok", "protocol": "1"}),
-    ("sync-up-to-date", "A device with nothing to push and nothing new learns it in one round trip.", "device", "POST", "/v1/sync", {}, 200,
-     {"changes": [], "more": False, "logs": {"tab-a": 0}}),
-    ("sync-no-token", "No bearer token.", "none", "POST", "/v1/sync", {}, 401, {"code": "unauthorized"}),
-    ("sync-unsupported-version", "A version this server does not speak.", "device", "POST", "/v9/sync", {}, 400, {"code": "unsupported_protocol_version"}),
-    ("sync-malformed", "A body that is not JSON.", "device", "POST", "/v1/sync", "{\"changes\": [", 400, {"code": "malformed_json"}),
-    ("push-create", "Push one signed change that creates a report; the server holds tab-a's log up to seq 1.", "device", "POST", "/v1/sync",
-     {"changes": [signed]}, 200, {"accepted": {"applied": 1, "duplicates": 0}, "logs": {"tab-a": 1}, "more": False}),
-    ("push-again", "Re-sending is safe: a duplicate, nothing changes.", "device", "POST", "/v1/sync",
-     {"changes": [signed]}, 200, {"accepted": {"applied": 0, "duplicates": 1}, "logs": {"tab-a": 1}}),
-    ("push-tampered", "The same signature on altered content.", "device", "POST", "/v1/sync", {"changes": [tampered]}, 422, {"code": "bad_signature"}),
-    ("operator-reports", "An operator of kisumu lists its reports.", "operator", "GET", "/v1/reports", None, 200,
-     {"reports": [{"id": "vec-r1", "county": "kisumu", "fields": {"status": "open"}, "lifecycle": "active"}]}),
-    ("operator-report-detail", "One report with its history.", "operator", "GET", "/v1/reports/vec-r1", None, 200,
-     {"report": {"id": "vec-r1"}, "history": [create]}),
-    ("operator-conflicts", "No conflicts yet.", "operator", "GET", "/v1/conflicts?state=open", None, 200, {"conflicts": []}),
-    ("operator-other-county", "An operator may not read another county.", "operator", "GET", "/v1/reports?county=nairobi", None, 403, {"code": "wrong_county"}),
-    ("device-not-operator", "Devices do not use operator endpoints.", "device", "GET", "/v1/reports", None, 403, {"code": "forbidden"}),
-]
-os.makedirs(HERE, exist_ok=True)
-for old in os.listdir(HERE):
-    if old.endswith(".json") and old != "fixture.json": os.remove(os.path.join(HERE, old))
-fixture = {"device_id": "tab-a", "county": "kisumu", "private_key": base64.b64encode(PRIVATE).decode(),
-           "operator_counties": ["kisumu"], "note": "The runner enrolls tab-a with this key and an operator for these counties on a fresh server, then replays the vectors in order."}
-json.dump(fixture, open(os.path.join(HERE, "fixture.json"), "w"), indent=2)
-for i, (name, desc, auth, method, path, body, status, expect) in enumerate(vectors, 1):
-    v = {"name": name, "description": desc, "auth": auth, "request": {"method": method, "path": path}, "response": {"status": status, "body_includes": expect}}
-    if isinstance(body, str): v["request"]["body_text"] = body
-    elif body is not None: v["request"]["body"] = body
-    json.dump(v, open(os.path.join(HERE, f"{i:02d}-{name}.json"), "w"), indent=2)
-print(f"wrote {len(vectors)} vectors")
+    vectors = [
+        ("health", "Liveness, no authentication.", "none", "GET", "/healthz", None, 200, {"status": "ok", "protocol": "1"}),
+        ("sync-up-to-date", "A device with nothing to push and nothing new learns it in one round trip.", "device", "POST", "/v1/sync", {}, 200,
+         {"changes": [], "more": False, "logs": {"tab-a": 0}}),
+        ("sync-no-token", "No bearer token.", "none", "POST", "/v1/sync", {}, 401, {"code": "unauthorized"}),
+        ("sync-unsupported-version", "A version this server does not speak.", "device", "POST", "/v9/sync", {}, 400, {"code": "unsupported_protocol_version"}),
+        ("sync-malformed", "A body that is not JSON.", "device", "POST", "/v1/sync", "{\"changes\": [", 400, {"code": "malformed_json"}),
+        ("push-create", "Push one signed change that creates a report; the server holds tab-a's log up to seq 1.", "device", "POST", "/v1/sync",
+         {"changes": [signed]}, 200, {"accepted": {"applied": 1, "duplicates": 0}, "logs": {"tab-a": 1}, "more": False}),
+        ("push-again", "Re-sending is safe: a duplicate, nothing changes.", "device", "POST", "/v1/sync",
+         {"changes": [signed]}, 200, {"accepted": {"applied": 0, "duplicates": 1}, "logs": {"tab-a": 1}}),
+        ("push-tampered", "The same signature on altered content.", "device", "POST", "/v1/sync", {"changes": [tampered]}, 422, {"code": "bad_signature"}),
+        ("operator-reports", "An operator of kisumu lists its reports.", "operator", "GET", "/v1/reports", None, 200,
+         {"reports": [{"id": "vec-r1", "county": "kisumu", "fields": {"status": "open"}, "lifecycle": "active"}]}),
+        ("operator-report-detail", "One report with its history.", "operator", "GET", "/v1/reports/vec-r1", None, 200,
+         {"report": {"id": "vec-r1"}, "history": [create]}),
+        ("operator-conflicts", "No conflicts yet.", "operator", "GET", "/v1/conflicts?state=open", None, 200, {"conflicts": []}),
+        ("operator-other-county", "An operator may not read another county.", "operator", "GET", "/v1/reports?county=nairobi", None, 403, {"code": "wrong_county"}),
+        ("device-not-operator", "Devices do not use operator endpoints.", "device", "GET", "/v1/reports", None, 403, {"code": "forbidden"}),
+    ]
+    os.makedirs(HERE, exist_ok=True)
+    for old in os.listdir(HERE):
+        if old.endswith(".json") and old != "fixture.json": os.remove(os.path.join(HERE, old))
+    fixture = {"device_id": "tab-a", "county": "kisumu", "private_key": base64.b64encode(PRIVATE).decode(),
+               "operator_counties": ["kisumu"], "note": "The runner enrolls tab-a with this key and an operator for these counties on a fresh server, then replays the vectors in order."}
+    json.dump(fixture, open(os.path.join(HERE, "fixture.json"), "w"), indent=2)
+    for i, (name, desc, auth, method, path, body, status, expect) in enumerate(vectors, 1):
+        v = {"name": name, "description": desc, "auth": auth, "request": {"method": method, "path": path}, "response": {"status": status, "body_includes": expect}}
+        if isinstance(body, str): v["request"]["body_text"] = body
+        elif body is not None: v["request"]["body"] = body
+        json.dump(v, open(os.path.join(HERE, f"{i:02d}-{name}.json"), "w"), indent=2)
+    print(f"wrote {len(vectors)} vectors")
+
+
+if __name__ == "__main__":
+    main()

@@ -56,8 +56,16 @@ public struct Recording: Sendable, Codable, Hashable {
 
     /// Reads a recording file.
     public static func read(_ path: String) throws(FieldSyncError) -> Recording {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path) else {
             throw FieldSyncError(.notFound, "cannot read recording '\(path)'")
+        }
+        return try parse(data, source: path)
+    }
+
+    /// Parses the bytes of a recording (JSON Lines: a header, then one exchange per line).
+    public static func parse(_ data: Data, source path: String = "recording") throws(FieldSyncError) -> Recording {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw FieldSyncError(.malformed, "'\(path)' is not UTF-8 text, so not a FieldSync recording")
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         let decoder = JSONDecoder()

@@ -79,7 +79,11 @@ public struct BinaryReader: ~Copyable {
             let b = try byte()
             if shift == 63 && b > 1 { throw FieldSyncError(.malformed, "varint at byte \(offset) overflows 64 bits") }
             result |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return result }
+            if b & 0x80 == 0 {
+                // One value, one form: a final zero byte after others would be a longer spelling.
+                guard b != 0 || shift == 0 else { throw FieldSyncError(.malformed, "varint ending at byte \(offset) is not in its shortest form") }
+                return result
+            }
             shift += 7
             if shift > 63 { throw FieldSyncError(.malformed, "varint at byte \(offset) is longer than 10 bytes") }
         }

@@ -73,7 +73,7 @@ public enum ChangeCodec {
         case .object(let o):
             w.byte(7)
             w.varint(UInt64(o.count))
-            for (k, e) in o.sorted(by: { $0.key < $1.key }) {
+            for (k, e) in o.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
                 w.string(k)
                 encode(e, into: &w)
             }
@@ -126,11 +126,14 @@ public enum ChangeCodec {
         for _ in 0..<opCount { ops.append(try operation(&r)) }
         let resolveCount = try r.count(max: 64, of: "resolved field")
         var resolves: [FieldName: [Dot]] = [:]
+        var previousField: FieldName?
         for _ in 0..<resolveCount {
             let raw = try r.string(maxBytes: 128)
             guard let field = FieldName(rawValue: raw) ?? (raw == FieldName.lifecycle.rawValue ? .lifecycle : nil) else {
                 throw FieldSyncError(.unknownField, "resolves names unknown field '\(raw.prefix(80))'")
             }
+            guard previousField.map({ $0 < field }) ?? true else { throw FieldSyncError(.malformed, "resolved fields must be sorted and unique") }
+            previousField = field
             let k = try r.count(max: ChangeLimits.standard.maxContextEntries, of: "resolved candidate")
             var dots: [Dot] = []
             for _ in 0..<k { dots.append(Dot(device: try deviceID(&r), seq: try r.varint())) }
@@ -186,8 +189,15 @@ public enum ChangeCodec {
         case 7:
             let n = try r.count(max: min(r.remaining, 64 * 1024), of: "object member")
             var o: [String: FieldValue] = [:]
+            var previous: String?
             for _ in 0..<n {
                 let k = try r.string(maxBytes: 1024)
+                // Keys bytewise ascending and unique, as the encoder writes them (and no two that
+                // Swift holds equal, canonically equivalent spellings): one object, one form.
+                guard previous.map({ $0.utf8.lexicographicallyPrecedes(k.utf8) }) ?? true, o[k] == nil else {
+                    throw FieldSyncError(.malformed, "object keys must be sorted bytewise and unique")
+                }
+                previous = k
                 o[k] = try value(&r, depth: depth + 1)
             }
             return .object(o)

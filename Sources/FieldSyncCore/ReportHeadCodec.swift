@@ -61,7 +61,7 @@ public enum ReportHeadCodec {
         for _ in 0..<(try r.count(max: 1 << 20, of: "version entry")) {
             version[try DeviceID(validating: try r.string())] = try r.varint()
         }
-        let changeCount = Int(try r.varint())
+        guard let changeCount = Int(exactly: try r.varint()) else { throw FieldSyncError(.malformed, "report head change count out of range") }
         var fields: [FieldName: Register] = [:]
         for _ in 0..<(try r.count(max: 1 << 16, of: "field")) {
             let name = try FieldName(validating: try r.string())
