@@ -120,8 +120,8 @@ public struct SyncService: Sendable {
         guard ["operator", "admin"].contains(request.role) else {
             throw FieldSyncError(.invalidRequest, "role must be 'operator' or 'admin'")
         }
-        guard !request.counties.isEmpty, request.counties.allSatisfy({ $0 == "*" || Identifier.valid($0) }) else {
-            throw FieldSyncError(.invalidRequest, "counties must list at least one county id, or '*' for all")
+        guard (1...47).contains(request.counties.count), request.counties.allSatisfy({ $0 == "*" || Identifier.valid($0) }) else {
+            throw FieldSyncError(.invalidRequest, "counties must list 1 to 47 county ids, or '*' for all")
         }
         guard !request.name.isEmpty, request.name.utf8.count <= 128 else { throw FieldSyncError(.invalidRequest, "name must have 1 to 128 bytes") }
         let token = Tokens.generate(prefix: "fso")
