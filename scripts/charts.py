@@ -38,12 +38,11 @@ def main():
 
     rows = [(name.replace("gzip, ", ""), figures[name]["median"], ours)
             for name in figures if name.startswith("gzip, ")]
-    rows.insert(0, ("JSON, signed (the wire today)", figures["push bytes per edit, gzip"]["median"], ours))
     if peer:
         rows.append(("pycrdt (Yrs) updates, zlib", peer["bytes_per_edit_zlib"], theirs))
         rows.append(("pycrdt (Yrs) updates, raw", peer["bytes_per_edit_raw"], theirs))
     bar_chart("Bytes per edit, whole-device push", "bytes (lower is better)", rows, f"{outdir}/bytes-per-edit.svg",
-              "FieldSync rows are gzip-compressed 500-change requests; a signature is 64 random bytes per change.")
+              "FieldSync: gzip, 500-change requests; fieldsync sync sends JSON with one signature per signed run.")
 
     rows = []
     for name in figures:

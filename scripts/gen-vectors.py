@@ -43,11 +43,24 @@ def sign(c):
     key = Ed25519PrivateKey.from_private_bytes(PRIVATE)
     return base64.b64encode(key.sign(b"fieldsync/change/v1\x00" + encode(c))).decode()
 
+def sign_run(changes):
+    """A signed run (protocol/binary.md, 'Signed runs'): each change's binary form with its length."""
+    key = Ed25519PrivateKey.from_private_bytes(PRIVATE)
+    body = b"".join(varint(len(encode(c))) + encode(c) for c in changes)
+    return base64.b64encode(key.sign(b"fieldsync/run/v1\x00" + body)).decode()
+
+
 def main():
     create = {"device": "tab-a", "seq": 1, "report": "vec-r1", "county": "kisumu", "hlc": [1795000000000, 0],
               "ops": [{"op": "create", "county": "kisumu"}, {"op": "set", "field": "status", "value": "open"}]}
     signed = {"change": create, "sig": sign(create)}
     tampered = {"change": dict(create, ops=[create["ops"][0], {"op": "set", "field": "status", "value": "closed"}]), "sig": signed["sig"]}
+    edit2 = {"device": "tab-a", "seq": 2, "report": "vec-r1", "county": "kisumu", "ctx": {"tab-a": 1}, "hlc": [1795000000001, 0],
+             "ops": [{"op": "set", "field": "priority", "value": 2}]}
+    edit3 = {"device": "tab-a", "seq": 3, "report": "vec-r1", "county": "kisumu", "ctx": {"tab-a": 2}, "hlc": [1795000000002, 0],
+             "ops": [{"op": "set", "field": "status", "value": "in_progress"}]}
+    edit4 = {"device": "tab-a", "seq": 4, "report": "vec-r1", "county": "kisumu", "ctx": {"tab-a": 3}, "hlc": [1795000000003, 0],
+             "ops": [{"op": "set", "field": "status", "value": "closed"}]}
 
     vectors = [
         ("health", "Liveness, no authentication.", "none", "GET", "/healthz", None, 200, {"status": "ok", "protocol": "1"}),
@@ -68,6 +81,11 @@ def main():
         ("operator-conflicts", "No conflicts yet.", "operator", "GET", "/v1/conflicts?state=open", None, 200, {"conflicts": []}),
         ("operator-other-county", "An operator may not read another county.", "operator", "GET", "/v1/reports?county=nairobi", None, 403, {"code": "wrong_county"}),
         ("device-not-operator", "Devices do not use operator endpoints.", "device", "GET", "/v1/reports", None, 403, {"code": "forbidden"}),
+        ("push-signed-run", "Two more changes signed once as a run: only the last carries sig, with run 2.", "device", "POST", "/v1/sync",
+         {"changes": [{"change": edit2}, {"change": edit3, "sig": sign_run([edit2, edit3]), "run": 2}]}, 200,
+         {"accepted": {"applied": 2, "duplicates": 0}, "logs": {"tab-a": 3}}),
+        ("push-run-uncovered", "A change with no signature and no run covering it.", "device", "POST", "/v1/sync",
+         {"changes": [{"change": edit4}]}, 422, {"code": "bad_signature"}),
     ]
     os.makedirs(HERE, exist_ok=True)
     for old in os.listdir(HERE):

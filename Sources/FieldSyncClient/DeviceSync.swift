@@ -18,6 +18,10 @@ public struct DeviceSync: Sendable {
     public var pushBatch = 500
     /// Changes pulled per response.
     public var pullLimit = 1_000
+    /// Signs a run of this device's own consecutive changes at once (its key's `signRun`). When
+    /// set, each push carries one signature per run of the device's own changes instead of one
+    /// per change; when `nil`, every change travels with the signature it was written with.
+    public var runSigner: (@Sendable ([Change]) -> Data)?
 
     /// Creates a sync between a device store and a server.
     public init(store: SQLiteStore, api: FieldSyncAPI) {
@@ -54,7 +58,8 @@ public struct DeviceSync: Sendable {
         while true {
             rounds += 1
             if rounds > 100_000 { throw FieldSyncError(.internalError, "sync did not converge after 100,000 round trips") }
-            let (batch, scanned, exhausted) = try await pending(after: state.pushCursor, positions: state.positions)
+            let (pendingBatch, scanned, exhausted) = try await pending(after: state.pushCursor, positions: state.positions)
+            let batch = runSigner.map { SignedChange.sealingRuns(pendingBatch, author: me, sign: $0) } ?? pendingBatch
             let request = SyncRequest(cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
                                       includeOwn: state.recovering ? true : nil)
             var traffic = FieldSyncAPI.Traffic()

@@ -201,10 +201,15 @@ public struct SyncService: Sendable {
                             cursor: SyncCursor.encode(page.cursor), more: page.hasMore)
     }
 
-    /// Checks every pushed change: county, author, signature, clock.
+    /// Checks every pushed change: county, author, clock, and signature — its own, or a signed
+    /// run's that covers it. A change with neither is accepted only if the store already holds it
+    /// byte for byte (a relayed copy of a change the server has: it changes nothing).
     func verify(_ changes: [SignedChange], from device: DeviceRecord) async throws(FieldSyncError) {
         var keys: [DeviceID: Data] = [:]
         let horizon = now() + configuration.maxClockAheadMillis
+        var inRequest: [Dot: Change] = [:]
+        for signed in changes { inRequest[signed.change.dot] = signed.change }
+        var covered = Set<Dot>()
         for signed in changes {
             let c = signed.change
             guard c.county == device.county else {
@@ -231,10 +236,37 @@ public struct SyncService: Sendable {
                 key = k
             }
             keys[c.dot.device] = key
-            guard ChangeSignature.isValid(signed, publicKey: key) else {
-                throw FieldSyncError(.badSignature, "change \(c.dot) does not carry a valid signature by \(c.dot.device); it was altered or forged. Send changes exactly as their author signed them")
+            guard let signature = signed.signature else { continue }   // must be covered: checked below
+            if signed.run <= 1 {
+                guard ChangeSignature.isValid(signed, publicKey: key) else { throw Self.forged(c.dot) }
+                continue
+            }
+            // A signed run: every member from this request or, already verified, from the store.
+            var members: [Change] = []
+            for seq in signed.coveredSeqs {
+                let dot = Dot(device: c.dot.device, seq: seq)
+                if let m = inRequest[dot] {
+                    members.append(m)
+                } else if let m = try await store.storedChange(dot) {
+                    members.append(m)
+                } else {
+                    throw FieldSyncError(.badSignature, "the run signed on change \(c.dot) covers \(dot), which is neither in this request nor held by the server; send the whole run")
+                }
+            }
+            guard members.count == signed.run, ChangeSignature.isValidRun(members, signature: signature, publicKey: key) else {
+                throw Self.forged(c.dot)
+            }
+            for m in members { covered.insert(m.dot) }
+        }
+        for signed in changes where signed.signature == nil && !covered.contains(signed.change.dot) {
+            guard let held = try await store.storedChange(signed.change.dot), held == signed.change else {
+                throw FieldSyncError(.badSignature, "change \(signed.change.dot) carries no signature and no signed run in this request covers it; send changes exactly as their author signed them")
             }
         }
+    }
+
+    static func forged(_ dot: Dot) -> FieldSyncError {
+        FieldSyncError(.badSignature, "change \(dot) does not carry a valid signature by \(dot.device); it was altered or forged. Send changes exactly as their author signed them")
     }
 
     // MARK: Operators

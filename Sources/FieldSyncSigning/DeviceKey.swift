@@ -43,6 +43,11 @@ public struct DeviceKey: Sendable {
     public func signed(_ change: Change) -> SignedChange {
         SignedChange(change: change, signature: sign(change))
     }
+
+    /// Signs a run of this device's consecutive changes, given in sequence order, at once.
+    public func signRun(_ changes: [Change]) -> Data {
+        (try? key.signature(for: ChangeSignature.runSigningInput(changes))) ?? Data()
+    }
 }
 
 /// What a change's signature covers and how it is checked.
@@ -60,6 +65,24 @@ public enum ChangeSignature {
         guard let signature = signed.signature, signature.count == 64,
               let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
         return key.isValidSignature(signature, for: signingInput(signed.change))
+    }
+
+    /// Domain separation for a signed run of changes.
+    public static let runDomain = Data("fieldsync/run/v1\0".utf8)
+
+    /// The bytes an author signs for a run: the run domain, then each change's canonical binary
+    /// form with its length as a varint, in sequence order.
+    public static func runSigningInput(_ changes: [Change]) -> Data {
+        var w = BinaryWriter(capacity: 96 * changes.count + 32)
+        for c in changes { w.blob(ChangeCodec.encode(c)) }
+        return runDomain + Data(w.bytes)
+    }
+
+    /// Whether `signature` is a valid signature of the run `changes` (in sequence order) by the
+    /// holder of `publicKey`.
+    public static func isValidRun(_ changes: [Change], signature: Data, publicKey: Data) -> Bool {
+        guard signature.count == 64, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+        return key.isValidSignature(signature, for: runSigningInput(changes))
     }
 
     /// Whether `publicKey` is a well-formed Ed25519 public key.

@@ -28,14 +28,17 @@ public struct ChangePage: Sendable {
         public var change: Change
         /// Its author's signature, if the store has one.
         public var signature: Data?
+        /// How many of the author's changes, ending with this one, `signature` covers.
+        public var run: Int
         /// The change with its signature.
-        public var signed: SignedChange { SignedChange(change: change, signature: signature) }
+        public var signed: SignedChange { SignedChange(change: change, signature: signature, run: run) }
 
         /// Creates an entry.
-        public init(arrival: Int64, change: Change, signature: Data?) {
+        public init(arrival: Int64, change: Change, signature: Data?, run: Int = 1) {
             self.arrival = arrival
             self.change = change
             self.signature = signature
+            self.run = run
         }
     }
     /// The changes, ascending by arrival.

@@ -165,10 +165,11 @@ public actor SQLiteStore: ChangeStore {
         let c = signed.change
         let body = ChangeCodec.encodeData(c)
         try db.statement("""
-            INSERT OR IGNORE INTO changes(device, seq, report, county, hlc_ms, hlc_c, body, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO changes(device, seq, report, county, hlc_ms, hlc_c, body, sig, sig_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).bind(.text(c.dot.device.rawValue), .int(Int64(c.dot.seq)), .text(c.report.rawValue), .text(c.county),
                       .int(Int64(c.hlc.millis)), .int(Int64(c.hlc.counter)), .blob(body),
-                      signed.signature.map(SQLiteValue.blob) ?? .null).run()
+                      signed.signature.map(SQLiteValue.blob) ?? .null,
+                      signed.signature != nil && signed.run > 1 ? .int(Int64(signed.run)) : .null).run()
         guard db.changes == 1 else {
             // The dot is held already, for another report: a device reissued a sequence number.
             batch.offending = c
@@ -444,7 +445,7 @@ public actor SQLiteStore: ChangeStore {
     public func changes(after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int) throws(FieldSyncError) -> ChangePage {
         defer { db.resetBusyStatements() }
         // Filters are in SQL so that LIMIT counts exactly the rows returned.
-        var sql = "SELECT arrival, body, sig FROM changes WHERE arrival > ?"
+        var sql = "SELECT arrival, body, sig, sig_run FROM changes WHERE arrival > ?"
         var args: [SQLiteValue] = [.int(cursor)]
         if let county { sql += " AND county = ?"; args.append(.text(county)) }
         if let excludingDevice { sql += " AND device <> ?"; args.append(.text(excludingDevice.rawValue)) }
@@ -458,7 +459,8 @@ public actor SQLiteStore: ChangeStore {
         while try s.step() {
             if rows.count == limit { more = true; break }
             last = s.int64(0)
-            rows.append(ChangePage.Entry(arrival: last, change: try decodeChange(s.blob(1)), signature: s.isNull(2) ? nil : s.blob(2)))
+            rows.append(ChangePage.Entry(arrival: last, change: try decodeChange(s.blob(1)), signature: s.isNull(2) ? nil : s.blob(2),
+                                         run: s.isNull(3) ? 1 : Int(s.int64(3))))
         }
         return ChangePage(changes: rows, cursor: last, hasMore: more)
     }

@@ -148,6 +148,11 @@ enum Schema {
         INSERT INTO report_changes(report, arrival)
             SELECT report, arrival FROM changes WHERE arrival <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'heads_through');
         """,
+        // 5: signed runs — `sig` on a run's last change covers `sig_run` changes of its author
+        // ending there (NULL = 1); the changes inside a run hold no signature of their own.
+        """
+        ALTER TABLE changes ADD COLUMN sig_run INTEGER CHECK (sig_run IS NULL OR sig_run BETWEEN 2 AND 1000);
+        """,
     ]
 
     /// The version a fully migrated store has.

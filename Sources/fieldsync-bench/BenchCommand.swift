@@ -104,11 +104,12 @@ struct BenchCommand: AsyncParsableCommand {
         figures.append(Figure(name: "up-to-date sync: round trips", unit: "count", samples: [Double(upToDate.0)]))
         figures.append(Figure(name: "up-to-date sync: body bytes", unit: "bytes", samples: [Double(upToDate.1)]))
 
-        // Bytes on the wire per edit (one device's whole log, signed, JSON, gzip in 500-change pushes).
+        // Bytes on the wire per edit (one device's whole log as `fieldsync sync` pushes it: JSON,
+        // one signature per run, gzip, 500-change pushes), then by encoding.
         let wire = try WireBenchmark.bytesPerEdit(generated.deviceLogs[0])
         figures.append(Figure(name: "push bytes per edit, gzip", unit: "bytes", samples: [wire.compressed]))
         figures.append(Figure(name: "push bytes per edit, raw JSON", unit: "bytes", samples: [wire.raw]))
-        for (encoding, bytes) in try WireBenchmark.bytesPerEditByEncoding(generated.deviceLogs[0]).dropFirst() {
+        for (encoding, bytes) in try WireBenchmark.bytesPerEditByEncoding(generated.deviceLogs[0]) {
             figures.append(Figure(name: "  gzip, \(encoding)", unit: "bytes", samples: [bytes]))
         }
         // 1,000 new reports over Edge-Lossy, against 1.3 × bytes ÷ bandwidth + 4 RTT.

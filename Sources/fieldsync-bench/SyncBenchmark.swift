@@ -74,13 +74,16 @@ enum SyncBenchmark {
 
 /// Bytes on the wire per edit, and a 1,000-report sync over an Edge-Lossy link.
 enum WireBenchmark {
-    /// Compressed and raw push body bytes per edit for one device's whole log, in 500-change requests.
+    /// Compressed and raw push body bytes per edit for one device's whole log, in 500-change
+    /// requests, as `fieldsync sync` sends them: JSON, one signature per run of the device's
+    /// own consecutive changes.
     static func bytesPerEdit(_ log: [Change]) throws -> (compressed: Double, raw: Double) {
         let key = DeviceKey()
         var compressed = 0, raw = 0
         for start in stride(from: 0, to: log.count, by: 500) {
-            let batch = log[start..<min(start + 500, log.count)].map { key.signed($0) }
-            let body = try JSONWireCodec().encode(SyncRequest(changes: Array(batch)))
+            let batch = SignedChange.sealingRuns(log[start..<min(start + 500, log.count)].map { key.signed($0) },
+                                                 author: log[start].dot.device, sign: { key.signRun($0) })
+            let body = try JSONWireCodec().encode(SyncRequest(changes: batch))
             raw += body.count
             compressed += BodyCompression.gzip.compress(body).count
         }
@@ -88,30 +91,32 @@ enum WireBenchmark {
     }
 
     /// Bytes per edit of one device's whole log by encoding, gzip-compressed in 500-change
-    /// requests: the JSON wire form with and without signatures, and the canonical binary form
-    /// (protocol/binary.md) with and without signatures — what separates FieldSync from an
+    /// requests: JSON and the canonical binary form (protocol/binary.md), each with a signature
+    /// per change, one per signed run, or none — what separates FieldSync from an
     /// unauthenticated CRDT update stream.
     static func bytesPerEditByEncoding(_ log: [Change]) throws -> [(encoding: String, bytes: Double)] {
         let key = DeviceKey()
-        var jsonSigned = 0, jsonBare = 0, binarySigned = 0, binaryBare = 0
+        var json = [0, 0, 0], binary = [0, 0, 0]
         for start in stride(from: 0, to: log.count, by: 500) {
             let changes = Array(log[start..<min(start + 500, log.count)])
-            let signed = changes.map { key.signed($0) }
-            jsonSigned += BodyCompression.gzip.compress(try JSONWireCodec().encode(SyncRequest(changes: signed))).count
-            jsonBare += BodyCompression.gzip.compress(try JSONWireCodec().encode(SyncRequest(changes: changes.map { SignedChange(change: $0, signature: nil) }))).count
-            var bare = BinaryWriter(capacity: 64 * changes.count), withSig = BinaryWriter(capacity: 128 * changes.count)
-            for s in signed {
-                let body = ChangeCodec.encode(s.change)
-                bare.blob(body)
-                withSig.blob(body)
-                withSig.blob(s.signature ?? Data())
+            let perChange = changes.map { key.signed($0) }
+            let runs = SignedChange.sealingRuns(perChange, author: changes[0].dot.device, sign: { key.signRun($0) })
+            let bare = changes.map { SignedChange(change: $0, signature: nil) }
+            for (i, batch) in [perChange, runs, bare].enumerated() {
+                json[i] += BodyCompression.gzip.compress(try JSONWireCodec().encode(SyncRequest(changes: batch))).count
+                var w = BinaryWriter(capacity: 128 * batch.count)
+                for s in batch {
+                    w.blob(ChangeCodec.encode(s.change))
+                    w.blob(s.signature ?? Data())
+                    w.varint(UInt64(s.run))
+                }
+                binary[i] += BodyCompression.gzip.compress(Data(w.bytes)).count
             }
-            binaryBare += BodyCompression.gzip.compress(Data(bare.bytes)).count
-            binarySigned += BodyCompression.gzip.compress(Data(withSig.bytes)).count
         }
         let n = Double(log.count)
-        return [("JSON, signed (the wire today)", Double(jsonSigned) / n), ("JSON, unsigned", Double(jsonBare) / n),
-                ("binary, signed", Double(binarySigned) / n), ("binary, unsigned", Double(binaryBare) / n)]
+        return [("JSON, a signature per change", Double(json[0]) / n), ("JSON, one per signed run", Double(json[1]) / n),
+                ("JSON, unsigned", Double(json[2]) / n), ("binary, a signature per change", Double(binary[0]) / n),
+                ("binary, one per signed run", Double(binary[1]) / n), ("binary, unsigned", Double(binary[2]) / n)]
     }
 
     /// One device creates 1,000 reports and syncs them over Edge-Lossy (240/200 kbit/s, 840 ms
@@ -138,7 +143,9 @@ enum WireBenchmark {
                                      to: ReportID(rawValue: "edge-\(r)")!, county: "kisumu", wallMillis: 1_795_000_000_000 + UInt64(r), signer: { key.sign($0) })
         }
         let link = SimulatedLink(http, profile: profile, seed: 1)
-        let summary = try await DeviceSync(store: store, api: FieldSyncAPI(transport: link, token: registered.token)).run()
+        var sync = DeviceSync(store: store, api: FieldSyncAPI(transport: link, token: registered.token))
+        sync.runSigner = { key.signRun($0) }   // as `fieldsync sync` does
+        let summary = try await sync.run()
         await store.close()
         await server.stop()
         let rtt = 2 * profile.latencyMillis / 1000

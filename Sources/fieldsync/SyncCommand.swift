@@ -44,6 +44,8 @@ struct SyncCommand: AsyncParsableCommand {
         var sync = DeviceSync(store: store, api: FieldSyncAPI(transport: transport, token: credentials.token))
         sync.pushBatch = batch
         sync.pullLimit = batch
+        let key = credentials.key
+        sync.runSigner = { key.signRun($0) }   // one signature per run of own changes
         let waitForReal = simulated == nil || realTime
         let terminal = isatty(STDOUT_FILENO) == 1
         let progress: @Sendable (DeviceSync.Summary) -> Void = { s in
