@@ -133,9 +133,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
 
         print("")
-        print("figure                              median        min          max          unit")
+        print("figure                                    median        min          max          unit")
         for f in figures {
-            print("\(f.name.padding(toLength: 34, withPad: " ", startingAt: 0))  \(fmt(f.median).leftPad(11))  \(fmt(f.min).leftPad(11))  \(fmt(f.max).leftPad(11))  \(f.unit)")
+            print("\(f.name.padding(toLength: 40, withPad: " ", startingAt: 0))  \(fmt(f.median).leftPad(11))  \(fmt(f.min).leftPad(11))  \(fmt(f.max).leftPad(11))  \(f.unit)")
         }
         print("(\(edits) device edits; \(repeats) repetitions; fsync at every batch commit)")
         if let json {
