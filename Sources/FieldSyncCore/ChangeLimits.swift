@@ -22,7 +22,8 @@ public struct ChangeLimits: Sendable, Hashable {
 
     /// Checks the change on its own (without looking at any stored state).
     public func validate(_ change: Change) throws(FieldSyncError) {
-        let where_ = "change \(change.dot)"
+        // Only formatted when a message needs it: validation runs on every change merged.
+        var where_: String { "change \(change.dot)" }
         guard change.dot.seq >= 1 else {
             throw FieldSyncError(.invalidSequence, "\(where_): sequence numbers start at 1; renumber the device's log from 1")
         }
@@ -122,9 +123,9 @@ public struct ChangeLimits: Sendable, Hashable {
         return false
     }
 
-    private func checkLabel(_ s: String, what: String, in where_: String) throws(FieldSyncError) {
+    private func checkLabel(_ s: String, what: String, in where_: @autoclosure () -> String) throws(FieldSyncError) {
         guard !s.isEmpty, s.utf8.count <= maxLabelBytes, !Self.hasControlCharacter(s) else {
-            throw FieldSyncError(.invalidOperation, "\(where_): \(what) must have 1 to \(maxLabelBytes) bytes and no control characters")
+            throw FieldSyncError(.invalidOperation, "\(where_()): \(what) must have 1 to \(maxLabelBytes) bytes and no control characters")
         }
     }
 }
