@@ -23,10 +23,12 @@ public struct DeviceSync: Sendable {
     /// per change; when `nil`, every change travels with the signature it was written with.
     public var runSigner: (@Sendable ([Change]) -> Data)?
 
-    /// Creates a sync between a device store and a server.
-    public init(store: SQLiteStore, api: FieldSyncAPI) {
+    /// Creates a sync between a device store and a server; with `runSigner`, pushes carry one
+    /// signature per run of the device's own consecutive changes.
+    public init(store: SQLiteStore, api: FieldSyncAPI, runSigner: (@Sendable ([Change]) -> Data)? = nil) {
         self.store = store
         self.api = api
+        self.runSigner = runSigner
     }
 
     /// What a sync did.
