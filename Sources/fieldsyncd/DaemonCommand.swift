@@ -129,7 +129,7 @@ struct Admin: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the database (daemon stopped or running): integrity, every log, duplicates, and a digest of each county's state.")
+            abstract: "Check the database: integrity, every log, duplicates, and a digest of each county's state (best on a stopped daemon: it brings report heads up to date first).")
         @OptionGroup var database: DatabaseOptions
         @Flag(help: "Print JSON.") var json = false
 
