@@ -207,8 +207,11 @@ public struct SyncService: Sendable {
     func verify(_ changes: [SignedChange], from device: DeviceRecord) async throws(FieldSyncError) {
         var keys: [DeviceID: Data] = [:]
         let horizon = now() + configuration.maxClockAheadMillis
+        // Run members by dot, built only when the request carries a signed run.
         var inRequest: [Dot: Change] = [:]
-        for signed in changes { inRequest[signed.change.dot] = signed.change }
+        if changes.contains(where: { $0.run > 1 }) {
+            for signed in changes { inRequest[signed.change.dot] = signed.change }
+        }
         var covered = Set<Dot>()
         for signed in changes {
             let c = signed.change

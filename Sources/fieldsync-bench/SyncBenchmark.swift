@@ -74,36 +74,23 @@ enum SyncBenchmark {
 
 /// Bytes on the wire per edit, and a 1,000-report sync over an Edge-Lossy link.
 enum WireBenchmark {
-    /// Compressed and raw push body bytes per edit for one device's whole log, in 500-change
-    /// requests, as `fieldsync sync` sends them: JSON, one signature per run of the device's
-    /// own consecutive changes.
-    static func bytesPerEdit(_ log: [Change]) throws -> (compressed: Double, raw: Double) {
-        let key = DeviceKey()
-        var compressed = 0, raw = 0
-        for start in stride(from: 0, to: log.count, by: 500) {
-            let batch = SignedChange.sealingRuns(log[start..<min(start + 500, log.count)].map { key.signed($0) },
-                                                 author: log[start].dot.device, sign: { key.signRun($0) })
-            let body = try JSONWireCodec().encode(SyncRequest(changes: batch))
-            raw += body.count
-            compressed += BodyCompression.gzip.compress(body).count
-        }
-        return (Double(compressed) / Double(log.count), Double(raw) / Double(log.count))
-    }
-
-    /// Bytes per edit of one device's whole log by encoding, gzip-compressed in 500-change
-    /// requests: JSON and the canonical binary form (protocol/binary.md), each with a signature
+    /// Bytes per edit of one device's whole log in 500-change requests, gzip-compressed, by
+    /// encoding: JSON and the canonical binary form (protocol/binary.md), each with a signature
     /// per change, one per signed run, or none — what separates FieldSync from an
-    /// unauthenticated CRDT update stream.
-    static func bytesPerEditByEncoding(_ log: [Change]) throws -> [(encoding: String, bytes: Double)] {
+    /// unauthenticated CRDT update stream. `rawSignedRuns` is the uncompressed JSON of the form
+    /// `fieldsync sync` sends (signed runs).
+    static func bytesPerEditByEncoding(_ log: [Change]) throws -> (encodings: [(encoding: String, bytes: Double)], rawSignedRuns: Double) {
         let key = DeviceKey()
-        var json = [0, 0, 0], binary = [0, 0, 0]
+        var json = [0, 0, 0], binary = [0, 0, 0], raw = 0
         for start in stride(from: 0, to: log.count, by: 500) {
             let changes = Array(log[start..<min(start + 500, log.count)])
             let perChange = changes.map { key.signed($0) }
             let runs = SignedChange.sealingRuns(perChange, author: changes[0].dot.device, sign: { key.signRun($0) })
             let bare = changes.map { SignedChange(change: $0, signature: nil) }
             for (i, batch) in [perChange, runs, bare].enumerated() {
-                json[i] += BodyCompression.gzip.compress(try JSONWireCodec().encode(SyncRequest(changes: batch))).count
+                let body = try JSONWireCodec().encode(SyncRequest(changes: batch))
+                if i == 1 { raw += body.count }
+                json[i] += BodyCompression.gzip.compress(body).count
                 var w = BinaryWriter(capacity: 128 * batch.count)
                 for s in batch {
                     w.blob(ChangeCodec.encode(s.change))
@@ -114,9 +101,10 @@ enum WireBenchmark {
             }
         }
         let n = Double(log.count)
-        return [("JSON, a signature per change", Double(json[0]) / n), ("JSON, one per signed run", Double(json[1]) / n),
-                ("JSON, unsigned", Double(json[2]) / n), ("binary, a signature per change", Double(binary[0]) / n),
-                ("binary, one per signed run", Double(binary[1]) / n), ("binary, unsigned", Double(binary[2]) / n)]
+        return ([("JSON, a signature per change", Double(json[0]) / n), ("JSON, one per signed run", Double(json[1]) / n),
+                 ("JSON, unsigned", Double(json[2]) / n), ("binary, a signature per change", Double(binary[0]) / n),
+                 ("binary, one per signed run", Double(binary[1]) / n), ("binary, unsigned", Double(binary[2]) / n)],
+                Double(raw) / n)
     }
 
     /// One device creates 1,000 reports and syncs them over Edge-Lossy (240/200 kbit/s, 840 ms
