@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
     ],
     targets: [
         // The sync core: model, clocks, merge. No I/O, Foundation only, builds for iOS.
@@ -29,6 +31,17 @@ let package = Package(
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
         // Durable storage of logs, materialized reports and conflicts on SQLite.
         .target(name: "FieldSyncStore", dependencies: ["FieldSyncCore", "CSQLite"]),
+        // The same storage on PostgreSQL (postgres-nio), for several daemons behind one database.
+        .target(
+            name: "FieldSyncPostgres",
+            dependencies: [
+                "FieldSyncCore", "FieldSyncStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // zlib (zlib1g-dev), for gzip and deflate bodies.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Signatures of changes (Ed25519) and hashing of bearer tokens.
@@ -54,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "fieldsyncd",
             dependencies: [
-                "FieldSyncServer", "FieldSyncStore", "FieldSyncSigning",
+                "FieldSyncServer", "FieldSyncStore", "FieldSyncSigning", "FieldSyncPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -92,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "FieldSyncStoreTests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "FieldSyncPostgres",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -7,8 +7,8 @@ import Foundation
 /// What the daemon does, independent of HTTP: enrollment, authentication, sync, operator
 /// queries and resolutions, administration. Every method checks the caller's scope.
 public struct SyncService: Sendable {
-    /// The store holding every log and the directory.
-    public let store: SQLiteStore
+    /// The store holding every log and the directory (SQLite or PostgreSQL).
+    public let store: any ServerStore
     /// Limits and policies.
     public let configuration: ServerConfiguration
     /// The metrics.
@@ -23,7 +23,7 @@ public struct SyncService: Sendable {
     public let signIns: SignInLimiter
 
     /// Opens the service on a store: loads or creates the server's signing identity.
-    public init(store: SQLiteStore, configuration: ServerConfiguration = ServerConfiguration(), metrics: ServerMetrics = ServerMetrics(),
+    public init(store: any ServerStore, configuration: ServerConfiguration = ServerConfiguration(), metrics: ServerMetrics = ServerMetrics(),
                 now: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }) async throws(FieldSyncError) {
         self.store = store
         self.configuration = configuration
@@ -173,7 +173,7 @@ public struct SyncService: Sendable {
         if !pushed.isEmpty {
             try await verify(pushed, from: device)
             let r = try await store.ingest(signed: pushed)
-            store.options.faults?.reach(.afterCommit)
+            store.faults?.reach(.afterCommit)
             metrics.changesIngested.increment(by: Int64(r.applied))
             metrics.changesDuplicate.increment(by: Int64(r.duplicates))
             metrics.conflictsOpened.increment(by: Int64(r.conflictsOpened))
@@ -196,7 +196,7 @@ public struct SyncService: Sendable {
             ? ChangePage(changes: [], cursor: cursor, hasMore: false)
             : try await store.changes(after: cursor, county: device.county, excludingDevice: request.includeOwn == true ? nil : device.id, limit: limit)
         metrics.changesServed.increment(by: Int64(page.changes.count))
-        if !page.changes.isEmpty { store.options.faults?.reach(.midPull) }
+        if !page.changes.isEmpty { store.faults?.reach(.midPull) }
         return SyncResponse(accepted: accepted, logs: logs, changes: page.changes.map(\.signed),
                             cursor: SyncCursor.encode(page.cursor), more: page.hasMore)
     }

@@ -99,7 +99,7 @@ public actor SQLiteStore: ChangeStore {
 
     /// Writes a new change as this store's own device and applies it.
     public func write(_ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64,
-                      signer: (Change) -> Data? = { _ in nil }) throws(FieldSyncError) -> Change {
+                      signer: @Sendable (Change) -> Data? = { _ in nil }) throws(FieldSyncError) -> Change {
         defer { db.resetBusyStatements() }
         var device = try localDevice()
         let head = try peekHead(report)
@@ -226,12 +226,7 @@ public actor SQLiteStore: ChangeStore {
                   .int(conflict.isOpen ? 1 : 0), .int(arrival), .blob(ConflictCodec.encode(conflict)), .int(Int64(atMillis))).run()
     }
 
-    /// Lower-cased text an operator can search: description, address, category, status notes,
-    /// tags. Never personal data.
-    static func searchText(_ head: ReportHead, _ values: [FieldName: FieldValue]) -> String {
-        let fields: [FieldName] = [.description, .address, .serviceCode, .serviceName, .statusNotes, .ward]
-        return (fields.compactMap { values[$0]?.stringValue } + head.tagList).joined(separator: " ").lowercased()
-    }
+    static func searchText(_ head: ReportHead, _ values: [FieldName: FieldValue]) -> String { SearchText.of(head, values) }
 
     private func checkDuplicate(_ c: Change, _ batch: inout Batch) throws(FieldSyncError) {
         let s = try db.statement("SELECT body FROM changes WHERE device = ? AND seq = ?")
@@ -420,9 +415,7 @@ public actor SQLiteStore: ChangeStore {
             .bind(.int(now), .text(c.dot.device.rawValue), .int(Int64(c.dot.seq)), .text(error.code.rawValue), .text(error.message), .blob(body)).run()
     }
 
-    static func dotReuse(_ dot: Dot) -> FieldSyncError {
-        FieldSyncError(.dotReuse, "dot \(dot) is already held with different content: the device has reissued a sequence number, probably after being restored from an old backup. Nothing was changed. Recover by fetching the device's own log from the server and continuing after its highest sequence number (protocol/causality.md, 'Restored devices')")
-    }
+    static func dotReuse(_ dot: Dot) -> FieldSyncError { .dotReuse(dot) }
 
     // MARK: Reading
 

@@ -13,6 +13,15 @@ public struct StoreVerification: Sendable, Codable, Equatable {
     /// Counties with at least one report.
     public var counties: [String]
 
+    /// A verification's findings.
+    public init(integrity: [String], changes: Int, duplicateDots: Int, logs: [String: LogSummary], counties: [String]) {
+        self.integrity = integrity
+        self.changes = changes
+        self.duplicateDots = duplicateDots
+        self.logs = logs
+        self.counties = counties
+    }
+
     /// One device's log as held.
     public struct LogSummary: Sendable, Codable, Equatable {
         /// Changes of this device held.
@@ -21,5 +30,11 @@ public struct StoreVerification: Sendable, Codable, Equatable {
         public var highest: UInt64
         /// Sequence numbers missing below the highest (a server holds none: logs are contiguous).
         public var missing: Int { Int(highest) - count }
+
+        /// A log's summary.
+        public init(count: Int, highest: UInt64) {
+            self.count = count
+            self.highest = highest
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FieldSyncCore
+import FieldSyncPostgres
 import FieldSyncProtocol
 import FieldSyncServer
 import FieldSyncSigning
@@ -23,14 +24,36 @@ struct DaemonCommand: AsyncParsableCommand {
 
 /// Options shared by every subcommand that opens the database.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("SQLite database file.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("SQLite database file (the default store).", valueName: "path"))
     var db: String = ProcessInfo.processInfo.environment["FIELDSYNC_DB"] ?? "fieldsync.sqlite"
+    @Option(name: .long, help: ArgumentHelp(
+        "Store everything in PostgreSQL instead (several daemons may share it): postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require&pool=10&schema=public]. Also FIELDSYNC_POSTGRES_URL.",
+        valueName: "url"))
+    var postgres: String? = ProcessInfo.processInfo.environment["FIELDSYNC_POSTGRES_URL"]
 
-    func open(faults: FaultInjector? = nil, configuration: ServerConfiguration = ServerConfiguration()) async throws -> SyncService {
+    /// Opens the configured store: PostgreSQL when a URL is given, else the SQLite file.
+    func openStore(faults: FaultInjector? = nil, logger: Logger = Logger(label: "fieldsyncd")) async throws -> any ServerStore {
+        if let postgres, !postgres.isEmpty {
+            var options = PostgresStore.Options()
+            options.faults = faults
+            let configuration = try PostgresStoreConfiguration(url: postgres)
+            logger.info("store: PostgreSQL \(configuration.redacted)")
+            return try await PostgresStore.connect(configuration, options: options, logger: logger)
+        }
         var options = SQLiteStore.Options.server
         options.faults = faults
-        let store = try SQLiteStore(path: db, options: options)
-        return try await SyncService(store: store, configuration: configuration)
+        logger.info("store: SQLite \(db)")
+        return try SQLiteStore(path: db, options: options)
+    }
+
+    func open(faults: FaultInjector? = nil, configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = Logger(label: "fieldsyncd")) async throws -> SyncService {
+        let store = try await openStore(faults: faults, logger: logger)
+        do {
+            return try await SyncService(store: store, configuration: configuration)
+        } catch {
+            await store.close()
+            throw error
+        }
     }
 }
 
@@ -53,7 +76,7 @@ struct Serve: AsyncParsableCommand {
         if let faults { logger.warning("fault injection on: SIGKILL at \(faults.point.rawValue) #\(faults.hit)") }
         var configuration = ServerConfiguration()
         configuration.maxFailedSignIns = max(1, signInLimit)
-        let service = try await database.open(faults: faults, configuration: configuration)
+        let service = try await database.open(faults: faults, configuration: configuration, logger: logger)
         let portFile = portFile
         let app = FieldSyncDaemon.application(service: service, host: host, port: port, logger: logger) { bound in
             if let portFile { try? "\(bound)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
@@ -134,7 +157,7 @@ struct Admin: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let store = try SQLiteStore(path: database.db, options: .server)
+            let store = try await database.openStore()
             let v = try await store.verification()
             var states: [String: String] = [:]
             for county in v.counties { states[county] = Digest.sha256Hex(try await store.canonicalState(county: county)) }

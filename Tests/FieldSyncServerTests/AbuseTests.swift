@@ -124,7 +124,7 @@ import Testing
         let (status, code) = try await send(server, "/v1/reports?county=kisumu'%20OR%201=1--", method: "GET", token: opToken)
         #expect(status == 422 && code == "invalid_identifier")
         #expect(try await server.fingerprint() == before)
-        #expect(try await server.service.store.integrityCheck() == ["ok"])
+        #expect(try await server.service.store.verification().integrity == ["ok"])
         await server.stop()
     }
 

@@ -1,0 +1,169 @@
+/// The versioned schema of a FieldSync PostgreSQL database: the same concepts as the SQLite
+/// store's (`FieldSyncStore/Schema.swift`) plus what several daemons committing at once need —
+/// a staging order for the log, a published pull order, and lock rows for reports.
+///
+/// Each migration is a list of statements run in one transaction under an advisory lock, so two
+/// daemons starting together migrate once. Text keys use the "C" collation so that every
+/// ordering is bytewise, as in SQLite.
+enum PostgresSchema {
+    /// The advisory lock key held while migrating.
+    static let migrationLock: Int64 = 0x4653_5F4D_4947   // "FS_MIG"
+    /// How many lock rows reports are hashed onto (see `PostgresStore.bucket(of:)`).
+    static let reportLockBuckets = 4096
+
+    /// The migrations; index `i` upgrades version `i` to `i + 1`.
+    static let migrations: [[String]] = [
+        [
+            """
+            CREATE TABLE fs_meta(
+                key text COLLATE "C" PRIMARY KEY,
+                value text NOT NULL
+            )
+            """,
+            // Every change held. `stage` is taken when a transaction inserts the change, after
+            // it holds its reports' locks, so it follows causality within a report; `arrival` is
+            // the pull order, assigned after commit by `publish()` one publisher at a time, so
+            // it is gap-free and never assigned below a position a reader has seen.
+            """
+            CREATE TABLE changes(
+                stage bigserial PRIMARY KEY,
+                arrival bigint UNIQUE,
+                device text COLLATE "C" NOT NULL,
+                seq bigint NOT NULL CHECK (seq >= 1),
+                report text COLLATE "C" NOT NULL,
+                county text COLLATE "C" NOT NULL,
+                hlc_ms bigint NOT NULL,
+                hlc_c bigint NOT NULL,
+                body bytea NOT NULL,
+                sig bytea,
+                sig_run integer CHECK (sig_run IS NULL OR sig_run BETWEEN 2 AND 1000),
+                UNIQUE(device, seq)
+            )
+            """,
+            "CREATE INDEX changes_unpublished ON changes(stage) WHERE arrival IS NULL",
+            "CREATE INDEX changes_by_county ON changes(county, arrival)",
+            "CREATE INDEX changes_by_report ON changes(report, stage)",
+            // The last published pull position; its row lock makes publishers take turns.
+            """
+            CREATE TABLE publish_state(
+                id integer PRIMARY KEY CHECK (id = 1),
+                last_arrival bigint NOT NULL
+            )
+            """,
+            "INSERT INTO publish_state(id, last_arrival) VALUES (1, 0)",
+            // Lock rows: an ingest locks the buckets of its reports (in order) for the length of
+            // its transaction. Row locks, not advisory locks: they use no shared lock table slots.
+            "CREATE TABLE report_locks(bucket integer PRIMARY KEY)",
+            "INSERT INTO report_locks(bucket) SELECT generate_series(0, \(reportLockBuckets - 1))",
+            """
+            CREATE TABLE device_logs(
+                device text COLLATE "C" PRIMARY KEY,
+                highest_seq bigint NOT NULL,
+                change_count bigint NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE reports(
+                id text COLLATE "C" PRIMARY KEY,
+                county text COLLATE "C" NOT NULL,
+                lifecycle text NOT NULL,
+                status text,
+                service_code text,
+                updated_ms bigint NOT NULL,
+                updated_c bigint NOT NULL,
+                head bytea NOT NULL,
+                search text NOT NULL DEFAULT ''
+            )
+            """,
+            "CREATE INDEX reports_by_county ON reports(county, updated_ms)",
+            """
+            CREATE TABLE notes(
+                report text COLLATE "C" NOT NULL,
+                device text COLLATE "C" NOT NULL,
+                seq bigint NOT NULL,
+                hlc_ms bigint NOT NULL,
+                hlc_c bigint NOT NULL,
+                text text NOT NULL,
+                PRIMARY KEY(report, device, seq)
+            )
+            """,
+            """
+            CREATE TABLE media(
+                report text COLLATE "C" NOT NULL,
+                sha256 text COLLATE "C" NOT NULL,
+                device text COLLATE "C" NOT NULL,
+                seq bigint NOT NULL,
+                content_type text NOT NULL,
+                size bigint NOT NULL,
+                PRIMARY KEY(report, sha256)
+            )
+            """,
+            """
+            CREATE TABLE conflicts(
+                id text COLLATE "C" PRIMARY KEY,
+                report text COLLATE "C" NOT NULL,
+                county text COLLATE "C" NOT NULL,
+                field text COLLATE "C" NOT NULL,
+                open boolean NOT NULL,
+                arrival bigint NOT NULL,
+                body bytea NOT NULL,
+                at_ms bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX conflicts_by_county ON conflicts(county, open, arrival)",
+            "CREATE INDEX conflicts_by_report ON conflicts(report)",
+            """
+            CREATE TABLE refusals(
+                id bigserial PRIMARY KEY,
+                at_ms bigint NOT NULL,
+                device text NOT NULL,
+                seq bigint NOT NULL,
+                code text NOT NULL,
+                message text NOT NULL,
+                body bytea NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE devices(
+                id text COLLATE "C" PRIMARY KEY,
+                county text COLLATE "C" NOT NULL,
+                public_key bytea,
+                token_hash bytea UNIQUE,
+                status text NOT NULL CHECK (status IN ('enrolling', 'active', 'revoked')),
+                created_ms bigint NOT NULL,
+                updated_ms bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX devices_by_county ON devices(county)",
+            """
+            CREATE TABLE enrollments(
+                token_hash bytea PRIMARY KEY,
+                device_id text NOT NULL,
+                county text NOT NULL,
+                expires_ms bigint NOT NULL,
+                used_ms bigint
+            )
+            """,
+            """
+            CREATE TABLE operators(
+                id text COLLATE "C" PRIMARY KEY,
+                name text NOT NULL,
+                role text NOT NULL CHECK (role IN ('operator', 'admin')),
+                counties text NOT NULL,
+                token_hash bytea NOT NULL UNIQUE,
+                revoked boolean NOT NULL DEFAULT false,
+                created_ms bigint NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE server_identity(
+                key text PRIMARY KEY,
+                value bytea NOT NULL
+            )
+            """,
+        ],
+    ]
+
+    /// The version a fully migrated database has.
+    static var currentVersion: Int { migrations.count }
+}

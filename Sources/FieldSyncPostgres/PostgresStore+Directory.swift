@@ -1,0 +1,161 @@
+import FieldSyncCore
+import FieldSyncStore
+import Foundation
+import NIOCore
+import PostgresNIO
+
+/// The directory of devices, enrollments, operators and the server's identity, shared by every
+/// daemon on the database. Tokens are stored only as hashes computed by the caller.
+extension PostgresStore {
+    /// Records a one-time enrollment token (its hash) for a device id in a county.
+    public func createEnrollment(tokenHash: Data, device: DeviceID, county: String, expiresMillis: UInt64, nowMillis: UInt64) async throws(FieldSyncError) {
+        try await transaction { conn in
+            let existing = try await conn.rows("SELECT status FROM devices WHERE id = \(device.rawValue) FOR UPDATE", self.logger)
+            if let status = try existing.first?.decode(String.self), status != "enrolling" {
+                throw FieldSyncError(.invalidEnrollment, "device \(device) is already enrolled (status \(status)); choose another device id")
+            }
+            try await conn.run("""
+                INSERT INTO devices(id, county, public_key, token_hash, status, created_ms, updated_ms)
+                VALUES (\(device.rawValue), \(county), NULL, NULL, 'enrolling', \(Int64(nowMillis)), \(Int64(nowMillis)))
+                ON CONFLICT (id) DO UPDATE SET county = excluded.county, public_key = NULL, token_hash = NULL, status = 'enrolling',
+                    created_ms = excluded.created_ms, updated_ms = excluded.updated_ms
+                """, self.logger)
+            try await conn.run("""
+                INSERT INTO enrollments(token_hash, device_id, county, expires_ms, used_ms)
+                VALUES (\(ByteBuffer(data: tokenHash)), \(device.rawValue), \(county), \(Int64(expiresMillis)), NULL)
+                """, self.logger)
+        }
+    }
+
+    /// Uses an enrollment token: registers the device's public key and its bearer token hash.
+    /// The token's row is locked, so two daemons cannot both redeem it.
+    public func completeEnrollment(tokenHash: Data, publicKey: Data, bearerHash: Data, nowMillis: UInt64) async throws(FieldSyncError) -> DeviceRecord {
+        try await transaction { conn in
+            let rows = try await conn.rows("SELECT device_id, county, expires_ms, used_ms FROM enrollments WHERE token_hash = \(ByteBuffer(data: tokenHash)) FOR UPDATE", self.logger)
+            guard let row = rows.first else {
+                throw FieldSyncError(.invalidEnrollment, "the enrollment token is not valid; ask an operator for a new one")
+            }
+            let (device, county, expires, used) = try row.decode((String, String, Int64, Int64?).self)
+            guard used == nil else { throw FieldSyncError(.invalidEnrollment, "the enrollment token has already been used; ask an operator for a new one") }
+            guard expires >= Int64(nowMillis) else { throw FieldSyncError(.invalidEnrollment, "the enrollment token has expired; ask an operator for a new one") }
+            let status = try await conn.rows("SELECT status FROM devices WHERE id = \(device) FOR UPDATE", self.logger).first?.decode(String.self)
+            guard status == "enrolling" else {
+                throw FieldSyncError(.invalidEnrollment, "device \(device) is not waiting for enrollment; ask an operator for a new token")
+            }
+            try await conn.run("UPDATE enrollments SET used_ms = \(Int64(nowMillis)) WHERE token_hash = \(ByteBuffer(data: tokenHash))", self.logger)
+            try await conn.run("""
+                UPDATE devices SET public_key = \(ByteBuffer(data: publicKey)), token_hash = \(ByteBuffer(data: bearerHash)), status = 'active',
+                    updated_ms = \(Int64(nowMillis)) WHERE id = \(device)
+                """, self.logger)
+            return DeviceRecord(id: DeviceID(rawValue: device)!, county: county, publicKey: publicKey, status: "active")
+        }
+    }
+
+    /// The device whose bearer token has this hash.
+    public func device(tokenHash: Data) async throws(FieldSyncError) -> DeviceRecord? {
+        try await devices("SELECT id, county, public_key, status FROM devices WHERE token_hash = \(ByteBuffer(data: tokenHash))").first
+    }
+
+    /// A device by id.
+    public func device(_ id: DeviceID) async throws(FieldSyncError) -> DeviceRecord? {
+        try await devices("SELECT id, county, public_key, status FROM devices WHERE id = \(id.rawValue)").first
+    }
+
+    /// Devices, optionally of one county, by id.
+    public func devices(county: String?) async throws(FieldSyncError) -> [DeviceRecord] {
+        if let county { return try await devices("SELECT id, county, public_key, status FROM devices WHERE county = \(county) ORDER BY id") }
+        return try await devices("SELECT id, county, public_key, status FROM devices ORDER BY id")
+    }
+
+    private func devices(_ query: PostgresQuery) async throws(FieldSyncError) -> [DeviceRecord] {
+        try await withConnection { conn in
+            try await conn.rows(query, self.logger).compactMap { row in
+                let (id, county, key, status) = try row.decode((String, String, Data?, String).self)
+                return DeviceID(rawValue: id).map { DeviceRecord(id: $0, county: county, publicKey: key, status: status) }
+            }
+        }
+    }
+
+    /// Revokes a device: its token stops working at once, on every daemon. Returns whether it existed.
+    @discardableResult
+    public func revokeDevice(_ id: DeviceID, nowMillis: UInt64) async throws(FieldSyncError) -> Bool {
+        try await withConnection { conn in
+            try await conn.rows("UPDATE devices SET status = 'revoked', updated_ms = \(Int64(nowMillis)) WHERE id = \(id.rawValue) RETURNING id", self.logger).count > 0
+        }
+    }
+
+    /// Creates an operator or admin with a token hash.
+    public func createOperator(_ record: OperatorRecord, tokenHash: Data, nowMillis: UInt64) async throws(FieldSyncError) {
+        try await withConnection { conn in
+            try await conn.run("""
+                INSERT INTO operators(id, name, role, counties, token_hash, revoked, created_ms)
+                VALUES (\(record.id), \(record.name), \(record.role), \(record.counties.joined(separator: ",")), \(ByteBuffer(data: tokenHash)), false, \(Int64(nowMillis)))
+                """, self.logger)
+        }
+    }
+
+    /// The operator whose token has this hash.
+    public func operatorRecord(tokenHash: Data) async throws(FieldSyncError) -> OperatorRecord? {
+        try await withConnection { conn in
+            try await conn.rows("SELECT id, name, role, counties, revoked FROM operators WHERE token_hash = \(ByteBuffer(data: tokenHash))", self.logger)
+                .first.map { row in
+                    let (id, name, role, counties, revoked) = try row.decode((String, String, String, String, Bool).self)
+                    return OperatorRecord(id: id, name: name, role: role, counties: counties.split(separator: ",").map(String.init), revoked: revoked)
+                }
+        }
+    }
+
+    /// Sets a value of the server's identity unless already set; returns the stored value, the
+    /// same for every daemon on the database.
+    public func initServerIdentity(_ key: String, _ value: Data) async throws(FieldSyncError) -> Data {
+        try await withConnection { conn in
+            try await conn.run("INSERT INTO server_identity(key, value) VALUES (\(key), \(ByteBuffer(data: value))) ON CONFLICT (key) DO NOTHING", self.logger)
+            return try await conn.rows("SELECT value FROM server_identity WHERE key = \(key)", self.logger).first!.decode(Data.self)
+        }
+    }
+
+    /// Makes `id` the store's authoring identity (once; every daemon on the database shares it).
+    public func setIdentity(_ id: DeviceID) async throws(FieldSyncError) {
+        let stored = try await withConnection { conn in
+            try await conn.run("INSERT INTO fs_meta(key, value) VALUES ('device_id', \(id.rawValue)) ON CONFLICT (key) DO NOTHING", self.logger)
+            return try await conn.rows("SELECT value FROM fs_meta WHERE key = 'device_id'", self.logger).first!.decode(String.self)
+        }
+        guard stored == id.rawValue else {
+            throw FieldSyncError(.invalidIdentifier, "this database's server identity is \(stored); start every fieldsyncd on it with that id, not \(id)")
+        }
+    }
+
+    /// The store's authoring identity, if set.
+    public func identity() async throws(FieldSyncError) -> DeviceID? {
+        let v = try await withConnection { conn in
+            try await conn.rows("SELECT value FROM fs_meta WHERE key = 'device_id'", self.logger).first.map { try $0.decode(String.self) }
+        }
+        return v.flatMap(DeviceID.init(rawValue:))
+    }
+
+    /// Removes every FieldSync table of this store's schema, and the schema itself unless it is
+    /// `public` (tests and benchmarks only).
+    public func dropEverything() async throws(FieldSyncError) {
+        let schema = configuration.schema
+        try await withConnection { conn in
+            if schema != "public" {
+                try await conn.run(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), self.logger)
+                return
+            }
+            for t in ["changes", "publish_state", "report_locks", "device_logs", "reports", "notes", "media", "conflicts", "refusals",
+                      "devices", "enrollments", "operators", "server_identity", "fs_meta", "fieldsync_schema"] {
+                try await conn.run(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(t) CASCADE"), self.logger)
+            }
+        }
+    }
+
+    /// Refused changes that contradicted stored ones, newest first.
+    public func refusals(limit: Int) async throws(FieldSyncError) -> [Refusal] {
+        try await withConnection { conn in
+            try await conn.rows("SELECT device, seq, code, message FROM refusals ORDER BY id DESC LIMIT \(Int64(limit))", self.logger).compactMap { row in
+                let (d, seq, code, message) = try row.decode((String, Int64, String, String).self)
+                return DeviceID(rawValue: d).map { Refusal(dot: Dot(device: $0, seq: UInt64(seq)), code: code, message: message) }
+            }
+        }
+    }
+}

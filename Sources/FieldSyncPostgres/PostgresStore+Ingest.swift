@@ -1,0 +1,277 @@
+import FieldSyncCore
+import FieldSyncStore
+import Foundation
+import NIOCore
+import PostgresNIO
+
+/// Ingest, the server's own writes, and publishing the pull order.
+extension PostgresStore {
+    /// Applies a batch atomically, then publishes it to the pull order. Concurrent batches from
+    /// other daemons that touch the same reports wait for each other (bucket row locks).
+    public func ingest(signed changes: [SignedChange]) async throws(FieldSyncError) -> IngestResult {
+        for c in changes { try options.limits.validate(c.change) }
+        guard !changes.isEmpty else { return IngestResult() }
+        let outcome = try await transaction { conn in try await self.ingest(changes, on: conn) }
+        if let (change, error) = outcome.refused {
+            await logRefusal(change, error)
+            throw error
+        }
+        try await publish()
+        return outcome.result
+    }
+
+    /// Writes a new change authored by the store's identity (the server) and applies it. The
+    /// author's log is locked for the transaction, so daemons sharing the identity never reuse
+    /// a sequence number.
+    public func write(_ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64,
+                      signer: @Sendable (Change) -> Data?) async throws(FieldSyncError) -> Change {
+        guard let id = try await identity() else {
+            throw FieldSyncError(.invalidIdentifier, "this database has no server identity yet; start fieldsyncd on it once")
+        }
+        let limits = options.limits
+        let outcome = try await transaction { conn -> (Change, Outcome) in
+            try await conn.run("SELECT pg_advisory_xact_lock(hashtextextended(\("author:" + id.rawValue), 0))", self.logger)
+            let last = try await conn.rows("SELECT seq, hlc_ms, hlc_c FROM changes WHERE device = \(id.rawValue) ORDER BY seq DESC LIMIT 1", self.logger)
+            var device = LocalDevice(id: id)
+            if let row = last.first {
+                let (seq, ms, c) = try row.decode((Int64, Int64, Int64).self)
+                device = LocalDevice(id: id, lastSeq: UInt64(seq), clock: HybridTimestamp(millis: UInt64(ms), counter: UInt32(c)))
+            }
+            let heads = try await conn.rows("SELECT head FROM reports WHERE id = \(report.rawValue)", self.logger)
+            let head = try heads.first.map { try Self.decodeHead(try $0.decode(Data.self)) }
+            let change = try device.makeChange(report: report, county: county, head: head, ops: ops, wallMillis: wallMillis, limits: limits)
+            let outcome = try await self.ingest([SignedChange(change: change, signature: signer(change))], on: conn)
+            if let (_, error) = outcome.refused { throw error }
+            return (change, outcome)
+        }
+        try await publish()
+        return outcome.0
+    }
+
+    /// What one ingest transaction did, or the change it refused (logged after the rollback).
+    struct Outcome: Sendable {
+        var result = IngestResult()
+        var refused: (Change, FieldSyncError)?
+    }
+
+    /// The batch's work inside its transaction: lock, load, merge in memory, write.
+    private func ingest(_ changes: [SignedChange], on conn: PostgresConnection) async throws -> Outcome {
+        // 1. Lock the reports' buckets in ascending order (no deadlock between batches).
+        let buckets = Array(Set(changes.map { Self.bucket(of: $0.change.report) })).sorted()
+        try await conn.run("SELECT bucket FROM report_locks WHERE bucket = ANY(\(buckets)) ORDER BY bucket FOR UPDATE", logger)
+
+        // 2. Load what the batch touches, now that no other batch can change it.
+        var plan = IngestPlan(limits: options.limits)
+        let reportIDs = Array(Set(changes.map(\.change.report.rawValue)))
+        for row in try await conn.rows("SELECT id, head FROM reports WHERE id = ANY(\(reportIDs))", logger) {
+            let (id, head) = try row.decode((String, Data).self)
+            plan.heads[ReportID(rawValue: id)!] = try Self.decodeHead(head)
+        }
+        let devices = changes.map(\.change.dot.device.rawValue), seqs = changes.map { Int64($0.change.dot.seq) }
+        for row in try await conn.rows("""
+            SELECT c.device, c.seq, c.body FROM changes c
+            JOIN unnest(\(devices)::text[], \(seqs)::int8[]) AS u(device, seq) ON c.device = u.device AND c.seq = u.seq
+            """, logger) {
+            let (device, seq, body) = try row.decode((String, Int64, Data).self)
+            plan.existing[Dot(device: DeviceID(rawValue: device)!, seq: UInt64(seq))] = body
+        }
+        let authors = Array(Set(devices))
+        for row in try await conn.rows("SELECT device, highest_seq FROM device_logs WHERE device = ANY(\(authors))", logger) {
+            let (device, highest) = try row.decode((String, Int64).self)
+            plan.highest[DeviceID(rawValue: device)!] = UInt64(highest)
+        }
+
+        // 3. Merge in memory, fetching earlier changes a merge needs to describe a conflict.
+        while true {
+            do {
+                try plan.run(changes)
+                break
+            } catch let missing as IngestPlan.NeedChanges {
+                let d = missing.dots.map(\.device.rawValue), s = missing.dots.map { Int64($0.seq) }
+                for row in try await conn.rows("""
+                    SELECT c.device, c.seq, c.body FROM changes c
+                    JOIN unnest(\(d)::text[], \(s)::int8[]) AS u(device, seq) ON c.device = u.device AND c.seq = u.seq
+                    """, logger) {
+                    let (device, seq, body) = try row.decode((String, Int64, Data).self)
+                    plan.lookupCache[Dot(device: DeviceID(rawValue: device)!, seq: UInt64(seq))] = try Self.decodeChange(body)
+                }
+                for dot in missing.dots where plan.lookupCache[dot] == nil { plan.absent.insert(dot) }
+                plan.reset()
+            } catch let refusal as IngestPlan.Refusal {
+                return Outcome(refused: (refusal.change, refusal.error))
+            }
+        }
+        guard !plan.rows.isEmpty else { return Outcome(result: plan.result) }
+
+        // 4. Write: the changes (in apply order, so stages follow causality), heads, conflicts.
+        let rows = plan.rows
+        let inserted = try await conn.rows("""
+            INSERT INTO changes(device, seq, report, county, hlc_ms, hlc_c, body, sig, sig_run)
+            SELECT u.device, u.seq, u.report, u.county, u.hlc_ms, u.hlc_c, u.body, nullif(u.sig, ''::bytea), nullif(u.sig_run, 0)
+            FROM unnest(\(rows.map { $0.change.dot.device.rawValue })::text[], \(rows.map { Int64($0.change.dot.seq) })::int8[],
+                        \(rows.map { $0.change.report.rawValue })::text[], \(rows.map { $0.change.county })::text[],
+                        \(rows.map { Int64($0.change.hlc.millis) })::int8[], \(rows.map { Int64($0.change.hlc.counter) })::int8[],
+                        \(rows.map { ByteBuffer(data: $0.body) })::bytea[], \(rows.map { ByteBuffer(data: $0.signature ?? Data()) })::bytea[],
+                        \(rows.map { $0.signature != nil && $0.run > 1 ? Int32($0.run) : 0 })::int4[])
+                 WITH ORDINALITY AS u(device, seq, report, county, hlc_ms, hlc_c, body, sig, sig_run, ord)
+            ORDER BY u.ord
+            ON CONFLICT (device, seq) DO NOTHING
+            RETURNING device, seq, stage
+            """, logger)
+        var stages: [Dot: Int64] = [:]
+        for row in inserted {
+            let (device, seq, stage) = try row.decode((String, Int64, Int64).self)
+            stages[Dot(device: DeviceID(rawValue: device)!, seq: UInt64(seq))] = stage
+        }
+        if let lost = rows.first(where: { stages[$0.change.dot] == nil }) {
+            // Another daemon committed this dot for another report meanwhile: a reissued dot.
+            return Outcome(refused: (lost.change, FieldSyncError.dotReuse(lost.change.dot)))
+        }
+        let lastStage = stages.values.max() ?? 0
+        var result = plan.result
+        result.lastArrival = lastStage
+
+        try await writeHeads(plan, lastStage: lastStage, stages: stages, on: conn)
+        options.faults?.reach(.midBatch)
+        return Outcome(result: result)
+    }
+
+    private func writeHeads(_ plan: IngestPlan, lastStage: Int64, stages: [Dot: Int64], on conn: PostgresConnection) async throws {
+        let dirty = plan.dirty.sorted { $0.rawValue < $1.rawValue }
+        let heads = dirty.map { plan.heads[$0]! }
+        let values = heads.map(\.values)
+        try await conn.run("""
+            INSERT INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search)
+            SELECT u.id, u.county, u.lifecycle, CASE WHEN u.has_status THEN u.status END, CASE WHEN u.has_service THEN u.service END,
+                   u.updated_ms, u.updated_c, u.head, u.search
+            FROM unnest(\(dirty.map(\.rawValue))::text[], \(heads.map(\.county))::text[], \(heads.map { $0.isWithdrawn ? "withdrawn" : "active" })::text[],
+                        \(values.map { $0[.status]?.stringValue != nil })::bool[], \(values.map { $0[.status]?.stringValue ?? "" })::text[],
+                        \(values.map { $0[.serviceCode]?.stringValue != nil })::bool[], \(values.map { $0[.serviceCode]?.stringValue ?? "" })::text[],
+                        \(heads.map { Int64($0.updatedAt.millis) })::int8[], \(heads.map { Int64($0.updatedAt.counter) })::int8[],
+                        \(heads.map { ByteBuffer(data: ReportHeadCodec.encode($0)) })::bytea[],
+                        \(zip(heads, values).map { SearchText.of($0.0, $0.1) })::text[])
+                 AS u(id, county, lifecycle, has_status, status, has_service, service, updated_ms, updated_c, head, search)
+            ON CONFLICT (id) DO UPDATE SET county = excluded.county, lifecycle = excluded.lifecycle, status = excluded.status,
+                service_code = excluded.service_code, updated_ms = excluded.updated_ms, updated_c = excluded.updated_c,
+                head = excluded.head, search = excluded.search
+            """, logger)
+
+        // Open conflicts are replaced by those the heads now have; resolutions are added.
+        try await conn.run("DELETE FROM conflicts WHERE report = ANY(\(dirty.map(\.rawValue))) AND open", logger)
+        var records: [(Conflict, Int64, UInt64)] = []
+        for head in heads {
+            for conflict in head.openConflicts {
+                records.append((conflict, lastStage, conflict.candidates.map(\.hlc.millis).max() ?? head.updatedAt.millis))
+            }
+        }
+        for (conflict, resolver) in plan.resolved {
+            records.append((conflict, stages[resolver.dot] ?? lastStage, resolver.hlc.millis))
+        }
+        if !records.isEmpty {
+            try await conn.run("""
+                INSERT INTO conflicts(id, report, county, field, open, arrival, body, at_ms)
+                SELECT * FROM unnest(\(records.map(\.0.id))::text[], \(records.map(\.0.report.rawValue))::text[], \(records.map(\.0.county))::text[],
+                                     \(records.map(\.0.field.rawValue))::text[], \(records.map(\.0.isOpen))::bool[], \(records.map(\.1))::int8[],
+                                     \(records.map { ByteBuffer(data: ConflictCodec.encode($0.0)) })::bytea[], \(records.map { Int64($0.2) })::int8[])
+                ON CONFLICT (id) DO UPDATE SET report = excluded.report, county = excluded.county, field = excluded.field, open = excluded.open,
+                    arrival = excluded.arrival, body = excluded.body, at_ms = excluded.at_ms
+                """, logger)
+        }
+        if !plan.notes.isEmpty {
+            let n = plan.notes
+            try await conn.run("""
+                INSERT INTO notes(report, device, seq, hlc_ms, hlc_c, text)
+                SELECT * FROM unnest(\(n.map(\.0.rawValue))::text[], \(n.map(\.1.dot.device.rawValue))::text[], \(n.map { Int64($0.1.dot.seq) })::int8[],
+                                     \(n.map { Int64($0.1.hlc.millis) })::int8[], \(n.map { Int64($0.1.hlc.counter) })::int8[], \(n.map(\.1.text))::text[])
+                ON CONFLICT DO NOTHING
+                """, logger)
+        }
+        for (report, m) in plan.media {
+            // One row per content hash; the smallest dot keeps it, whatever the arrival order.
+            try await conn.run("""
+                INSERT INTO media(report, sha256, device, seq, content_type, size)
+                VALUES (\(report.rawValue), \(m.media.sha256), \(m.dot.device.rawValue), \(Int64(m.dot.seq)), \(m.media.contentType), \(Int64(m.media.size)))
+                ON CONFLICT (report, sha256) DO UPDATE SET device = excluded.device, seq = excluded.seq,
+                    content_type = excluded.content_type, size = excluded.size
+                WHERE (excluded.device, excluded.seq) < (media.device, media.seq)
+                """, logger)
+        }
+        let logs = plan.counts.keys.sorted { $0.rawValue < $1.rawValue }
+        try await conn.run("""
+            INSERT INTO device_logs(device, highest_seq, change_count)
+            SELECT * FROM unnest(\(logs.map(\.rawValue))::text[], \(logs.map { Int64(plan.highest[$0] ?? 0) })::int8[], \(logs.map { Int64(plan.counts[$0]!) })::int8[])
+            ON CONFLICT (device) DO UPDATE SET highest_seq = greatest(device_logs.highest_seq, excluded.highest_seq),
+                change_count = device_logs.change_count + excluded.change_count
+            """, logger)
+    }
+
+    /// Gives every committed, unpublished change its pull position, in stage order, one
+    /// publisher at a time. Runs after every ingest; a pull runs it too when it finds changes a
+    /// crashed daemon committed but did not publish.
+    func publish() async throws(FieldSyncError) {
+        try await transaction { conn in
+            // The row lock makes publishers take turns; the next statement's snapshot is taken
+            // after the lock is held, so it sees every position the previous publisher assigned.
+            let last = try await conn.rows("SELECT last_arrival FROM publish_state WHERE id = 1 FOR UPDATE", self.logger)
+            guard let base = try last.first?.decode(Int64.self) else { return }
+            let published = try await conn.rows("""
+                WITH todo AS (
+                    SELECT stage, row_number() OVER (ORDER BY stage) AS n FROM changes WHERE arrival IS NULL
+                )
+                UPDATE changes c SET arrival = \(base) + todo.n FROM todo WHERE c.stage = todo.stage
+                RETURNING c.arrival
+                """, self.logger)
+            guard !published.isEmpty else { return }
+            try await conn.run("UPDATE publish_state SET last_arrival = \(base + Int64(published.count)) WHERE id = 1", self.logger)
+        }
+    }
+
+    /// Publishes if any committed change is still unpublished (a daemon died between its commit
+    /// and its publish); cheap when there is none.
+    func publishPending() async throws(FieldSyncError) {
+        let pending = try await withConnection { conn in
+            try await conn.rows("SELECT 1 FROM changes WHERE arrival IS NULL LIMIT 1", self.logger).count
+        }
+        if pending > 0 { try await publish() }
+    }
+
+    private func logRefusal(_ c: Change, _ error: FieldSyncError) async {
+        let body = ByteBuffer(data: ChangeCodec.encodeData(c))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        _ = try? await withConnection { conn in
+            try await conn.run("""
+                INSERT INTO refusals(at_ms, device, seq, code, message, body)
+                VALUES (\(now), \(c.dot.device.rawValue), \(Int64(c.dot.seq)), \(error.code.rawValue), \(error.message), \(body))
+                """, self.logger)
+        }
+    }
+
+    /// The lock bucket of a report: FNV-1a of its id.
+    static func bucket(of report: ReportID) -> Int32 {
+        var h: UInt32 = 2_166_136_261
+        for b in report.rawValue.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return Int32(h % UInt32(PostgresSchema.reportLockBuckets))
+    }
+
+    static func decodeHead(_ data: Data) throws(FieldSyncError) -> ReportHead {
+        do throws(FieldSyncError) { return try ReportHeadCodec.decode(data) } catch {
+            throw FieldSyncError(.storage, "a stored report head cannot be decoded (\(error.message)); the database may be corrupt: run 'fieldsyncd admin verify'")
+        }
+    }
+
+    static func decodeChange(_ data: Data) throws(FieldSyncError) -> Change {
+        do throws(FieldSyncError) { return try ChangeCodec.decode(data) } catch {
+            throw FieldSyncError(.storage, "a stored change cannot be decoded (\(error.message)); the database may be corrupt: run 'fieldsyncd admin verify'")
+        }
+    }
+
+    static func decodeConflict(_ data: Data) throws(FieldSyncError) -> Conflict {
+        do throws(FieldSyncError) { return try ConflictCodec.decode(data) } catch {
+            throw FieldSyncError(.storage, "a stored conflict record cannot be decoded (\(error.message)); the database may be corrupt: run 'fieldsyncd admin verify'")
+        }
+    }
+}
+
+extension ByteBuffer {
+    init(data: Data) { self.init(bytes: data) }
+}

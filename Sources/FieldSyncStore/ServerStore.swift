@@ -1,0 +1,124 @@
+import FieldSyncCore
+import Foundation
+
+/// The capability the daemon needs of its storage: every device's log with a pull order, the
+/// merged reports and conflict log, and the directory of devices, enrollments and operators.
+/// `SQLiteStore` (one file, one daemon) and `PostgresStore` (one database, several daemons)
+/// implement it; `Tests/FieldSyncStoreTests/ServerStoreConformanceTests.swift` runs the same
+/// behaviour tests against both.
+///
+/// Contract, whatever the engine:
+/// - `ingest` is atomic per batch and idempotent per dot; a reused dot with different content is
+///   refused and nothing stored changes.
+/// - Device logs are held as dense prefixes `1...n` (a gap is refused).
+/// - `changes(after:…)` follows the *pull order*: positions only grow, every committed change
+///   gets exactly one, and a reader that has seen position `p` will never later find a change at
+///   a position `≤ p` it has not seen — even with several writers committing at once. Within a
+///   report, the pull order follows causality (a change comes after every change it saw).
+/// - The merged state (`canonicalState`) is the same bytes as `Replica.canonicalState()` over
+///   the same changes.
+public protocol ServerStore: Sendable {
+    /// Crashes injected on purpose (fault-injection runs only).
+    var faults: FaultInjector? { get }
+
+    // MARK: Logs
+
+    /// Applies a batch of signed changes atomically; signatures are checked by the caller.
+    func ingest(signed changes: [SignedChange]) async throws(FieldSyncError) -> IngestResult
+    /// Writes a new change authored by the store's own identity (the server's resolutions) and
+    /// applies it; `signer` signs it.
+    func write(_ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64,
+               signer: @Sendable (Change) -> Data?) async throws(FieldSyncError) -> Change
+    /// The stored change with this dot.
+    func storedChange(_ dot: Dot) async throws(FieldSyncError) -> Change?
+    /// The highest sequence number held of a device's log (0 if none).
+    func highestSeq(of device: DeviceID) async throws(FieldSyncError) -> UInt64
+    /// For every device, the highest sequence number held.
+    func logHeads() async throws(FieldSyncError) -> [DeviceID: UInt64]
+    /// The number of changes held.
+    func changeCount() async throws(FieldSyncError) -> Int
+    /// Changes after pull position `cursor`, optionally of one county and leaving out one
+    /// device's own; the page's cursor moves past everything it covers.
+    func changes(after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int) async throws(FieldSyncError) -> ChangePage
+
+    // MARK: Reading
+
+    /// One report as people see it.
+    func report(_ id: ReportID) async throws(FieldSyncError) -> Report?
+    /// Reports matching a filter, most recently updated first.
+    func reports(_ filter: ReportFilter) async throws(FieldSyncError) -> [Report]
+    /// Every change of one report, in the order the store applied them.
+    func history(of report: ReportID) async throws(FieldSyncError) -> [Change]
+    /// Conflict records matching a filter, by id.
+    func conflicts(_ filter: ConflictFilter) async throws(FieldSyncError) -> [Conflict]
+    /// The merged state of one county (or of all) as canonical JSON.
+    func canonicalState(county: String?) async throws(FieldSyncError) -> Data
+    /// What the store holds, checked from the database.
+    func verification() async throws(FieldSyncError) -> StoreVerification
+    /// Refused changes that contradicted stored ones (reused dots), newest first.
+    func refusals(limit: Int) async throws(FieldSyncError) -> [Refusal]
+
+    // MARK: Directory
+
+    /// Records a one-time enrollment token (its hash) for a device id in a county.
+    func createEnrollment(tokenHash: Data, device: DeviceID, county: String, expiresMillis: UInt64, nowMillis: UInt64) async throws(FieldSyncError)
+    /// Uses an enrollment token: registers the device's public key and its bearer token hash.
+    func completeEnrollment(tokenHash: Data, publicKey: Data, bearerHash: Data, nowMillis: UInt64) async throws(FieldSyncError) -> DeviceRecord
+    /// The device whose bearer token has this hash.
+    func device(tokenHash: Data) async throws(FieldSyncError) -> DeviceRecord?
+    /// A device by id.
+    func device(_ id: DeviceID) async throws(FieldSyncError) -> DeviceRecord?
+    /// Devices, optionally of one county, by id.
+    func devices(county: String?) async throws(FieldSyncError) -> [DeviceRecord]
+    /// Revokes a device; returns whether it existed.
+    func revokeDevice(_ id: DeviceID, nowMillis: UInt64) async throws(FieldSyncError) -> Bool
+    /// Creates an operator or admin with a token hash.
+    func createOperator(_ record: OperatorRecord, tokenHash: Data, nowMillis: UInt64) async throws(FieldSyncError)
+    /// The operator whose token has this hash.
+    func operatorRecord(tokenHash: Data) async throws(FieldSyncError) -> OperatorRecord?
+    /// Sets a value of the server's identity unless already set; returns the stored value (every
+    /// daemon on one database gets the same).
+    func initServerIdentity(_ key: String, _ value: Data) async throws(FieldSyncError) -> Data
+    /// Makes the store's own authoring identity `id` (the server's device id).
+    func setIdentity(_ id: DeviceID) async throws(FieldSyncError)
+
+    /// Writes anything held in memory and releases the database. The store must not be used afterwards.
+    func close() async
+}
+
+extension ServerStore {
+    /// The merged state of every county.
+    public func canonicalState() async throws(FieldSyncError) -> Data { try await canonicalState(county: nil) }
+
+    /// Changes after `cursor`, optionally of one county.
+    public func changes(after cursor: Int64, county: String?, limit: Int) async throws(FieldSyncError) -> ChangePage {
+        try await changes(after: cursor, county: county, excludingDevice: nil, limit: limit)
+    }
+}
+
+/// A change refused because it contradicted a stored one, kept for operators.
+public struct Refusal: Sendable, Hashable {
+    /// The refused change's dot.
+    public var dot: Dot
+    /// The error code.
+    public var code: String
+    /// The error message.
+    public var message: String
+
+    /// A refusal record.
+    public init(dot: Dot, code: String, message: String) {
+        self.dot = dot
+        self.code = code
+        self.message = message
+    }
+}
+
+extension SQLiteStore: ServerStore {
+    /// Crashes injected on purpose (from the options).
+    public nonisolated var faults: FaultInjector? { options.faults }
+
+    /// Refused changes that contradicted stored ones, newest first.
+    public func refusals(limit: Int) throws(FieldSyncError) -> [Refusal] {
+        try refusals(limit: limit).map { (r: (dot: Dot, code: String, message: String)) in Refusal(dot: r.dot, code: r.code, message: r.message) }
+    }
+}
