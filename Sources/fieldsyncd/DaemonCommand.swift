@@ -32,21 +32,24 @@ struct DatabaseOptions: ParsableArguments {
     var postgres: String? = ProcessInfo.processInfo.environment["FIELDSYNC_POSTGRES_URL"]
 
     /// Opens the configured store: PostgreSQL when a URL is given, else the SQLite file.
-    func openStore(faults: FaultInjector? = nil, logger: Logger = Logger(label: "fieldsyncd")) async throws -> any ServerStore {
+    func openStore(faults: FaultInjector? = nil, logger: Logger? = nil) async throws -> any ServerStore {
+        var quiet = Logger(label: "fieldsyncd")
+        quiet.logLevel = .warning
+        let log = logger ?? quiet
         if let postgres, !postgres.isEmpty {
             var options = PostgresStore.Options()
             options.faults = faults
             let configuration = try PostgresStoreConfiguration(url: postgres)
-            logger.info("store: PostgreSQL \(configuration.redacted)")
-            return try await PostgresStore.connect(configuration, options: options, logger: logger)
+            log.info("store: PostgreSQL \(configuration.redacted)")
+            return try await PostgresStore.connect(configuration, options: options, logger: log)
         }
         var options = SQLiteStore.Options.server
         options.faults = faults
-        logger.info("store: SQLite \(db)")
+        log.info("store: SQLite \(db)")
         return try SQLiteStore(path: db, options: options)
     }
 
-    func open(faults: FaultInjector? = nil, configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = Logger(label: "fieldsyncd")) async throws -> SyncService {
+    func open(faults: FaultInjector? = nil, configuration: ServerConfiguration = ServerConfiguration(), logger: Logger? = nil) async throws -> SyncService {
         let store = try await openStore(faults: faults, logger: logger)
         do {
             return try await SyncService(store: store, configuration: configuration)
