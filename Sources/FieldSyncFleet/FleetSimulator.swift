@@ -13,6 +13,8 @@ public struct FleetSimulator: Sendable {
     public let scenario: FleetScenario
     /// The server.
     public let server: URL
+    /// Further daemons on the same database: each device's requests go to every one in turn.
+    public var moreServers: [URL] = []
     /// An admin token there (to enroll the devices).
     public let adminToken: String
     /// Where the device stores go.
@@ -79,7 +81,8 @@ public struct FleetSimulator: Sendable {
         let started = ContinuousClock.now
         var rng = SplitMix64(seed: scenario.seed)
         let profile = try LinkProfile.parse(scenario.link)
-        let http = URLSessionTransport(baseURL: server, timeout: 120)
+        let http: any SyncTransport = moreServers.isEmpty ? URLSessionTransport(baseURL: server, timeout: 120)
+            : SpreadTransport(([server] + moreServers).map { URLSessionTransport(baseURL: $0, timeout: 120) })
         let admin = FieldSyncAPI(transport: http, token: adminToken)
         var summary = Summary()
         summary.scenario = scenario.name
@@ -95,7 +98,9 @@ public struct FleetSimulator: Sendable {
                 let registered = try await FieldSyncAPI(transport: http).register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
                 let store = try SQLiteStore(path: directory.appendingPathComponent("\(id).sqlite").path, options: SQLiteStore.Options.deviceBatch)
                 try await store.setIdentity(DeviceID(validating: id))
-                let link = SimulatedLink(http, profile: profile, seed: rng.next())
+                let deviceHTTP: any SyncTransport = moreServers.isEmpty ? http
+                    : SpreadTransport(([server] + moreServers).map { URLSessionTransport(baseURL: $0, timeout: 120) }, offset: devices.count)
+                let link = SimulatedLink(deviceHTTP, profile: profile, seed: rng.next())
                 var transport: any SyncTransport = link
                 if let recordDirectory {
                     transport = try RecordingTransport(link, path: recordDirectory.appendingPathComponent("\(id).jsonl").path, header: Recording.Header(

@@ -26,12 +26,22 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Changes to fill with.") var fillChanges = 1_000_000
     @Option(help: "Where to write the reader's enrollment token.") var tokenFile = "reader.token"
     @Option(help: "Only measure this figure: merge or ingest (for profiling).") var only: String?
+    @Option(help: "Only push the scenario through these running daemons (comma-separated URLs; scripts/bench-scaleout) and print changes/s.")
+    var ingestServers: String?
+    @Option(help: "Admin token of --ingest-servers.") var adminToken: String?
 
     func run() async throws {
         if let fillServer {
             return try await PullFill.run(database: fillServer, count: fillChanges, tokenFile: tokenFile)
         }
         let scenario = StandardScenario(devices: devices, editsPerDevice: edits, sharedFraction: shared)
+        if let ingestServers {
+            let urls = ingestServers.split(separator: ",").compactMap { URL(string: String($0)) }
+            guard !urls.isEmpty, let adminToken else { throw ValidationError("give --ingest-servers URL[,URL…] and --admin-token") }
+            let r = try await IngestThroughDaemons.run(servers: urls, adminToken: adminToken, scenario: scenario)
+            print(String(format: "ingest through %d daemon(s): %d changes in %.2f s = %.0f changes/s", urls.count, r.changes, r.seconds, Double(r.changes) / r.seconds))
+            return
+        }
         let generated = scenario.generate()
         let all = generated.all
         let edits = generated.editCount

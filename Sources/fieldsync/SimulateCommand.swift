@@ -9,7 +9,7 @@ struct SimulateCommand: AsyncParsableCommand {
         commandName: "simulate",
         abstract: "Run a fleet of simulated devices from a scenario file, then check that every device and the server converge.")
     @Option(help: "Scenario file (JSON), e.g. scripts/scenarios/county-week-offline.json.") var scenario: String
-    @Option(help: "Server URL (default: an embedded server in a temporary directory).") var server: String?
+    @Option(help: "Server URL (default: an embedded server in a temporary directory). Several, comma-separated, for daemons sharing one database: each device's requests go to each in turn.") var server: String?
     @Option(help: "Admin token of --server.") var adminToken: String?
     @Option(help: "Directory for device stores (default: temporary).") var dir: String?
     @Option(help: "Record every device's exchanges into this directory.") var record: String?
@@ -22,10 +22,13 @@ struct SimulateCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(at: directory) } }
         var embedded: EmbeddedServer?
+        var more: [URL] = []
         let url: URL, admin: String
         if let server {
-            guard let u = URL(string: server), let adminToken else { throw ValidationError("with --server, give --admin-token too") }
+            let urls = server.split(separator: ",").compactMap { URL(string: String($0)) }
+            guard let u = urls.first, let adminToken else { throw ValidationError("with --server, give --admin-token too") }
             (url, admin) = (u, adminToken)
+            more = Array(urls.dropFirst())
         } else {
             let e = try await EmbeddedServer.start(database: directory.appendingPathComponent("server.sqlite").path)
             embedded = e
@@ -33,6 +36,7 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         var simulator = FleetSimulator(scenario: loaded, server: url, adminToken: admin, directory: directory)
         simulator.withholdOneChange = withholdOneChange
+        simulator.moreServers = more
         if let record {
             let r = URL(fileURLWithPath: record)
             try FileManager.default.createDirectory(at: r, withIntermediateDirectories: true)
