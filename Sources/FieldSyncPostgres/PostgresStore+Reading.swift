@@ -23,6 +23,18 @@ extension PostgresStore {
         return UInt64(h ?? 0)
     }
 
+    /// The highest sequence number held of each of these logs, in one query.
+    public func highestSeqs(of devices: [DeviceID]) async throws(FieldSyncError) -> [DeviceID: UInt64] {
+        let names = devices.map(\.rawValue)
+        var result = Dictionary(uniqueKeysWithValues: devices.map { ($0, UInt64(0)) })
+        let rows = try await withConnection { conn in
+            try await conn.rows("SELECT device, highest_seq FROM device_logs WHERE device = ANY(\(names))", self.logger)
+                .map { try $0.decode((String, Int64).self) }
+        }
+        for (d, h) in rows { if let id = DeviceID(rawValue: d) { result[id] = UInt64(h) } }
+        return result
+    }
+
     /// For every device, the highest sequence number held.
     public func logHeads() async throws(FieldSyncError) -> [DeviceID: UInt64] {
         try await withConnection { conn in

@@ -185,12 +185,14 @@ public struct SyncService: Sendable {
         var names = Set(offer.keys)
         for c in pushed { names.insert(c.change.dot.device.rawValue) }
         names.insert(device.id.rawValue)
+        var ids: [DeviceID] = []
         for name in names {
             guard let id = DeviceID(rawValue: name) else {
                 throw FieldSyncError(.invalidIdentifier, "offered log '\(name.prefix(64))' is not a valid device id")
             }
-            logs[name] = try await store.highestSeq(of: id)
+            ids.append(id)
         }
+        for (id, seq) in try await store.highestSeqs(of: ids) { logs[id.rawValue] = seq }
 
         let page = limit == 0
             ? ChangePage(changes: [], cursor: cursor, hasMore: false)

@@ -35,6 +35,8 @@ public protocol ServerStore: Sendable {
     func highestSeq(of device: DeviceID) async throws(FieldSyncError) -> UInt64
     /// For every device, the highest sequence number held.
     func logHeads() async throws(FieldSyncError) -> [DeviceID: UInt64]
+    /// The highest sequence number held of each of these logs (0 for one not held).
+    func highestSeqs(of devices: [DeviceID]) async throws(FieldSyncError) -> [DeviceID: UInt64]
     /// The number of changes held.
     func changeCount() async throws(FieldSyncError) -> Int
     /// Changes after pull position `cursor`, optionally of one county and leaving out one
@@ -116,6 +118,13 @@ public struct Refusal: Sendable, Hashable {
 extension SQLiteStore: ServerStore {
     /// Crashes injected on purpose (from the options).
     public nonisolated var faults: FaultInjector? { options.faults }
+
+    /// The highest sequence number held of each of these logs (0 for one not held).
+    public func highestSeqs(of devices: [DeviceID]) throws(FieldSyncError) -> [DeviceID: UInt64] {
+        var result: [DeviceID: UInt64] = [:]
+        for d in devices { result[d] = try highestSeq(of: d) }
+        return result
+    }
 
     /// Refused changes that contradicted stored ones, newest first.
     public func refusals(limit: Int) throws(FieldSyncError) -> [Refusal] {
