@@ -14,6 +14,7 @@ p.add_argument("--devices", type=int, default=50)
 p.add_argument("--edits", type=int, default=2000)
 p.add_argument("--storm", default="scripts/scenarios/morning-storm.json")
 p.add_argument("--json")
+p.add_argument("--only", choices=["ingest", "storm"], help="measure one part only (for checking)")
 args = p.parse_args()
 B = os.path.abspath(args.bin)
 tmp = tempfile.mkdtemp(prefix="fieldsync-scaleout-")
@@ -89,10 +90,15 @@ def med(xs):
 
 
 results = {"ingest": {}, "storm": {}}
-for kind, n in (("sqlite", 1), ("postgres", 1), ("postgres", 2)):
-    results["ingest"][f"{kind}-{n}"] = ingest(kind, n)
-for kind, n in (("sqlite", 1), ("postgres", 2)):
-    results["storm"][f"{kind}-{n}"] = storm(kind, n)
+if args.only != "storm":
+    for kind, n in (("sqlite", 1), ("postgres", 1), ("postgres", 2)):
+        results["ingest"][f"{kind}-{n}"] = ingest(kind, n)
+if args.only != "ingest":
+    for kind, n in (("sqlite", 1), ("postgres", 2)):
+        results["storm"][f"{kind}-{n}"] = storm(kind, n)
+if args.only:
+    print(json.dumps(results, indent=1))
+    sys.exit(0)
 if args.json:
     json.dump(results, open(args.json, "w"), indent=2)
 

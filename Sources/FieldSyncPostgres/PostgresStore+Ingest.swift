@@ -206,33 +206,50 @@ extension PostgresStore {
     }
 
     /// Gives every committed, unpublished change its pull position, in stage order, one
-    /// publisher at a time. Runs after every ingest; a pull runs it too when it finds changes a
-    /// crashed daemon committed but did not publish.
+    /// publisher at a time. Runs after every ingest commits; a pull runs it too when it finds
+    /// changes a crashed daemon committed but did not publish.
+    ///
+    /// Nobody queues for the publisher's lock: if another daemon holds it, this one leaves its
+    /// rows to it — the holder looks for unpublished rows again after it commits, and this
+    /// ingest's rows were committed before it tried the lock.
     func publish() async throws(FieldSyncError) {
-        try await transaction { conn in
-            // The row lock makes publishers take turns; the next statement's snapshot is taken
-            // after the lock is held, so it sees every position the previous publisher assigned.
-            let last = try await conn.rows("SELECT last_arrival FROM publish_state WHERE id = 1 FOR UPDATE", self.logger)
-            guard let base = try last.first?.decode(Int64.self) else { return }
-            let published = try await conn.rows("""
-                WITH todo AS (
-                    SELECT stage, row_number() OVER (ORDER BY stage) AS n FROM changes WHERE arrival IS NULL
-                )
-                UPDATE changes c SET arrival = \(base) + todo.n FROM todo WHERE c.stage = todo.stage
-                RETURNING c.arrival
-                """, self.logger)
-            guard !published.isEmpty else { return }
-            try await conn.run("UPDATE publish_state SET last_arrival = \(base + Int64(published.count)) WHERE id = 1", self.logger)
+        while true {
+            let published = try await transaction { conn -> Int? in
+                // The row lock makes publishers take turns; the next statement's snapshot is
+                // taken after the lock is held, so it sees every position the previous
+                // publisher assigned.
+                let last = try await conn.rows("SELECT last_arrival FROM publish_state WHERE id = 1 FOR UPDATE SKIP LOCKED", self.logger)
+                guard let base = try last.first?.decode(Int64.self) else { return nil }
+                let numbered = try await conn.rows("""
+                    WITH todo AS (
+                        SELECT stage, row_number() OVER (ORDER BY stage) AS n FROM changes WHERE arrival IS NULL
+                    )
+                    UPDATE changes c SET arrival = \(base) + todo.n FROM todo WHERE c.stage = todo.stage
+                    RETURNING c.arrival
+                    """, self.logger)
+                if !numbered.isEmpty {
+                    try await conn.run("UPDATE publish_state SET last_arrival = \(base + Int64(numbered.count)) WHERE id = 1", self.logger)
+                }
+                return numbered.count
+            }
+            // Someone else holds the lock: it will see this ingest's rows when it looks again.
+            guard published != nil else { return }
+            // Rows committed while this publisher held the lock were left to it: look again.
+            guard try await hasUnpublished() else { return }
+        }
+    }
+
+    /// Whether any committed change has no pull position yet (one partial-index probe).
+    func hasUnpublished() async throws(FieldSyncError) -> Bool {
+        try await withConnection { conn in
+            try await conn.rows("SELECT 1 FROM changes WHERE arrival IS NULL LIMIT 1", self.logger).count > 0
         }
     }
 
     /// Publishes if any committed change is still unpublished (a daemon died between its commit
     /// and its publish); cheap when there is none.
     func publishPending() async throws(FieldSyncError) {
-        let pending = try await withConnection { conn in
-            try await conn.rows("SELECT 1 FROM changes WHERE arrival IS NULL LIMIT 1", self.logger).count
-        }
-        if pending > 0 { try await publish() }
+        if try await hasUnpublished() { try await publish() }
     }
 
     private func logRefusal(_ c: Change, _ error: FieldSyncError) async {
