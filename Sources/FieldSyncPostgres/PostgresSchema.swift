@@ -51,6 +51,33 @@ enum PostgresSchema {
             )
             """,
             "INSERT INTO publish_state(id, last_arrival) VALUES (1, 0)",
+            // One publish in one round trip (protocol/concurrency.md). Returns how many changes
+            // it numbered, or -1 if another publisher holds the lock (that one looks again
+            // after it commits). In a VOLATILE function each statement takes a new snapshot, so
+            // the numbering sees every position the previous publisher assigned.
+            """
+            CREATE FUNCTION fieldsync_publish() RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                base bigint;
+                published bigint;
+            BEGIN
+                SELECT last_arrival INTO base FROM publish_state WHERE id = 1 FOR UPDATE SKIP LOCKED;
+                IF NOT FOUND THEN
+                    RETURN -1;
+                END IF;
+                WITH todo AS (
+                    SELECT stage, row_number() OVER (ORDER BY stage) AS position FROM changes WHERE arrival IS NULL
+                ), numbered AS (
+                    UPDATE changes c SET arrival = base + todo.position FROM todo WHERE c.stage = todo.stage RETURNING 1
+                )
+                SELECT count(*) INTO published FROM numbered;
+                IF published > 0 THEN
+                    UPDATE publish_state SET last_arrival = base + published WHERE id = 1;
+                END IF;
+                RETURN published;
+            END
+            $$
+            """,
             // Lock rows: an ingest locks the buckets of its reports (in order) for the length of
             // its transaction. Row locks, not advisory locks: they use no shared lock table slots.
             "CREATE TABLE report_locks(bucket integer PRIMARY KEY)",

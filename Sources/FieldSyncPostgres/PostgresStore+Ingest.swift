@@ -136,56 +136,63 @@ extension PostgresStore {
         return Outcome(result: result)
     }
 
+    /// Writes the batch's heads, conflict records, notes, media and log positions: one
+    /// statement (data-modifying CTEs on disjoint rows), plus one per media attachment.
     private func writeHeads(_ plan: IngestPlan, lastStage: Int64, stages: [Dot: Int64], on conn: PostgresConnection) async throws {
         let dirty = plan.dirty.sorted { $0.rawValue < $1.rawValue }
         let heads = dirty.map { plan.heads[$0]! }
         let values = heads.map(\.values)
-        try await conn.run("""
-            INSERT INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search)
-            SELECT u.id, u.county, u.lifecycle, CASE WHEN u.has_status THEN u.status END, CASE WHEN u.has_service THEN u.service END,
-                   u.updated_ms, u.updated_c, u.head, u.search
-            FROM unnest(\(dirty.map(\.rawValue))::text[], \(heads.map(\.county))::text[], \(heads.map { $0.isWithdrawn ? "withdrawn" : "active" })::text[],
-                        \(values.map { $0[.status]?.stringValue != nil })::bool[], \(values.map { $0[.status]?.stringValue ?? "" })::text[],
-                        \(values.map { $0[.serviceCode]?.stringValue != nil })::bool[], \(values.map { $0[.serviceCode]?.stringValue ?? "" })::text[],
-                        \(heads.map { Int64($0.updatedAt.millis) })::int8[], \(heads.map { Int64($0.updatedAt.counter) })::int8[],
-                        \(heads.map { ByteBuffer(data: ReportHeadCodec.encode($0)) })::bytea[],
-                        \(zip(heads, values).map { SearchText.of($0.0, $0.1) })::text[])
-                 AS u(id, county, lifecycle, has_status, status, has_service, service, updated_ms, updated_c, head, search)
-            ON CONFLICT (id) DO UPDATE SET county = excluded.county, lifecycle = excluded.lifecycle, status = excluded.status,
-                service_code = excluded.service_code, updated_ms = excluded.updated_ms, updated_c = excluded.updated_c,
-                head = excluded.head, search = excluded.search
-            """, logger)
-
         // Open conflicts are replaced by those the heads now have; resolutions are added.
-        try await conn.run("DELETE FROM conflicts WHERE report = ANY(\(dirty.map(\.rawValue))) AND open", logger)
         var records: [(Conflict, Int64, UInt64)] = []
         for head in heads {
             for conflict in head.openConflicts {
                 records.append((conflict, lastStage, conflict.candidates.map(\.hlc.millis).max() ?? head.updatedAt.millis))
             }
         }
+        let stillOpen = records.map(\.0.id)
         for (conflict, resolver) in plan.resolved {
             records.append((conflict, stages[resolver.dot] ?? lastStage, resolver.hlc.millis))
         }
-        if !records.isEmpty {
-            try await conn.run("""
+        let n = plan.notes
+        let logs = plan.counts.keys.sorted { $0.rawValue < $1.rawValue }
+        try await conn.run("""
+            WITH written_heads AS (
+                INSERT INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search)
+                SELECT u.id, u.county, u.lifecycle, CASE WHEN u.has_status THEN u.status END, CASE WHEN u.has_service THEN u.service END,
+                       u.updated_ms, u.updated_c, u.head, u.search
+                FROM unnest(\(dirty.map(\.rawValue))::text[], \(heads.map(\.county))::text[], \(heads.map { $0.isWithdrawn ? "withdrawn" : "active" })::text[],
+                            \(values.map { $0[.status]?.stringValue != nil })::bool[], \(values.map { $0[.status]?.stringValue ?? "" })::text[],
+                            \(values.map { $0[.serviceCode]?.stringValue != nil })::bool[], \(values.map { $0[.serviceCode]?.stringValue ?? "" })::text[],
+                            \(heads.map { Int64($0.updatedAt.millis) })::int8[], \(heads.map { Int64($0.updatedAt.counter) })::int8[],
+                            \(heads.map { ByteBuffer(data: ReportHeadCodec.encode($0)) })::bytea[],
+                            \(zip(heads, values).map { SearchText.of($0.0, $0.1) })::text[])
+                     AS u(id, county, lifecycle, has_status, status, has_service, service, updated_ms, updated_c, head, search)
+                ON CONFLICT (id) DO UPDATE SET county = excluded.county, lifecycle = excluded.lifecycle, status = excluded.status,
+                    service_code = excluded.service_code, updated_ms = excluded.updated_ms, updated_c = excluded.updated_c,
+                    head = excluded.head, search = excluded.search
+                RETURNING 1
+            ), closed AS (
+                DELETE FROM conflicts WHERE report = ANY(\(dirty.map(\.rawValue))) AND open AND id <> ALL(\(stillOpen)) RETURNING 1
+            ), recorded AS (
                 INSERT INTO conflicts(id, report, county, field, open, arrival, body, at_ms)
                 SELECT * FROM unnest(\(records.map(\.0.id))::text[], \(records.map(\.0.report.rawValue))::text[], \(records.map(\.0.county))::text[],
                                      \(records.map(\.0.field.rawValue))::text[], \(records.map(\.0.isOpen))::bool[], \(records.map(\.1))::int8[],
                                      \(records.map { ByteBuffer(data: ConflictCodec.encode($0.0)) })::bytea[], \(records.map { Int64($0.2) })::int8[])
                 ON CONFLICT (id) DO UPDATE SET report = excluded.report, county = excluded.county, field = excluded.field, open = excluded.open,
                     arrival = excluded.arrival, body = excluded.body, at_ms = excluded.at_ms
-                """, logger)
-        }
-        if !plan.notes.isEmpty {
-            let n = plan.notes
-            try await conn.run("""
+                RETURNING 1
+            ), noted AS (
                 INSERT INTO notes(report, device, seq, hlc_ms, hlc_c, text)
                 SELECT * FROM unnest(\(n.map(\.0.rawValue))::text[], \(n.map(\.1.dot.device.rawValue))::text[], \(n.map { Int64($0.1.dot.seq) })::int8[],
                                      \(n.map { Int64($0.1.hlc.millis) })::int8[], \(n.map { Int64($0.1.hlc.counter) })::int8[], \(n.map(\.1.text))::text[])
                 ON CONFLICT DO NOTHING
-                """, logger)
-        }
+                RETURNING 1
+            )
+            INSERT INTO device_logs(device, highest_seq, change_count)
+            SELECT * FROM unnest(\(logs.map(\.rawValue))::text[], \(logs.map { Int64(plan.highest[$0] ?? 0) })::int8[], \(logs.map { Int64(plan.counts[$0]!) })::int8[])
+            ON CONFLICT (device) DO UPDATE SET highest_seq = greatest(device_logs.highest_seq, excluded.highest_seq),
+                change_count = device_logs.change_count + excluded.change_count
+            """, logger)
         for (report, m) in plan.media {
             // One row per content hash; the smallest dot keeps it, whatever the arrival order.
             try await conn.run("""
@@ -196,13 +203,6 @@ extension PostgresStore {
                 WHERE (excluded.device, excluded.seq) < (media.device, media.seq)
                 """, logger)
         }
-        let logs = plan.counts.keys.sorted { $0.rawValue < $1.rawValue }
-        try await conn.run("""
-            INSERT INTO device_logs(device, highest_seq, change_count)
-            SELECT * FROM unnest(\(logs.map(\.rawValue))::text[], \(logs.map { Int64(plan.highest[$0] ?? 0) })::int8[], \(logs.map { Int64(plan.counts[$0]!) })::int8[])
-            ON CONFLICT (device) DO UPDATE SET highest_seq = greatest(device_logs.highest_seq, excluded.highest_seq),
-                change_count = device_logs.change_count + excluded.change_count
-            """, logger)
     }
 
     /// Gives every committed, unpublished change its pull position, in stage order, one
@@ -214,26 +214,11 @@ extension PostgresStore {
     /// ingest's rows were committed before it tried the lock.
     func publish() async throws(FieldSyncError) {
         while true {
-            let published = try await transaction { conn -> Int? in
-                // The row lock makes publishers take turns; the next statement's snapshot is
-                // taken after the lock is held, so it sees every position the previous
-                // publisher assigned.
-                let last = try await conn.rows("SELECT last_arrival FROM publish_state WHERE id = 1 FOR UPDATE SKIP LOCKED", self.logger)
-                guard let base = try last.first?.decode(Int64.self) else { return nil }
-                let numbered = try await conn.rows("""
-                    WITH todo AS (
-                        SELECT stage, row_number() OVER (ORDER BY stage) AS n FROM changes WHERE arrival IS NULL
-                    )
-                    UPDATE changes c SET arrival = \(base) + todo.n FROM todo WHERE c.stage = todo.stage
-                    RETURNING c.arrival
-                    """, self.logger)
-                if !numbered.isEmpty {
-                    try await conn.run("UPDATE publish_state SET last_arrival = \(base + Int64(numbered.count)) WHERE id = 1", self.logger)
-                }
-                return numbered.count
+            let published = try await withConnection { conn in
+                try await conn.rows("SELECT fieldsync_publish()", self.logger).first!.decode(Int64.self)
             }
             // Someone else holds the lock: it will see this ingest's rows when it looks again.
-            guard published != nil else { return }
+            guard published >= 0 else { return }
             // Rows committed while this publisher held the lock were left to it: look again.
             guard try await hasUnpublished() else { return }
         }
