@@ -60,25 +60,26 @@ extension PostgresStore {
         let buckets = Array(Set(changes.map { Self.bucket(of: $0.change.report) })).sorted()
         try await conn.run("SELECT bucket FROM report_locks WHERE bucket = ANY(\(buckets)) ORDER BY bucket FOR UPDATE", logger)
 
-        // 2. Load what the batch touches, now that no other batch can change it.
+        // 2. Load what the batch touches, now that no other batch can change it (one query):
+        //    the reports' heads, the batch's dots already held, the authors' log heads.
         var plan = IngestPlan(limits: options.limits)
         let reportIDs = Array(Set(changes.map(\.change.report.rawValue)))
-        for row in try await conn.rows("SELECT id, head FROM reports WHERE id = ANY(\(reportIDs))", logger) {
-            let (id, head) = try row.decode((String, Data).self)
-            plan.heads[ReportID(rawValue: id)!] = try Self.decodeHead(head)
-        }
         let devices = changes.map(\.change.dot.device.rawValue), seqs = changes.map { Int64($0.change.dot.seq) }
-        for row in try await conn.rows("""
-            SELECT c.device, c.seq, c.body FROM changes c
-            JOIN unnest(\(devices)::text[], \(seqs)::int8[]) AS u(device, seq) ON c.device = u.device AND c.seq = u.seq
-            """, logger) {
-            let (device, seq, body) = try row.decode((String, Int64, Data).self)
-            plan.existing[Dot(device: DeviceID(rawValue: device)!, seq: UInt64(seq))] = body
-        }
         let authors = Array(Set(devices))
-        for row in try await conn.rows("SELECT device, highest_seq FROM device_logs WHERE device = ANY(\(authors))", logger) {
-            let (device, highest) = try row.decode((String, Int64).self)
-            plan.highest[DeviceID(rawValue: device)!] = UInt64(highest)
+        for row in try await conn.rows("""
+            SELECT 0, id, 0::int8, head FROM reports WHERE id = ANY(\(reportIDs))
+            UNION ALL
+            SELECT 1, c.device, c.seq, c.body FROM changes c
+                JOIN unnest(\(devices)::text[], \(seqs)::int8[]) AS u(device, seq) ON c.device = u.device AND c.seq = u.seq
+            UNION ALL
+            SELECT 2, device, highest_seq, NULL::bytea FROM device_logs WHERE device = ANY(\(authors))
+            """, logger) {
+            let (kind, key, number, data) = try row.decode((Int32, String, Int64, Data?).self)
+            switch kind {
+            case 0: plan.heads[ReportID(rawValue: key)!] = try Self.decodeHead(data ?? Data())
+            case 1: plan.existing[Dot(device: DeviceID(rawValue: key)!, seq: UInt64(number))] = data ?? Data()
+            default: plan.highest[DeviceID(rawValue: key)!] = UInt64(number)
+            }
         }
 
         // 3. Merge in memory, fetching earlier changes a merge needs to describe a conflict.
