@@ -3,7 +3,9 @@ import Foundation
 import Synchronization
 
 /// Several daemons behind one database, as a load balancer spreads a device over them: each
-/// request goes to the next server in turn, so one device's sync touches every server.
+/// request goes to the next server in turn, so one device's sync touches every server; a
+/// request no server answered (a daemon down) goes to the next one at once. Sync requests are
+/// safe to send again (protocol/README.md).
 public final class SpreadTransport: SyncTransport {
     /// The servers, in turn.
     public let servers: [any SyncTransport]
@@ -22,6 +24,14 @@ public final class SpreadTransport: SyncTransport {
             defer { n &+= 1 }
             return n
         }
-        return try await servers[i % servers.count].send(request)
+        var lastError: FieldSyncError?
+        for k in 0..<servers.count {
+            do {
+                return try await servers[(i + k) % servers.count].send(request)
+            } catch where error.code == .timeout {
+                lastError = error
+            }
+        }
+        throw lastError!
     }
 }

@@ -16,6 +16,7 @@ extension PostgresStore {
             await logRefusal(change, error)
             throw error
         }
+        options.faults?.reach(.beforePublish)
         try await publish()
         return outcome.result
     }

@@ -17,6 +17,8 @@ public final class FaultInjector: Sendable, Hashable {
         case midPull = "mid-pull"
         /// Inside the lazy flush of report heads: rows written, not committed.
         case midFlush = "mid-flush"
+        /// PostgreSQL: a push committed, its pull positions not yet published.
+        case beforePublish = "before-publish"
     }
 
     /// The point that crashes.
