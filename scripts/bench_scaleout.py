@@ -65,10 +65,26 @@ def ingest(kind, n):
                                   "--devices", str(args.devices), "--edits", str(args.edits)], check=True, capture_output=True, text=True).stdout
             rate = float(re.search(r"= (\d+) changes/s", out).group(1))
             rates.append(rate)
+            if r == 0:
+                sizes[f"{kind}-{n}"] = stored_bytes(kind, tag)
             print(f"  ingest {kind} × {n}: {rate:,.0f} changes/s", file=sys.stderr)
         finally:
             stop(procs, kind, tag)
     return rates
+
+
+sizes = {}
+
+
+def stored_bytes(kind, tag):
+    """Bytes the store takes after the ingest: tables, indexes and TOAST, or the SQLite file and WAL."""
+    if kind == "sqlite":
+        path = os.path.join(tmp, f"{tag}.sqlite")
+        return sum(os.path.getsize(path + sfx) for sfx in ("", "-wal") if os.path.exists(path + sfx))
+    base = args.postgres.split("?")[0]
+    q = ("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+         f"WHERE n.nspname = 'bench_{tag}' AND c.relkind = 'r'")
+    return int(subprocess.run(["psql", base, "-Atc", q], check=True, capture_output=True, text=True).stdout.strip() or 0)
 
 
 def storm(kind, n):
@@ -114,6 +130,10 @@ print("|---|---|---|---|")
 for key, label in (("sqlite-1", ("SQLite", 1)), ("postgres-1", ("PostgreSQL 15", 1)), ("postgres-2", ("PostgreSQL 15", 2))):
     xs = ing[key]
     print(f"| {label[0]} | {label[1]} | {med(xs):,.0f} ({min(xs):,.0f}–{max(xs):,.0f}) | {med(xs) / base:.2f} |")
+print()
+total_changes = total + 200
+print("Stored size after the ingest (changes, heads, conflicts, indexes): " + "; ".join(
+    f"{k.split('-')[0]} {v / total_changes:,.0f} bytes per change" for k, v in sizes.items() if k.endswith("-1")) + ".")
 print()
 print(f"Morning storm ({args.storm}): 1,000 devices in 10 counties sync at once over simulated 3G.")
 print()

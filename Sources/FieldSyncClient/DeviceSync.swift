@@ -102,8 +102,15 @@ public struct DeviceSync: Sendable {
                     state.positions[c.change.dot.device] = c.change.dot.seq
                 }
             }
-            for (log, pos) in response.logs { if let d = DeviceID(rawValue: log) { state.positions[d] = pos } }
-            state.pushCursor = scanned
+            // A server that holds less of a log than it did (restored from a backup): push
+            // everything it lacks again, from the start of the local log.
+            var serverLostChanges = false
+            for (log, pos) in response.logs {
+                guard let d = DeviceID(rawValue: log) else { continue }
+                if pos < state.positions[d] ?? 0 { serverLostChanges = true }
+                state.positions[d] = pos
+            }
+            state.pushCursor = serverLostChanges ? 0 : scanned
             state.pullCursor = response.cursor
             if state.recovering && !response.more { state.recovering = false }
             // A server that holds more of our own log than we do: we were restored from an old
@@ -114,7 +121,7 @@ public struct DeviceSync: Sendable {
                 state.pullCursor = nil
             }
             // Done when everything local was offered and nothing more waits on the server.
-            let done = exhausted && !response.more && !state.recovering
+            let done = exhausted && !response.more && !state.recovering && !serverLostChanges
             if done { state.lastSyncMillis = UInt64(Date().timeIntervalSince1970 * 1000) }
             try await save(state)
             summary.seconds = (ContinuousClock.now - started).seconds

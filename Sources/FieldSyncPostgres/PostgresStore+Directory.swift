@@ -125,6 +125,31 @@ extension PostgresStore {
         }
     }
 
+    /// The database's epoch (made on first use; the same for every daemon).
+    public func epoch() async throws(FieldSyncError) -> String {
+        let fresh = Self.makeEpoch()
+        return try await withConnection { conn in
+            try await conn.run("INSERT INTO fs_meta(key, value) VALUES ('epoch', \(fresh)) ON CONFLICT (key) DO NOTHING", self.logger)
+            return try await conn.rows("SELECT value FROM fs_meta WHERE key = 'epoch'", self.logger).first!.decode(String.self)
+        }
+    }
+
+    /// Gives the database a new epoch (after a restore; restart the daemons afterwards).
+    public func renewEpoch() async throws(FieldSyncError) -> String {
+        let fresh = Self.makeEpoch()
+        try await withConnection { conn in
+            try await conn.run("INSERT INTO fs_meta(key, value) VALUES ('epoch', \(fresh)) ON CONFLICT (key) DO UPDATE SET value = excluded.value", self.logger)
+        }
+        return fresh
+    }
+
+    /// The highest pull position published.
+    public func lastPosition() async throws(FieldSyncError) -> Int64 {
+        try await withConnection { conn in
+            try await conn.rows("SELECT last_arrival FROM publish_state WHERE id = 1", self.logger).first!.decode(Int64.self)
+        }
+    }
+
     /// The store's authoring identity, if set.
     public func identity() async throws(FieldSyncError) -> DeviceID? {
         let v = try await withConnection { conn in

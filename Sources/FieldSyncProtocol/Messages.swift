@@ -10,17 +10,45 @@ public enum ProtocolVersion {
 }
 
 /// Opaque pull cursors. Clients store and return them verbatim.
+///
+/// A cursor names a pull position and the *epoch* of the database that issued it
+/// (`a<position>.<epoch>`): a database restored from a backup gets a new epoch
+/// (`fieldsyncd admin new-epoch`), and a cursor from another epoch — or beyond the last
+/// position the database has — starts the pull over from the beginning instead of skipping
+/// what the restored database numbers anew. Cursors without an epoch (`a<position>`) are
+/// still accepted.
 public enum SyncCursor {
-    /// The cursor for an arrival position.
-    public static func encode(_ arrival: Int64) -> String { "a\(arrival)" }
+    /// A decoded cursor.
+    public struct Position: Sendable, Hashable {
+        /// The pull position.
+        public var arrival: Int64
+        /// The epoch of the database that issued it, if the cursor names one.
+        public var epoch: String?
 
-    /// The arrival position of a cursor (an absent cursor is the beginning).
-    public static func decode(_ cursor: String?) throws(FieldSyncError) -> Int64 {
-        guard let cursor, !cursor.isEmpty else { return 0 }
-        guard cursor.first == "a", let v = Int64(cursor.dropFirst()), v >= 0 else {
+        /// A position.
+        public init(arrival: Int64, epoch: String?) {
+            self.arrival = arrival
+            self.epoch = epoch
+        }
+    }
+
+    /// The cursor for a pull position in a database epoch.
+    public static func encode(_ arrival: Int64, epoch: String) -> String { "a\(arrival).\(epoch)" }
+
+    /// Whether `epoch` has the form the server issues (8 lower-case hex digits).
+    public static func isValidEpoch(_ epoch: some StringProtocol) -> Bool {
+        epoch.utf8.count == 8 && epoch.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
+    /// The position and epoch of a cursor (an absent cursor is the beginning).
+    public static func decode(_ cursor: String?) throws(FieldSyncError) -> Position {
+        guard let cursor, !cursor.isEmpty else { return Position(arrival: 0, epoch: nil) }
+        let parts = cursor.dropFirst().split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard cursor.first == "a", let first = parts.first, first.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+              let v = Int64(first), v >= 0, parts.count == 1 || isValidEpoch(parts[1]) else {
             throw FieldSyncError(.invalidRequest, "cursor '\(cursor.prefix(40))' was not issued by this server; omit it to start from the beginning")
         }
-        return v
+        return Position(arrival: v, epoch: parts.count == 2 ? String(parts[1]) : nil)
     }
 }
 

@@ -21,6 +21,8 @@ public struct SyncService: Sendable {
     public let now: @Sendable () -> UInt64
     /// Failed sign-ins per client address (token guessing).
     public let signIns: SignInLimiter
+    /// The database's epoch, read at start: part of every cursor issued.
+    public let epoch: String
 
     /// Opens the service on a store: loads or creates the server's signing identity.
     public init(store: any ServerStore, configuration: ServerConfiguration = ServerConfiguration(), metrics: ServerMetrics = ServerMetrics(),
@@ -34,6 +36,7 @@ public struct SyncService: Sendable {
         serverKey = try DeviceKey(rawRepresentation: raw)
         serverID = try DeviceID(validating: configuration.serverDeviceID)
         try await store.setIdentity(serverID)
+        epoch = try await store.epoch()
     }
 
     // MARK: Authentication
@@ -155,7 +158,9 @@ public struct SyncService: Sendable {
     public func sync(_ request: SyncRequest, device: DeviceRecord) async throws(FieldSyncError) -> SyncResponse {
         let start = ContinuousClock.now
         defer { metrics.syncLatency.record(ContinuousClock.now - start) }
-        let cursor = try SyncCursor.decode(request.cursor)
+        // A cursor from another epoch (the database was restored since) starts over.
+        let position = try SyncCursor.decode(request.cursor)
+        var cursor = position.epoch == nil || position.epoch == epoch ? position.arrival : 0
         let limit = request.limit ?? configuration.maxPullChanges
         guard (0...configuration.maxPullChanges).contains(limit) else {
             throw FieldSyncError(.invalidRequest, "limit must be between 0 and \(configuration.maxPullChanges)")
@@ -194,13 +199,21 @@ public struct SyncService: Sendable {
         }
         for (id, seq) in try await store.highestSeqs(of: ids) { logs[id.rawValue] = seq }
 
-        let page = limit == 0
+        let excluding = request.includeOwn == true ? nil : device.id
+        var page = limit == 0
             ? ChangePage(changes: [], cursor: cursor, hasMore: false)
-            : try await store.changes(after: cursor, county: device.county, excludingDevice: request.includeOwn == true ? nil : device.id, limit: limit)
+            : try await store.changes(after: cursor, county: device.county, excludingDevice: excluding, limit: limit)
+        if page.changes.isEmpty, cursor > 0, try await store.lastPosition() < cursor {
+            // A cursor beyond anything this database has issued: it was restored from a backup
+            // older than the device's last pull. Start over rather than skip what it numbers anew.
+            cursor = 0
+            page = limit == 0 ? ChangePage(changes: [], cursor: 0, hasMore: true)
+                : try await store.changes(after: 0, county: device.county, excludingDevice: excluding, limit: limit)
+        }
         metrics.changesServed.increment(by: Int64(page.changes.count))
         if !page.changes.isEmpty { store.faults?.reach(.midPull) }
         return SyncResponse(accepted: accepted, logs: logs, changes: page.changes.map(\.signed),
-                            cursor: SyncCursor.encode(page.cursor), more: page.hasMore)
+                            cursor: SyncCursor.encode(page.cursor, epoch: epoch), more: page.hasMore)
     }
 
     /// Checks every pushed change: county, author, clock, and signature — its own, or a signed

@@ -60,6 +60,16 @@ public protocol ServerStore: Sendable {
     /// Refused changes that contradicted stored ones (reused dots), newest first.
     func refusals(limit: Int) async throws(FieldSyncError) -> [Refusal]
 
+    // MARK: Epoch
+
+    /// The database's epoch (8 hex digits, made once): part of every pull cursor it issues.
+    func epoch() async throws(FieldSyncError) -> String
+    /// Gives the database a new epoch (after it was restored from a backup): every cursor issued
+    /// before starts its pull over. Daemons read the epoch when they start.
+    func renewEpoch() async throws(FieldSyncError) -> String
+    /// The highest pull position the database has issued.
+    func lastPosition() async throws(FieldSyncError) -> Int64
+
     // MARK: Directory
 
     /// Records a one-time enrollment token (its hash) for a device id in a county.
@@ -89,6 +99,9 @@ public protocol ServerStore: Sendable {
 }
 
 extension ServerStore {
+    /// A fresh epoch: 8 random hex digits.
+    public static func makeEpoch() -> String { String(format: "%08x", UInt32.random(in: 0 ... .max)) }
+
     /// The merged state of every county.
     public func canonicalState() async throws(FieldSyncError) -> Data { try await canonicalState(county: nil) }
 
@@ -118,6 +131,27 @@ public struct Refusal: Sendable, Hashable {
 extension SQLiteStore: ServerStore {
     /// Crashes injected on purpose (from the options).
     public nonisolated var faults: FaultInjector? { options.faults }
+
+    /// The database's epoch (made on first use).
+    public func epoch() throws(FieldSyncError) -> String {
+        defer { db.resetBusyStatements() }
+        try db.statement("INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)").bind(.text(Self.makeEpoch())).run()
+        let s = try db.statement("SELECT value FROM meta WHERE key = 'epoch'")
+        guard try s.step() else { throw FieldSyncError(.storage, "the store's epoch could not be read; run integrity_check") }
+        return s.text(0)
+    }
+
+    /// Gives the database a new epoch.
+    public func renewEpoch() throws(FieldSyncError) -> String {
+        let epoch = Self.makeEpoch()
+        try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', ?)").bind(.text(epoch)).run()
+        return epoch
+    }
+
+    /// The highest pull position issued.
+    public func lastPosition() throws(FieldSyncError) -> Int64 {
+        try db.scalar("SELECT coalesce(max(arrival), 0) FROM changes") ?? 0
+    }
 
     /// The highest sequence number held of each of these logs (0 for one not held).
     public func highestSeqs(of devices: [DeviceID]) throws(FieldSyncError) -> [DeviceID: UInt64] {

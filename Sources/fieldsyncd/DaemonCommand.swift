@@ -94,7 +94,7 @@ struct Serve: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Administration from the shell (bootstrap a fresh database).",
-        subcommands: [CreateAdmin.self, CreateOperator.self, Enroll.self, Revoke.self, Devices.self, Verify.self]
+        subcommands: [CreateAdmin.self, CreateOperator.self, Enroll.self, Revoke.self, Devices.self, Verify.self, NewEpoch.self]
     )
 
     struct CreateAdmin: AsyncParsableCommand {
@@ -176,6 +176,20 @@ struct Admin: AsyncParsableCommand {
                 for (county, digest) in states.sorted(by: { $0.key < $1.key }) { print("state \(county): \(digest)") }
             }
             if v.integrity != ["ok"] || v.duplicateDots != 0 { throw ExitCode(2) }
+        }
+    }
+
+    struct NewEpoch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "After restoring the database from a backup: give it a new epoch, so that every device pulls its county again from the start once instead of skipping changes (run with the daemons stopped).")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let store = try await database.openStore()
+            let old = try await store.epoch()
+            let new = try await store.renewEpoch()
+            await store.close()
+            print("epoch \(old) → \(new): devices will pull from the start on their next sync")
         }
     }
 

@@ -363,3 +363,24 @@ import Testing
         }
     }
 }
+
+/// The epoch and last position every cursor is checked against.
+@Suite(.serialized) struct ServerStoreEpochTests {
+    @Test(arguments: StoreKind.available)
+    func theEpochIsStableUntilRenewedAndPositionsAreCounted(kind: StoreKind) async throws {
+        let s = try await StoreUnderTest.open(kind)
+        let epoch = try await s.store.epoch()
+        #expect(epoch.count == 8)
+        #expect(try await s.store.lastPosition() == 0)
+        let changes = ServerStoreConformanceTests.workload()
+        _ = try await s.store.ingest(signed: ServerStoreConformanceTests.signed(changes))
+        #expect(try await s.store.lastPosition() == Int64(changes.count))
+        let reopened = try await s.reopen()
+        #expect(try await reopened.epoch() == epoch)
+        let renewed = try await reopened.renewEpoch()
+        #expect(renewed != epoch)
+        #expect(try await reopened.epoch() == renewed)
+        await reopened.close()
+        await s.finish()
+    }
+}
