@@ -257,23 +257,9 @@ extension PostgresStore {
         return Int32(h % UInt32(PostgresSchema.reportLockBuckets))
     }
 
-    static func decodeHead(_ data: Data) throws(FieldSyncError) -> ReportHead {
-        do throws(FieldSyncError) { return try ReportHeadCodec.decode(data) } catch {
-            throw FieldSyncError(.storage, "a stored report head cannot be decoded (\(error.message)); the database may be corrupt: run 'fieldsyncd admin verify'")
-        }
-    }
-
-    static func decodeChange(_ data: Data) throws(FieldSyncError) -> Change {
-        do throws(FieldSyncError) { return try ChangeCodec.decode(data) } catch {
-            throw FieldSyncError(.storage, "a stored change cannot be decoded (\(error.message)); the database may be corrupt: run 'fieldsyncd admin verify'")
-        }
-    }
-
-    static func decodeConflict(_ data: Data) throws(FieldSyncError) -> Conflict {
-        do throws(FieldSyncError) { return try ConflictCodec.decode(data) } catch {
-            throw FieldSyncError(.storage, "a stored conflict record cannot be decoded (\(error.message)); the database may be corrupt: run 'fieldsyncd admin verify'")
-        }
-    }
+    static func decodeHead(_ data: Data) throws(FieldSyncError) -> ReportHead { try StoredForm.head(data) }
+    static func decodeChange(_ data: Data) throws(FieldSyncError) -> Change { try StoredForm.change(data) }
+    static func decodeConflict(_ data: Data) throws(FieldSyncError) -> Conflict { try StoredForm.conflict(data) }
 }
 
 extension ByteBuffer {

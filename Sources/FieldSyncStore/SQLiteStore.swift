@@ -384,11 +384,7 @@ public actor SQLiteStore: ChangeStore {
         try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('heads_through', ?)").bind(.text(String(through))).run()
     }
 
-    private static func decode(_ data: Data) throws(FieldSyncError) -> Change {
-        do throws(FieldSyncError) { return try ChangeCodec.decode(data) } catch {
-            throw FieldSyncError(.storage, "a stored change cannot be decoded (\(error.message)); the database may be corrupt: run integrity_check")
-        }
-    }
+    private static func decode(_ data: Data) throws(FieldSyncError) -> Change { try StoredForm.change(data) }
 
     /// Writes a report's head and replaces its open-conflict rows with those the head now has.
     private static func writeHead(_ db: SQLiteConnection, _ id: ReportID, _ head: ReportHead, arrival: Int64) throws(FieldSyncError) {
@@ -675,21 +671,7 @@ public actor SQLiteStore: ChangeStore {
 
     // MARK: Coding
 
-    private func decodeHead(_ data: Data) throws(FieldSyncError) -> ReportHead {
-        do throws(FieldSyncError) { return try ReportHeadCodec.decode(data) } catch {
-            throw FieldSyncError(.storage, "a stored report head cannot be decoded (\(error.message)); the database may be corrupt: run integrity_check")
-        }
-    }
-
-    private func decodeConflict(_ data: Data) throws(FieldSyncError) -> Conflict {
-        do throws(FieldSyncError) { return try ConflictCodec.decode(data) } catch {
-            throw FieldSyncError(.storage, "a stored conflict record cannot be decoded (\(error.message)); the database may be corrupt: run integrity_check")
-        }
-    }
-
-    private func decodeChange(_ data: Data) throws(FieldSyncError) -> Change {
-        do throws(FieldSyncError) { return try ChangeCodec.decode(data) } catch {
-            throw FieldSyncError(.storage, "a stored change cannot be decoded (\(error.message)); the database may be corrupt: run integrity_check")
-        }
-    }
+    private func decodeHead(_ data: Data) throws(FieldSyncError) -> ReportHead { try StoredForm.head(data) }
+    private func decodeConflict(_ data: Data) throws(FieldSyncError) -> Conflict { try StoredForm.conflict(data) }
+    private func decodeChange(_ data: Data) throws(FieldSyncError) -> Change { try StoredForm.change(data) }
 }
