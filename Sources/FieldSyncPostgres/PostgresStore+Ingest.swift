@@ -39,7 +39,8 @@ extension PostgresStore {
                 device = LocalDevice(id: id, lastSeq: UInt64(seq), clock: HybridTimestamp(millis: UInt64(ms), counter: UInt32(c)))
             }
             let heads = try await conn.rows("SELECT head FROM reports WHERE id = \(report.rawValue)", self.logger)
-            let head = try heads.first.map { try Self.decodeHead(try $0.decode(Data.self)) }
+            var head: ReportHead?
+            if let row = heads.first { head = try StoredForm.head(try row.decode(Data.self)) }
             let change = try device.makeChange(report: report, county: county, head: head, ops: ops, wallMillis: wallMillis, limits: limits)
             let outcome = try await self.ingest([SignedChange(change: change, signature: signer(change))], on: conn)
             if let (_, error) = outcome.refused { throw error }
