@@ -21,6 +21,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -31,6 +32,8 @@ import time
 
 COUNTY = "kisumu"
 POINTS = ["mid-batch", "after-commit", "mid-pull", "mid-flush"]
+# On PostgreSQL nothing is flushed lazily; instead a push can be committed and not yet published.
+POSTGRES_POINTS = ["mid-batch", "after-commit", "mid-pull", "before-publish"]
 
 
 class Harness:
@@ -42,6 +45,33 @@ class Harness:
         self.url = f"http://127.0.0.1:{self.port}"
         self.daemon = None
         self.devices = [f"dev-{d}" for d in range(args.devices)]
+        self.points = POSTGRES_POINTS if args.postgres else POINTS
+
+    # the server's database: a SQLite file, or (--postgres) a schema named after its directory
+
+    def schema(self, db):
+        return "fsf_" + re.sub(r"[^a-z0-9]", "_", os.path.basename(os.path.dirname(db)).lower())
+
+    def db_args(self, db):
+        if not self.args.postgres:
+            return ["--db", db]
+        sep = "&" if "?" in self.args.postgres else "?"
+        return ["--postgres", f"{self.args.postgres}{sep}schema={self.schema(db)}"]
+
+    def copy_db(self, source_dir, target_dir):
+        """The server database of source_dir, copied for target_dir (files are copied with the directory)."""
+        if not self.args.postgres:
+            return
+        base = self.args.postgres.split("?")[0]
+        src, dst = self.schema(os.path.join(source_dir, "server.sqlite")), self.schema(os.path.join(target_dir, "server.sqlite"))
+        dump = subprocess.run(["pg_dump", "--no-owner", f"--schema={src}", base], check=True, capture_output=True, text=True).stdout
+        subprocess.run(["psql", base, "-q", "-v", "ON_ERROR_STOP=1"], input=dump.replace(src, dst), check=True, capture_output=True, text=True)
+
+    def drop_db(self, directory):
+        if self.args.postgres:
+            base = self.args.postgres.split("?")[0]
+            subprocess.run(["psql", base, "-qc", f"DROP SCHEMA IF EXISTS {self.schema(os.path.join(directory, 'server.sqlite'))} CASCADE"],
+                           capture_output=True)
 
     # processes
 
@@ -52,7 +82,7 @@ class Harness:
         return r
 
     def admin(self, db, *argv):
-        r = subprocess.run([f"{self.bin}/fieldsyncd", "admin", *argv, "--db", db], capture_output=True, text=True, timeout=120)
+        r = subprocess.run([f"{self.bin}/fieldsyncd", "admin", *argv, *self.db_args(db)], capture_output=True, text=True, timeout=120)
         return r
 
     def start_daemon(self, db, fault=None):
@@ -61,7 +91,7 @@ class Harness:
         if fault:
             env["FIELDSYNC_FAULT"] = fault
         log = open(os.path.join(os.path.dirname(db), "daemon.log"), "a")
-        self.daemon = subprocess.Popen([f"{self.bin}/fieldsyncd", "serve", "--db", db, "--port", str(self.port), "--log-level", "warning"],
+        self.daemon = subprocess.Popen([f"{self.bin}/fieldsyncd", "serve", *self.db_args(db), "--port", str(self.port), "--log-level", "warning"],
                                        stdout=log, stderr=log, env=env)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -171,6 +201,7 @@ class Harness:
         rng = random.Random(self.args.seed * 1000 + number)
         directory = os.path.join(self.work, f"episode-{number}")
         shutil.copytree(base, directory)
+        self.copy_db(base, directory)
         db = os.path.join(directory, "server.sqlite")
         daemon_kills = device_kills = restarts = integrity_failures = 0
         by_point = {}
@@ -180,8 +211,8 @@ class Harness:
             # Each cycle kills the daemon at a named point (the hit-th arrival there), or at a
             # random moment, or stops it (SIGTERM) mid-sync and kills it inside the flush that a
             # stop performs; a third of cycles also kill one device's sync process mid-way.
-            kind = rng.choice(POINTS + ["random moment"])
-            fault = f"{kind}:{rng.randint(1, 3) if kind != 'mid-flush' else 1}" if kind in POINTS else None
+            kind = rng.choice(self.points + ["random moment"])
+            fault = f"{kind}:{rng.randint(1, 3) if kind != 'mid-flush' else 1}" if kind in self.points else None
             device_delay = rng.uniform(0.02, 0.4) if rng.random() < 0.35 else None
             timer = rng.uniform(0.02, 0.5) if kind in ("random moment", "mid-flush") else None
             self.start_daemon(db, fault)
@@ -222,6 +253,7 @@ class Harness:
                       integrity_failures=integrity_failures, by_point=by_point)
         if not self.args.keep:
             shutil.rmtree(directory, ignore_errors=True)
+            self.drop_db(directory)
         return result
 
     def run(self):
@@ -229,6 +261,7 @@ class Harness:
         base = self.prepare()
         ref_dir = os.path.join(self.work, "reference")
         shutil.copytree(base, ref_dir)
+        self.copy_db(base, ref_dir)
         self.settle(ref_dir, os.path.join(ref_dir, "server.sqlite"))
         ref = self.check(ref_dir, os.path.join(ref_dir, "server.sqlite"))
         self.reference = ref["server"]
@@ -260,6 +293,8 @@ class Harness:
         if failed:
             print(f"FAILED (kept {self.work} for inspection)")
             return 1
+        for d in ("base", "reference"):
+            self.drop_db(os.path.join(self.work, d))
         shutil.rmtree(self.work, ignore_errors=True)
         print("passed: nothing lost, nothing duplicated, every device converged, state identical to the fault-free run")
         return 0
@@ -287,6 +322,7 @@ def main():
     ap.add_argument("--batch", type=int, default=100, help="changes per sync request (more requests, more moments to kill in)")
     ap.add_argument("--bin", default=".build/release", help="directory holding fieldsync and fieldsyncd")
     ap.add_argument("--keep", action="store_true", help="keep every episode's files")
+    ap.add_argument("--postgres", help="run the daemon on PostgreSQL (base URL of a database; one schema per episode) instead of SQLite")
     args = ap.parse_args()
     h = Harness(args)
     try:
