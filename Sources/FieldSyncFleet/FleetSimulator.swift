@@ -81,8 +81,12 @@ public struct FleetSimulator: Sendable {
         let started = ContinuousClock.now
         var rng = SplitMix64(seed: scenario.seed)
         let profile = try LinkProfile.parse(scenario.link)
-        let http: any SyncTransport = moreServers.isEmpty ? URLSessionTransport(baseURL: server, timeout: 120)
-            : SpreadTransport(([server] + moreServers).map { URLSessionTransport(baseURL: $0, timeout: 120) })
+        // With several daemons, each device's requests go to every one in turn (from its own offset).
+        func serverTransport(offset: Int) -> any SyncTransport {
+            moreServers.isEmpty ? URLSessionTransport(baseURL: server, timeout: 120)
+                : SpreadTransport(([server] + moreServers).map { URLSessionTransport(baseURL: $0, timeout: 120) }, offset: offset)
+        }
+        let http = serverTransport(offset: 0)
         let admin = FieldSyncAPI(transport: http, token: adminToken)
         var summary = Summary()
         summary.scenario = scenario.name
@@ -98,8 +102,7 @@ public struct FleetSimulator: Sendable {
                 let registered = try await FieldSyncAPI(transport: http).register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
                 let store = try SQLiteStore(path: directory.appendingPathComponent("\(id).sqlite").path, options: SQLiteStore.Options.deviceBatch)
                 try await store.setIdentity(DeviceID(validating: id))
-                let deviceHTTP: any SyncTransport = moreServers.isEmpty ? http
-                    : SpreadTransport(([server] + moreServers).map { URLSessionTransport(baseURL: $0, timeout: 120) }, offset: devices.count)
+                let deviceHTTP = moreServers.isEmpty ? http : serverTransport(offset: devices.count)
                 let link = SimulatedLink(deviceHTTP, profile: profile, seed: rng.next())
                 var transport: any SyncTransport = link
                 if let recordDirectory {

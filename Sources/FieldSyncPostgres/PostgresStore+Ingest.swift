@@ -78,7 +78,7 @@ extension PostgresStore {
             """, logger) {
             let (kind, key, number, data) = try row.decode((Int32, String, Int64, Data?).self)
             switch kind {
-            case 0: plan.heads[ReportID(rawValue: key)!] = try Self.decodeHead(data ?? Data())
+            case 0: plan.heads[ReportID(rawValue: key)!] = try StoredForm.head(data ?? Data())
             case 1: plan.existing[Dot(device: DeviceID(rawValue: key)!, seq: UInt64(number))] = data ?? Data()
             default: plan.highest[DeviceID(rawValue: key)!] = UInt64(number)
             }
@@ -96,7 +96,7 @@ extension PostgresStore {
                     JOIN unnest(\(d)::text[], \(s)::int8[]) AS u(device, seq) ON c.device = u.device AND c.seq = u.seq
                     """, logger) {
                     let (device, seq, body) = try row.decode((String, Int64, Data).self)
-                    plan.lookupCache[Dot(device: DeviceID(rawValue: device)!, seq: UInt64(seq))] = try Self.decodeChange(body)
+                    plan.lookupCache[Dot(device: DeviceID(rawValue: device)!, seq: UInt64(seq))] = try StoredForm.change(body)
                 }
                 for dot in missing.dots where plan.lookupCache[dot] == nil { plan.absent.insert(dot) }
                 plan.reset()
@@ -258,9 +258,6 @@ extension PostgresStore {
         return Int32(h % UInt32(PostgresSchema.reportLockBuckets))
     }
 
-    static func decodeHead(_ data: Data) throws(FieldSyncError) -> ReportHead { try StoredForm.head(data) }
-    static func decodeChange(_ data: Data) throws(FieldSyncError) -> Change { try StoredForm.change(data) }
-    static func decodeConflict(_ data: Data) throws(FieldSyncError) -> Conflict { try StoredForm.conflict(data) }
 }
 
 extension ByteBuffer {

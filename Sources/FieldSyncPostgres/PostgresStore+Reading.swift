@@ -12,7 +12,7 @@ extension PostgresStore {
             try await conn.rows("SELECT body FROM changes WHERE device = \(dot.device.rawValue) AND seq = \(Int64(dot.seq))", self.logger)
                 .first.map { try $0.decode(Data.self) }
         }
-        return try body.map { data throws(FieldSyncError) in try Self.decodeChange(data) }
+        return try body.map { data throws(FieldSyncError) in try StoredForm.change(data) }
     }
 
     /// The highest sequence number held of a device's log (0 if none).
@@ -72,7 +72,7 @@ extension PostgresStore {
         var last = cursor
         for (arrival, body, sig, run) in rows.prefix(limit) {
             last = arrival
-            entries.append(ChangePage.Entry(arrival: arrival, change: try Self.decodeChange(body), signature: sig, run: run.map(Int.init) ?? 1))
+            entries.append(ChangePage.Entry(arrival: arrival, change: try StoredForm.change(body), signature: sig, run: run.map(Int.init) ?? 1))
         }
         return ChangePage(changes: entries, cursor: last, hasMore: rows.count > limit)
     }
@@ -83,7 +83,7 @@ extension PostgresStore {
             try await conn.rows("SELECT head FROM reports WHERE id = \(id.rawValue)", self.logger).first.map { try $0.decode(Data.self) }
         }
         guard let head else { return nil }
-        return try await views([try Self.decodeHead(head)]).first
+        return try await views([try StoredForm.head(head)]).first
     }
 
     /// Reports matching a filter, most recently updated first.
@@ -104,7 +104,7 @@ extension PostgresStore {
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let bodies = try await withConnection { conn in try await conn.rows(query, self.logger).map { try $0.decode(Data.self) } }
         var heads: [ReportHead] = []
-        for b in bodies { heads.append(try Self.decodeHead(b)) }
+        for b in bodies { heads.append(try StoredForm.head(b)) }
         return try await views(heads)
     }
 
@@ -137,7 +137,7 @@ extension PostgresStore {
             try await conn.rows("SELECT body FROM changes WHERE report = \(report.rawValue) ORDER BY stage", self.logger).map { try $0.decode(Data.self) }
         }
         var result: [Change] = []
-        for b in bodies { result.append(try Self.decodeChange(b)) }
+        for b in bodies { result.append(try StoredForm.change(b)) }
         return result
     }
 
@@ -157,7 +157,7 @@ extension PostgresStore {
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let bodies = try await withConnection { conn in try await conn.rows(query, self.logger).map { try $0.decode(Data.self) } }
         var result: [Conflict] = []
-        for b in bodies { result.append(try Self.decodeConflict(b)) }
+        for b in bodies { result.append(try StoredForm.conflict(b)) }
         return result
     }
 
@@ -170,7 +170,7 @@ extension PostgresStore {
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let bodies = try await withConnection { conn in try await conn.rows(query, self.logger).map { try $0.decode(Data.self) } }
         var heads: [ReportHead] = []
-        for b in bodies { heads.append(try Self.decodeHead(b)) }
+        for b in bodies { heads.append(try StoredForm.head(b)) }
         var reports: [Report] = []
         var i = 0
         while i < heads.count {   // notes and media in slices, not one query per report

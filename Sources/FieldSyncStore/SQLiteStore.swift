@@ -173,7 +173,7 @@ public actor SQLiteStore: ChangeStore {
         guard db.changes == 1 else {
             // The dot is held already, for another report: a device reissued a sequence number.
             batch.offending = c
-            throw Self.dotReuse(c.dot)
+            throw FieldSyncError.dotReuse(c.dot)
         }
         let arrival = db.lastInsertRowID
         var lookupError: FieldSyncError?
@@ -226,8 +226,6 @@ public actor SQLiteStore: ChangeStore {
                   .int(conflict.isOpen ? 1 : 0), .int(arrival), .blob(ConflictCodec.encode(conflict)), .int(Int64(atMillis))).run()
     }
 
-    static func searchText(_ head: ReportHead, _ values: [FieldName: FieldValue]) -> String { SearchText.of(head, values) }
-
     private func checkDuplicate(_ c: Change, _ batch: inout Batch) throws(FieldSyncError) {
         let s = try db.statement("SELECT body FROM changes WHERE device = ? AND seq = ?")
             .bind(.text(c.dot.device.rawValue), .int(Int64(c.dot.seq)))
@@ -237,7 +235,7 @@ public actor SQLiteStore: ChangeStore {
         }
         guard s.blobEquals(0, ChangeCodec.encodeData(c)) else {
             batch.offending = c
-            throw Self.dotReuse(c.dot)
+            throw FieldSyncError.dotReuse(c.dot)
         }
     }
 
@@ -246,7 +244,7 @@ public actor SQLiteStore: ChangeStore {
         for c in stuck {
             if try storedChange(c.dot) != nil {
                 batch.offending = c
-                throw Self.dotReuse(c.dot)
+                throw FieldSyncError.dotReuse(c.dot)
             }
         }
         let c = stuck[0]
@@ -401,7 +399,7 @@ public actor SQLiteStore: ChangeStore {
                       values[.status]?.stringValue.map(SQLiteValue.text) ?? .null,
                       values[.serviceCode]?.stringValue.map(SQLiteValue.text) ?? .null,
                       .int(Int64(head.updatedAt.millis)), .int(Int64(head.updatedAt.counter)), .blob(ReportHeadCodec.encode(head)),
-                      .text(searchText(head, values))).run()
+                      .text(SearchText.of(head, values))).run()
     }
 
     private func logRefusal(_ c: Change, _ error: FieldSyncError) {
@@ -410,8 +408,6 @@ public actor SQLiteStore: ChangeStore {
         try? db.statement("INSERT INTO refusals(at_ms, device, seq, code, message, body) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(.int(now), .text(c.dot.device.rawValue), .int(Int64(c.dot.seq)), .text(error.code.rawValue), .text(error.message), .blob(body)).run()
     }
-
-    static func dotReuse(_ dot: Dot) -> FieldSyncError { .dotReuse(dot) }
 
     // MARK: Reading
 
@@ -633,13 +629,13 @@ public actor SQLiteStore: ChangeStore {
     }
 
     /// Refused changes that contradicted stored ones, newest first.
-    public func refusals(limit: Int = 100) throws(FieldSyncError) -> [(dot: Dot, code: String, message: String)] {
+    public func refusals(limit: Int = 100) throws(FieldSyncError) -> [Refusal] {
         defer { db.resetBusyStatements() }
         let s = try db.statement("SELECT device, seq, code, message FROM refusals ORDER BY id DESC LIMIT ?").bind(.int(Int64(limit)))
-        var result: [(dot: Dot, code: String, message: String)] = []
+        var result: [Refusal] = []
         while try s.step() {
             guard let d = DeviceID(rawValue: s.text(0)) else { continue }
-            result.append((Dot(device: d, seq: UInt64(s.int64(1))), s.text(2), s.text(3)))
+            result.append(Refusal(dot: Dot(device: d, seq: UInt64(s.int64(1))), code: s.text(2), message: s.text(3)))
         }
         return result
     }

@@ -159,9 +159,4 @@ extension SQLiteStore: ServerStore {
         for d in devices { result[d] = try highestSeq(of: d) }
         return result
     }
-
-    /// Refused changes that contradicted stored ones, newest first.
-    public func refusals(limit: Int) throws(FieldSyncError) -> [Refusal] {
-        try refusals(limit: limit).map { (r: (dot: Dot, code: String, message: String)) in Refusal(dot: r.dot, code: r.code, message: r.message) }
-    }
 }

@@ -80,7 +80,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try options.open()
         let c = try await DeviceCredentials.load(store)
-        let status = try await DeviceSync(store: store, api: FieldSyncAPI(transport: URLSessionTransport(baseURL: c.server), token: c.token)).status()
+        let status = try await c.status(store)
         if json { return try printJSON(status) }
         print("device \(c.id) (\(c.county)) → \(c.server.absoluteString)")
         print("own changes: \(status.ownChanges); waiting to push: \(status.pending)")
@@ -99,7 +99,7 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try options.open()
         let c = try await DeviceCredentials.load(store)
-        let status = try await DeviceSync(store: store, api: FieldSyncAPI(transport: URLSessionTransport(baseURL: c.server), token: c.token)).status()
+        let status = try await c.status(store)
         let v = try await store.verification()
         let digest = Digest.sha256Hex(try await store.canonicalState(county: c.county))
         await store.close()

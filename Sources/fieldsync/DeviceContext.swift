@@ -38,6 +38,11 @@ struct DeviceCredentials {
         return DeviceCredentials(id: id, county: county, key: try DeviceKey(rawRepresentation: keyData), token: token, server: server)
     }
 
+    /// What is waiting to sync from `store` to this device's server.
+    func status(_ store: SQLiteStore) async throws -> DeviceSync.Status {
+        try await DeviceSync(store: store, api: FieldSyncAPI(transport: URLSessionTransport(baseURL: server), token: token)).status()
+    }
+
     func save(_ store: SQLiteStore) async throws {
         try await store.setIdentity(id)
         try await store.setSettings(["device.county": county, "device.key": key.rawRepresentation.base64EncodedString(),
