@@ -29,6 +29,8 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
         case dotReuse = "dot_reuse"
         case sequenceGap = "sequence_gap"
         case missingDependency = "missing_dependency"
+        case dependencyRefused = "dependency_refused"
+        case logForked = "log_forked"
         case unknownReport = "unknown_report"
         case reportExists = "report_exists"
         case clockSkew = "clock_skew"

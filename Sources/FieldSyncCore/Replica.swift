@@ -75,12 +75,12 @@ public struct Replica: Sendable {
     @discardableResult
     public mutating func receive(_ change: Change) throws(FieldSyncError) -> Outcome {
         if let i = Replica.slot(of: change.dot, in: logSlots) {
-            guard log[i] == change else { throw Replica.dotReuse(change.dot) }
+            guard log[i] == change else { throw FieldSyncError.dotReuse(change.dot) }
             stats.duplicates += 1
             return .duplicate
         }
         if !pendingByDot.isEmpty, let waiting = pendingByDot[change.dot] {
-            guard waiting == change else { throw Replica.dotReuse(change.dot) }
+            guard waiting == change else { throw FieldSyncError.dotReuse(change.dot) }
             stats.duplicates += 1
             return .duplicate
         }
@@ -96,7 +96,7 @@ public struct Replica: Sendable {
             pendingByDot[change.dot] = change
             return .waiting
         case .duplicate:
-            throw FieldSyncError(.invalidContext, "change \(change.dot) is older than a change of the same device already applied to report \(change.report), which did not include it")
+            throw FieldSyncError.olderThanApplied(change)
         case .invalid(let error):
             throw error
         }
@@ -205,9 +205,5 @@ public struct Replica: Sendable {
             pending[report] = waiting.isEmpty ? nil : waiting
         }
         return released
-    }
-
-    static func dotReuse(_ dot: Dot) -> FieldSyncError {
-        FieldSyncError(.dotReuse, "dot \(dot) is already used by a different change. The device has probably been restored from an old backup: it must fetch its own log from the server and continue after its highest sequence number (see protocol/causality.md, 'Restored devices')")
     }
 }

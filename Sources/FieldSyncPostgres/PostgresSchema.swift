@@ -189,6 +189,20 @@ enum PostgresSchema {
             )
             """,
         ],
+        // 2: the refusals quarantine is bounded (as SQLite's migration 6): one record per refused
+        // dot and code, its sender and county, what it depends on, how many times it was seen;
+        // refusals over the bounds are counted in refusal_overflow.
+        [
+            """
+            ALTER TABLE refusals ADD COLUMN via text, ADD COLUMN county text, ADD COLUMN depends_on text,
+                ADD COLUMN times integer NOT NULL DEFAULT 1
+            """,
+            "DELETE FROM refusals a USING refusals b WHERE a.device = b.device AND a.seq = b.seq AND a.code = b.code AND a.id > b.id",
+            "UPDATE refusals SET body = ''::bytea WHERE length(body) > 65536",
+            "CREATE UNIQUE INDEX refusals_by_dot ON refusals(device, seq, code)",
+            "CREATE INDEX refusals_by_via ON refusals(via)",
+            "CREATE TABLE refusal_overflow(via text PRIMARY KEY, dropped bigint NOT NULL)",
+        ],
     ]
 
     /// The version a fully migrated database has.

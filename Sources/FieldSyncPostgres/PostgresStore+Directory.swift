@@ -167,19 +167,9 @@ extension PostgresStore {
                 try await conn.run(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), self.logger)
                 return
             }
-            for t in ["changes", "publish_state", "report_locks", "device_logs", "reports", "notes", "media", "conflicts", "refusals",
+            for t in ["changes", "publish_state", "report_locks", "device_logs", "reports", "notes", "media", "conflicts", "refusals", "refusal_overflow",
                       "devices", "enrollments", "operators", "server_identity", "fs_meta", "fieldsync_schema"] {
                 try await conn.run(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(t) CASCADE"), self.logger)
-            }
-        }
-    }
-
-    /// Refused changes that contradicted stored ones, newest first.
-    public func refusals(limit: Int) async throws(FieldSyncError) -> [Refusal] {
-        try await withConnection { conn in
-            try await conn.rows("SELECT device, seq, code, message FROM refusals ORDER BY id DESC LIMIT \(Int64(limit))", self.logger).compactMap { row in
-                let (d, seq, code, message) = try row.decode((String, Int64, String, String).self)
-                return DeviceID(rawValue: d).map { Refusal(dot: Dot(device: $0, seq: UInt64(seq)), code: code, message: message) }
             }
         }
     }

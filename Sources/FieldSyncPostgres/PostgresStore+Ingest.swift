@@ -6,18 +6,19 @@ import PostgresNIO
 
 /// Ingest, the server's own writes, and publishing the pull order.
 extension PostgresStore {
-    /// Applies a batch atomically, then publishes it to the pull order. Concurrent batches from
-    /// other daemons that touch the same reports wait for each other (bucket row locks).
-    public func ingest(signed changes: [SignedChange]) async throws(FieldSyncError) -> IngestResult {
-        for c in changes { try options.limits.validate(c.change) }
+    /// Applies a batch change by change (or, `atomic`, whole or not at all), then publishes it to
+    /// the pull order. Concurrent batches from other daemons that touch the same reports wait for
+    /// each other (bucket row locks). Refused changes go to the bounded quarantine.
+    public func ingest(signed changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
+                       via: DeviceID?) async throws(FieldSyncError) -> IngestResult {
         guard !changes.isEmpty else { return IngestResult() }
-        let outcome = try await transaction { conn in try await self.ingest(changes, on: conn) }
-        if let (change, error) = outcome.refused {
-            await logRefusal(change, error)
-            throw error
+        let outcome = try await transaction { conn in try await self.ingest(changes, preRefused: preRefused, atomic: atomic, on: conn) }
+        await quarantine(atomic ? Array(outcome.refused.prefix(1)) : outcome.refused, via: via)
+        if atomic, let (first, _) = outcome.refused.first { throw first.error }
+        if outcome.result.applied > 0 {
+            options.faults?.reach(.beforePublish)
+            try await publish()
         }
-        options.faults?.reach(.beforePublish)
-        try await publish()
         return outcome.result
     }
 
@@ -42,31 +43,33 @@ extension PostgresStore {
             var head: ReportHead?
             if let row = heads.first { head = try StoredForm.head(try row.decode(Data.self)) }
             let change = try device.makeChange(report: report, county: county, head: head, ops: ops, wallMillis: wallMillis, limits: limits)
-            let outcome = try await self.ingest([SignedChange(change: change, signature: signer(change))], on: conn)
-            if let (_, error) = outcome.refused { throw error }
+            let outcome = try await self.ingest([SignedChange(change: change, signature: signer(change))], preRefused: [:],
+                                                atomic: true, on: conn)
+            if let (first, _) = outcome.refused.first { throw first.error }
             return (change, outcome)
         }
         try await publish()
         return outcome.0
     }
 
-    /// What one ingest transaction did, or the change it refused (logged after the rollback).
+    /// What one ingest transaction did, and the changes it refused (quarantined after it).
     struct Outcome: Sendable {
         var result = IngestResult()
-        var refused: (Change, FieldSyncError)?
+        var refused: [(RefusedChange, Change)] = []
     }
 
     /// The batch's work inside its transaction: lock, load, merge in memory, write.
-    private func ingest(_ changes: [SignedChange], on conn: PostgresConnection) async throws -> Outcome {
+    private func ingest(_ changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
+                        on conn: PostgresConnection) async throws -> Outcome {
         // 1. Lock the reports' buckets in ascending order (no deadlock between batches).
         let buckets = Array(Set(changes.map { Self.bucket(of: $0.change.report) })).sorted()
         try await conn.run("SELECT bucket FROM report_locks WHERE bucket = ANY(\(buckets)) ORDER BY bucket FOR UPDATE", logger)
 
         // 2. Load what the batch touches, now that no other batch can change it (one query):
         //    the reports' heads, the batch's dots already held, the authors' log heads.
-        var plan = IngestPlan(limits: options.limits)
+        var source = PreloadedSource()
         let reportIDs = Array(Set(changes.map(\.change.report.rawValue)))
-        let devices = changes.map(\.change.dot.device.rawValue), seqs = changes.map { Int64($0.change.dot.seq) }
+        let devices = changes.map(\.change.dot.device.rawValue), seqs = changes.map { Int64(clamping: $0.change.dot.seq) }
         let authors = Array(Set(devices))
         for row in try await conn.rows("""
             SELECT 0, id, 0::int8, head FROM reports WHERE id = ANY(\(reportIDs))
@@ -78,33 +81,33 @@ extension PostgresStore {
             """, logger) {
             let (kind, key, number, data) = try row.decode((Int32, String, Int64, Data?).self)
             switch kind {
-            case 0: plan.heads[ReportID(rawValue: key)!] = try StoredForm.head(data ?? Data())
-            case 1: plan.existing[Dot(device: DeviceID(rawValue: key)!, seq: UInt64(number))] = data ?? Data()
-            default: plan.highest[DeviceID(rawValue: key)!] = UInt64(number)
+            case 0: source.heads[ReportID(rawValue: key)!] = try StoredForm.head(data ?? Data())
+            case 1: source.bodies[Dot(device: DeviceID(rawValue: key)!, seq: UInt64(number))] = data ?? Data()
+            default: source.highest[DeviceID(rawValue: key)!] = UInt64(number)
             }
         }
 
-        // 3. Merge in memory, fetching earlier changes a merge needs to describe a conflict.
+        // 3. Decide in memory (IngestPlan), fetching earlier changes a merge needs to describe a
+        //    conflict and deciding again until it has them all.
+        var plan = IngestPlan(limits: options.limits, mode: .server)
         while true {
-            do {
-                try plan.run(changes)
-                break
-            } catch let missing as IngestPlan.NeedChanges {
-                let d = missing.dots.map(\.device.rawValue), s = missing.dots.map { Int64($0.seq) }
-                for row in try await conn.rows("""
-                    SELECT c.device, c.seq, c.body FROM changes c
-                    JOIN unnest(\(d)::text[], \(s)::int8[]) AS u(device, seq) ON c.device = u.device AND c.seq = u.seq
-                    """, logger) {
-                    let (device, seq, body) = try row.decode((String, Int64, Data).self)
-                    plan.lookupCache[Dot(device: DeviceID(rawValue: device)!, seq: UInt64(seq))] = try StoredForm.change(body)
-                }
-                for dot in missing.dots where plan.lookupCache[dot] == nil { plan.absent.insert(dot) }
-                plan.reset()
-            } catch let refusal as IngestPlan.Refusal {
-                return Outcome(refused: (refusal.change, refusal.error))
+            try plan.run(changes, preRefused: preRefused, from: &source)
+            if source.needed.isEmpty { break }
+            let missing = Array(source.needed)
+            let d = missing.map(\.device.rawValue), s = missing.map { Int64(clamping: $0.seq) }
+            for row in try await conn.rows("""
+                SELECT c.device, c.seq, c.body FROM changes c
+                JOIN unnest(\(d)::text[], \(s)::int8[]) AS u(device, seq) ON c.device = u.device AND c.seq = u.seq
+                """, logger) {
+                let (device, seq, body) = try row.decode((String, Int64, Data).self)
+                source.changes[Dot(device: DeviceID(rawValue: device)!, seq: UInt64(seq))] = try StoredForm.change(body)
             }
+            for dot in missing where source.changes[dot] == nil { source.absent.insert(dot) }
+            source.clearNeeded()
+            plan.reset()
         }
-        guard !plan.rows.isEmpty else { return Outcome(result: plan.result) }
+        if atomic, !plan.refused.isEmpty { return Outcome(result: plan.result, refused: plan.refused) }
+        guard !plan.rows.isEmpty else { return Outcome(result: plan.result, refused: plan.refused) }
 
         // 4. Write: the changes (in apply order, so stages follow causality), heads, conflicts.
         let rows = plan.rows
@@ -126,9 +129,10 @@ extension PostgresStore {
             let (device, seq, stage) = try row.decode((String, Int64, Int64).self)
             stages[Dot(device: DeviceID(rawValue: device)!, seq: UInt64(seq))] = stage
         }
-        if let lost = rows.first(where: { stages[$0.change.dot] == nil }) {
-            // Another daemon committed this dot for another report meanwhile: a reissued dot.
-            return Outcome(refused: (lost.change, FieldSyncError.dotReuse(lost.change.dot)))
+        if rows.contains(where: { stages[$0.change.dot] == nil }) {
+            // Another daemon committed one of these dots meanwhile (a reissued dot, sent twice at
+            // once): roll back and decide again, now that it is held.
+            throw IngestRaceLost()
         }
         let lastStage = stages.values.max() ?? 0
         var result = plan.result
@@ -136,7 +140,7 @@ extension PostgresStore {
 
         try await writeHeads(plan, lastStage: lastStage, stages: stages, on: conn)
         options.faults?.reach(.midBatch)
-        return Outcome(result: result)
+        return Outcome(result: result, refused: plan.refused)
     }
 
     /// Writes the batch's heads, conflict records, notes, media and log positions: one
@@ -240,17 +244,6 @@ extension PostgresStore {
         if try await hasUnpublished() { try await publish() }
     }
 
-    private func logRefusal(_ c: Change, _ error: FieldSyncError) async {
-        let body = ByteBuffer(data: ChangeCodec.encodeData(c))
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        _ = try? await withConnection { conn in
-            try await conn.run("""
-                INSERT INTO refusals(at_ms, device, seq, code, message, body)
-                VALUES (\(now), \(c.dot.device.rawValue), \(Int64(c.dot.seq)), \(error.code.rawValue), \(error.message), \(body))
-                """, self.logger)
-        }
-    }
-
     /// The lock bucket of a report: FNV-1a of its id.
     static func bucket(of report: ReportID) -> Int32 {
         var h: UInt32 = 2_166_136_261
@@ -259,6 +252,9 @@ extension PostgresStore {
     }
 
 }
+
+/// Another daemon committed a dot of this batch while it was being decided: decide again.
+struct IngestRaceLost: Error {}
 
 extension ByteBuffer {
     init(data: Data) { self.init(bytes: data) }

@@ -22,6 +22,8 @@ public final class PostgresStore: ServerStore {
         public var faults: FaultInjector?
         /// How many times a transaction that lost a deadlock or serialization race is retried.
         public var retries = 8
+        /// The bounds of the refusals quarantine.
+        public var quarantine = RefusalQuarantine()
 
         /// The defaults.
         public init() {}
@@ -132,7 +134,9 @@ public final class PostgresStore: ServerStore {
                     }
                 }
             } catch {
-                if attempt <= options.retries, let state = (error as? PSQLError)?.serverInfo?[.sqlState], ["40P01", "40001"].contains(state) {
+                let retryable = error is IngestRaceLost
+                    || (error as? PSQLError)?.serverInfo?[.sqlState].map { ["40P01", "40001"].contains($0) } == true
+                if attempt <= options.retries, retryable {
                     try? await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
                     continue
                 }

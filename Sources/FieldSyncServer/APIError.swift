@@ -25,7 +25,8 @@ public struct APIError: HTTPResponseError, Sendable {
         case .forbidden, .wrongCounty, .unknownDevice: return .forbidden
         case .notFound, .unknownReport: return .notFound
         case .methodNotAllowed: return .methodNotAllowed
-        case .dotReuse, .sequenceGap, .missingDependency, .reportExists, .staleDevice: return .conflict
+        case .dotReuse, .sequenceGap, .missingDependency, .reportExists, .staleDevice, .dependencyRefused, .logForked:
+            return .conflict
         case .bodyTooLarge: return .contentTooLarge
         case .unsupportedEncoding: return .unsupportedMediaType
         case .rateLimited: return .tooManyRequests

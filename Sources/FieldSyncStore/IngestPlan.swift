@@ -1,25 +1,39 @@
 import FieldSyncCore
 import Foundation
 
-/// One batch's ingest worked out in memory, for a store that loads what the batch touches first
-/// and writes the outcome after (`PostgresStore`): which changes are new, the report heads they
-/// merge into, duplicates, refusals, notes, media and resolved conflicts. The rules are the
-/// SQLite store's, change for change: causal readiness, dense device logs, duplicates compared
-/// byte for byte, and a precise reason for the first change that cannot be applied.
-public struct IngestPlan: Sendable {
-    /// Earlier changes of a report that a merge needs (to describe a conflict): load them into
-    /// `lookupCache` (or `absent`), `reset()`, and run again.
-    public struct NeedChanges: Error, Sendable {
-        /// The dots to load.
-        public var dots: [Dot]
-    }
+/// Where an `IngestPlan` reads what a batch touches: the store's heads, log heads, held changes.
+/// `SQLiteStore` reads its file on demand; `PostgresStore` loads the batch's rows in one query
+/// first and answers from them. The plan never writes: the engine writes what it decided.
+public protocol IngestSource {
+    /// The stored head of a report, `nil` if the store does not hold it.
+    mutating func head(_ id: ReportID) throws -> ReportHead?
+    /// The highest sequence number held of a device's log (0 if none).
+    mutating func highestSeq(_ device: DeviceID) throws -> UInt64
+    /// The stored canonical form of the change with this dot, `nil` if none is held.
+    mutating func body(_ dot: Dot) throws -> Data?
+    /// An earlier stored change, to describe a conflict it was a candidate of (`nil` if not held).
+    mutating func change(_ dot: Dot) throws -> Change?
+}
 
-    /// The batch is refused because of `change`; nothing of it may be written.
-    public struct Refusal: Error, Sendable {
-        /// The change refused.
-        public var change: Change
-        /// Why.
-        public var error: FieldSyncError
+/// One batch's ingest worked out in memory: the rules that decide what a store accepts, written
+/// once for every engine and for crash recovery. Which changes are new, the report heads they
+/// merge into, duplicates, per-change refusals (each with its own reason; a change that depends
+/// on a refused one is refused too, naming it), notes, media and resolved conflicts.
+///
+/// The rules: a change applies when its report holds everything its context names (and, on a
+/// server, when its author's log is held up to the seq before it); a change held already is a
+/// duplicate if byte for byte the same and a reused dot otherwise; a change that can never apply
+/// is refused alone, and the rest of the batch goes on. I/O-free: reads go through `IngestSource`.
+public struct IngestPlan: Sendable {
+    /// How the store holds logs.
+    public enum Mode: Sendable, Hashable {
+        /// Every device's log is a dense prefix `1...n` (a gap waits, then is refused).
+        case server
+        /// Logs may have gaps (a device holds what peers and the server gave it).
+        case device
+        /// Changes the store holds already, applied again in arrival order (crash recovery): each
+        /// must apply, or the store is corrupt.
+        case replay
     }
 
     /// A change to insert.
@@ -34,23 +48,19 @@ public struct IngestPlan: Sendable {
         public var run: Int
     }
 
-    /// The limits (already checked by the caller; kept for completeness of error messages).
-    public var limits: ChangeLimits
-    /// Input: the stored heads of the batch's reports.
-    public var heads: [ReportID: ReportHead] = [:]
-    /// Input: the stored bodies of the batch's dots that are held already.
-    public var existing: [Dot: Data] = [:]
-    /// Input: the highest sequence number held of each author's log.
-    public var highest: [DeviceID: UInt64] = [:]
-    /// Input: earlier changes loaded for merges.
-    public var lookupCache: [Dot: Change] = [:]
-    /// Input: dots looked up and not held.
-    public var absent: Set<Dot> = []
+    /// The limits every change must respect.
+    public let limits: ChangeLimits
+    /// How the store holds logs.
+    public let mode: Mode
 
     /// Output: the changes to insert, in the order they were applied.
     public private(set) var rows: [Row] = []
+    /// Output: the working heads (every report the batch touched).
+    public private(set) var heads: [ReportID: ReportHead] = [:]
     /// Output: reports whose heads changed.
     public private(set) var dirty: Set<ReportID> = []
+    /// Output: the highest sequence number of each author's log after the batch.
+    public private(set) var highest: [DeviceID: UInt64] = [:]
     /// Output: new changes per author.
     public private(set) var counts: [DeviceID: Int] = [:]
     /// Output: notes appended.
@@ -61,76 +71,163 @@ public struct IngestPlan: Sendable {
     public private(set) var resolved: [(Conflict, Change)] = []
     /// Output: the counts.
     public private(set) var result = IngestResult()
+    /// Output: the refused changes, in the order they were refused, with the change itself.
+    public private(set) var refused: [(RefusedChange, Change)] = []
 
-    private var baseline: (heads: [ReportID: ReportHead], highest: [DeviceID: UInt64])?
+    private var loadedHeads: [ReportID: ReportHead] = [:]
+    private var unheld: Set<ReportID> = []
+    private var loadedHighest: [DeviceID: UInt64] = [:]
     private var newByDot: [Dot: Change] = [:]
+    private var refusedSeqs: [DeviceID: [UInt64]] = [:]
+    private var refusedCreates: [ReportID: Dot] = [:]
+    private var refusedCodes: [Dot: FieldSyncError.Code] = [:]
 
     /// A plan with nothing loaded.
-    public init(limits: ChangeLimits) {
+    public init(limits: ChangeLimits, mode: Mode = .server) {
         self.limits = limits
+        self.mode = mode
     }
 
-    /// Forgets every output (and restores the loaded heads) before another `run`.
+    /// Forgets every output before another `run` (what was read from the source is kept).
     public mutating func reset() {
-        if let baseline {
-            heads = baseline.heads
-            highest = baseline.highest
-        }
-        rows = []; dirty = []; counts = [:]; notes = []; media = []; resolved = []; result = IngestResult(); newByDot = [:]
+        rows = []; heads = [:]; dirty = []; highest = [:]; counts = [:]; notes = []; media = []; resolved = []
+        result = IngestResult(); refused = []; newByDot = [:]; refusedSeqs = [:]; refusedCreates = [:]; refusedCodes = [:]
     }
 
-    /// Works out the batch. Throws `NeedChanges` or `Refusal`.
-    public mutating func run(_ changes: [SignedChange]) throws {
-        if baseline == nil { baseline = (heads, highest) }
-        var remaining = changes
+    /// Works out the batch. `preRefused` are changes the caller refused already (signature,
+    /// author, county): they are reported as refused, and changes depending on them too. Throws
+    /// only what the source throws (and, in replay mode, a change that cannot be replayed).
+    public mutating func run<S: IngestSource>(_ changes: [SignedChange], preRefused: [Dot: FieldSyncError] = [:],
+                                              from source: inout S) throws {
+        var remaining: [SignedChange] = []
+        remaining.reserveCapacity(changes.count)
+        for signed in changes {
+            if let error = preRefused[signed.change.dot] {
+                refuse(signed.change, error)
+            } else if mode != .replay, let error = limitError(signed.change) {
+                refuse(signed.change, error)
+            } else {
+                remaining.append(signed)
+            }
+        }
         while !remaining.isEmpty {
             var waiting: [SignedChange] = []
-            for signed in remaining {
-                let c = signed.change
-                let readiness = heads[c.report].map { $0.readiness(of: c) } ?? (c.isCreate ? .ready : .waiting)
-                switch readiness {
-                case .ready:
-                    if c.dot.seq > (highest[c.dot.device] ?? 0) + 1 { waiting.append(signed); continue }
-                    if existing[c.dot] != nil || newByDot[c.dot] != nil {
-                        // The dot is held already, for another report: a device reissued a sequence number.
-                        throw Refusal(change: c, error: .dotReuse(c.dot))
-                    }
-                    try apply(signed)
-                case .duplicate:
-                    guard let held = existing[c.dot] ?? newByDot[c.dot].map({ ChangeCodec.encodeData($0) }) else {
-                        throw Refusal(change: c, error: FieldSyncError(.invalidContext, "change \(c.dot) is older than a change of the same device already applied to report \(c.report), which did not include it; the device's log is inconsistent"))
-                    }
-                    guard held == ChangeCodec.encodeData(c) else { throw Refusal(change: c, error: .dotReuse(c.dot)) }
-                    result.duplicates += 1
-                case .waiting:
-                    waiting.append(signed)
-                case .invalid(let error):
-                    throw Refusal(change: c, error: error)
-                }
+            for signed in remaining where try !step(signed, &source) { waiting.append(signed) }
+            if waiting.count == remaining.count {
+                try refuseStuck(waiting.map(\.change), &source)
+                return
             }
-            if waiting.count == remaining.count { try refuseStuck(waiting.map(\.change)) }
             remaining = waiting
         }
     }
 
-    private mutating func apply(_ signed: SignedChange) throws {
+    /// Decides one change: applied, duplicate or refused (`true`), or waiting (`false`).
+    private mutating func step<S: IngestSource>(_ signed: SignedChange, _ source: inout S) throws -> Bool {
         let c = signed.change
-        var missing: [Dot] = []
+        let head = try workingHead(c.report, &source)
+        let readiness = head.map { $0.readiness(of: c) } ?? (c.isCreate ? .ready : .waiting)
+        switch readiness {
+        case .ready:
+            if mode == .replay {
+                try apply(signed, &source)
+                return true
+            }
+            let held = try workingHighest(c.dot.device, &source)
+            if c.dot.seq <= held || newByDot[c.dot] != nil {
+                if try isHeld(c.dot, below: held, &source) {
+                    refuse(c, .dotReuse(c.dot))
+                    return true
+                }
+            } else if mode == .server && c.dot.seq > held + 1 {
+                return false
+            }
+            try apply(signed, &source)
+        case .duplicate:
+            guard mode != .replay else { throw Self.unreplayable(c) }
+            let body = ChangeCodec.encodeData(c)
+            guard let held = try newByDot[c.dot].map({ ChangeCodec.encodeData($0) }) ?? source.body(c.dot) else {
+                refuse(c, .olderThanApplied(c))
+                return true
+            }
+            if held == body {
+                result.duplicates += 1
+            } else {
+                refuse(c, .dotReuse(c.dot))
+            }
+        case .waiting:
+            return false
+        case .invalid(let error):
+            guard mode != .replay else { throw Self.unreplayable(c) }
+            refuse(c, error)
+        }
+        return true
+    }
+
+    /// Whether a dot at or below its log's held head is held (on a server, logs are dense).
+    private func isHeld<S: IngestSource>(_ dot: Dot, below held: UInt64, _ source: inout S) throws -> Bool {
+        if newByDot[dot] != nil { return true }
+        if mode == .server { return dot.seq <= held }
+        return try source.body(dot) != nil
+    }
+
+    private func limitError(_ c: Change) -> FieldSyncError? {
+        do throws(FieldSyncError) {
+            try limits.validate(c)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private mutating func workingHead<S: IngestSource>(_ id: ReportID, _ source: inout S) throws -> ReportHead? {
+        if let h = heads[id] { return h }
+        if let h = loadedHeads[id] {
+            heads[id] = h
+            return h
+        }
+        if unheld.contains(id) { return nil }
+        guard let h = try source.head(id) else {
+            unheld.insert(id)
+            return nil
+        }
+        loadedHeads[id] = h
+        heads[id] = h
+        return h
+    }
+
+    private mutating func workingHighest<S: IngestSource>(_ device: DeviceID, _ source: inout S) throws -> UInt64 {
+        if let h = highest[device] { return h }
+        if let h = loadedHighest[device] {
+            highest[device] = h
+            return h
+        }
+        let h = try source.highestSeq(device)
+        loadedHighest[device] = h
+        highest[device] = h
+        return h
+    }
+
+    private mutating func apply<S: IngestSource>(_ signed: SignedChange, _ source: inout S) throws {
+        let c = signed.change
+        var failure: (any Error)?
         let effects: ApplyEffects
         if var head = heads.removeValue(forKey: c.report) {
-            let known = newByDot, cache = lookupCache, absent = absent
+            let known = newByDot
             effects = head.apply(c) { dot in
-                if let m = known[dot] ?? cache[dot] { return m }
-                if !absent.contains(dot) { missing.append(dot) }
-                return nil
+                if let m = known[dot] { return m }
+                do { return try source.change(dot) } catch {
+                    if failure == nil { failure = error }
+                    return nil
+                }
             }
             heads[c.report] = head
         } else {
             var head = ReportHead(creating: c)
             effects = head.apply(c) { _ in nil }   // a creating change refers to no earlier change
             heads[c.report] = head
+            unheld.remove(c.report)
         }
-        if !missing.isEmpty { throw NeedChanges(dots: missing) }
+        if let failure { throw failure }
         rows.append(Row(change: c, body: ChangeCodec.encodeData(c), signature: signed.signature, run: signed.run))
         newByDot[c.dot] = c
         dirty.insert(c.report)
@@ -144,37 +241,102 @@ public struct IngestPlan: Sendable {
         for conflict in effects.resolved { resolved.append((conflict, c)) }
     }
 
-    /// None of `stuck` can be applied: say precisely why, for the first one.
-    private func refuseStuck(_ stuck: [Change]) throws -> Never {
-        for c in stuck where existing[c.dot] != nil || newByDot[c.dot] != nil {
-            throw Refusal(change: c, error: .dotReuse(c.dot))
+    private mutating func refuse(_ c: Change, _ error: FieldSyncError, dependsOn: Dot? = nil) {
+        let verdict = RefusedChange(dot: c.dot, error: error, dependsOn: dependsOn)
+        refused.append((verdict, c))
+        result.refusals.append(verdict)
+        refusedSeqs[c.dot.device, default: []].append(c.dot.seq)
+        refusedCodes[c.dot] = error.code
+        if c.isCreate { refusedCreates[c.report] = c.dot }
+    }
+
+    /// None of `stuck` can be applied. Those that wait on a refused change are refused naming it
+    /// (to a fixed point: waiting on one refused so is the same); the others with the precise
+    /// reason — a reused dot, a gap in the author's log, or the dependencies the store lacks.
+    private mutating func refuseStuck<S: IngestSource>(_ stuck: [Change], _ source: inout S) throws {
+        if mode == .replay { throw Self.unreplayable(stuck[0]) }
+        var left = stuck
+        var progress = true
+        while progress {
+            progress = false
+            var still: [Change] = []
+            for c in left {
+                if let dot = try refusedDependency(of: c, &source) {
+                    refuse(c, .dependencyRefused(c, on: dot, code: refusedCodes[dot] ?? .dependencyRefused), dependsOn: dot)
+                    progress = true
+                } else {
+                    still.append(c)
+                }
+            }
+            left = still
         }
-        let c = stuck[0]
-        if let gap = stuck.first(where: { $0.dot.seq > (highest[$0.dot.device] ?? 0) + 1 }) {
-            let held = highest[gap.dot.device] ?? 0
-            throw Refusal(change: gap, error: FieldSyncError(.sequenceGap, "change \(gap.dot) leaves a gap: the log of \(gap.dot.device) is held up to seq \(held); send the changes from seq \(held + 1) first"))
+        for c in left { refuse(c, try stuckReason(c, &source)) }
+    }
+
+    /// The refused change `c` waits on, if any: an earlier seq of its author's log (on a server),
+    /// the change that creates its report, or a change its context names.
+    private mutating func refusedDependency<S: IngestSource>(of c: Change, _ source: inout S) throws -> Dot? {
+        if mode == .server {
+            let held = try workingHighest(c.dot.device, &source)
+            if c.dot.seq > held + 1, let seq = refusedSeqs[c.dot.device]?.first(where: { $0 > held && $0 < c.dot.seq }) {
+                return Dot(device: c.dot.device, seq: seq)
+            }
         }
-        guard let head = heads[c.report] else {
-            throw Refusal(change: c, error: FieldSyncError(.missingDependency, "change \(c.dot) is for report \(c.report), which this store does not hold; send the change that creates it (and every change it depends on) in the same or an earlier batch"))
+        let head = try workingHead(c.report, &source)
+        if head == nil, let create = refusedCreates[c.report] { return create }
+        for e in c.context.entries {
+            let applied = head?.version[e.device] ?? 0
+            guard applied < e.seq else { continue }
+            if let seq = refusedSeqs[e.device]?.first(where: { $0 > applied && $0 <= e.seq }) {
+                return Dot(device: e.device, seq: seq)
+            }
         }
-        let missing = c.context.entries.filter { head.version[$0.device] < $0.seq }.map { "\($0.device):\($0.seq)" }
-        throw Refusal(change: c, error: FieldSyncError(.missingDependency, "change \(c.dot) depends on changes to report \(c.report) this store does not hold (\(missing.prefix(5).joined(separator: ", "))); send them in the same or an earlier batch"))
+        return nil
+    }
+
+    private mutating func stuckReason<S: IngestSource>(_ c: Change, _ source: inout S) throws -> FieldSyncError {
+        let held = try workingHighest(c.dot.device, &source)
+        if c.dot.seq <= held, try isHeld(c.dot, below: held, &source) { return .dotReuse(c.dot) }
+        if mode == .server && c.dot.seq > held + 1 { return .sequenceGap(c, held: held) }
+        guard let head = try workingHead(c.report, &source) else { return .unknownReport(c) }
+        let missing = c.context.entries.filter { head.version[$0.device] < $0.seq }.map { Dot(device: $0.device, seq: $0.seq) }
+        return .missingDependency(c, missing: missing)
+    }
+
+    private static func unreplayable(_ c: Change) -> FieldSyncError {
+        FieldSyncError(.storage, "change \(c.dot) cannot be replayed onto its report; the database may be corrupt: run 'fieldsyncd admin verify'")
     }
 }
 
-extension FieldSyncError {
-    /// The refusal of a dot held already with different content.
-    public static func dotReuse(_ dot: Dot) -> FieldSyncError {
-        FieldSyncError(.dotReuse, "dot \(dot) is already held with different content: the device has reissued a sequence number, probably after being restored from an old backup. Nothing was changed. Recover by fetching the device's own log from the server and continuing after its highest sequence number (protocol/causality.md, 'Restored devices')")
-    }
-}
+/// An `IngestSource` answered from rows loaded before the plan runs (an engine whose reads are
+/// asynchronous, such as PostgreSQL). Earlier changes it was not given are collected in
+/// `needed`: load them into `changes` (or `absent`), `reset()` the plan and run it again.
+public struct PreloadedSource: IngestSource, Sendable {
+    /// The stored heads of the batch's reports.
+    public var heads: [ReportID: ReportHead] = [:]
+    /// The stored bodies of the batch's dots that are held already.
+    public var bodies: [Dot: Data] = [:]
+    /// The highest sequence number held of each author's log.
+    public var highest: [DeviceID: UInt64] = [:]
+    /// Earlier changes loaded for merges.
+    public var changes: [Dot: Change] = [:]
+    /// Dots looked up and not held.
+    public var absent: Set<Dot> = []
+    /// Dots a run asked for that are neither in `changes` nor in `absent`.
+    public private(set) var needed: Set<Dot> = []
 
-/// The lower-cased text an operator can search in a report: description, address, category,
-/// status notes, ward, tags. Never personal data.
-public enum SearchText {
-    /// The search text of a head with its current values.
-    public static func of(_ head: ReportHead, _ values: [FieldName: FieldValue]) -> String {
-        let fields: [FieldName] = [.description, .address, .serviceCode, .serviceName, .statusNotes, .ward]
-        return (fields.compactMap { values[$0]?.stringValue } + head.tagList).joined(separator: " ").lowercased()
+    /// Nothing loaded.
+    public init() {}
+
+    /// Forgets what was asked for, before another run.
+    public mutating func clearNeeded() { needed = [] }
+
+    public mutating func head(_ id: ReportID) -> ReportHead? { heads[id] }
+    public mutating func highestSeq(_ device: DeviceID) -> UInt64 { highest[device] ?? 0 }
+    public mutating func body(_ dot: Dot) -> Data? { bodies[dot] }
+    public mutating func change(_ dot: Dot) -> Change? {
+        if let c = changes[dot] { return c }
+        if !absent.contains(dot) { needed.insert(dot) }
+        return nil
     }
 }

@@ -13,6 +13,8 @@ public struct IngestResult: Hashable, Sendable, Codable {
     public var conflictsResolved = 0
     /// The arrival position of the last change applied (0 if none).
     public var lastArrival: Int64 = 0
+    /// The changes refused, each with its own reason, in the order they were refused.
+    public var refusals: [RefusedChange] = []
 
     /// An empty result.
     public init() {}

@@ -90,8 +90,10 @@ final class SQLiteConnection {
     var lastError: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "database is closed" }
 
     /// A single integer from a query (for pragmas and counts).
+    /// The statement is reset before returning, so that it holds no read snapshot.
     func scalar(_ sql: String) throws(FieldSyncError) -> Int64? {
         let s = try statement(sql)
+        defer { s.reset() }
         return try s.step() ? s.int64(0) : nil
     }
 }

@@ -153,6 +153,24 @@ enum Schema {
         """
         ALTER TABLE changes ADD COLUMN sig_run INTEGER CHECK (sig_run IS NULL OR sig_run BETWEEN 2 AND 1000);
         """,
+        // 6: the refusals quarantine is bounded — one record per refused dot and code (a refusal
+        // seen again bumps `times`), the sender (`via`) and county for per-device bounds and
+        // scoped reads, what it depends on; refusals over the bounds are counted in
+        // `refusal_overflow`, not stored. On a device, the same table holds changes set aside.
+        """
+        ALTER TABLE refusals ADD COLUMN via TEXT;
+        ALTER TABLE refusals ADD COLUMN county TEXT;
+        ALTER TABLE refusals ADD COLUMN depends_on TEXT;
+        ALTER TABLE refusals ADD COLUMN times INTEGER NOT NULL DEFAULT 1;
+        DELETE FROM refusals WHERE id NOT IN (SELECT min(id) FROM refusals GROUP BY device, seq, code);
+        UPDATE refusals SET body = x'' WHERE length(body) > 65536;
+        CREATE UNIQUE INDEX refusals_by_dot ON refusals(device, seq, code);
+        CREATE INDEX refusals_by_via ON refusals(via);
+        CREATE TABLE refusal_overflow(
+            via TEXT PRIMARY KEY,
+            dropped INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        """,
     ]
 
     /// The version a fully migrated store has.

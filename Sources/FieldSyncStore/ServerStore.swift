@@ -23,8 +23,12 @@ public protocol ServerStore: Sendable {
 
     // MARK: Logs
 
-    /// Applies a batch of signed changes atomically; signatures are checked by the caller.
-    func ingest(signed changes: [SignedChange]) async throws(FieldSyncError) -> IngestResult
+    /// Applies a batch change by change (see `SQLiteStore.ingest(signed:preRefused:atomic:via:)`):
+    /// each change that can be applied is, each other one is refused with its own reason and
+    /// quarantined (bounded); `atomic` refuses the whole batch at its first refusal instead.
+    /// Signatures are checked by the caller, which passes what it refused as `preRefused`.
+    func ingest(signed changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
+                via: DeviceID?) async throws(FieldSyncError) -> IngestResult
     /// Writes a new change authored by the store's own identity (the server's resolutions) and
     /// applies it; `signer` signs it.
     func write(_ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64,
@@ -57,8 +61,10 @@ public protocol ServerStore: Sendable {
     func canonicalState(county: String?) async throws(FieldSyncError) -> Data
     /// What the store holds, checked from the database.
     func verification() async throws(FieldSyncError) -> StoreVerification
-    /// Refused changes that contradicted stored ones (reused dots), newest first.
-    func refusals(limit: Int) async throws(FieldSyncError) -> [Refusal]
+    /// Quarantined refusals, newest first, optionally of one author's county or one sender.
+    func refusals(_ filter: RefusalFilter) async throws(FieldSyncError) -> [Refusal]
+    /// How many refusals the quarantine holds, and how many it counted without storing.
+    func refusalSummary() async throws(FieldSyncError) -> RefusalSummary
 
     // MARK: Epoch
 
@@ -102,6 +108,16 @@ extension ServerStore {
     /// A fresh epoch: 8 random hex digits.
     public static func makeEpoch() -> String { String(format: "%08x", UInt32.random(in: 0 ... .max)) }
 
+    /// Applies a batch atomically: all of it lands, or none of it and the error says why.
+    public func ingest(signed changes: [SignedChange]) async throws(FieldSyncError) -> IngestResult {
+        try await ingest(signed: changes, preRefused: [:], atomic: true, via: nil)
+    }
+
+    /// The newest quarantined refusals.
+    public func refusals(limit: Int) async throws(FieldSyncError) -> [Refusal] {
+        try await refusals(RefusalFilter(limit: limit))
+    }
+
     /// The merged state of every county.
     public func canonicalState() async throws(FieldSyncError) -> Data { try await canonicalState(county: nil) }
 
@@ -111,7 +127,8 @@ extension ServerStore {
     }
 }
 
-/// A change refused because it contradicted a stored one, kept for operators.
+/// A change a store refused, kept in its bounded quarantine for operators (on a device: a
+/// change set aside, with the reason the server or the device gave).
 public struct Refusal: Sendable, Hashable {
     /// The refused change's dot.
     public var dot: Dot
@@ -119,12 +136,59 @@ public struct Refusal: Sendable, Hashable {
     public var code: String
     /// The error message.
     public var message: String
+    /// The refused change it depends on (`dependency_refused`).
+    public var dependsOn: Dot?
+    /// The device that sent it (`nil` when the store's own device or the shell did).
+    public var via: String?
+    /// How many times it was refused.
+    public var times: Int
+    /// When it was last refused (milliseconds since the epoch).
+    public var atMillis: UInt64
 
     /// A refusal record.
-    public init(dot: Dot, code: String, message: String) {
+    public init(dot: Dot, code: String, message: String, dependsOn: Dot? = nil, via: String? = nil, times: Int = 1,
+                atMillis: UInt64 = 0) {
         self.dot = dot
         self.code = code
         self.message = message
+        self.dependsOn = dependsOn
+        self.via = via
+        self.times = times
+        self.atMillis = atMillis
+    }
+}
+
+/// Filters for reading the refusals quarantine.
+public struct RefusalFilter: Sendable, Hashable {
+    /// Only refusals of changes to these counties (`nil`: all).
+    public var counties: [String]?
+    /// Only refusals of changes sent by this device.
+    public var via: String?
+    /// Page size.
+    public var limit = 100
+    /// Records to skip.
+    public var offset = 0
+
+    /// No filter.
+    public init(counties: [String]? = nil, via: String? = nil, limit: Int = 100, offset: Int = 0) {
+        self.counties = counties
+        self.via = via
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// What the quarantine holds: the records, and the refusals counted but not stored.
+public struct RefusalSummary: Sendable, Hashable {
+    /// Records kept.
+    public var stored: Int
+    /// Refusals over the bounds, counted and not stored.
+    public var dropped: Int
+
+    /// A summary.
+    public init(stored: Int, dropped: Int) {
+        self.stored = stored
+        self.dropped = dropped
     }
 }
 
