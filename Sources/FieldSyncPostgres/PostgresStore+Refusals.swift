@@ -47,6 +47,24 @@ extension PostgresStore {
         }
     }
 
+    /// Records one refusal that no change carries, within the quarantine's bounds.
+    public func recordRefusal(_ verdict: RefusedChange, county: String, via: DeviceID?) async {
+        let sender = via?.rawValue ?? verdict.dot.device.rawValue
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let rule = options.quarantine
+        _ = try? await transaction { conn in
+            var usage = try await self.quarantineUsage(of: sender, on: conn)
+            guard rule.admit(size: 0, into: &usage) else { return false }
+            try await conn.run("""
+                INSERT INTO refusals(at_ms, device, seq, code, message, body, via, county, depends_on)
+                VALUES (\(now), \(verdict.dot.device.rawValue), \(Int64(clamping: verdict.dot.seq)), \(verdict.code.rawValue),
+                        \(verdict.message), ''::bytea, \(via?.rawValue), \(county), NULL)
+                ON CONFLICT (device, seq, code) DO UPDATE SET times = refusals.times + 1, at_ms = excluded.at_ms, message = excluded.message
+                """, self.logger)
+            return true
+        }
+    }
+
     private func quarantineUsage(of sender: String, on conn: PostgresConnection) async throws -> RefusalQuarantine.Usage {
         let row = try await conn.rows("""
             SELECT (SELECT count(*) FROM refusals WHERE coalesce(via, device) = \(sender)),

@@ -66,19 +66,55 @@ public struct SyncRequest: Codable, Sendable, Hashable {
     public var limit: Int?
     /// Also pull the caller's own changes (to recover a device restored from an old backup).
     public var includeOwn: Bool?
+    /// Answer change by change: apply what can be applied and list each refused change with its
+    /// reason in `refused` (without it, the first refusal refuses the whole push, as in v1.0).
+    public var verdicts: Bool?
+    /// Return the caller's own log from this sequence number in `own_log` (at most `limit`, or
+    /// 1,000): how a restored or cloned device takes back the changes the server holds.
+    public var ownLogFrom: UInt64?
+    /// Return the county's revoked devices in `revoked`, so that the device refuses their
+    /// changes at the door in peer sync.
+    public var revocations: Bool?
+    /// The device found its log forked (restored or cloned) and moved its work: recorded for
+    /// operators.
+    public var fork: ForkNotice?
 
     /// Creates a request.
-    public init(cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil, includeOwn: Bool? = nil) {
+    public init(cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil,
+                includeOwn: Bool? = nil, verdicts: Bool? = nil, ownLogFrom: UInt64? = nil, revocations: Bool? = nil,
+                fork: ForkNotice? = nil) {
         self.cursor = cursor
         self.offer = offer
         self.changes = changes
         self.limit = limit
         self.includeOwn = includeOwn
+        self.verdicts = verdicts
+        self.ownLogFrom = ownLogFrom
+        self.revocations = revocations
+        self.fork = fork
     }
 
     enum CodingKeys: String, CodingKey {
-        case cursor, offer, changes, limit
+        case cursor, offer, changes, limit, verdicts, revocations, fork
         case includeOwn = "include_own"
+        case ownLogFrom = "own_log_from"
+    }
+}
+
+/// What a device tells the server after it found its own log forked and moved its work.
+public struct ForkNotice: Codable, Sendable, Hashable {
+    /// The first sequence number at which the device's log and the server's differed.
+    public var from: UInt64
+    /// How far the server held the log.
+    public var held: UInt64
+    /// How far the device's own copy went.
+    public var local: UInt64
+
+    /// A notice.
+    public init(from: UInt64, held: UInt64, local: UInt64) {
+        self.from = from
+        self.held = held
+        self.local = local
     }
 }
 
@@ -94,14 +130,39 @@ public struct SyncResponse: Codable, Sendable, Hashable {
     public var cursor: String
     /// Whether more changes are waiting: sync again at once.
     public var more: Bool
+    /// The pushed changes refused, each with its reason (only when the request asked for verdicts).
+    public var refused: [RefusedChange]?
+    /// The caller's own log from `own_log_from` (only when asked).
+    public var ownLog: [SignedChange]?
+    /// Whether more of the caller's own log follows `own_log`.
+    public var ownLogMore: Bool?
+    /// The county's revoked devices (only when asked).
+    public var revoked: [String]?
+    /// The server's clock when it answered (milliseconds since the epoch): a device whose clock
+    /// is far from it corrects the timestamps of changes it has not pushed yet.
+    public var serverTimeMillis: UInt64?
 
     /// Creates a response.
-    public init(accepted: IngestSummary?, logs: [String: UInt64], changes: [SignedChange], cursor: String, more: Bool) {
+    public init(accepted: IngestSummary?, logs: [String: UInt64], changes: [SignedChange], cursor: String, more: Bool,
+                refused: [RefusedChange]? = nil, ownLog: [SignedChange]? = nil, ownLogMore: Bool? = nil, revoked: [String]? = nil,
+                serverTimeMillis: UInt64? = nil) {
         self.accepted = accepted
         self.logs = logs
         self.changes = changes
         self.cursor = cursor
         self.more = more
+        self.refused = refused
+        self.ownLog = ownLog
+        self.ownLogMore = ownLogMore
+        self.revoked = revoked
+        self.serverTimeMillis = serverTimeMillis
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case accepted, logs, changes, cursor, more, refused, revoked
+        case ownLog = "own_log"
+        case ownLogMore = "own_log_more"
+        case serverTimeMillis = "server_time_ms"
     }
 }
 
@@ -111,17 +172,20 @@ public struct IngestSummary: Codable, Sendable, Hashable {
     public var duplicates: Int
     public var conflictsOpened: Int
     public var conflictsResolved: Int
+    /// Changes refused (listed in the response's `refused`).
+    public var refused: Int?
 
     /// Creates a summary.
-    public init(applied: Int, duplicates: Int, conflictsOpened: Int, conflictsResolved: Int) {
+    public init(applied: Int, duplicates: Int, conflictsOpened: Int, conflictsResolved: Int, refused: Int? = nil) {
         self.applied = applied
         self.duplicates = duplicates
         self.conflictsOpened = conflictsOpened
         self.conflictsResolved = conflictsResolved
+        self.refused = refused
     }
 
     enum CodingKeys: String, CodingKey {
-        case applied, duplicates
+        case applied, duplicates, refused
         case conflictsOpened = "conflicts_opened"
         case conflictsResolved = "conflicts_resolved"
     }
@@ -293,6 +357,67 @@ public struct ConflictList: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey { case conflicts, nextOffset = "next_offset" }
+}
+
+/// One change a server refused, as `GET /v1/refusals` lists it.
+public struct RefusalRecord: Codable, Sendable, Hashable {
+    /// The refused change's author.
+    public var device: String
+    /// Its sequence number.
+    public var seq: UInt64
+    /// Why, as a stable code.
+    public var code: String
+    /// Why, for people.
+    public var message: String
+    /// The refused change it depends on (`dependency_refused`), as `device:seq`.
+    public var dependsOn: String?
+    /// The device that sent it.
+    public var via: String?
+    /// How many times it was refused.
+    public var times: Int
+    /// When it was last refused (milliseconds since the epoch).
+    public var atMillis: UInt64
+
+    /// A record.
+    public init(device: String, seq: UInt64, code: String, message: String, dependsOn: String?, via: String?, times: Int,
+                atMillis: UInt64) {
+        self.device = device
+        self.seq = seq
+        self.code = code
+        self.message = message
+        self.dependsOn = dependsOn
+        self.via = via
+        self.times = times
+        self.atMillis = atMillis
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case device, seq, code, message, via, times
+        case dependsOn = "depends_on"
+        case atMillis = "at_ms"
+    }
+}
+
+/// A page of the refusals quarantine.
+public struct RefusalList: Codable, Sendable, Hashable {
+    /// The records, newest first.
+    public var refusals: [RefusalRecord]
+    /// The offset of the next page, if any.
+    public var nextOffset: Int?
+    /// Records the quarantine holds in all (every county).
+    public var stored: Int?
+    /// Refusals over the quarantine's bounds, counted and not stored (every county).
+    public var dropped: Int?
+
+    /// Creates a page.
+    public init(refusals: [RefusalRecord], nextOffset: Int?, stored: Int? = nil, dropped: Int? = nil) {
+        self.refusals = refusals
+        self.nextOffset = nextOffset
+        self.stored = stored
+        self.dropped = dropped
+    }
+
+    enum CodingKeys: String, CodingKey { case refusals, stored, dropped, nextOffset = "next_offset" }
 }
 
 /// `POST /v1/conflicts/{report}/{field}/resolve`: keep a candidate's value, or set a new one.

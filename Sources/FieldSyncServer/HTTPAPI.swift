@@ -21,7 +21,7 @@ public struct HTTPAPI: Sendable {
         "POST /v1/devices/register", "POST /v1/sync", "GET /v1/me",
         "GET /v1/reports", "GET /v1/reports/{id}",
         "GET /v1/conflicts", "GET /v1/conflicts/{report}/{field}", "GET /v1/conflicts/{report}/{field}/{resolver}",
-        "POST /v1/conflicts/{report}/{field}/resolve",
+        "POST /v1/conflicts/{report}/{field}/resolve", "GET /v1/refusals",
         "POST /v1/admin/enrollments", "POST /v1/admin/operators", "GET /v1/admin/devices", "POST /v1/admin/devices/{id}/revoke",
     ]
 
@@ -120,6 +120,15 @@ public struct HTTPAPI: Sendable {
                 let body = try await self.decode(ResolveRequest.self, from: &request)
                 let r = try await self.service.resolve(report: try context.parameters.require("report"), field: try context.parameters.require("field"), body, by: caller)
                 return try self.respond(r, to: request, status: .created)
+            }
+        }
+        router.get("/v1/refusals") { request, context in
+            try await self.timed {
+                let q = request.uri.queryParameters
+                let via = try q.get("device").map { raw throws(FieldSyncError) in try DeviceID(validating: raw).rawValue }
+                let filter = RefusalFilter(counties: try Self.county(q.get("county")).map { [$0] }, via: via,
+                                           limit: try Self.int(q.get("limit"), "limit") ?? 50, offset: try Self.int(q.get("offset"), "offset") ?? 0)
+                return try self.respond(try await self.service.refusals(filter, by: try await self.principal(request, context)), to: request)
             }
         }
         router.post("/v1/admin/enrollments") { request, context in

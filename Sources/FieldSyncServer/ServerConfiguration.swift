@@ -16,6 +16,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var maxOfferedLogs = 10_000
     /// How far ahead of the server's clock a change's timestamp may be, in milliseconds.
     public var maxClockAheadMillis: UInt64 = 7 * 24 * 3_600_000
+    /// The earliest timestamp a change may carry (2020-01-01): anything older was written by a
+    /// device whose clock was not set.
+    public var minClockMillis: UInt64 = 1_577_836_800_000
     /// How long an enrollment token stays valid by default, in hours.
     public var enrollmentHours = 72
     /// How long one request may take before the server answers `timeout`, in seconds.

@@ -1,3 +1,4 @@
+import FieldSyncCore
 import Foundation
 import Prometheus
 
@@ -35,6 +36,18 @@ public struct ServerMetrics: Sendable {
     /// Counts one request by route and status.
     func request(route: String, method: String, status: Int) {
         registry.makeCounter(descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", String(status))]).increment()
+    }
+
+    static var refused: MetricNameDescriptor { MetricNameDescriptor(namespace: "fieldsync", metricName: "changes_refused", unitName: "total",
+                                              helpText: "Pushed changes refused, by code (kept in the bounded quarantine)") }
+
+    /// Counts refused changes by their code (a fixed set of labels).
+    func refused(_ verdicts: [RefusedChange]) {
+        var byCode: [FieldSyncError.Code: Int64] = [:]
+        for v in verdicts { byCode[v.code, default: 0] += 1 }
+        for (code, n) in byCode {
+            registry.makeCounter(descriptor: Self.refused, labels: [("code", code.rawValue)]).increment(by: n)
+        }
     }
 
     /// The Prometheus text exposition.

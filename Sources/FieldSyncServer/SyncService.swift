@@ -152,141 +152,6 @@ public struct SyncService: Sendable {
             .map { DeviceInfo(deviceID: $0.id.rawValue, county: $0.county, status: $0.status) }
     }
 
-    // MARK: Sync
-
-    /// One sync round trip for a device: push, log positions, pull.
-    public func sync(_ request: SyncRequest, device: DeviceRecord) async throws(FieldSyncError) -> SyncResponse {
-        let start = ContinuousClock.now
-        defer { metrics.syncLatency.record(ContinuousClock.now - start) }
-        // A cursor from another epoch (the database was restored since) starts over.
-        let position = try SyncCursor.decode(request.cursor)
-        var cursor = position.epoch == nil || position.epoch == epoch ? position.arrival : 0
-        let limit = request.limit ?? configuration.maxPullChanges
-        guard (0...configuration.maxPullChanges).contains(limit) else {
-            throw FieldSyncError(.invalidRequest, "limit must be between 0 and \(configuration.maxPullChanges)")
-        }
-        let pushed = request.changes ?? []
-        guard pushed.count <= configuration.maxPushChanges else {
-            throw FieldSyncError(.tooManyChanges, "a sync may push at most \(configuration.maxPushChanges) changes; you sent \(pushed.count): send the rest in the next request")
-        }
-        let offer = request.offer ?? [:]
-        guard offer.count <= configuration.maxOfferedLogs else {
-            throw FieldSyncError(.invalidRequest, "a sync may offer at most \(configuration.maxOfferedLogs) logs")
-        }
-
-        var accepted: IngestSummary?
-        if !pushed.isEmpty {
-            try await verify(pushed, from: device)
-            let r = try await store.ingest(signed: pushed)
-            store.faults?.reach(.afterCommit)
-            metrics.changesIngested.increment(by: Int64(r.applied))
-            metrics.changesDuplicate.increment(by: Int64(r.duplicates))
-            metrics.conflictsOpened.increment(by: Int64(r.conflictsOpened))
-            metrics.conflictsResolved.increment(by: Int64(r.conflictsResolved))
-            accepted = IngestSummary(applied: r.applied, duplicates: r.duplicates, conflictsOpened: r.conflictsOpened, conflictsResolved: r.conflictsResolved)
-        }
-
-        var logs: [String: UInt64] = [:]
-        var names = Set(offer.keys)
-        for c in pushed { names.insert(c.change.dot.device.rawValue) }
-        names.insert(device.id.rawValue)
-        var ids: [DeviceID] = []
-        for name in names {
-            guard let id = DeviceID(rawValue: name) else {
-                throw FieldSyncError(.invalidIdentifier, "offered log '\(name.prefix(64))' is not a valid device id")
-            }
-            ids.append(id)
-        }
-        for (id, seq) in try await store.highestSeqs(of: ids) { logs[id.rawValue] = seq }
-
-        let excluding = request.includeOwn == true ? nil : device.id
-        var page = limit == 0
-            ? ChangePage(changes: [], cursor: cursor, hasMore: false)
-            : try await store.changes(after: cursor, county: device.county, excludingDevice: excluding, limit: limit)
-        if page.changes.isEmpty, cursor > 0, try await store.lastPosition() < cursor {
-            // A cursor beyond anything this database has issued: it was restored from a backup
-            // older than the device's last pull. Start over rather than skip what it numbers anew.
-            cursor = 0
-            page = limit == 0 ? ChangePage(changes: [], cursor: 0, hasMore: true)
-                : try await store.changes(after: 0, county: device.county, excludingDevice: excluding, limit: limit)
-        }
-        metrics.changesServed.increment(by: Int64(page.changes.count))
-        if !page.changes.isEmpty { store.faults?.reach(.midPull) }
-        return SyncResponse(accepted: accepted, logs: logs, changes: page.changes.map(\.signed),
-                            cursor: SyncCursor.encode(page.cursor, epoch: epoch), more: page.hasMore)
-    }
-
-    /// Checks every pushed change: county, author, clock, and signature — its own, or a signed
-    /// run's that covers it. A change with neither is accepted only if the store already holds it
-    /// byte for byte (a relayed copy of a change the server has: it changes nothing).
-    func verify(_ changes: [SignedChange], from device: DeviceRecord) async throws(FieldSyncError) {
-        var keys: [DeviceID: Data] = [:]
-        let horizon = now() + configuration.maxClockAheadMillis
-        // Run members by dot, built only when the request carries a signed run.
-        var inRequest: [Dot: Change] = [:]
-        if changes.contains(where: { $0.run > 1 }) {
-            for signed in changes { inRequest[signed.change.dot] = signed.change }
-        }
-        var covered = Set<Dot>()
-        for signed in changes {
-            let c = signed.change
-            guard c.county == device.county else {
-                throw FieldSyncError(.wrongCounty, "change \(c.dot) belongs to county '\(c.county)', but device \(device.id) syncs '\(device.county)'; a device may only push its own county's changes")
-            }
-            guard c.hlc.millis <= horizon else {
-                throw FieldSyncError(.clockSkew, "change \(c.dot) is timestamped \(c.hlc.millis) ms, more than \(configuration.maxClockAheadMillis / 3_600_000) hours ahead of the server's clock; set the device's date and time, then write new changes")
-            }
-            let key: Data
-            if let k = keys[c.dot.device] {
-                key = k
-            } else if c.dot.device == serverID {
-                key = serverKey.publicKey
-            } else {
-                guard let author = try await store.device(c.dot.device), let k = author.publicKey else {
-                    throw FieldSyncError(.unknownDevice, "change \(c.dot) is by \(c.dot.device), which is not an enrolled device; only enrolled devices' changes are accepted")
-                }
-                guard author.status == "active" else {
-                    throw FieldSyncError(.deviceRevoked, "change \(c.dot) is by \(c.dot.device), which has been revoked; its changes are no longer accepted")
-                }
-                guard author.county == c.county else {
-                    throw FieldSyncError(.wrongCounty, "change \(c.dot) is by \(c.dot.device), enrolled in '\(author.county)', but touches county '\(c.county)'")
-                }
-                key = k
-            }
-            keys[c.dot.device] = key
-            guard let signature = signed.signature else { continue }   // must be covered: checked below
-            if signed.run <= 1 {
-                guard ChangeSignature.isValid(signed, publicKey: key) else { throw Self.forged(c.dot) }
-                continue
-            }
-            // A signed run: every member from this request or, already verified, from the store.
-            var members: [Change] = []
-            for seq in signed.coveredSeqs {
-                let dot = Dot(device: c.dot.device, seq: seq)
-                if let m = inRequest[dot] {
-                    members.append(m)
-                } else if let m = try await store.storedChange(dot) {
-                    members.append(m)
-                } else {
-                    throw FieldSyncError(.badSignature, "the run signed on change \(c.dot) covers \(dot), which is neither in this request nor held by the server; send the whole run")
-                }
-            }
-            guard members.count == signed.run, ChangeSignature.isValidRun(members, signature: signature, publicKey: key) else {
-                throw Self.forged(c.dot)
-            }
-            for m in members { covered.insert(m.dot) }
-        }
-        for signed in changes where signed.signature == nil && !covered.contains(signed.change.dot) {
-            guard let held = try await store.storedChange(signed.change.dot), held == signed.change else {
-                throw FieldSyncError(.badSignature, "change \(signed.change.dot) carries no signature and no signed run in this request covers it; send changes exactly as their author signed them")
-            }
-        }
-    }
-
-    static func forged(_ dot: Dot) -> FieldSyncError {
-        FieldSyncError(.badSignature, "change \(dot) does not carry a valid signature by \(dot.device); it was altered or forged. Send changes exactly as their author signed them")
-    }
-
     // MARK: Operators
 
     /// Reports an operator may see, filtered.
@@ -390,6 +255,30 @@ public struct SyncService: Sendable {
         metrics.conflictsResolved.increment()
         let record = try await store.conflicts(ConflictFilter(report: open.report, limit: 1_000)).first { $0.resolution?.dot == change.dot }
         return ResolveResponse(change: change, conflict: record)
+    }
+
+    /// The refusals quarantine, of the operator's counties (admins: all, or one with `county`).
+    public func refusals(_ filter: RefusalFilter, by caller: Principal) async throws(FieldSyncError) -> RefusalList {
+        let op = try requireOperator(caller)
+        guard (1...500).contains(filter.limit), (0...1_000_000_000).contains(filter.offset) else { throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset 0–1,000,000,000") }
+        var filter = filter
+        if let counties = filter.counties {
+            for county in counties { try requireCounty(op, county) }
+        } else if !(op.role == "admin" || op.counties.contains("*")) {
+            filter.counties = op.counties
+        }
+        var probe = filter
+        probe.limit += 1
+        var list = try await store.refusals(probe)
+        let more = list.count > filter.limit
+        if more { list.removeLast() }
+        let summary = op.role == "admin" ? try await store.refusalSummary() : nil
+        let records = list.map {
+            RefusalRecord(device: $0.dot.device.rawValue, seq: $0.dot.seq, code: $0.code, message: $0.message,
+                          dependsOn: $0.dependsOn?.description, via: $0.via, times: $0.times, atMillis: $0.atMillis)
+        }
+        return RefusalList(refusals: records, nextOffset: more ? filter.offset + filter.limit : nil,
+                           stored: summary?.stored, dropped: summary?.dropped)
     }
 
     // MARK: Scope

@@ -42,6 +42,18 @@ extension SQLiteStore {
         }
     }
 
+    /// Records one refusal that no change carries, within the quarantine's bounds.
+    public func recordRefusal(_ verdict: RefusedChange, county: String, via: DeviceID?) {
+        defer { db.resetBusyStatements() }
+        let sender = via?.rawValue ?? verdict.dot.device.rawValue
+        guard var usage = try? quarantineUsage(of: sender), options.quarantine.admit(size: 0, into: &usage) else { return }
+        try? db.statement("""
+            INSERT INTO refusals(at_ms, device, seq, code, message, body, via, county, depends_on) VALUES (?, ?, ?, ?, ?, x'', ?, ?, NULL)
+            ON CONFLICT(device, seq, code) DO UPDATE SET times = times + 1, at_ms = excluded.at_ms, message = excluded.message
+            """).bind(.int(Int64(clamping: Self.nowMillis())), .text(verdict.dot.device.rawValue), .int(Int64(clamping: verdict.dot.seq)),
+                      .text(verdict.code.rawValue), .text(verdict.message), via.map { .text($0.rawValue) } ?? .null, .text(county)).run()
+    }
+
     private func quarantineUsage(of sender: String) throws(FieldSyncError) -> RefusalQuarantine.Usage {
         let s = try db.statement("""
             SELECT (SELECT count(*) FROM refusals WHERE coalesce(via, device) = ?),

@@ -63,6 +63,9 @@ public protocol ServerStore: Sendable {
     func verification() async throws(FieldSyncError) -> StoreVerification
     /// Quarantined refusals, newest first, optionally of one author's county or one sender.
     func refusals(_ filter: RefusalFilter) async throws(FieldSyncError) -> [Refusal]
+    /// Records one refusal that no change carries (a device's report that its log forked), within
+    /// the quarantine's bounds. Best effort.
+    func recordRefusal(_ verdict: RefusedChange, county: String, via: DeviceID?) async
     /// How many refusals the quarantine holds, and how many it counted without storing.
     func refusalSummary() async throws(FieldSyncError) -> RefusalSummary
 
