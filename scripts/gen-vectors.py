@@ -62,6 +62,8 @@ def main():
     edit4 = {"device": "tab-a", "seq": 4, "report": "vec-r1", "county": "kisumu", "ctx": {"tab-a": 3}, "hlc": [1795000000003, 0],
              "ops": [{"op": "set", "field": "status", "value": "closed"}]}
 
+    note5 = {"device": "tab-a", "seq": 5, "report": "vec-r1", "county": "kisumu", "ctx": {"tab-a": 4}, "hlc": [1795000000004, 0],
+             "ops": [{"op": "note", "text": "unsigned"}]}
     vectors = [
         ("health", "Liveness, no authentication.", "none", "GET", "/healthz", None, 200, {"status": "ok", "protocol": "1"}),
         ("sync-up-to-date", "A device with nothing to push and nothing new learns it in one round trip.", "device", "POST", "/v1/sync", {}, 200,
@@ -86,6 +88,9 @@ def main():
          {"accepted": {"applied": 2, "duplicates": 0}, "logs": {"tab-a": 3}}),
         ("push-run-uncovered", "A change with no signature and no run covering it.", "device", "POST", "/v1/sync",
          {"changes": [{"change": edit4}]}, 422, {"code": "bad_signature"}),
+        ("push-verdicts", "Per-change verdicts: the signed change is applied; the unsigned one, not held and covered by no run, is refused alone (listed in refused) and the push answers 200.",
+         "device", "POST", "/v1/sync", {"changes": [{"change": edit4, "sig": sign(edit4)}, {"change": note5}], "verdicts": True}, 200,
+         {"accepted": {"applied": 1, "duplicates": 0, "refused": 1}, "refused": [{"device": "tab-a", "seq": 5, "code": "bad_signature"}], "logs": {"tab-a": 4}}),
     ]
     os.makedirs(HERE, exist_ok=True)
     for old in os.listdir(HERE):

@@ -7,6 +7,13 @@ import Foundation
 /// lacks (in bounded batches, in the device's causal order), pulls what arrived since the last
 /// cursor, and remembers both positions only after the server has answered — so a sync cut at
 /// any point resumes on the next run without loss or duplicates.
+///
+/// Nothing blocks a device: the server answers each pushed change on its own, and a refused
+/// change is set aside (kept, with its reason, never pushed again) while everything else flows.
+/// Before its first push of its own changes in a run, the device learns how far the server holds
+/// its log: a device restored from an older backup, or a copy of another phone's store, takes
+/// back the server's changes and moves its own diverging work above them (`LogFork`). Changes not
+/// yet pushed that were written under a clock far ahead of the server's are re-timed first.
 public struct DeviceSync: Sendable {
     /// The device's store.
     public let store: SQLiteStore
@@ -22,17 +29,26 @@ public struct DeviceSync: Sendable {
     /// set, each push carries one signature per run of the device's own changes instead of one
     /// per change; when `nil`, every change travels with the signature it was written with.
     public var runSigner: (@Sendable ([Change]) -> Data)?
+    /// Signs one change of this device (its key's `sign`): changes moved or re-timed are signed
+    /// again with it (without it they travel unsigned until sealed in a run).
+    public var signer: (@Sendable (Change) -> Data)?
+    /// Changes not yet pushed timestamped further than this ahead of the server's clock are
+    /// re-timed to the server's clock before they are pushed.
+    public var clockSlackMillis: UInt64 = 10 * 60_000
 
     /// Creates a sync between a device store and a server; with `runSigner`, pushes carry one
-    /// signature per run of the device's own consecutive changes.
-    public init(store: SQLiteStore, api: FieldSyncAPI, runSigner: (@Sendable ([Change]) -> Data)? = nil) {
+    /// signature per run of the device's own consecutive changes; with `signer`, changes the
+    /// device moves or re-times are signed again.
+    public init(store: SQLiteStore, api: FieldSyncAPI, runSigner: (@Sendable ([Change]) -> Data)? = nil,
+                signer: (@Sendable (Change) -> Data)? = nil) {
         self.store = store
         self.api = api
         self.runSigner = runSigner
+        self.signer = signer
     }
 
-    /// What a sync did.
-    public struct Summary: Sendable, Hashable, CustomStringConvertible {
+    /// What a sync did (over every attempt, when retried).
+    public struct Summary: Sendable, Hashable, Codable, CustomStringConvertible {
         public var pushed = 0
         public var pulled = 0
         public var conflictsOpened = 0
@@ -41,99 +57,283 @@ public struct DeviceSync: Sendable {
         public var bytesReceived = 0
         public var roundTrips = 0
         public var seconds = 0.0
+        /// Changes set aside: refused by the server, with their reasons (`fieldsync status`).
+        public var setAside = 0
+        /// This device's changes moved above the server's head after its log forked.
+        public var moved = 0
+        /// Changes not yet pushed whose timestamps were corrected (a clock that ran ahead).
+        public var retimed = 0
 
         public var description: String {
-            "pushed \(pushed), pulled \(pulled), conflicts opened \(conflictsOpened) / resolved \(conflictsResolved), \(bytesSent + bytesReceived) bytes (\(bytesSent) up, \(bytesReceived) down), \(roundTrips) round trip\(roundTrips == 1 ? "" : "s"), \(String(format: "%.2f", seconds)) s"
+            var text = "pushed \(pushed), pulled \(pulled), conflicts opened \(conflictsOpened) / resolved \(conflictsResolved), \(bytesSent + bytesReceived) bytes (\(bytesSent) up, \(bytesReceived) down), \(roundTrips) round trip\(roundTrips == 1 ? "" : "s"), \(String(format: "%.2f", seconds)) s"
+            if setAside > 0 { text += "; \(setAside) set aside (fieldsync status)" }
+            if moved > 0 { text += "; \(moved) moved after a forked log" }
+            if retimed > 0 { text += "; \(retimed) re-timed" }
+            return text
+        }
+
+        /// Adds another attempt's figures.
+        public mutating func add(_ other: Summary) {
+            pushed += other.pushed; pulled += other.pulled
+            conflictsOpened += other.conflictsOpened; conflictsResolved += other.conflictsResolved
+            bytesSent += other.bytesSent; bytesReceived += other.bytesReceived
+            roundTrips += other.roundTrips; seconds += other.seconds
+            setAside += other.setAside; moved += other.moved; retimed += other.retimed
         }
     }
 
     /// Syncs until up to date. `progress` is called after every round trip.
     @discardableResult
     public func run(progress: (@Sendable (Summary) -> Void)? = nil) async throws(FieldSyncError) -> Summary {
+        var summary = Summary()
+        try await run(into: &summary, progress: progress)
+        return summary
+    }
+
+    /// Syncs until up to date, counting into `summary` (which keeps what was done when a round
+    /// trip fails).
+    public func run(into summary: inout Summary, progress: (@Sendable (Summary) -> Void)? = nil) async throws(FieldSyncError) {
         let started = ContinuousClock.now
+        let base = summary.seconds
+        defer { summary.seconds = base + (ContinuousClock.now - started).seconds }
         guard let me = try await store.identity() else {
             throw FieldSyncError(.invalidIdentifier, "this store has no device identity; enroll the device first")
         }
-        var summary = Summary()
         var state = try await loadState()
+        var probed = false
+        var relearned = Set<Dot>()
         var rounds = 0
         while true {
             rounds += 1
             if rounds > 100_000 { throw FieldSyncError(.internalError, "sync did not converge after 100,000 round trips") }
-            let (pendingBatch, scanned, exhausted) = try await pending(after: state.pushCursor, positions: state.positions)
-            let batch = runSigner.map { SignedChange.sealingRuns(pendingBatch, author: me, sign: $0) } ?? pendingBatch
-            let request = SyncRequest(cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
-                                      includeOwn: state.recovering ? true : nil)
-            var traffic = FieldSyncAPI.Traffic()
-            let response: SyncResponse
-            do {
-                response = try await api.sync(request, traffic: &traffic)
-            } catch where error.code == .sequenceGap || error.code == .missingDependency {
-                // The server lacks history we assumed it had (e.g. it was restored): relearn its
-                // positions for every log we hold and push again from the start.
-                summary.roundTrips += 1
-                summary.bytesSent += traffic.sent
-                summary.bytesReceived += traffic.received
-                let heads = try await store.logHeads()
-                var refresh = FieldSyncAPI.Traffic()
-                let answer = try await api.sync(SyncRequest(cursor: state.pullCursor, offer: Dictionary(uniqueKeysWithValues: heads.map { ($0.key.rawValue, $0.value) }), limit: 0), traffic: &refresh)
-                summary.roundTrips += 1
-                summary.bytesSent += refresh.sent
-                summary.bytesReceived += refresh.received
-                state.positions = answer.logs.compactMapKeys { DeviceID(rawValue: $0) }
-                state.pushCursor = 0
+            let aside = try await store.setAsideBodies()
+            let (pendingBatch, scanned, exhausted) = try await pending(after: state.pushCursor, positions: state.positions, aside: aside)
+            if !probed, pendingBatch.contains(where: { $0.change.dot.device == me }) {
+                probed = true
+                try await probe(me, &state, &summary)
                 try await save(state)
                 continue
             }
-            summary.roundTrips += 1
-            summary.bytesSent += traffic.sent
-            summary.bytesReceived += traffic.received
+            let batch = runSigner.map { SignedChange.sealingRuns(pendingBatch, author: me, sign: $0) } ?? pendingBatch
+            let request = SyncRequest(cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
+                                      includeOwn: state.recovering ? true : nil, verdicts: true, fork: state.fork)
+            var traffic = FieldSyncAPI.Traffic()
+            let response: SyncResponse
+            do {
+                defer { summary.count(traffic) }
+                response = try await api.sync(request, traffic: &traffic)
+            } catch where error.code == .sequenceGap || error.code == .missingDependency {
+                // A server of protocol v1.0 lacks history we assumed it had: relearn its positions.
+                try await relearn(&state, &summary)
+                continue
+            }
+            state.fork = nil
             if let accepted = response.accepted {
                 summary.pushed += accepted.applied
                 summary.conflictsOpened += accepted.conflictsOpened
                 summary.conflictsResolved += accepted.conflictsResolved
             }
-            if !response.changes.isEmpty {
-                let r = try await store.ingest(signed: response.changes)
-                summary.pulled += r.applied
-                summary.conflictsOpened += r.conflictsOpened
-                summary.conflictsResolved += r.conflictsResolved
-                for c in response.changes where c.change.dot.seq > state.positions[c.change.dot.device] ?? 0 {
-                    state.positions[c.change.dot.device] = c.change.dot.seq
-                }
+            let confirmedBefore = state.positions[me] ?? 0
+            let verdicts = try await settle(response.refused ?? [], me: me, &state, &relearned, &summary)
+            // The server holds more of this device's log than it confirmed or just pushed: a copy
+            // of this store (or the phone before a restore) wrote it. Take it back before taking
+            // the pulled changes, which may depend on it.
+            let confirmedOwn = max(state.positions[me] ?? 0, batch.filter { $0.change.dot.device == me }.map(\.change.dot.seq).max() ?? 0)
+            if let serverOwn = response.logs[me.rawValue], serverOwn > confirmedOwn {
+                try await recoverFork(me, held: serverOwn, from: confirmedBefore + 1, &state, &summary)
+                try await save(state)
+                continue
             }
-            // A server that holds less of a log than it did (restored from a backup): push
-            // everything it lacks again, from the start of the local log.
-            var serverLostChanges = false
-            for (log, pos) in response.logs {
-                guard let d = DeviceID(rawValue: log) else { continue }
-                if pos < state.positions[d] ?? 0 { serverLostChanges = true }
-                state.positions[d] = pos
+            let serverLostChanges = try await absorb(response, me: me, &state, &summary)
+            if verdicts.forked {
+                try await recoverFork(me, held: response.logs[me.rawValue] ?? 0, from: confirmedBefore + 1, &state, &summary)
+                try await save(state)
+                continue
+            }
+            if verdicts.relearn {
+                try await relearn(&state, &summary)
+                continue
+            }
+            if verdicts.rewrote {
+                // Refused changes left the log and later own work moved: push what is left; a
+                // relayed copy dropped for a reused dot is pulled again as the server holds it.
+                if response.refused?.contains(where: { $0.code == .dotReuse && $0.dot.device != me }) == true { state.pullCursor = nil }
+                state.pushCursor = 0
+                try await save(state)
+                continue
             }
             state.pushCursor = serverLostChanges ? 0 : scanned
-            state.pullCursor = response.cursor
-            if state.recovering && !response.more { state.recovering = false }
-            // A server that holds more of our own log than we do: we were restored from an old
-            // backup. Fetch our own changes before writing anything new.
-            let ownHeld = try await store.highestSeq(of: me)
-            if let serverOwn = response.logs[me.rawValue], serverOwn > ownHeld, !state.recovering {
-                state.recovering = true
-                state.pullCursor = nil
-            }
             // Done when everything local was offered and nothing more waits on the server.
             let done = exhausted && !response.more && !state.recovering && !serverLostChanges
             if done { state.lastSyncMillis = UInt64(Date().timeIntervalSince1970 * 1000) }
             try await save(state)
-            summary.seconds = (ContinuousClock.now - started).seconds
+            summary.seconds = base + (ContinuousClock.now - started).seconds
             progress?(summary)
             if done { break }
         }
-        return summary
+    }
+
+    /// Sets aside the finally refused changes and what depends on them here, and takes them out
+    /// of the log (their bodies stay with the records), so the device shows what the server
+    /// shows; when one is this device's own, moves its later own work down so that its log stays
+    /// dense (a change refused only because an earlier one of its author was is moved, not set
+    /// aside). A relayed copy refused as a reused dot is dropped and the server's copy pulled.
+    /// Says whether the device's own log forked, and whether the server lacks history (gaps,
+    /// missing dependencies) — unless it said so before for the same changes, then set aside.
+    private func settle(_ refused: [RefusedChange], me: DeviceID, _ state: inout State, _ relearned: inout Set<Dot>,
+                        _ summary: inout Summary) async throws(FieldSyncError) -> (forked: Bool, relearn: Bool, rewrote: Bool) {
+        var forked = false, relearn = false
+        var final: [RefusedChange] = []
+        for v in refused {
+            if v.code == .logForked || (v.code == .dotReuse && v.dot.device == me) {
+                forked = true
+            } else if v.code == .dependencyRefused, v.dependsOn?.device == v.dot.device, v.dot.device == me {
+                continue   // only the log's density: moved down below
+            } else if !v.isFinal && !relearned.contains(v.dot) {
+                relearn = true
+                relearned.insert(v.dot)
+            } else {
+                final.append(v)
+            }
+        }
+        guard !final.isEmpty else { return (forked, relearn, false) }
+        let roots = Set(final.map(\.dot))
+        let dependents = try await store.dependents(of: roots)
+        try await store.setAside(final)
+        try await store.setAside(dependents.map { c, root in
+            RefusedChange(dot: c.dot, error: .dependencyRefused(c, on: root, code: .dependencyRefused), dependsOn: root)
+        }, by: "device")
+        summary.setAside += final.count + dependents.count
+        let removed = roots.union(dependents.map(\.0.dot))
+        var later: [Change] = [], moved: [Change] = []
+        if let first = removed.filter({ $0.device == me }).map(\.seq).min() {
+            later = try await store.ownLog(from: first).map(\.change).filter { !removed.contains($0.dot) }
+            moved = LogFork.moved(later, from: first, above: first - 1, lineage: [])
+        }
+        let sign = signer
+        try await store.rewrite(removing: removed.union(later.map(\.dot)), adding: moved.map { SignedChange(change: $0, signature: sign?($0)) })
+        summary.moved += moved.count
+        state.pushCursor = 0
+        return (forked, relearn, true)
+    }
+
+    /// Takes a response's pulled changes and log positions into the store and the state; says
+    /// whether the server holds less of a log than it did (it was restored: push again).
+    private func absorb(_ response: SyncResponse, me: DeviceID, _ state: inout State,
+                        _ summary: inout Summary) async throws(FieldSyncError) -> Bool {
+        if !response.changes.isEmpty {
+            let r = try await store.ingest(signed: response.changes, preRefused: [:], atomic: false, via: nil)
+            summary.pulled += r.applied
+            summary.conflictsOpened += r.conflictsOpened
+            summary.conflictsResolved += r.conflictsResolved
+            for c in response.changes where c.change.dot.seq > state.positions[c.change.dot.device] ?? 0 {
+                state.positions[c.change.dot.device] = c.change.dot.seq
+            }
+        }
+        if let revoked = response.revoked {
+            try await store.setSettings(["revoked": revoked.prefix(100_000).joined(separator: ",")])
+        }
+        var serverLostChanges = false
+        for (log, pos) in response.logs {
+            guard let d = DeviceID(rawValue: log) else { continue }
+            if pos < state.positions[d] ?? 0 { serverLostChanges = true }
+            state.positions[d] = pos
+        }
+        state.pullCursor = response.cursor
+        if state.recovering && !response.more { state.recovering = false }
+        return serverLostChanges
+    }
+
+    /// One round trip before the first push of this device's own changes: how far the server
+    /// holds its log (and the county's revocations, and the server's clock), with a page of
+    /// pulled changes. Recovers a forked log and re-times changes written under a clock ahead.
+    private func probe(_ me: DeviceID, _ state: inout State, _ summary: inout Summary) async throws(FieldSyncError) {
+        let ownHeld = try await store.highestSeq(of: me)
+        // No pull yet: pulled changes may depend on changes of this log the device lost.
+        let request = SyncRequest(cursor: state.pullCursor, offer: [me.rawValue: ownHeld], limit: 0, verdicts: true, revocations: true)
+        var traffic = FieldSyncAPI.Traffic()
+        defer { summary.count(traffic) }
+        let response = try await api.sync(request, traffic: &traffic)
+        let confirmed = state.positions[me] ?? 0
+        if try await absorb(response, me: me, &state, &summary) { state.pushCursor = 0 }
+        let serverOwn = response.logs[me.rawValue] ?? 0
+        if serverOwn > confirmed { try await recoverFork(me, held: serverOwn, from: confirmed + 1, &state, &summary) }
+        if let serverTime = response.serverTimeMillis { try await retime(me, serverTime: serverTime, &state, &summary) }
+    }
+
+    /// The server holds this device's log up to `held`, more than the device confirmed: fetch it
+    /// from `from`, compare, take back what the device lacks, and move diverging work above it.
+    private func recoverFork(_ me: DeviceID, held: UInt64, from: UInt64, _ state: inout State,
+                             _ summary: inout Summary) async throws(FieldSyncError) {
+        let start = max(1, from)
+        guard held >= start else { return }
+        var lineage: [Change] = []
+        var next = start
+        while next <= held {
+            var traffic = FieldSyncAPI.Traffic()
+            defer { summary.count(traffic) }
+            let response = try await api.sync(SyncRequest(cursor: state.pullCursor, limit: 0, ownLogFrom: next), traffic: &traffic)
+            let page = (response.ownLog ?? []).map(\.change).filter { $0.dot.device == me && $0.dot.seq >= next }
+            guard let last = page.last?.dot.seq else { break }
+            lineage += page
+            next = last + 1
+            if response.ownLogMore != true { break }
+        }
+        let local = try await store.ownLog(from: start).map(\.change)
+        let localHeld = local.last?.dot.seq ?? (start - 1)
+        let sign = signer
+        let resign = { (c: Change) -> SignedChange in SignedChange(change: c, signature: sign?(c)) }
+        if let fork = LogFork.divergence(local: local, server: lineage) {
+            var serverCopy: [UInt64: Change] = [:]
+            for c in lineage { serverCopy[c.dot.seq] = c }
+            // Changes the server holds as they are stay where they are; the others move.
+            let moving = local.filter { $0.dot.seq >= fork && serverCopy[$0.dot.seq] != $0 }
+            let theirs = lineage.filter { $0.dot.seq >= fork && local.contains($0) == false }
+            let moved = LogFork.moved(moving, from: fork, above: held, lineage: theirs)
+            let rewrite = try await store.rewrite(removing: Set(moving.map(\.dot)), adding: (theirs + moved).map(resign))
+            if !rewrite.dependents.isEmpty { state.pullCursor = nil }
+            state.fork = ForkNotice(from: fork, held: held, local: localHeld)
+            summary.moved += moved.count
+        } else {
+            let missing = lineage.filter { $0.dot.seq > localHeld }
+            if !missing.isEmpty { _ = try await store.ingest(signed: missing.map(resign), preRefused: [:], atomic: false, via: nil) }
+        }
+        state.positions[me] = held
+        state.pushCursor = 0
+    }
+
+    /// Re-times this device's changes not yet pushed that are stamped further ahead of the
+    /// server's clock than `clockSlackMillis` (the clock ran ahead, and was corrected or not).
+    private func retime(_ me: DeviceID, serverTime: UInt64, _ state: inout State, _ summary: inout Summary) async throws(FieldSyncError) {
+        let limit = serverTime &+ clockSlackMillis
+        let unsynced = try await store.ownLog(from: (state.positions[me] ?? 0) + 1).map(\.change)
+        guard unsynced.contains(where: { $0.hlc.millis > limit }) else { return }
+        let fixed = LogFork.clamped(unsynced, above: limit, to: serverTime).filter { $0.hlc.millis == serverTime }
+        let changed = fixed.filter { f in unsynced.first { $0.dot == f.dot } != f }
+        guard !changed.isEmpty else { return }
+        let sign = signer
+        let rewrite = try await store.rewrite(removing: Set(changed.map(\.dot)),
+                                              adding: changed.map { SignedChange(change: $0, signature: sign?($0)) })
+        if !rewrite.dependents.isEmpty { state.pullCursor = nil }
+        state.pushCursor = 0
+        summary.retimed += changed.count
+    }
+
+    /// Relearns how far the server holds every log this device holds, and pushes again from the
+    /// start (the server lacks history it once had).
+    private func relearn(_ state: inout State, _ summary: inout Summary) async throws(FieldSyncError) {
+        let heads = try await store.logHeads()
+        var traffic = FieldSyncAPI.Traffic()
+        defer { summary.count(traffic) }
+        let answer = try await api.sync(SyncRequest(cursor: state.pullCursor, offer: Dictionary(uniqueKeysWithValues: heads.map { ($0.key.rawValue, $0.value) }), limit: 0), traffic: &traffic)
+        state.positions = answer.logs.compactMapKeys { DeviceID(rawValue: $0) }
+        state.pushCursor = 0
+        try await save(state)
     }
 
     /// Changes to push after `cursor`: those the server is not known to hold, at most a batch;
     /// the local position scanned to; whether the scan reached the end of the local log.
-    func pending(after cursor: Int64, positions: [DeviceID: UInt64]) async throws(FieldSyncError) -> ([SignedChange], Int64, Bool) {
+    func pending(after cursor: Int64, positions: [DeviceID: UInt64], aside: [Dot: Data] = [:]) async throws(FieldSyncError) -> ([SignedChange], Int64, Bool) {
         var batch: [SignedChange] = []
         var scanned = cursor
         while true {
@@ -141,11 +341,17 @@ public struct DeviceSync: Sendable {
             for (i, e) in page.changes.enumerated() {
                 if batch.count == pushBatch { return (batch, scanned, false) }
                 scanned = e.arrival
-                if e.change.dot.seq > positions[e.change.dot.device] ?? 0 { batch.append(e.signed) }
+                if e.change.dot.seq > positions[e.change.dot.device] ?? 0, !Self.isAside(e.change, aside) { batch.append(e.signed) }
                 if batch.count == pushBatch { return (batch, scanned, i == page.changes.count - 1 && !page.hasMore) }
             }
             if !page.hasMore { return (batch, scanned, true) }
         }
+    }
+
+    /// Whether a held change is one set aside (same dot, and the same body when one was kept).
+    public static func isAside(_ c: Change, _ aside: [Dot: Data]) -> Bool {
+        guard let body = aside[c.dot] else { return false }
+        return body.isEmpty || body == ChangeCodec.encodeData(c)
     }
 
     struct State: Codable {
@@ -154,6 +360,8 @@ public struct DeviceSync: Sendable {
         var positions: [DeviceID: UInt64] = [:]
         var recovering = false
         var lastSyncMillis: UInt64?
+        /// A forked log recovered and not yet reported to the server.
+        var fork: ForkNotice?
     }
 
     /// Where a device stands with its server.
@@ -166,22 +374,28 @@ public struct DeviceSync: Sendable {
         public var lastSyncMillis: UInt64?
         /// The pull cursor.
         public var pullCursor: String?
+        /// Changes set aside (refused, with their reasons): listed by `fieldsync status`.
+        public var setAside: Int = 0
     }
 
     /// Where this device stands, without contacting the server.
     public func status() async throws(FieldSyncError) -> Status {
         let state = try await loadState()
+        let aside = try await store.setAsideBodies()
         var pending = 0
         var cursor = state.pushCursor
         while true {
             let page = try await store.changes(after: cursor, county: nil, limit: 5_000)
-            pending += page.changes.filter { $0.change.dot.seq > state.positions[$0.change.dot.device] ?? 0 }.count
+            pending += page.changes.filter {
+                $0.change.dot.seq > state.positions[$0.change.dot.device] ?? 0 && !Self.isAside($0.change, aside)
+            }.count
             cursor = page.cursor
             if !page.hasMore { break }
         }
         var own: UInt64 = 0
         if let id = try await store.identity() { own = try await store.highestSeq(of: id) }
-        return Status(ownChanges: own, pending: pending, lastSyncMillis: state.lastSyncMillis, pullCursor: state.pullCursor)
+        return Status(ownChanges: own, pending: pending, lastSyncMillis: state.lastSyncMillis, pullCursor: state.pullCursor,
+                      setAside: try await store.setAsideCount())
     }
 
     /// Syncs, retrying transient failures (no answer, timeouts, rate limits, server errors) with
@@ -192,16 +406,19 @@ public struct DeviceSync: Sendable {
                                progress: (@Sendable (Summary) -> Void)? = nil) async throws(FieldSyncError) -> (Summary, attempts: Int) {
         var rng = SplitMix64(seed: seed)
         var attempt = 0
+        var summary = Summary()
         while true {
             attempt += 1
             do {
-                return (try await run(progress: progress), attempt)
+                try await run(into: &summary, progress: progress)
+                return (summary, attempt)
             } catch {
                 let transient: Set<FieldSyncError.Code> = [.timeout, .rateLimited, .internalError, .storage]
                 guard transient.contains(error.code), attempt < maxAttempts else { throw error }
                 let delay = min(60, pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1.0, using: &rng)
                 onRetry?(attempt, error, delay)
                 await sleep(delay)
+                summary.seconds += delay
             }
         }
     }
@@ -223,6 +440,15 @@ extension Dictionary {
         var result: [K: Value] = [:]
         for (k, v) in self { if let nk = transform(k) { result[nk] = v } }
         return result
+    }
+}
+
+extension DeviceSync.Summary {
+    /// Counts one round trip's traffic.
+    mutating func count(_ traffic: FieldSyncAPI.Traffic) {
+        roundTrips += 1
+        bytesSent += traffic.sent
+        bytesReceived += traffic.received
     }
 }
 

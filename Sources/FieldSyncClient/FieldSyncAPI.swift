@@ -101,6 +101,11 @@ public struct FieldSyncAPI: Sendable {
         try await get("/v1/conflicts" + Self.query(query), as: ConflictList.self)
     }
 
+    /// The refusals quarantine (operators).
+    public func refusals(query: [String: String] = [:]) async throws(FieldSyncError) -> RefusalList {
+        try await get("/v1/refusals" + Self.query(query), as: RefusalList.self)
+    }
+
     /// One conflict record (operators): `id` is `report/field` or `report/field/device:seq`.
     public func conflict(_ id: String) async throws(FieldSyncError) -> Conflict {
         try await get("/v1/conflicts/" + id.split(separator: "/").map { Self.escape(String($0)) }.joined(separator: "/"), as: Conflict.self)

@@ -64,6 +64,12 @@ public final class SimulatedLink: SyncTransport {
         return response
     }
 
+    /// Waits `seconds` on the link's clock without sending anything (a retry's backoff): simulated
+    /// time moves on, and real time too when the link runs in real time.
+    public func idle(_ seconds: Double) async {
+        try? await spend(seconds, event: nil)
+    }
+
     private func losses(bytes: Int, _ rng: inout SplitMix64) -> Int {
         guard profile.loss > 0 else { return 0 }
         let packets = max(1, (bytes + 1459) / 1460)

@@ -21,7 +21,10 @@ public struct LocalDevice: Hashable, Sendable, Codable {
     /// records that it resolves the conflict.
     public mutating func makeChange(report: ReportID, county: String, head: ReportHead?, ops: [ReportOperation],
                                     wallMillis: UInt64, limits: ChangeLimits = .standard) throws(FieldSyncError) -> Change {
-        var hlc = HybridClock(last: clock)
+        // The clock carried from this device's last change is capped at the wall clock: a time far
+        // ahead seen on one report (or a clock since corrected) does not move every later change.
+        // Within a report, the change still comes after everything it saw.
+        var hlc = HybridClock(last: clock.millis > wallMillis &+ Self.carriedClockSlackMillis ? HybridTimestamp(millis: wallMillis) : clock)
         if let head { hlc.observe(head.updatedAt) }
         let stamp = hlc.tick(wallMillis: wallMillis)
         var resolves: [FieldName: [Dot]] = [:]
@@ -45,6 +48,9 @@ public struct LocalDevice: Hashable, Sendable, Codable {
         clock = stamp
         return change
     }
+
+    /// How far ahead of the wall clock a device's own clock may carry over to its next change.
+    public static let carriedClockSlackMillis: UInt64 = 60_000
 
     /// Moves the sequence number forward after learning (from a server) that this device's log
     /// is longer than the local copy — the recovery path for a device restored from a backup.

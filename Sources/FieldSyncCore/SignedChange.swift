@@ -36,8 +36,8 @@ public struct SignedChange: Hashable, Sendable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         change = try c.decode(Change.self, forKey: .change)
         if let s = try c.decodeIfPresent(String.self, forKey: .sig) {
-            guard let data = Data(base64Encoded: s) else {
-                throw DecodingError.dataCorruptedError(forKey: .sig, in: c, debugDescription: "sig is not base64")
+            guard let data = Data(base64Encoded: s), data.count == 64 else {
+                throw DecodingError.dataCorruptedError(forKey: .sig, in: c, debugDescription: "sig must be a base64 Ed25519 signature (64 bytes)")
             }
             signature = data
         } else {

@@ -111,7 +111,7 @@ public struct FleetSimulator: Sendable {
                         startedAtMillis: UInt64(Date().timeIntervalSince1970 * 1000), link: scenario.link), link: link)
                 }
                 devices.append(Device(id: try DeviceID(validating: id), county: county.name, key: key, store: store,
-                                      sync: DeviceSync(store: store, api: FieldSyncAPI(transport: transport, token: registered.token), runSigner: { key.signRun($0) }),
+                                      sync: DeviceSync(store: store, api: FieldSyncAPI(transport: transport, token: registered.token), runSigner: { key.signRun($0) }, signer: { key.sign($0) }),
                                       link: link, disconnected: rng.chance(scenario.disconnectedFraction)))
             }
         }

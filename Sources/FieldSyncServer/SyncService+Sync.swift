@@ -27,6 +27,12 @@ extension SyncService {
         guard offer.count <= configuration.maxOfferedLogs else {
             throw FieldSyncError(.invalidRequest, "a sync may offer at most \(configuration.maxOfferedLogs) logs")
         }
+        if let from = request.ownLogFrom, !(1...Self.maxSeq).contains(from) {
+            throw FieldSyncError(.invalidRequest, "own_log_from must be between 1 and \(Self.maxSeq)")
+        }
+        // A change that breaks the limits is malformed input, not a field situation: the whole
+        // request is refused, as in v1.0 (devices check the limits when they write or take a change).
+        for c in pushed { try ChangeLimits.standard.validate(c.change) }
         if let fork = request.fork { await record(fork, of: device) }
 
         var accepted: IngestSummary?
@@ -42,6 +48,13 @@ extension SyncService {
                 ? RefusedChange(dot: v.dot, error: .logForked(v.dot, held: logs[device.id.rawValue] ?? 0)) : v
         }
         var response = try await pull(after: cursor, limit: limit, request: request, device: device)
+        if !pushed.isEmpty {
+            // Changes this request sent are not sent straight back (the cursor moves past them); the
+            // server's own copy of a dot it refused as reused is.
+            var sent: [Dot: Change] = [:]
+            for c in pushed { sent[c.change.dot] = c.change }
+            response.changes.removeAll { sent[$0.change.dot] == $0.change }
+        }
         response.accepted = accepted
         response.logs = logs
         response.refused = request.verdicts == true && !refused.isEmpty ? refused : nil

@@ -151,6 +151,11 @@ extension SQLiteStore {
     /// (after a crash or a kill) by replaying them, in arrival order, through `IngestPlan`.
     static func recover(_ db: SQLiteConnection) throws(FieldSyncError) {
         defer { db.resetBusyStatements() }
+        try db.transaction { () throws(FieldSyncError) in try replayUnflushed(db) }
+    }
+
+    /// The replay itself, inside the caller's transaction.
+    static func replayUnflushed(_ db: SQLiteConnection) throws(FieldSyncError) {
         // Migration 3 sets the marker; a store without one reflects nothing yet.
         let marker = try db.statement("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'heads_through'")
         let through: Int64 = try marker.step() ? marker.int64(0) : 0
@@ -168,14 +173,12 @@ extension SQLiteStore {
         var plan = IngestPlan(limits: .standard, mode: .replay)
         var source = SQLiteIngestSource(db: db, cache: [:])
         do { try plan.run(changes, from: &source) } catch { throw FieldSyncError.storage(error) }
-        try db.transaction { () throws(FieldSyncError) in
-            try writeEffects(db, notes: plan.notes, media: plan.media)
-            for (conflict, change) in plan.resolved {
-                try writeConflict(db, conflict, arrival: arrivals[change.dot] ?? last, atMillis: change.hlc.millis)
-            }
-            for id in plan.dirty { if let head = plan.heads[id] { try writeHead(db, id, head, arrival: last) } }
-            try markFlushed(db, through: last)
+        try writeEffects(db, notes: plan.notes, media: plan.media)
+        for (conflict, change) in plan.resolved {
+            try writeConflict(db, conflict, arrival: arrivals[change.dot] ?? last, atMillis: change.hlc.millis)
         }
+        for id in plan.dirty { if let head = plan.heads[id] { try writeHead(db, id, head, arrival: last) } }
+        try markFlushed(db, through: last)
     }
 
     /// Indexes by report the changes that arrived since the last flush, and records that heads

@@ -101,30 +101,42 @@ extension SQLiteStore {
     }
 
     /// Sets changes aside on a device, with the verdicts the server (or a check at the door)
-    /// gave: they stay in the store, are never pushed again, and `refusals` lists them.
+    /// gave: each keeps its body here (the change itself may later leave the log, when the
+    /// device moves its later work down to keep its log dense), is never pushed again, and
+    /// `refusals` lists it.
     public func setAside(_ verdicts: [RefusedChange], by sender: String = "server") throws(FieldSyncError) {
         defer { db.resetBusyStatements() }
         try db.transaction { () throws(FieldSyncError) in
             for v in verdicts where v.isFinal {
                 try db.statement("""
-                    INSERT INTO refusals(at_ms, device, seq, code, message, body, via, county, depends_on) VALUES (?, ?, ?, ?, ?, x'', ?, NULL, ?)
+                    INSERT INTO refusals(at_ms, device, seq, code, message, body, via, county, depends_on)
+                    VALUES (?, ?, ?, ?, ?, coalesce((SELECT body FROM changes WHERE device = ? AND seq = ?), x''), ?, NULL, ?)
                     ON CONFLICT(device, seq, code) DO UPDATE SET times = times + 1, at_ms = excluded.at_ms
                     """).bind(.int(Int64(clamping: Self.nowMillis())), .text(v.dot.device.rawValue), .int(Int64(clamping: v.dot.seq)),
-                              .text(v.code.rawValue), .text(v.message), .text(sender),
-                              v.dependsOn.map { .text($0.description) } ?? .null).run()
+                              .text(v.code.rawValue), .text(v.message), .text(v.dot.device.rawValue), .int(Int64(clamping: v.dot.seq)),
+                              .text(sender), v.dependsOn.map { .text($0.description) } ?? .null).run()
             }
         }
     }
 
-    /// The dots set aside (never pushed again).
-    public func setAsideDots() throws(FieldSyncError) -> Set<Dot> {
+    /// The changes set aside, by dot, with the body each was set aside with (empty when unknown):
+    /// a held change with the same dot and that body (or any, when empty) is never pushed again.
+    public func setAsideBodies() throws(FieldSyncError) -> [Dot: Data] {
         defer { db.resetBusyStatements() }
-        let s = try db.statement("SELECT DISTINCT device, seq FROM refusals")
-        var result = Set<Dot>()
+        let s = try db.statement("SELECT device, seq, body FROM refusals")
+        var result: [Dot: Data] = [:]
         while try s.step() {
-            if let d = DeviceID(rawValue: s.text(0)) { result.insert(Dot(device: d, seq: UInt64(clamping: s.int64(1)))) }
+            guard let d = DeviceID(rawValue: s.text(0)) else { continue }
+            let dot = Dot(device: d, seq: UInt64(clamping: s.int64(1)))
+            let body = s.blob(2)
+            if result[dot].map({ !$0.isEmpty }) ?? true { result[dot] = body.isEmpty ? Data() : body }
         }
         return result
+    }
+
+    /// The number of changes set aside.
+    public func setAsideCount() throws(FieldSyncError) -> Int {
+        Int(try db.scalar("SELECT count(DISTINCT device || ':' || seq) FROM refusals") ?? 0)
     }
 
     /// Milliseconds since the epoch, now.

@@ -138,7 +138,7 @@ struct Officer: Sendable {
         try await store.setIdentity(DeviceID(validating: registered.deviceID))
         let link = SimulatedLink(http, profile: profile, seed: UInt64(name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
         return Officer(name: name, county: registered.county, key: key, store: store,
-                       sync: DeviceSync(store: store, api: FieldSyncAPI(transport: link, token: registered.token), runSigner: { key.signRun($0) }), link: link)
+                       sync: DeviceSync(store: store, api: FieldSyncAPI(transport: link, token: registered.token), runSigner: { key.signRun($0) }, signer: { key.sign($0) }), link: link)
     }
 
     func write(_ ops: [ReportOperation], _ report: String, _ wall: UInt64) async throws {

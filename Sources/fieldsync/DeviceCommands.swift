@@ -52,8 +52,17 @@ struct LogCommand: AsyncParsableCommand {
         let c = try await DeviceCredentials.load(store)
         let log = try await store.log(of: c.id, after: after, limit: 100_000)
         if json { return try printJSON(log) }
-        printTable(["seq", "time", "report", "operations"], log.map { ch in
-            ["\(ch.dot.seq)", humanTime(ch.hlc), ch.report.rawValue, ch.ops.map(Self.describe).joined(separator: "; ")]
+        // Changes set aside left the log; their records keep them, shown here with the reason.
+        let bodies = try await store.setAsideBodies()
+        var rows = log.map { ($0, "") }
+        for r in try await store.refusals(limit: 10_000) where r.dot.device == c.id && r.dot.seq > after {
+            guard let body = bodies[r.dot], !body.isEmpty, let change = try? ChangeCodec.decode(body),
+                  !log.contains(change) else { continue }
+            rows.append((change, "set aside: \(r.code)"))
+        }
+        rows.sort { ($0.0.dot.seq, $0.1) < ($1.0.dot.seq, $1.1) }
+        printTable(["seq", "time", "report", "operations", "sync"], rows.map { ch, note in
+            ["\(ch.dot.seq)", humanTime(ch.hlc), ch.report.rawValue, ch.ops.map(Self.describe).joined(separator: "; "), note]
         })
     }
 
@@ -85,6 +94,12 @@ struct StatusCommand: AsyncParsableCommand {
         print("device \(c.id) (\(c.county)) → \(c.server.absoluteString)")
         print("own changes: \(status.ownChanges); waiting to push: \(status.pending)")
         print("last sync: \(status.lastSyncMillis.map { humanTime(HybridTimestamp(millis: $0)) } ?? "never"); pull cursor: \(status.pullCursor ?? "none")")
+        let aside = try await store.refusals(limit: 50)
+        guard !aside.isEmpty else { return }
+        print("set aside: \(status.setAside) change\(status.setAside == 1 ? "" : "s") refused (kept here, never pushed again):")
+        printTable(["change", "code", "depends on", "reason"], aside.map { r in
+            ["\(r.dot)", r.code, r.dependsOn?.description ?? "", String(r.message.prefix(160))]
+        })
     }
 }
 

@@ -46,23 +46,30 @@ struct SyncCommand: AsyncParsableCommand {
         sync.pullLimit = batch
         let key = credentials.key
         sync.runSigner = { key.signRun($0) }   // one signature per run of own changes
+        sync.signer = { key.sign($0) }         // changes moved or re-timed are signed again
         let waitForReal = simulated == nil || realTime
+        let link = simulated
         let terminal = isatty(STDOUT_FILENO) == 1
         let progress: @Sendable (DeviceSync.Summary) -> Void = { s in
             let line = "… pushed \(s.pushed), pulled \(s.pulled), \(s.bytesSent + s.bytesReceived) bytes, \(s.roundTrips) round trips"
             if terminal { FileHandle.standardOutput.write(Data("\r\(line)\u{1B}[K".utf8)) } else if !json { print(line) }
         }
         let (summary, tries) = try await sync.runWithRetries(maxAttempts: attempts, seed: seed, sleep: { seconds in
-            if waitForReal { try? await Task.sleep(for: .seconds(seconds)) }
+            if let link { await link.idle(seconds) } else if waitForReal { try? await Task.sleep(for: .seconds(seconds)) }
         }, onRetry: { attempt, error, delay in
             FileHandle.standardError.write(Data("attempt \(attempt) failed (\(error.code.rawValue)); retrying in \(String(format: "%.1f", delay)) s\n".utf8))
         }, progress: json ? nil : progress)
         if terminal && !json { print("") }
         let linkSeconds = simulated?.simulatedSeconds
         if json {
-            struct Out: Encodable { var pushed, pulled, conflictsOpened, conflictsResolved, bytesSent, bytesReceived, roundTrips, attempts: Int; var seconds: Double; var linkSeconds: Double? }
+            struct Out: Encodable {
+                var pushed, pulled, conflictsOpened, conflictsResolved, bytesSent, bytesReceived, roundTrips, attempts, setAside, moved, retimed: Int
+                var seconds: Double
+                var linkSeconds: Double?
+            }
             try printJSON(Out(pushed: summary.pushed, pulled: summary.pulled, conflictsOpened: summary.conflictsOpened, conflictsResolved: summary.conflictsResolved,
                               bytesSent: summary.bytesSent, bytesReceived: summary.bytesReceived, roundTrips: summary.roundTrips, attempts: tries,
+                              setAside: summary.setAside, moved: summary.moved, retimed: summary.retimed,
                               seconds: summary.seconds, linkSeconds: linkSeconds))
         } else {
             print("synced: \(summary)\(tries > 1 ? ", \(tries) attempts" : "")\(linkSeconds.map { String(format: ", %.1f s on the simulated link", $0) } ?? "")")
@@ -87,8 +94,12 @@ struct PeerCommand: AsyncParsableCommand {
             guard me.county == them.county else {
                 throw ValidationError("\(me.id) works in \(me.county) and \(them.id) in \(them.county): peers exchange only their shared county's reports")
             }
-            let (toThem, toMe) = try await PeerExchange.exchange(mine, theirs, aName: "peer:\(me.id)", bName: "peer:\(them.id)")
+            let (toThem, toMe) = try await PeerExchange.exchange(mine, theirs, aName: "peer:\(me.id)", bName: "peer:\(them.id)", county: me.county)
             print("\(me.id) → \(them.id): \(toThem.result.applied) changes; \(them.id) → \(me.id): \(toMe.result.applied) changes; conflicts opened \(toThem.result.conflictsOpened + toMe.result.conflictsOpened)")
+            for (name, t) in [(them.id, toThem), (me.id, toMe)] where !t.result.refusals.isEmpty {
+                print("\(name) set aside \(t.result.refusals.count) change\(t.result.refusals.count == 1 ? "" : "s"): "
+                      + t.result.refusals.prefix(3).map { "\($0.dot) (\($0.code.rawValue))" }.joined(separator: ", "))
+            }
         }
     }
 }

@@ -85,7 +85,7 @@ import Testing
             Case(name: "body over the limit", body: Data(repeating: UInt8(ascii: " "), count: 300 * 1024), status: 413, code: "body_too_large"),
             Case(name: "too many changes", body: Self.syncBody(Array(repeating: good, count: 51)), status: 422, code: "too_many_changes"),
             Case(name: "huge field", body: Self.syncBody([signed { $0.ops = [.set(field: .description, value: .string(String(repeating: "x", count: 20_000)))] }]), status: 422, code: "field_too_large"),
-            Case(name: "deeply nested value", body: raw(goodJSON.replacingOccurrences(of: "\"value\":\"closed\"", with: "\"value\":\(deep)"), sig: nil), status: 422, code: "bad_signature"),
+            Case(name: "deeply nested value", body: raw(goodJSON.replacingOccurrences(of: "\"value\":\"closed\"", with: "\"value\":\(deep)"), sig: nil), status: 422, code: "field_too_large"),
             Case(name: "unknown operation", body: raw(goodJSON.replacingOccurrences(of: "\"op\":\"set\"", with: "\"op\":\"explode\"")), status: 400, code: "malformed_json"),
             Case(name: "unknown field", body: raw(goodJSON.replacingOccurrences(of: "\"field\":\"status\"", with: "\"field\":\"colour\"")), status: 400, code: "malformed_json"),
             Case(name: "invalid device id", body: raw(goodJSON.replacingOccurrences(of: "\"device\":\"tab-b\"", with: "\"device\":\"tab b; DROP TABLE changes\"")), status: 400, code: "malformed_json"),

@@ -112,7 +112,7 @@ import Testing
         for r in shared {
             let key = writers[0].key
             _ = try await writers[0].store!.write([.create(county: "kisumu"), .set(field: .status, value: "open")], to: ReportID(rawValue: r)!,
-                                                 county: "kisumu", wallMillis: 1_000, signer: { key.sign($0) })
+                                                 county: "kisumu", wallMillis: 1_795_000_000_000, signer: { key.sign($0) })
         }
         try await sync(writers[0], via: 0)
         for (i, w) in writers.enumerated() { try await sync(w, via: i) }
@@ -130,7 +130,7 @@ import Testing
                             var ops: [ReportOperation] = [.set(field: .description, value: .string("w\(wi) r\(round) k\(k)"))]
                             if try await w.store!.report(id) == nil { ops.insert(.create(county: "kisumu"), at: 0) }
                             if rng.chance(0.2) { ops.append(.appendNote(text: "note \(wi)/\(round)/\(k)")) }
-                            _ = try await w.store!.write(ops, to: id, county: "kisumu", wallMillis: 2_000 + UInt64(round * 10 + k), signer: { key.sign($0) })
+                            _ = try await w.store!.write(ops, to: id, county: "kisumu", wallMillis: 1_795_000_002_000 + UInt64(round * 10 + k), signer: { key.sign($0) })
                         }
                         try await sync(w, via: Int.random(in: 0...1, using: &rng), batch: Int.random(in: 2...9, using: &rng))
                     }

@@ -384,3 +384,62 @@ import Testing
         await s.finish()
     }
 }
+
+/// Refusals inside batches: each refused change is refused alone, every change that does not
+/// depend on one arrives, and the store ends as the in-memory replica that never received the
+/// refused changes — on each engine.
+@Suite(.serialized) struct PerChangeVerdictPropertyTests {
+    @Test(arguments: StoreKind.available)
+    func everyValidChangeArrivesWhateverIsRefused(kind: StoreKind) async throws {
+        await propertyCheck(count: kind == .sqlite ? 40 : 20, input: Gen.uint64(in: 0 ... .max)) { seed in
+            let schedule = RandomSchedule(seed: seed)
+            var run = schedule.run()
+            schedule.exchangeAll(&run)
+            var rng = SplitMix64(seed: seed ^ 0xBAD)
+            // The caller (the server's checks) refuses some changes; some others are forged
+            // copies of held dots with other content.
+            let refused = Set(run.changes.filter { _ in rng.chance(0.05) }.map(\.dot))
+            // A server holds each log densely: after a change that cannot apply (refused, or
+            // depending on one refused), its author's later changes cannot either (the device
+            // moves them down; see DeviceSync). The writing order is causal, so the replica gets
+            // changes in it and anything that would wait stops its author's log.
+            var stopped = Set<DeviceID>()
+            var expected = Replica()
+            for c in run.changes {
+                if stopped.contains(c.dot.device) || refused.contains(c.dot) { stopped.insert(c.dot.device); continue }
+                if case .waiting = (try? expected.receive(c)) ?? .waiting { stopped.insert(c.dot.device) }
+            }
+            guard let s = try? await StoreUnderTest.open(kind) else { Issue.record("open failed"); return }
+            var i = 0
+            var applied = 0
+            while i < run.changes.count {
+                let n = Int.random(in: 1...20, using: &rng)
+                var batch = Array(run.changes[i..<min(i + n, run.changes.count)])
+                batch.shuffle(using: &rng)
+                let held = i > 0 ? run.changes[Int.random(in: 0..<i, using: &rng)] : nil
+                if let held, expected.change(held.dot) != nil, rng.chance(0.2) {
+                    // A reused dot: an applied change's dot with other content.
+                    var forged = held
+                    forged.ops.append(.addTag("forged"))
+                    batch.append(forged)
+                }
+                let pre = Dictionary(batch.filter { refused.contains($0.dot) }.map { ($0.dot, FieldSyncError(.deviceRevoked, "refused")) },
+                                     uniquingKeysWith: { a, _ in a })
+                do {
+                    let r = try await s.store.ingest(signed: ServerStoreConformanceTests.signed(batch), preRefused: pre, atomic: false, via: nil)
+                    applied += r.applied
+                    for v in r.refusals where v.code != .dotReuse {
+                        #expect(expected.change(v.dot) == nil, "seed \(seed): \(v.dot) refused (\(v.code): \(v.message)) though nothing it needs was refused")
+                    }
+                } catch {
+                    Issue.record("seed \(seed): \(error)")
+                }
+                i += n
+            }
+            #expect(applied == expected.log.count, "seed \(seed): \(applied) applied, the replica holds \(expected.log.count)")
+            let stored = try? await s.store.canonicalState()
+            #expect(stored == expected.canonicalState(), "seed \(seed): the \(kind) store diverged from the replica without the refused changes")
+            await s.finish()
+        }
+    }
+}
