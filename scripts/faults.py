@@ -14,6 +14,12 @@ every change a device holds in its own log is on the server exactly once (lost 0
 every device's state equals the server's (diverged 0), and the server's state — reports, open
 and resolved conflicts — equals the reference run's byte for byte.
 
+A field-chaos episode follows (--no-field-chaos to skip): a peer revoked after another device
+relayed its changes, a phone restored from a backup and written to before it syncs, a store
+copied to a second phone with both writing, and a clock 8 days ahead then fixed. Every device but
+the revoked one must end with its whole own log on the server exactly once and the server's
+state; the relaying device must have set the revoked device's changes aside.
+
 Usage: scripts/faults [--episodes N] [--kills N] [--devices N] [--edits N] [--seed N] [--bin DIR]
 """
 import argparse
@@ -256,6 +262,73 @@ class Harness:
             self.drop_db(directory)
         return result
 
+    def copy_store(self, source, target):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(source + suffix):
+                shutil.copyfile(source + suffix, target + suffix)
+            elif os.path.exists(target + suffix):
+                os.remove(target + suffix)
+
+    def field_chaos(self, base):
+        """Field situations on a fault-free daemon; returns the result row."""
+        directory = os.path.join(self.work, "field")
+        shutil.copytree(base, directory)
+        self.copy_db(base, directory)
+        db = os.path.join(directory, "server.sqlite")
+        clock, relay, revoked, restored = self.devices[:4]
+        clone = os.path.join(directory, f"{relay}-copy.sqlite")
+        backup = os.path.join(directory, f"{restored}-backup.sqlite")
+        now = int(time.time() * 1000)
+        gen = lambda path, count, seed, start: self.fieldsync(
+            "report", "generate", "--store", path, "--count", str(count), "--create", "0.2", "--shared", "0.3",
+            "--seed", str(self.args.seed + seed), "--start-millis", str(start))
+        # A clock 8 days ahead, then fixed: work written under both.
+        gen(store(directory, clock), 40, 11, now + 8 * 86_400_000)
+        gen(store(directory, clock), 10, 12, now)
+        # A device relays the changes of a device that is revoked before they reach the server.
+        self.fieldsync("peer", "sync", "--store", store(directory, relay), "--with", store(directory, revoked))
+        self.copy_store(store(directory, restored), backup)
+        self.start_daemon(db)
+        paths = [store(directory, d) for d in self.devices if d != revoked] + [clone]
+        try:
+            self.admin(db, "revoke", revoked)
+            # The phone syncs, is lost, and is restored from the older backup, then written to.
+            self.fieldsync("sync", "--store", store(directory, restored), "--batch", str(self.args.batch))
+            self.copy_store(backup, store(directory, restored))
+            gen(store(directory, restored), 25, 13, now + 1_000)
+            # The relaying device's store is copied to a second phone; both keep writing.
+            self.fieldsync("sync", "--store", store(directory, relay), "--batch", str(self.args.batch))
+            self.copy_store(store(directory, relay), clone)
+            gen(store(directory, relay), 20, 14, now + 2_000)
+            gen(clone, 20, 15, now + 3_000)
+            for _ in range(8):
+                quiet = True
+                for path in paths:
+                    r = self.fieldsync("sync", "--store", path, "--json", "--batch", str(self.args.batch), "--attempts", "3", timeout=300)
+                    s = json.loads(r.stdout)
+                    quiet = quiet and s["pushed"] == 0 and s["pulled"] == 0
+                if quiet:
+                    break
+        finally:
+            self.stop_daemon()
+        server = self.verify_server(db)
+        logs = server["verification"]["logs"]
+        lost = duplicated = diverged = 0
+        for path in paths:
+            dv = json.loads(self.fieldsync("verify", "--store", path, "--json", check=False).stdout)
+            held = logs.get(dv["device"], {"count": 0, "highest": 0})
+            lost += max(0, dv["ownHighest"] - held["count"]) + (held["highest"] - held["count"])
+            duplicated += dv["duplicateDots"]
+            if dv["state"] != server["states"].get(COUNTY) or dv["integrity"] != ["ok"] or dv["pending"] != 0:
+                diverged += 1
+        duplicated += server["verification"]["duplicateDots"]
+        aside = json.loads(self.fieldsync("status", "--store", store(directory, relay), "--json").stdout).get("setAside", 0)
+        if not self.args.keep:
+            shutil.rmtree(directory, ignore_errors=True)
+            self.drop_db(directory)
+        return {"lost": lost, "duplicated": duplicated, "diverged": diverged, "set_aside": aside,
+                "changes": server["verification"]["changes"], "devices": len(paths)}
+
     def run(self):
         started = time.time()
         base = self.prepare()
@@ -286,10 +359,17 @@ class Harness:
               f"{total('lost'):>5} {total('duplicated'):>4} {total('diverged'):>8} {sum(r['reference_differs'] for r in rows):>5} "
               f"{total('integrity_failures'):>9}")
         print(f"daemon kills by point: {', '.join(f'{k} {v}' for k, v in sorted(points.items()))}")
+        field = None
+        if self.args.field_chaos:
+            field = self.field_chaos(base)
+            print(f"field chaos (revoked peer, restored phone, cloned store, clock 8 days ahead then fixed): "
+                  f"{field['devices']} stores, {field['changes']} changes, lost {field['lost']}, duplicated {field['duplicated']}, "
+                  f"diverged {field['diverged']}, set aside on the relaying device {field['set_aside']}", flush=True)
         print(f"{self.args.devices} devices × {self.args.edits} offline edits; seed {self.args.seed}; {time.time() - started:.0f} s")
         failed = (total("lost") or total("duplicated") or total("diverged") or total("integrity_failures")
                   or any(r["reference_differs"] or not r["integrity"] for r in rows)
-                  or total("daemon_kills") < self.args.kills)
+                  or total("daemon_kills") < self.args.kills
+                  or (field is not None and (field["lost"] or field["duplicated"] or field["diverged"] or field["set_aside"] == 0)))
         if failed:
             print(f"FAILED (kept {self.work} for inspection)")
             return 1
@@ -322,6 +402,8 @@ def main():
     ap.add_argument("--batch", type=int, default=100, help="changes per sync request (more requests, more moments to kill in)")
     ap.add_argument("--bin", default=".build/release", help="directory holding fieldsync and fieldsyncd")
     ap.add_argument("--keep", action="store_true", help="keep every episode's files")
+    ap.add_argument("--no-field-chaos", dest="field_chaos", action="store_false",
+                    help="skip the field-chaos episode (revoked peer, restored phone, cloned store, clock ahead)")
     ap.add_argument("--postgres", help="run the daemon on PostgreSQL (base URL of a database; one schema per episode) instead of SQLite")
     args = ap.parse_args()
     h = Harness(args)

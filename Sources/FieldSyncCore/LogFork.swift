@@ -26,14 +26,26 @@ public enum LogFork {
         for (i, c) in moving.enumerated() { renumbered[c.dot.seq] = held + UInt64(i) + 1 }
         var lineageHead: [ReportID: UInt64] = [:]
         for c in lineage { lineageHead[c.report] = max(lineageHead[c.report] ?? 0, c.dot.seq) }
+        // A report both lineages created under one id (ids made from the device and its seq) is
+        // two reports: the moved one takes a new id.
+        let createdThere = Set(lineage.filter(\.isCreate).map(\.report))
+        var renamed: [ReportID: ReportID] = [:]
+        for c in moving where c.isCreate && createdThere.contains(c.report) {
+            renamed[c.report] = renamedReport(c.report, seq: renumbered[c.dot.seq]!)
+        }
         return moving.map { c in
             var moved = c
             moved.dot = Dot(device: me, seq: renumbered[c.dot.seq]!)
             var context: [DeviceID: UInt64] = [:]
             for e in c.context.entries { context[e.device] = e.seq }
+            if let id = renamed[c.report] {
+                // Only this lineage wrote the renamed report.
+                moved.report = id
+                context = context.filter { $0.key == me }
+            }
             if let own = context[me], own >= fork, let seq = renumbered[own] {
                 context[me] = seq
-            } else if let theirs = lineageHead[c.report], theirs > context[me] ?? 0 {
+            } else if renamed[c.report] == nil, let theirs = lineageHead[c.report], theirs > context[me] ?? 0 {
                 context[me] = theirs
             }
             moved.context = VersionVector(context)
@@ -42,6 +54,12 @@ public enum LogFork {
             }
             return moved
         }
+    }
+
+    /// A new id for a moved report whose id the other lineage used: the id with `-m<seq>`.
+    static func renamedReport(_ id: ReportID, seq: UInt64) -> ReportID {
+        let suffix = "-m\(seq)"
+        return ReportID(rawValue: String(id.rawValue.prefix(max(1, 64 - suffix.count))) + suffix) ?? id
     }
 
     /// `changes` (not yet pushed) with every timestamp later than `limitMillis` moved to
