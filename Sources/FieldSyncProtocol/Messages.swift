@@ -359,49 +359,10 @@ public struct ConflictList: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey { case conflicts, nextOffset = "next_offset" }
 }
 
-/// One change a server refused, as `GET /v1/refusals` lists it.
-public struct RefusalRecord: Codable, Sendable, Hashable {
-    /// The refused change's author.
-    public var device: String
-    /// Its sequence number.
-    public var seq: UInt64
-    /// Why, as a stable code.
-    public var code: String
-    /// Why, for people.
-    public var message: String
-    /// The refused change it depends on (`dependency_refused`), as `device:seq`.
-    public var dependsOn: String?
-    /// The device that sent it.
-    public var via: String?
-    /// How many times it was refused.
-    public var times: Int
-    /// When it was last refused (milliseconds since the epoch).
-    public var atMillis: UInt64
-
-    /// A record.
-    public init(device: String, seq: UInt64, code: String, message: String, dependsOn: String?, via: String?, times: Int,
-                atMillis: UInt64) {
-        self.device = device
-        self.seq = seq
-        self.code = code
-        self.message = message
-        self.dependsOn = dependsOn
-        self.via = via
-        self.times = times
-        self.atMillis = atMillis
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case device, seq, code, message, via, times
-        case dependsOn = "depends_on"
-        case atMillis = "at_ms"
-    }
-}
-
 /// A page of the refusals quarantine.
 public struct RefusalList: Codable, Sendable, Hashable {
     /// The records, newest first.
-    public var refusals: [RefusalRecord]
+    public var refusals: [Refusal]
     /// The offset of the next page, if any.
     public var nextOffset: Int?
     /// Records the quarantine holds in all (every county).
@@ -410,7 +371,7 @@ public struct RefusalList: Codable, Sendable, Hashable {
     public var dropped: Int?
 
     /// Creates a page.
-    public init(refusals: [RefusalRecord], nextOffset: Int?, stored: Int? = nil, dropped: Int? = nil) {
+    public init(refusals: [Refusal], nextOffset: Int?, stored: Int? = nil, dropped: Int? = nil) {
         self.refusals = refusals
         self.nextOffset = nextOffset
         self.stored = stored

@@ -273,11 +273,7 @@ public struct SyncService: Sendable {
         let more = list.count > filter.limit
         if more { list.removeLast() }
         let summary = op.role == "admin" ? try await store.refusalSummary() : nil
-        let records = list.map {
-            RefusalRecord(device: $0.dot.device.rawValue, seq: $0.dot.seq, code: $0.code, message: $0.message,
-                          dependsOn: $0.dependsOn?.description, via: $0.via, times: $0.times, atMillis: $0.atMillis)
-        }
-        return RefusalList(refusals: records, nextOffset: more ? filter.offset + filter.limit : nil,
+        return RefusalList(refusals: list, nextOffset: more ? filter.offset + filter.limit : nil,
                            stored: summary?.stored, dropped: summary?.dropped)
     }
 

@@ -130,37 +130,6 @@ extension ServerStore {
     }
 }
 
-/// A change a store refused, kept in its bounded quarantine for operators (on a device: a
-/// change set aside, with the reason the server or the device gave).
-public struct Refusal: Sendable, Hashable {
-    /// The refused change's dot.
-    public var dot: Dot
-    /// The error code.
-    public var code: String
-    /// The error message.
-    public var message: String
-    /// The refused change it depends on (`dependency_refused`).
-    public var dependsOn: Dot?
-    /// The device that sent it (`nil` when the store's own device or the shell did).
-    public var via: String?
-    /// How many times it was refused.
-    public var times: Int
-    /// When it was last refused (milliseconds since the epoch).
-    public var atMillis: UInt64
-
-    /// A refusal record.
-    public init(dot: Dot, code: String, message: String, dependsOn: Dot? = nil, via: String? = nil, times: Int = 1,
-                atMillis: UInt64 = 0) {
-        self.dot = dot
-        self.code = code
-        self.message = message
-        self.dependsOn = dependsOn
-        self.via = via
-        self.times = times
-        self.atMillis = atMillis
-    }
-}
-
 /// Filters for reading the refusals quarantine.
 public struct RefusalFilter: Sendable, Hashable {
     /// Only refusals of changes to these counties (`nil`: all).

@@ -24,8 +24,8 @@ struct RefusalsCommand: AsyncParsableCommand {
             let list = try await options.api().refusals(query: q)
             if options.json { return try printJSON(list) }
             printTable(["change", "code", "sent by", "times", "when", "depends on", "reason"], list.refusals.map { r in
-                ["\(r.device):\(r.seq)", r.code, r.via ?? "", "\(r.times)", humanTime(HybridTimestamp(millis: r.atMillis)),
-                 r.dependsOn ?? "", String(r.message.prefix(120))]
+                ["\(r.dot)", r.code, r.via ?? "", "\(r.times)", humanTime(HybridTimestamp(millis: r.atMillis)),
+                 r.dependsOn?.description ?? "", String(r.message.prefix(120))]
             })
             if let dropped = list.dropped, dropped > 0 { print("\(dropped) more refusals were over the quarantine's bounds: counted, not kept") }
             if let next = list.nextOffset { print("more: --offset \(next)") }

@@ -214,7 +214,7 @@ import Testing
             #expect(s == reference, "\(name) diverged: holds \(mine), server \(theirs), aside \(aside)")
         }
         let op = try await server.operatorToken(["kisumu"])
-        #expect(try await server.api(token: op).refusals().refusals.contains { $0.code == "log_forked" && $0.device == "tab-a" })
+        #expect(try await server.api(token: op).refusals().refusals.contains { $0.code == "log_forked" && $0.dot.device == a.id })
         await server.stop()
     }
 
