@@ -360,7 +360,9 @@ class Harness:
               f"{total('integrity_failures'):>9}")
         print(f"daemon kills by point: {', '.join(f'{k} {v}' for k, v in sorted(points.items()))}")
         field = None
-        if self.args.field_chaos:
+        if self.args.field_chaos and len(self.devices) < 4:
+            print("field chaos skipped: it needs --devices 4 or more")
+        elif self.args.field_chaos:
             field = self.field_chaos(base)
             print(f"field chaos (revoked peer, restored phone, cloned store, clock 8 days ahead then fixed): "
                   f"{field['devices']} stores, {field['changes']} changes, lost {field['lost']}, duplicated {field['duplicated']}, "

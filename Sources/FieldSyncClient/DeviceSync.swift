@@ -249,14 +249,21 @@ public struct DeviceSync: Sendable {
     /// pulled changes. Recovers a forked log and re-times changes written under a clock ahead.
     private func probe(_ me: DeviceID, _ state: inout State, _ summary: inout Summary) async throws(FieldSyncError) {
         let ownHeld = try await store.highestSeq(of: me)
-        // No pull yet: pulled changes may depend on changes of this log the device lost.
-        let request = SyncRequest(cursor: state.pullCursor, offer: [me.rawValue: ownHeld], limit: 0, verdicts: true, revocations: true)
+        let request = SyncRequest(cursor: state.pullCursor, offer: [me.rawValue: ownHeld], limit: pullLimit, verdicts: true,
+                                  revocations: true)
         var traffic = FieldSyncAPI.Traffic()
         defer { summary.count(traffic) }
-        let response = try await api.sync(request, traffic: &traffic)
+        var response = try await api.sync(request, traffic: &traffic)
         let confirmed = state.positions[me] ?? 0
-        if try await absorb(response, me: me, &state, &summary) { state.pushCursor = 0 }
         let serverOwn = response.logs[me.rawValue] ?? 0
+        if serverOwn > confirmed {
+            // The pulled page may depend on changes of this log the device lacks: leave it (the
+            // cursor stays) and take the log back first.
+            response.changes = []
+        }
+        let cursor = state.pullCursor
+        if try await absorb(response, me: me, &state, &summary) { state.pushCursor = 0 }
+        if serverOwn > confirmed { state.pullCursor = cursor }
         if serverOwn > confirmed { try await recoverFork(me, held: serverOwn, from: confirmed + 1, &state, &summary) }
         if let serverTime = response.serverTimeMillis { try await retime(me, serverTime: serverTime, &state, &summary) }
     }

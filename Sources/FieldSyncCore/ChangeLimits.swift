@@ -17,6 +17,9 @@ public struct ChangeLimits: Sendable, Hashable {
     /// The standard limits.
     public static let standard = ChangeLimits()
 
+    /// The largest sequence number, timestamp or size a store holds (a signed 64-bit integer).
+    public static let maxStoredInteger = UInt64(Int64.max)
+
     /// Creates the standard limits.
     public init() {}
 
@@ -26,6 +29,11 @@ public struct ChangeLimits: Sendable, Hashable {
         var where_: String { "change \(change.dot)" }
         guard change.dot.seq >= 1 else {
             throw FieldSyncError(.invalidSequence, "\(where_): sequence numbers start at 1; renumber the device's log from 1")
+        }
+        // Stored as signed 64-bit integers: anything larger is refused here, never trapped later.
+        guard change.dot.seq <= Self.maxStoredInteger, change.hlc.millis <= Self.maxStoredInteger,
+              change.context.entries.allSatisfy({ $0.seq <= Self.maxStoredInteger }) else {
+            throw FieldSyncError(.invalidSequence, "\(where_): a sequence number or timestamp is above 9223372036854775807, the largest a store holds")
         }
         guard change.context[change.dot.device] < change.dot.seq else {
             throw FieldSyncError(.invalidContext, "\(where_): its causal context already includes seq \(change.context[change.dot.device]) of its own device; a change's context must be older than the change")
@@ -86,6 +94,9 @@ public struct ChangeLimits: Sendable, Hashable {
                     throw FieldSyncError(.invalidOperation, "\(where_): media sha256 must be 64 lower-case hex characters")
                 }
                 try checkLabel(m.contentType, what: "media content type", in: where_)
+                guard m.size <= Self.maxStoredInteger else {
+                    throw FieldSyncError(.invalidOperation, "\(where_): media size \(m.size) is above 9223372036854775807 bytes")
+                }
             case .withdraw(let reason):
                 if !reason.isEmpty { try checkLabel(reason, what: "withdrawal reason", in: where_) }
                 lifecycleOps += 1

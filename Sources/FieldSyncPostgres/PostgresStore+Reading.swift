@@ -9,7 +9,7 @@ extension PostgresStore {
     /// The stored change with this dot.
     public func storedChange(_ dot: Dot) async throws(FieldSyncError) -> Change? {
         let body = try await withConnection { conn in
-            try await conn.rows("SELECT body FROM changes WHERE device = \(dot.device.rawValue) AND seq = \(Int64(dot.seq))", self.logger)
+            try await conn.rows("SELECT body FROM changes WHERE device = \(dot.device.rawValue) AND seq = \(Int64(clamping: dot.seq))", self.logger)
                 .first.map { try $0.decode(Data.self) }
         }
         return try body.map { data throws(FieldSyncError) in try StoredForm.change(data) }

@@ -124,8 +124,9 @@ public struct IngestPlan: Sendable {
     /// Decides one change: applied, duplicate or refused (`true`), or waiting (`false`).
     private mutating func step<S: IngestSource>(_ signed: SignedChange, _ source: inout S) throws -> Bool {
         let c = signed.change
-        let head = try workingHead(c.report, &source)
-        let readiness = head.map { $0.readiness(of: c) } ?? (c.isCreate ? .ready : .waiting)
+        // Read in place (no copy of the head): `workingHead` only loads it on first use.
+        let index = try headIndex(c.report, &source)
+        let readiness = index.map { heads.values[$0].readiness(of: c) } ?? (c.isCreate ? .ready : .waiting)
         switch readiness {
         case .ready:
             if mode == .replay {
@@ -133,7 +134,8 @@ public struct IngestPlan: Sendable {
                 return true
             }
             let held = try workingHighest(c.dot.device, &source)
-            if c.dot.seq <= held || newByDot[c.dot] != nil {
+            // (A dot applied in this batch is at or below its log's head: `apply` moves the head.)
+            if c.dot.seq <= held {
                 if try isHeld(c.dot, below: held, &source) {
                     refuse(c, .dotReuse(c.dot))
                     return true
@@ -195,6 +197,13 @@ public struct IngestPlan: Sendable {
         return h
     }
 
+    /// Where the report's working head sits in `heads` (loading it first), `nil` if not held.
+    private mutating func headIndex<S: IngestSource>(_ id: ReportID, _ source: inout S) throws -> Dictionary<ReportID, ReportHead>.Index? {
+        if let i = heads.index(forKey: id) { return i }
+        guard try workingHead(id, &source) != nil else { return nil }
+        return heads.index(forKey: id)
+    }
+
     private mutating func workingHighest<S: IngestSource>(_ device: DeviceID, _ source: inout S) throws -> UInt64 {
         if let h = highest[device] { return h }
         if let h = loadedHighest[device] {
@@ -211,16 +220,16 @@ public struct IngestPlan: Sendable {
         let c = signed.change
         var failure: (any Error)?
         let effects: ApplyEffects
-        if var head = heads.removeValue(forKey: c.report) {
+        if let index = heads.index(forKey: c.report) {
+            // Mutated in place in the dictionary (one lookup, no copy of the head).
             let known = newByDot
-            effects = head.apply(c) { dot in
+            effects = heads.values[index].apply(c) { dot in
                 if let m = known[dot] { return m }
                 do { return try source.change(dot) } catch {
                     if failure == nil { failure = error }
                     return nil
                 }
             }
-            heads[c.report] = head
         } else {
             var head = ReportHead(creating: c)
             effects = head.apply(c) { _ in nil }   // a creating change refers to no earlier change

@@ -63,8 +63,8 @@ extension SQLiteStore {
             let c = row.change
             try db.statement("""
                 INSERT INTO changes(device, seq, report, county, hlc_ms, hlc_c, body, sig, sig_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).bind(.text(c.dot.device.rawValue), .int(Int64(c.dot.seq)), .text(c.report.rawValue), .text(c.county),
-                          .int(Int64(c.hlc.millis)), .int(Int64(c.hlc.counter)), .blob(row.body),
+                """).bind(.text(c.dot.device.rawValue), .int(Int64(clamping: c.dot.seq)), .text(c.report.rawValue), .text(c.county),
+                          .int(Int64(clamping: c.hlc.millis)), .int(Int64(c.hlc.counter)), .blob(row.body),
                           row.signature.map(SQLiteValue.blob) ?? .null,
                           row.signature != nil && row.run > 1 ? .int(Int64(row.run)) : .null).run()
             arrivals[c.dot] = db.lastInsertRowID

@@ -80,7 +80,7 @@ public actor SQLiteStore: ChangeStore {
     public func storedChange(_ dot: Dot) throws(FieldSyncError) -> Change? {
         defer { db.resetBusyStatements() }
         let s = try db.statement("SELECT body FROM changes WHERE device = ? AND seq = ?")
-            .bind(.text(dot.device.rawValue), .int(Int64(dot.seq)))
+            .bind(.text(dot.device.rawValue), .int(Int64(clamping: dot.seq)))
         guard try s.step() else { return nil }
         return try decodeChange(s.blob(0))
     }
@@ -119,7 +119,7 @@ public actor SQLiteStore: ChangeStore {
     public func log(of device: DeviceID, after seq: UInt64 = 0, limit: Int = 1_000) throws(FieldSyncError) -> [Change] {
         defer { db.resetBusyStatements() }
         let s = try db.statement("SELECT body FROM changes WHERE device = ? AND seq > ? ORDER BY seq LIMIT ?")
-            .bind(.text(device.rawValue), .int(Int64(seq)), .int(Int64(limit)))
+            .bind(.text(device.rawValue), .int(Int64(clamping: seq)), .int(Int64(clamping: limit)))
         var result: [Change] = []
         while try s.step() { result.append(try decodeChange(s.blob(0))) }
         return result
