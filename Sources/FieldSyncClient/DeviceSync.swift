@@ -197,6 +197,15 @@ public struct DeviceSync: Sendable {
             }
         }
         guard !final.isEmpty else { return (forked, relearn, false) }
+        _ = try await setAside(final, me: me, &state, &summary)
+        return (forked, relearn, true)
+    }
+
+    /// Sets `final` aside with what depends on them here, takes them out of the log, and moves
+    /// this device's later own work down if one was its own. Says whether changes of other
+    /// devices left the log only because they depended on these (they come back in a pull).
+    private func setAside(_ final: [RefusedChange], me: DeviceID, _ state: inout State,
+                          _ summary: inout Summary) async throws(FieldSyncError) -> Bool {
         let roots = Set(final.map(\.dot))
         let dependents = try await store.dependents(of: roots)
         try await store.setAside(final)
@@ -214,15 +223,27 @@ public struct DeviceSync: Sendable {
         try await store.rewrite(removing: removed.union(later.map(\.dot)), adding: moved.map { SignedChange(change: $0, signature: sign?($0)) })
         summary.moved += moved.count
         state.pushCursor = 0
-        return (forked, relearn, true)
+        return dependents.contains { $0.0.dot.device != me }
     }
 
     /// Takes a response's pulled changes and log positions into the store and the state; says
     /// whether the server holds less of a log than it did (it was restored: push again).
     private func absorb(_ response: SyncResponse, me: DeviceID, _ state: inout State,
                         _ summary: inout Summary) async throws(FieldSyncError) -> Bool {
+        var repull = false
         if !response.changes.isEmpty {
-            let r = try await store.ingest(signed: response.changes, preRefused: [:], atomic: false, via: nil)
+            var r = try await store.ingest(signed: response.changes, preRefused: [:], atomic: false, via: nil)
+            // This device holds another change under a dot the server holds (it relayed a copy
+            // from a forked phone): the server's is the one; the copy is set aside and replaced.
+            let reused = r.refusals.filter { $0.code == .dotReuse && $0.dot.device != me }
+            if !reused.isEmpty {
+                let verdicts = reused.map { RefusedChange(dot: $0.dot, error: .dotReuse($0.dot)) }
+                repull = try await setAside(verdicts, me: me, &state, &summary)
+                let dots = Set(reused.map(\.dot))
+                let again = try await store.ingest(signed: response.changes.filter { dots.contains($0.change.dot) }, preRefused: [:],
+                                                   atomic: false, via: nil)
+                r.applied += again.applied
+            }
             summary.pulled += r.applied
             summary.conflictsOpened += r.conflictsOpened
             summary.conflictsResolved += r.conflictsResolved
@@ -239,7 +260,8 @@ public struct DeviceSync: Sendable {
             if pos < state.positions[d] ?? 0 { serverLostChanges = true }
             state.positions[d] = pos
         }
-        state.pullCursor = response.cursor
+        // Changes of others that left the log with a replaced copy come back in a pull from the start.
+        state.pullCursor = repull ? nil : response.cursor
         if state.recovering && !response.more { state.recovering = false }
         return serverLostChanges
     }

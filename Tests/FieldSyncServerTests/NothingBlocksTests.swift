@@ -307,9 +307,10 @@ import Testing
         try await a.create("a-1")
         try await sync(a)
         try await sync(a)   // an up-to-date sync: reads only
-        let shell = try SQLiteStore(path: server.dbPath, options: .server)
-        _ = try await shell.revokeDevice(DeviceID(rawValue: "tab-a")!, nowMillis: 1)
-        await shell.close()
+        // The shell revokes the device from another process while the daemon runs.
+        let binary = try #require(CLITests.binary("fieldsyncd"), "build fieldsyncd first (swift build)")
+        let (status, output) = try await DaemonProcessTests.run(binary, ["admin", "revoke", "tab-a", "--db", server.dbPath])
+        #expect(status == 0, "\(output)")
         let b = try await server.device("tab-b")   // a write by the daemon after the shell's write
         try await b.create("b-1")
         try await sync(b)
