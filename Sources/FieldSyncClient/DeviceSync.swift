@@ -116,7 +116,8 @@ public struct DeviceSync: Sendable {
             }
             let batch = runSigner.map { SignedChange.sealingRuns(pendingBatch, author: me, sign: $0) } ?? pendingBatch
             let request = SyncRequest(cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
-                                      includeOwn: state.recovering ? true : nil, verdicts: true, fork: state.fork)
+                                      includeOwn: state.recovering ? true : nil, verdicts: true, revocations: rounds == 1 ? true : nil,
+                                      fork: state.fork)
             var traffic = FieldSyncAPI.Traffic()
             let response: SyncResponse
             do {
@@ -252,7 +253,10 @@ public struct DeviceSync: Sendable {
             }
         }
         if let revoked = response.revoked {
-            try await store.setSettings(["revoked": revoked.prefix(100_000).joined(separator: ",")])
+            var settings = ["revoked": revoked.prefix(100_000).joined(separator: ",")]
+            settings[PeerRevocations.atKey] = response.revokedAtMillis.map(String.init) ?? "0"
+            settings[PeerRevocations.signatureKey] = response.revokedSignature ?? ""
+            try await store.setSettings(settings)
         }
         var serverLostChanges = false
         for (log, pos) in response.logs {

@@ -138,6 +138,11 @@ public struct SyncResponse: Codable, Sendable, Hashable {
     public var ownLogMore: Bool?
     /// The county's revoked devices (only when asked).
     public var revoked: [String]?
+    /// When the server stated `revoked` (milliseconds since the epoch).
+    public var revokedAtMillis: UInt64?
+    /// The server's signature over the revocations (`Revocations.canonicalBytes`), base64: a
+    /// device hands the list on to peers it meets offline, which check it with the server's key.
+    public var revokedSignature: String?
     /// The server's clock when it answered (milliseconds since the epoch): a device whose clock
     /// is far from it corrects the timestamps of changes it has not pushed yet.
     public var serverTimeMillis: UInt64?
@@ -163,6 +168,8 @@ public struct SyncResponse: Codable, Sendable, Hashable {
         case ownLog = "own_log"
         case ownLogMore = "own_log_more"
         case serverTimeMillis = "server_time_ms"
+        case revokedAtMillis = "revoked_at_ms"
+        case revokedSignature = "revoked_sig"
     }
 }
 

@@ -61,7 +61,11 @@ extension SyncService {
         response.serverTimeMillis = now()
         if let from = request.ownLogFrom { (response.ownLog, response.ownLogMore) = try await ownLog(of: device.id, from: from, limit: limit) }
         if request.revocations == true {
-            response.revoked = try await store.devices(county: device.county).filter { $0.status == "revoked" }.map(\.id.rawValue)
+            let list = Revocations(county: device.county, devices: try await store.devices(county: device.county)
+                .filter { $0.status == "revoked" }.map(\.id), atMillis: now())
+            response.revoked = list.devices.map(\.rawValue)
+            response.revokedAtMillis = list.atMillis
+            response.revokedSignature = serverKey.sign(list).base64EncodedString()
         }
         return response
     }

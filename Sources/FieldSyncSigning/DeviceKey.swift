@@ -44,9 +44,23 @@ public struct DeviceKey: Sendable {
         SignedChange(change: change, signature: sign(change))
     }
 
+    /// Signs a county's revocations (the server's key).
+    public func sign(_ revocations: Revocations) -> Data {
+        (try? key.signature(for: revocations.canonicalBytes)) ?? Data()
+    }
+
     /// Signs a run of this device's consecutive changes, given in sequence order, at once.
     public func signRun(_ changes: [Change]) -> Data {
         (try? key.signature(for: ChangeSignature.runSigningInput(changes))) ?? Data()
+    }
+}
+
+/// How a device checks the server's signature on a county's revocations.
+public enum RevocationSignature {
+    /// Whether `signature` is the server's (`publicKey`) over `revocations`.
+    public static func isValid(_ revocations: Revocations, signature: Data, publicKey: Data) -> Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+        return key.isValidSignature(signature, for: revocations.canonicalBytes)
     }
 }
 

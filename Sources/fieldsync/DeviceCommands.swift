@@ -24,6 +24,8 @@ struct DeviceCommand: AsyncParsableCommand {
             let registered = try await FieldSyncAPI(transport: URLSessionTransport(baseURL: url)).register(enrollmentToken: token, publicKey: key.publicKey)
             try await DeviceCredentials(id: DeviceID(validating: registered.deviceID), county: registered.county, key: key,
                                         token: registered.token, server: url).save(store)
+            // The server's key checks the revocation lists peers hand on (PeerRevocations).
+            try await store.setSettings(["device.server_key": registered.serverPublicKey])
             print("enrolled as \(registered.deviceID) in \(registered.county); credentials kept in \(options.store)")
         }
     }

@@ -94,6 +94,10 @@ struct PeerCommand: AsyncParsableCommand {
             guard me.county == them.county else {
                 throw ValidationError("\(me.id) works in \(me.county) and \(them.id) in \(them.county): peers exchange only their shared county's reports")
             }
+            // The newer server-signed list of revoked devices goes both ways first.
+            if let key = try await mine.setting("device.server_key").flatMap({ Data(base64Encoded: $0) }) {
+                try await PeerRevocations.share(mine, theirs, county: me.county, serverKey: key)
+            }
             let (toThem, toMe) = try await PeerExchange.exchange(mine, theirs, aName: "peer:\(me.id)", bName: "peer:\(them.id)", county: me.county)
             print("\(me.id) → \(them.id): \(toThem.result.applied) changes; \(them.id) → \(me.id): \(toMe.result.applied) changes; conflicts opened \(toThem.result.conflictsOpened + toMe.result.conflictsOpened)")
             for (name, t) in [(them.id, toThem), (me.id, toMe)] where !t.result.refusals.isEmpty {

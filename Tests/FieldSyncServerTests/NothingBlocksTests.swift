@@ -70,6 +70,26 @@ import Testing
         await server.stop()
     }
 
+    @Test func aSignedRevocationListTravelsBetweenPeersAndATamperedOneDoesNot() async throws {
+        let server = try await TestServer.start()
+        let w = try await server.device("tab-w"), v = try await server.device("tab-v"), r = try await server.device("tab-r")
+        let u = try await server.device("tab-u")
+        try await r.create("r-1")
+        _ = try await server.service.revoke("tab-r", by: nil)
+        try await sync(w)   // w learns the signed list
+        let key = server.service.serverKey.publicKey
+        #expect(try await PeerRevocations.share(v.store, w.store, county: "kisumu", serverKey: key) == 1)
+        #expect(try await v.store.setting(PeerRevocations.listKey) == "tab-r")
+        // v, which never synced since, refuses r's changes at the door.
+        let t = try await PeerExchange.pull(from: r.store, into: v.store, peerName: "peer:r", county: "kisumu")
+        #expect(t.result.applied == 0 && t.result.refusals.map(\.code) == [.deviceRevoked])
+        // A list altered on the way (r taken out, made newer) is not taken.
+        try await w.store.setSettings([PeerRevocations.listKey: "", PeerRevocations.atKey: "99999999999999"])
+        #expect(try await PeerRevocations.share(u.store, w.store, county: "kisumu", serverKey: key) == 0)
+        #expect(try await u.store.setting(PeerRevocations.listKey) == nil)
+        await server.stop()
+    }
+
     @Test func aHeldChangeOfARevokedAuthorIsADuplicateNotARefusal() async throws {
         let server = try await TestServer.start()
         let w = try await server.device("tab-w"), r = try await server.device("tab-r")
