@@ -35,6 +35,8 @@ public struct DeviceSync: Sendable {
     /// Changes not yet pushed timestamped further than this ahead of the server's clock are
     /// re-timed to the server's clock before they are pushed.
     public var clockSlackMillis: UInt64 = 10 * 60_000
+    /// How old the county's revocation list held here may grow before a sync asks for it again.
+    public var revocationsMaxAgeMillis: UInt64 = 3_600_000
 
     /// Creates a sync between a device store and a server; with `runSigner`, pushes carry one
     /// signature per run of the device's own consecutive changes; with `signer`, changes the
@@ -102,6 +104,7 @@ public struct DeviceSync: Sendable {
         var state = try await loadState()
         var probed = false
         var relearned = Set<Dot>()
+        var askRevocations = try await revocationsAreStale()
         var rounds = 0
         while true {
             rounds += 1
@@ -116,7 +119,7 @@ public struct DeviceSync: Sendable {
             }
             let batch = runSigner.map { SignedChange.sealingRuns(pendingBatch, author: me, sign: $0) } ?? pendingBatch
             let request = SyncRequest(cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
-                                      includeOwn: state.recovering ? true : nil, verdicts: true, revocations: rounds == 1 ? true : nil,
+                                      includeOwn: state.recovering ? true : nil, verdicts: true, revocations: askRevocations ? true : nil,
                                       fork: state.fork)
             var traffic = FieldSyncAPI.Traffic()
             let response: SyncResponse
@@ -129,6 +132,7 @@ public struct DeviceSync: Sendable {
                 continue
             }
             state.fork = nil
+            askRevocations = false
             if let accepted = response.accepted {
                 summary.pushed += accepted.applied
                 summary.conflictsOpened += accepted.conflictsOpened
@@ -276,7 +280,7 @@ public struct DeviceSync: Sendable {
     private func probe(_ me: DeviceID, _ state: inout State, _ summary: inout Summary) async throws(FieldSyncError) {
         let ownHeld = try await store.highestSeq(of: me)
         let request = SyncRequest(cursor: state.pullCursor, offer: [me.rawValue: ownHeld], limit: pullLimit, verdicts: true,
-                                  revocations: true)
+                                  revocations: try await revocationsAreStale() ? true : nil)
         var traffic = FieldSyncAPI.Traffic()
         defer { summary.count(traffic) }
         var response = try await api.sync(request, traffic: &traffic)
@@ -292,6 +296,13 @@ public struct DeviceSync: Sendable {
         if serverOwn > confirmed { state.pullCursor = cursor }
         if serverOwn > confirmed { try await recoverFork(me, held: serverOwn, from: confirmed + 1, &state, &summary) }
         if let serverTime = response.serverTimeMillis { try await retime(me, serverTime: serverTime, &state, &summary) }
+    }
+
+    /// Whether the county's revocation list held here is missing or older than
+    /// `revocationsMaxAgeMillis` (a sync asks for it again then, once).
+    private func revocationsAreStale() async throws(FieldSyncError) -> Bool {
+        guard let at = try await store.setting(PeerRevocations.atKey).flatMap(UInt64.init) else { return true }
+        return UInt64(max(0, Date().timeIntervalSince1970 * 1000)) > at &+ revocationsMaxAgeMillis
     }
 
     /// The server holds this device's log up to `held`, more than the device confirmed: fetch it
