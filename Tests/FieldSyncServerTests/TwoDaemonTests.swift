@@ -201,7 +201,15 @@ import Testing
         if fault != nil {
             #expect(!daemons[0].process.isRunning, "the fault point was never reached: daemon A is still up")
         }
-        for d in daemons where d.process.isRunning { d.process.terminate(); d.process.waitUntilExit() }
+        for d in daemons where d.process.isRunning {
+            d.process.terminate()
+            // Waited for on a thread of its own: a blocking wait on Swift concurrency's few threads
+            // would stall every server under test in this process.
+            let process = d.process
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                Thread { process.waitUntilExit(); done.resume() }.start()
+            }
+        }
         #expect(daemons[1].process.terminationStatus == 0)
         _ = try await DaemonProcessTests.run(URL(fileURLWithPath: "/usr/bin/psql"), [base.components(separatedBy: "?")[0], "-qc", "DROP SCHEMA IF EXISTS \(schema) CASCADE"])
     }
