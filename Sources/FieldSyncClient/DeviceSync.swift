@@ -346,13 +346,19 @@ public struct DeviceSync: Sendable {
         state.pushCursor = 0
     }
 
+    /// The earliest plausible timestamp (2020-01-01): a change stamped before it was written by a
+    /// clock that was never set.
+    static let clockFloorMillis: UInt64 = 1_577_836_800_000
+
     /// Re-times this device's changes not yet pushed that are stamped further ahead of the
-    /// server's clock than `clockSlackMillis` (the clock ran ahead, and was corrected or not).
+    /// server's clock than `clockSlackMillis` (the clock ran ahead, and was corrected or not), or
+    /// before 2020 (the clock was never set).
     private func retime(_ me: DeviceID, serverTime: UInt64, _ state: inout State, _ summary: inout Summary) async throws(FieldSyncError) {
         let limit = serverTime &+ clockSlackMillis
         let unsynced = try await store.ownLog(from: (state.positions[me] ?? 0) + 1).map(\.change)
-        guard unsynced.contains(where: { $0.hlc.millis > limit }) else { return }
-        let fixed = LogFork.clamped(unsynced, above: limit, to: serverTime).filter { $0.hlc.millis == serverTime }
+        let floor = Self.clockFloorMillis
+        guard unsynced.contains(where: { $0.hlc.millis > limit || $0.hlc.millis < floor }) else { return }
+        let fixed = LogFork.clamped(unsynced, above: limit, below: floor, to: serverTime).filter { $0.hlc.millis == serverTime }
         let changed = fixed.filter { f in unsynced.first { $0.dot == f.dot } != f }
         guard !changed.isEmpty else { return }
         let sign = signer

@@ -62,13 +62,16 @@ public enum LogFork {
         return ReportID(rawValue: String(id.rawValue.prefix(max(1, 64 - suffix.count))) + suffix) ?? id
     }
 
-    /// `changes` (not yet pushed) with every timestamp later than `limitMillis` moved to
-    /// `nowMillis`, keeping their order among themselves (ranked by counter): changes written
-    /// while the clock ran ahead, corrected before they leave the device. Same dots.
-    public static func clamped(_ changes: [Change], above limitMillis: UInt64, to nowMillis: UInt64) -> [Change] {
-        let late = changes.indices.filter { changes[$0].hlc.millis > limitMillis }.sorted { changes[$0].hlc < changes[$1].hlc }
+    /// `changes` (not yet pushed) with every timestamp later than `limitMillis` or earlier than
+    /// `floorMillis` moved to `nowMillis`, keeping their order among themselves (ranked by
+    /// counter): changes written while the clock ran ahead, or before it was ever set, corrected
+    /// before they leave the device. Same dots.
+    public static func clamped(_ changes: [Change], above limitMillis: UInt64, below floorMillis: UInt64 = 0,
+                               to nowMillis: UInt64) -> [Change] {
+        let wrong = changes.indices.filter { changes[$0].hlc.millis > limitMillis || changes[$0].hlc.millis < floorMillis }
+            .sorted { changes[$0].hlc < changes[$1].hlc }
         var fixed = changes
-        for (rank, i) in late.enumerated() {
+        for (rank, i) in wrong.enumerated() {
             fixed[i].hlc = HybridTimestamp(millis: nowMillis, counter: UInt32(clamping: rank))
         }
         return fixed

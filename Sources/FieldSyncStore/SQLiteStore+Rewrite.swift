@@ -14,8 +14,9 @@ extension SQLiteStore {
         public var dependents: [Dot]
     }
 
-    /// Removes `removing` (and every change that depends on one of them), inserts `adding` in
-    /// order, and rebuilds the merged state from the log — in one transaction: if the result
+    /// Removes `removing` (and every change that depends on one of them, unless `adding` puts a
+    /// change back under the same dot), inserts `adding` in order, and rebuilds the merged state
+    /// from the log — in one transaction: if the result
     /// cannot be replayed, nothing changes and the error says why.
     @discardableResult
     public func rewrite(removing: Set<Dot>, adding: [SignedChange]) throws(FieldSyncError) -> Rewrite {
@@ -25,7 +26,10 @@ extension SQLiteStore {
         try flush()
         defer { db.resetBusyStatements() }
         let rewrite = try db.transaction { () throws(FieldSyncError) -> Rewrite in
-            let removed = try closure(of: removing)
+            // A dot re-added (a change re-timed in place) is replaced, not removed: what depends on
+            // it stays.
+            let replaced = Set(adding.map(\.change.dot))
+            let removed = try closure(of: removing.subtracting(replaced)).union(removing)
             for dot in removed {
                 try db.statement("DELETE FROM changes WHERE device = ? AND seq = ?")
                     .bind(.text(dot.device.rawValue), .int(Int64(clamping: dot.seq))).run()
@@ -38,7 +42,7 @@ extension SQLiteStore {
                 INSERT INTO device_logs(device, highest_seq, change_count) SELECT device, max(seq), count(*) FROM changes GROUP BY device;
                 """)
             try Self.replayUnflushed(db)
-            return Rewrite(removed: removed.sorted(), dependents: removed.subtracting(removing).sorted())
+            return Rewrite(removed: removed.subtracting(replaced).sorted(), dependents: removed.subtracting(removing).sorted())
         }
         headCache.removeAll()
         dirtyHeads.removeAll()

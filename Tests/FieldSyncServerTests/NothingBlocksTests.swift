@@ -250,10 +250,12 @@ import Testing
         // The clock is corrected; later writes to other reports and to the same one.
         try await d.write([.create(county: "kisumu")], to: "c-2", at: now)
         try await d.write([.set(field: .priority, value: 2)], to: "c-1", at: now + 1)
+        // A clock never set (1970), on another report.
+        try await d.write([.create(county: "kisumu")], to: "c-3", at: 86_400_000)
         let summary = try await sync(d)
-        #expect(summary.pushed == 4 && summary.retimed >= 2 && summary.setAside == 0)
+        #expect(summary.pushed == 5 && summary.retimed >= 3 && summary.setAside == 0)
         let reports = try await server.service.store.reports(ReportFilter(limit: 10))
-        #expect(reports.count == 2)
+        #expect(reports.count == 3)
         #expect(reports.allSatisfy { $0.updatedAt.millis < now + 3_600_000 }, "nothing is dated in the future")
         #expect(try await server.service.store.report(ReportID(rawValue: "c-1")!)?.fields["status"] == "in_progress")
         try await sync(e)
