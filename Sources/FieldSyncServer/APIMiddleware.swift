@@ -82,8 +82,17 @@ struct APIMiddleware: RouterMiddleware {
         return Array(Set(matches.filter { $0.literals == best }.map(\.method))).sorted()
     }
 
-    /// The route template of a path, for metrics (ids collapsed so labels stay few).
+    /// The route templates the API answers, for metrics labels.
+    static let templates = Set(HTTPAPI.routes.map { String($0.split(separator: " ", maxSplits: 1)[1]) })
+
+    /// The route template of a path, for metrics: one of the API's templates (ids collapsed), or
+    /// `unmatched` for any other path, so that the label set stays fixed whatever is requested.
     static func route(_ path: String) -> String {
+        let template = candidate(path)
+        return templates.contains(template) ? template : "unmatched"
+    }
+
+    private static func candidate(_ path: String) -> String {
         let parts = path.split(separator: "/").map(String.init)
         guard parts.first == "v1" else { return parts.first.map { "/\($0)" } ?? "/" }
         switch parts.count {

@@ -231,7 +231,10 @@ public struct HTTPAPI: Sendable {
 
     static func millis(_ raw: String?, _ name: String) throws(FieldSyncError) -> UInt64? {
         guard let raw else { return nil }
-        guard let v = UInt64(raw) else { throw FieldSyncError(.invalidRequest, "\(name) must be milliseconds since the Unix epoch, not '\(raw.prefix(20))'") }
+        // Bounded where decoded: the stores hold times as signed 64-bit integers.
+        guard let v = UInt64(raw), v <= ChangeLimits.maxStoredInteger else {
+            throw FieldSyncError(.invalidRequest, "\(name) must be milliseconds since the Unix epoch (0 to 9223372036854775807), not '\(raw.prefix(24))'")
+        }
         return v
     }
 }

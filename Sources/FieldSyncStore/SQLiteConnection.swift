@@ -22,6 +22,11 @@ final class SQLiteConnection {
             throw FieldSyncError(.storage, "cannot open database '\(path)': \(message); check that the directory exists and is writable")
         }
         handle = db
+        // Stores hold personal data and (on a server) the signing key and token hashes: owner
+        // only. SQLite creates the WAL and shared-memory files with the database file's mode.
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            chmod(file, 0o600)
+        }
         sqlite3_busy_timeout(db, 5_000)
         sqlite3_extended_result_codes(db, 1)
     }

@@ -107,6 +107,7 @@ extension SQLiteStore {
         try flush()
         defer { db.resetBusyStatements() }
         try db.statement("VACUUM INTO ?").bind(.text(path)).run()
+        chmod(path, 0o600)
     }
 
     /// This device's own changes from `seq` on, in sequence order, with their signatures.

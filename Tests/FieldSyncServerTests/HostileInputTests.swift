@@ -1,0 +1,71 @@
+import FieldSyncClient
+import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncServer
+import FieldSyncSigning
+import FieldSyncStore
+import Foundation
+import Testing
+
+/// Hostile input the daemon must survive unchanged (issue 13, first items): integers past what
+/// a store holds, label-set growth through unknown paths, and the database file's mode.
+@Suite(.serialized) struct HostileInputTests {
+    struct Expected: Decodable { var code: String }
+
+    func code(_ reply: RawHTTP.Reply?) -> String? {
+        reply.flatMap { try? JSONDecoder().decode(Expected.self, from: $0.body).code }
+    }
+
+    @Test func integersAbove2To63AreRefusedAndTheDaemonLives() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a")
+        try await a.create("r1")
+        try await a.sync()
+        let op = try await server.operatorToken(["kisumu"])
+        let before = try await server.fingerprint()
+        for path in ["/v1/reports?updated_since=9223372036854775808", "/v1/conflicts?since=18446744073709551615"] {
+            let reply = await RawHTTP.send(port: server.port, "GET", path, headers: ["Authorization": "Bearer \(op)"])
+            #expect(reply?.status == 400 && code(reply) == "invalid_request", "\(path): \(reply?.status ?? 0)")
+        }
+        let hash = String(repeating: "a", count: 64)
+        let bodies = [
+            #"{"device":"tab-a","seq":9223372036854775808,"report":"r9","county":"kisumu","hlc":[1795000000000,0],"ops":[{"op":"create","county":"kisumu"}]}"#,
+            #"{"device":"tab-a","seq":2,"report":"r1","county":"kisumu","ctx":{"tab-a":1},"hlc":[1795000000000,0],"ops":[{"op":"media","media":{"sha256":"\#(hash)","content_type":"image/jpeg","size":18446744073709551615}}]}"#,
+            #"{"device":"tab-a","seq":2,"report":"r1","county":"kisumu","ctx":{"tab-a":1},"hlc":[18446744073709551615,0],"ops":[{"op":"add_tag","tag":"x"}]}"#,
+        ]
+        for change in bodies {
+            let body = Data(#"{"verdicts":true,"changes":[{"change":\#(change)}]}"#.utf8)
+            let reply = await RawHTTP.send(port: server.port, "POST", "/v1/sync",
+                                           headers: ["Authorization": "Bearer \(a.token)", "Content-Type": "application/json"], body: body)
+            let status = reply?.status ?? 0
+            // Too large for a store: refused by the limits (422), or where decoded (timestamps: 400).
+            #expect(status == 422 || (status == 400 && code(reply) == "malformed_json"), "\(change.prefix(60)): status \(status) \(String(decoding: reply?.body ?? Data(), as: UTF8.self).prefix(200))")
+        }
+        #expect(try await server.fingerprint() == before, "nothing stored changed")
+        #expect(await RawHTTP.send(port: server.port, "GET", "/healthz")?.status == 200, "the daemon still answers")
+        await server.stop()
+    }
+
+    @Test func unknownPathsShareOneMetricsLabel() async throws {
+        let server = try await TestServer.start()
+        for i in 0..<50 { _ = await RawHTTP.send(port: server.port, "GET", "/probe-\(i)/x\(i)") }
+        for i in 0..<50 { _ = await RawHTTP.send(port: server.port, "GET", "/v1/guess-\(i)") }
+        let metrics = String(decoding: try #require(await RawHTTP.send(port: server.port, "GET", "/metrics")).body, as: UTF8.self)
+        #expect(!metrics.contains("probe-") && !metrics.contains("guess-"), "paths never become labels")
+        #expect(metrics.contains("route=\"unmatched\""))
+        #expect(metrics.contains("route=\"unmatched\",method=\"GET\",status=\"404\"} 100"))
+        await server.stop()
+    }
+
+    @Test func theServerDatabaseIsReadableByItsOwnerOnly() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a")
+        try await a.create("r1")
+        try await a.sync()
+        for file in [server.dbPath, server.dbPath + "-wal"] where FileManager.default.fileExists(atPath: file) {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file): mode \(String(mode ?? 0, radix: 8))")
+        }
+        await server.stop()
+    }
+}
