@@ -20,6 +20,8 @@ extension PostgresStore {
                 ON CONFLICT (id) DO UPDATE SET county = excluded.county, public_key = NULL, token_hash = NULL, status = 'enrolling',
                     created_ms = excluded.created_ms, updated_ms = excluded.updated_ms
                 """, self.logger)
+            // One pending enrollment per device id: a new one replaces the old token.
+            try await conn.run("DELETE FROM enrollments WHERE device_id = \(device.rawValue) AND used_ms IS NULL", self.logger)
             try await conn.run("""
                 INSERT INTO enrollments(token_hash, device_id, county, expires_ms, used_ms)
                 VALUES (\(ByteBuffer(data: tokenHash)), \(device.rawValue), \(county), \(Int64(expiresMillis)), NULL)

@@ -15,6 +15,8 @@ extension SQLiteStore {
             existing.reset()
             try db.statement("INSERT OR REPLACE INTO devices(id, county, public_key, token_hash, status, created_ms, updated_ms) VALUES (?, ?, NULL, NULL, 'enrolling', ?, ?)")
                 .bind(.text(device.rawValue), .text(county), .int(Int64(nowMillis)), .int(Int64(nowMillis))).run()
+            // One pending enrollment per device id: a new one replaces the old token.
+            try db.statement("DELETE FROM enrollments WHERE device_id = ? AND used_ms IS NULL").bind(.text(device.rawValue)).run()
             try db.statement("INSERT INTO enrollments(token_hash, device_id, county, expires_ms, used_ms) VALUES (?, ?, ?, ?, NULL)")
                 .bind(.blob(tokenHash), .text(device.rawValue), .text(county), .int(Int64(expiresMillis))).run()
         }

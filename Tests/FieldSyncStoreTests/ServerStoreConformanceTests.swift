@@ -318,7 +318,13 @@ import Testing
         } catch { #expect(error.code == .invalidEnrollment) }
         #expect(try await store.device(tokenHash: Data("b1".utf8))?.id == tab)
         #expect(try await store.device(tokenHash: Data("b2".utf8)) == nil)
+        // One pending enrollment per device id: a second (another county) replaces the first token.
+        try await store.createEnrollment(tokenHash: Data("e4".utf8), device: DeviceID(rawValue: "tab-2")!, county: "kisumu", expiresMillis: 1_000, nowMillis: 10)
         try await store.createEnrollment(tokenHash: Data("e3".utf8), device: DeviceID(rawValue: "tab-2")!, county: "nairobi", expiresMillis: 1_000, nowMillis: 10)
+        do {
+            _ = try await store.completeEnrollment(tokenHash: Data("e4".utf8), publicKey: Data(repeating: 5, count: 32), bearerHash: Data("b4".utf8), nowMillis: 20)
+            Issue.record("a replaced enrollment token was accepted")
+        } catch { #expect(error.code == .invalidEnrollment) }
         #expect(try await store.devices(county: nil).map(\.id.rawValue) == ["tab-1", "tab-2"])
         #expect(try await store.devices(county: "nairobi").map(\.id.rawValue) == ["tab-2"])
         #expect(try await store.revokeDevice(tab, nowMillis: 700))
