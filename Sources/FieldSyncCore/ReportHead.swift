@@ -71,7 +71,8 @@ public struct ReportHead: Hashable, Sendable, Codable {
     /// depends on, or can never be applied here.
     public func readiness(of change: Change) -> Readiness {
         guard change.county == county else {
-            return .invalid(FieldSyncError(.countyMismatch, "change \(change.dot) is labelled county '\(change.county)' but report \(id) belongs to '\(county)'"))
+            // The other county is not named: a device learns nothing about counties not its own.
+            return .invalid(FieldSyncError(.countyMismatch, "change \(change.dot) is labelled county '\(change.county.prefix(64))' but report \(id) belongs to another county; generate a new report id"))
         }
         if change.isCreate {
             return change.dot == created ? .duplicate
