@@ -108,9 +108,23 @@ extension SyncService {
             }
             ids.append(id)
         }
+        ids = try await ofCounty(ids, device: device)
         var logs: [String: UInt64] = [:]
         for (id, seq) in try await store.highestSeqs(of: ids) { logs[id.rawValue] = seq }
         return logs
+    }
+
+    /// The logs among `ids` a device may learn about: its own, the server's, and those of devices
+    /// of its county — nothing about other counties (unknown or foreign logs are left out).
+    private func ofCounty(_ ids: [DeviceID], device: DeviceRecord) async throws(FieldSyncError) -> [DeviceID] {
+        let others = ids.filter { $0 != device.id && $0 != serverID }
+        var county = Set<DeviceID>()
+        if others.count > 16 {
+            county = Set(try await store.devices(county: device.county).map(\.id))
+        } else {
+            for id in others where try await store.device(id)?.county == device.county { county.insert(id) }
+        }
+        return ids.filter { $0 == device.id || $0 == serverID || county.contains($0) }
     }
 
     /// The page of changes after `cursor` for the device's county.

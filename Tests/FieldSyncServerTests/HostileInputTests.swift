@@ -46,6 +46,21 @@ import Testing
         await server.stop()
     }
 
+    @Test func aDeviceLearnsNothingAboutOtherCountiesLogs() async throws {
+        let server = try await TestServer.start()
+        let k = try await server.device("tab-k", county: "kisumu"), n = try await server.device("tab-n", county: "nairobi")
+        let k2 = try await server.device("tab-k2", county: "kisumu")
+        try await n.create("n-1")
+        try await n.sync()
+        try await k2.create("k-1")
+        try await k2.sync()
+        var traffic = FieldSyncAPI.Traffic()
+        let answer = try await k.api.sync(SyncRequest(offer: ["tab-n": 0, "tab-k2": 0, "ghost": 0], limit: 0), traffic: &traffic)
+        #expect(answer.logs["tab-n"] == nil && answer.logs["ghost"] == nil, "\(answer.logs)")
+        #expect(answer.logs["tab-k2"] == 1 && answer.logs["tab-k"] == 0)
+        await server.stop()
+    }
+
     @Test func unknownPathsShareOneMetricsLabel() async throws {
         let server = try await TestServer.start()
         for i in 0..<50 { _ = await RawHTTP.send(port: server.port, "GET", "/probe-\(i)/x\(i)") }
