@@ -39,8 +39,23 @@ public struct HTTPAPI: Sendable {
         router.post("/v1/devices/register") { request, context in
             try await self.timed {
                 var request = request
-                let body = try await self.decode(RegisterRequest.self, from: &request)
-                return try self.respond(try await self.service.register(body, client: context.clientKey), to: request, status: .created)
+                // Unauthenticated: a locked-out address is refused before its body is read, the
+                // body is read only up to what a registration needs, and every refusal counts.
+                let now = self.service.now()
+                try self.service.signIns.check(context.clientKey, now: now)
+                let body: RegisterRequest
+                do {
+                    body = try await self.decode(RegisterRequest.self, from: &request, maxBytes: Self.maxRegisterBytes)
+                } catch {
+                    self.service.signIns.recordFailure(context.clientKey, now: now)
+                    throw error
+                }
+                do {
+                    return try self.respond(try await self.service.register(body, client: context.clientKey), to: request, status: .created)
+                } catch let error as FieldSyncError where error.code != .invalidEnrollment && error.code != .rateLimited {
+                    self.service.signIns.recordFailure(context.clientKey, now: now)   // (invalid tokens count in the service)
+                    throw error
+                }
             }
         }
         router.post("/v1/sync") { request, context in
@@ -169,8 +184,11 @@ public struct HTTPAPI: Sendable {
     }
 
     /// Reads, decompresses and decodes a request body within the limits.
-    func decode<T: Decodable>(_ type: T.Type, from request: inout Request) async throws -> T {
-        let limit = service.configuration.maxBodyBytes
+    /// The largest registration body, compressed or not: a token and a key fit in far less.
+    static let maxRegisterBytes = 8 * 1024
+
+    func decode<T: Decodable>(_ type: T.Type, from request: inout Request, maxBytes: Int? = nil) async throws -> T {
+        let limit = min(maxBytes ?? .max, service.configuration.maxBodyBytes)
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: limit) } catch {
             throw FieldSyncError(.bodyTooLarge, "the request body is larger than \(limit) bytes; send fewer changes per request")
@@ -178,7 +196,7 @@ public struct HTTPAPI: Sendable {
         service.metrics.bytesIn.increment(by: Int64(buffer.readableBytes))
         var data = Data(buffer.readableBytesView)
         if let encoding = try BodyCompression.from(contentEncoding: request.headers[.contentEncoding]) {
-            data = try encoding.decompress(data, maxBytes: service.configuration.maxDecompressedBytes)
+            data = try encoding.decompress(data, maxBytes: min(maxBytes ?? .max, service.configuration.maxDecompressedBytes))
         }
         return try codec.decode(type, from: data)
     }

@@ -61,6 +61,22 @@ import Testing
         await server.stop()
     }
 
+    @Test func registrationReadsLittleAndEveryRefusalCountsTowardTheLimiter() async throws {
+        var configuration = ServerConfiguration()
+        configuration.maxFailedSignIns = 5
+        let server = try await TestServer.start(configuration: configuration)
+        // 30 MiB of JSON whitespace in about 30 KB of gzip: refused before it is inflated past 8 KiB.
+        let bomb = BodyCompression.gzip.compress(Data(repeating: UInt8(ascii: " "), count: 30 << 20))
+        let headers = ["Content-Type": "application/json", "Content-Encoding": "gzip"]
+        let first = await RawHTTP.send(port: server.port, "POST", "/v1/devices/register", headers: headers, body: bomb)
+        #expect(first?.status == 413 && code(first) == "body_too_large", "\(first?.status ?? 0)")
+        for _ in 0..<4 { _ = await RawHTTP.send(port: server.port, "POST", "/v1/devices/register", headers: headers, body: bomb) }
+        let limited = await RawHTTP.send(port: server.port, "POST", "/v1/devices/register", headers: ["Content-Type": "application/json"],
+                                         body: Data(#"{"enrollment_token":"x","public_key":"AAAA"}"#.utf8))
+        #expect(limited?.status == 429 && code(limited) == "rate_limited", "\(limited?.status ?? 0)")
+        await server.stop()
+    }
+
     @Test func unknownPathsShareOneMetricsLabel() async throws {
         let server = try await TestServer.start()
         for i in 0..<50 { _ = await RawHTTP.send(port: server.port, "GET", "/probe-\(i)/x\(i)") }
