@@ -83,11 +83,17 @@ public struct ChangeLimits: Sendable, Hashable {
                 guard value.depth <= maxValueDepth else {
                     throw FieldSyncError(.fieldTooLarge, "\(where_): the value of '\(field)' is nested deeper than \(maxValueDepth) levels")
                 }
+                guard !Self.holdsNUL(value) else {
+                    throw FieldSyncError(.invalidOperation, "\(where_): the value of '\(field)' holds a NUL character (U+0000); text may hold any other character, stored exactly")
+                }
             case .addTag(let tag), .removeTag(let tag):
                 try checkLabel(tag, what: "tag", in: where_)
             case .appendNote(let text):
                 guard !text.isEmpty, text.utf8.count <= maxNoteBytes else {
                     throw FieldSyncError(.fieldTooLarge, "\(where_): a note must have 1 to \(maxNoteBytes) bytes of text")
+                }
+                guard !text.utf8.contains(0) else {
+                    throw FieldSyncError(.invalidOperation, "\(where_): a note holds a NUL character (U+0000); text may hold any other character, stored exactly")
                 }
             case .attachMedia(let m):
                 guard m.sha256.utf8.count == 64, m.sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
@@ -120,6 +126,17 @@ public struct ChangeLimits: Sendable, Hashable {
             guard dots.allSatisfy({ change.context.contains($0) }) else {
                 throw FieldSyncError(.invalidContext, "\(where_): resolves candidates of '\(field)' that its causal context does not include")
             }
+        }
+    }
+
+    /// Whether a value holds U+0000 anywhere (in a string or an object key): refused on every
+    /// store alike, since C strings (SQLite's text binding, PostgreSQL's text) end there.
+    static func holdsNUL(_ value: FieldValue) -> Bool {
+        switch value {
+        case .string(let s): return s.utf8.contains(0)
+        case .array(let a): return a.contains(where: holdsNUL)
+        case .object(let o): return o.contains { $0.key.utf8.contains(0) || holdsNUL($0.value) }
+        case .null, .bool, .int, .double: return false
         }
     }
 

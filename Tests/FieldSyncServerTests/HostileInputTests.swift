@@ -77,6 +77,28 @@ import Testing
         await server.stop()
     }
 
+    @Test func aNULInTextIsRefusedAndOtherControlCharactersAreStoredExactly() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a")
+        try await a.create("r1")
+        try await a.sync()
+        let before = try await server.fingerprint()
+        // A device refuses such text when it writes; a hostile client sends it anyway.
+        let base = try await a.write([.appendNote(text: "x")], to: "r1")
+        for ops: [ReportOperation] in [[.appendNote(text: "routine check\u{0} HIDDEN")], [.set(field: .status, value: "open\u{0}closed")]] {
+            var bad = base
+            bad.ops = ops
+            var traffic = FieldSyncAPI.Traffic()
+            await #expect(throws: FieldSyncError.self) { _ = try await a.api.sync(SyncRequest(changes: [a.key.signed(bad)], limit: 0), traffic: &traffic) }
+        }
+        #expect(try await server.fingerprint() == before, "nothing stored changed")
+        try await a.write([.appendNote(text: "line one\nline two\ttab \u{1}")], to: "r1")
+        try await a.sync()
+        let notes = try #require(try await server.service.store.report(ReportID(rawValue: "r1")!)).notes
+        #expect(Set(notes.map(\.text)) == ["x", "line one\nline two\ttab \u{1}"])
+        await server.stop()
+    }
+
     @Test func unknownPathsShareOneMetricsLabel() async throws {
         let server = try await TestServer.start()
         for i in 0..<50 { _ = await RawHTTP.send(port: server.port, "GET", "/probe-\(i)/x\(i)") }
