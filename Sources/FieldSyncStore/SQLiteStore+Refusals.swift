@@ -89,11 +89,6 @@ extension SQLiteStore {
         return result
     }
 
-    /// The newest refusals (on a device: changes set aside).
-    public func refusals(limit: Int = 100) throws(FieldSyncError) -> [Refusal] {
-        try refusals(RefusalFilter(limit: limit))
-    }
-
     /// How many refusals are kept, and how many were counted without being stored.
     public func refusalSummary() throws(FieldSyncError) -> RefusalSummary {
         RefusalSummary(stored: Int(try db.scalar("SELECT count(*) FROM refusals") ?? 0),
