@@ -37,7 +37,14 @@ def encode(c):
     out += varint(len(ctx)) + b"".join(string(d) + varint(s) for d, s in ctx)
     out += varint(c["hlc"][0]) + varint(c["hlc"][1])
     out += varint(len(c["ops"])) + b"".join(op(o) for o in c["ops"])
-    return out + varint(0)
+    # resolves: by field name, each field's candidate dots sorted (the canonical order, whatever
+    # order the JSON lists them in).
+    res = sorted(c.get("resolves", {}).items())
+    out += varint(len(res))
+    for field, dots in res:
+        ds = sorted((d["device"], d["seq"]) for d in dots)
+        out += string(field) + varint(len(ds)) + b"".join(string(d) + varint(n) for d, n in ds)
+    return out
 
 def sign(c):
     key = Ed25519PrivateKey.from_private_bytes(PRIVATE)
@@ -64,6 +71,11 @@ def main():
 
     note5 = {"device": "tab-a", "seq": 5, "report": "vec-r1", "county": "kisumu", "ctx": {"tab-a": 4}, "hlc": [1795000000004, 0],
              "ops": [{"op": "note", "text": "unsigned"}]}
+    edit6 = {"device": "tab-a", "seq": 5, "report": "vec-r1", "county": "kisumu", "ctx": {"tab-a": 4}, "hlc": [1795000000005, 0],
+             "ops": [{"op": "set", "field": "status", "value": "open"}], "resolves": {"status": [{"device": "tab-a", "seq": 4}, {"device": "tab-a", "seq": 3}]}}
+    def bad(**edits):
+        c = dict(edit6, **edits); c.pop("resolves", None)
+        return {"changes": [{"change": c, "sig": sign(c)}]}
     vectors = [
         ("health", "Liveness, no authentication.", "none", "GET", "/healthz", None, 200, {"status": "ok", "protocol": "1"}),
         ("sync-up-to-date", "A device with nothing to push and nothing new learns it in one round trip.", "device", "POST", "/v1/sync", {}, 200,
@@ -91,6 +103,21 @@ def main():
         ("push-verdicts", "Per-change verdicts: the signed change is applied; the unsigned one, not held and covered by no run, is refused alone (listed in refused) and the push answers 200.",
          "device", "POST", "/v1/sync", {"changes": [{"change": edit4, "sig": sign(edit4)}, {"change": note5}], "verdicts": True}, 200,
          {"accepted": {"applied": 1, "duplicates": 0, "refused": 1}, "refused": [{"device": "tab-a", "seq": 5, "code": "bad_signature"}], "logs": {"tab-a": 4}}),
+        ("push-unknown-field", "A field that is not a report field: 422 unknown_field (not malformed_json).", "device", "POST", "/v1/sync",
+         bad(ops=[{"op": "set", "field": "colour", "value": "red"}]), 422, {"code": "unknown_field"}),
+        ("push-invalid-report-id", "A report id outside 1-64 of A-Z a-z 0-9 - _ .: 422 invalid_identifier.", "device", "POST", "/v1/sync",
+         bad(report="vec r1!"), 422, {"code": "invalid_identifier"}),
+        ("push-context-zero", "A context entry of 0 (entries are 1 or more; leave the device out instead): 422 invalid_context.", "device", "POST", "/v1/sync",
+         bad(ctx={"tab-a": 4, "tab-z": 0}), 422, {"code": "invalid_context"}),
+        ("push-empty-context", "A change that does not create its report needs a non-empty context: 422 invalid_context.", "device", "POST", "/v1/sync",
+         bad(ctx={}), 422, {"code": "invalid_context"}),
+        ("push-seq-above-int64", "A sequence number above 9223372036854775807 (what a store holds): 422 invalid_sequence.", "device", "POST", "/v1/sync",
+         bad(seq=9223372036854775808, ctx={"tab-a": 4}), 422, {"code": "invalid_sequence"}),
+        ("sync-changes-not-an-array", "Valid JSON of the wrong shape: 400 invalid_request.", "device", "POST", "/v1/sync",
+         {"changes": 5}, 400, {"code": "invalid_request"}),
+        ("push-resolves-any-order", "resolves lists its candidates in any order on the wire: the signature is over the canonical (sorted) form, so this change, signed sorted and sent reversed, is applied.",
+         "device", "POST", "/v1/sync", {"changes": [{"change": edit6, "sig": sign(edit6)}]}, 200,
+         {"accepted": {"applied": 1, "duplicates": 0}, "logs": {"tab-a": 5}}),
     ]
     os.makedirs(HERE, exist_ok=True)
     for old in os.listdir(HERE):

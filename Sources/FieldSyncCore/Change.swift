@@ -73,9 +73,11 @@ public struct Change: Hashable, Sendable, Codable {
         var resolves: [FieldName: [Dot]] = [:]
         for (k, v) in raw {
             guard let f = FieldName(rawValue: k) ?? (k == FieldName.lifecycle.rawValue ? .lifecycle : nil) else {
-                throw DecodingError.dataCorruptedError(forKey: .resolves, in: c, debugDescription: "unknown field '\(k.prefix(80))' in resolves")
+                throw DecodingError.refused(.unknownField, "unknown field '\(k.prefix(80))' in resolves", at: c.codingPath + [CodingKeys.resolves])
             }
-            resolves[f] = v
+            // The canonical form lists the candidates sorted: a receiver re-encodes what it
+            // decoded, so a sender's order does not matter (duplicates are refused by the limits).
+            resolves[f] = v.sorted()
         }
         self.resolves = resolves
     }

@@ -46,7 +46,7 @@ public struct Conflict: Hashable, Sendable, Codable {
         county = try c.decode(String.self, forKey: .county)
         let raw = try c.decode(String.self, forKey: .field)
         guard let f = FieldName(rawValue: raw) ?? (raw == FieldName.lifecycle.rawValue ? .lifecycle : nil) else {
-            throw DecodingError.dataCorruptedError(forKey: .field, in: c, debugDescription: "unknown field")
+            throw DecodingError.refused(.unknownField, "unknown field", at: c.codingPath + [CodingKeys.field])
         }
         field = f
         candidates = try c.decode([Candidate].self, forKey: .candidates)

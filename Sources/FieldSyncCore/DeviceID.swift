@@ -22,7 +22,7 @@ public struct DeviceID: RawRepresentable, Hashable, Comparable, Sendable, Codabl
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
         guard Identifier.isValid(raw) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "invalid device id"))
+            throw DecodingError.refused(.invalidIdentifier, "invalid device id (1–64 of A–Z a–z 0–9 - _ .)", at: decoder.codingPath)
         }
         self.rawValue = raw
     }
@@ -57,7 +57,7 @@ public struct ReportID: RawRepresentable, Hashable, Comparable, Sendable, Codabl
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
         guard Identifier.isValid(raw) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "invalid report id"))
+            throw DecodingError.refused(.invalidIdentifier, "invalid report id (1–64 of A–Z a–z 0–9 - _ .)", at: decoder.codingPath)
         }
         self.rawValue = raw
     }

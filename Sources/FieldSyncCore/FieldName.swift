@@ -26,7 +26,7 @@ public struct FieldName: RawRepresentable, Hashable, Comparable, Sendable, Codab
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
         guard let name = FieldName(rawValue: raw) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown field '\(raw.prefix(80))'"))
+            throw DecodingError.refused(.unknownField, "unknown field '\(raw.prefix(80))'", at: decoder.codingPath)
         }
         self = name
     }

@@ -18,7 +18,7 @@ public enum FieldValue: Hashable, Sendable, Codable, CustomStringConvertible {
         else if let i = try? c.decode(Int64.self) { self = .int(i) }
         else if let d = try? c.decode(Double.self) {
             guard d.isFinite else {
-                throw DecodingError.dataCorruptedError(in: c, debugDescription: "numbers must be finite")
+                throw DecodingError.refused(.invalidOperation, "numbers must be finite", at: c.codingPath)
             }
             self = .double(d)
         }
@@ -26,7 +26,7 @@ public enum FieldValue: Hashable, Sendable, Codable, CustomStringConvertible {
         else if let a = try? c.decode([FieldValue].self) { self = .array(a) }
         else if let o = try? c.decode([String: FieldValue].self) { self = .object(o) }
         else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a JSON value")
+            throw DecodingError.refused(.invalidOperation, "not a JSON value", at: c.codingPath)
         }
     }
 

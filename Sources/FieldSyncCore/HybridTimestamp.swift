@@ -32,7 +32,7 @@ public struct HybridTimestamp: Hashable, Comparable, Sendable, Codable, CustomSt
         let millis = try c.decode(UInt64.self)
         let counter = try c.decode(UInt32.self)
         guard millis < 1 << 53 else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "hlc milliseconds out of range"))
+            throw DecodingError.refused(.clockSkew, "hlc milliseconds must be below 2^53", at: decoder.codingPath)
         }
         self.init(millis: millis, counter: counter)
     }

@@ -71,8 +71,11 @@ public struct ReportHead: Hashable, Sendable, Codable {
     /// depends on, or can never be applied here.
     public func readiness(of change: Change) -> Readiness {
         guard change.county == county else {
-            // The other county is not named: a device learns nothing about counties not its own.
-            return .invalid(FieldSyncError(.countyMismatch, "change \(change.dot) is labelled county '\(change.county.prefix(64))' but report \(id) belongs to another county; generate a new report id"))
+            // Answered as for a report the change's county does not hold: a device learns nothing
+            // about other counties (a create learns only that the id is taken: ids are global).
+            return .invalid(change.isCreate
+                ? FieldSyncError(.reportExists, "change \(change.dot) creates report \(id), an id already taken; generate a new report id (a UUID)")
+                : FieldSyncError.unknownReport(change))
         }
         if change.isCreate {
             return change.dot == created ? .duplicate

@@ -46,7 +46,7 @@ public enum ReportOperation: Hashable, Sendable, Codable {
         case "withdraw": self = .withdraw(reason: try c.decodeIfPresent(String.self, forKey: .reason) ?? "")
         case "restore": self = .restore
         default:
-            throw DecodingError.dataCorruptedError(forKey: .op, in: c, debugDescription: "unknown operation '\(op.prefix(40))': use create, set, add_tag, remove_tag, note, media, withdraw or restore")
+            throw DecodingError.refused(.invalidOperation, "unknown operation '\(op.prefix(40))': use create, set, add_tag, remove_tag, note, media, withdraw or restore", at: c.codingPath + [CodingKeys.op])
         }
     }
 

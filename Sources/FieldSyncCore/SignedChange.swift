@@ -37,7 +37,7 @@ public struct SignedChange: Hashable, Sendable, Codable {
         change = try c.decode(Change.self, forKey: .change)
         if let s = try c.decodeIfPresent(String.self, forKey: .sig) {
             guard let data = Data(base64Encoded: s), data.count == 64 else {
-                throw DecodingError.dataCorruptedError(forKey: .sig, in: c, debugDescription: "sig must be a base64 Ed25519 signature (64 bytes)")
+                throw DecodingError.refused(.badSignature, "sig must be a base64 Ed25519 signature (64 bytes)", at: c.codingPath + [CodingKeys.sig])
             }
             signature = data
         } else {
@@ -45,7 +45,7 @@ public struct SignedChange: Hashable, Sendable, Codable {
         }
         run = try c.decodeIfPresent(Int.self, forKey: .run) ?? 1
         guard (1...1_000).contains(run) else {
-            throw DecodingError.dataCorruptedError(forKey: .run, in: c, debugDescription: "run must be between 1 and 1,000")
+            throw DecodingError.refused(.invalidRequest, "run must be between 1 and 1,000", at: c.codingPath + [CodingKeys.run])
         }
     }
 

@@ -117,10 +117,10 @@ public struct VersionVector: Hashable, Sendable, Codable, CustomStringConvertibl
         var result: [DeviceID: UInt64] = [:]
         for (k, v) in dict {
             guard let d = DeviceID(rawValue: k) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "invalid device id '\(k.prefix(80))' in version vector"))
+                throw DecodingError.refused(.invalidContext, "invalid device id '\(k.prefix(80))' in version vector", at: decoder.codingPath)
             }
             guard v > 0 else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "version vector entry for '\(k)' must be at least 1"))
+                throw DecodingError.refused(.invalidContext, "version vector entry for '\(k)' must be at least 1", at: decoder.codingPath)
             }
             result[d] = v
         }

@@ -304,6 +304,27 @@ public struct OperatorRequest: Codable, Sendable, Hashable {
     }
 }
 
+/// `GET /v1/me`: who a token belongs to. A device has its `county`; an operator or admin its
+/// `counties` (a list, as when it was created; `["*"]` for all).
+public struct MeResponse: Codable, Sendable, Hashable {
+    /// `device`, `operator` or `admin`.
+    public var kind: String
+    /// The device or operator id.
+    public var id: String
+    /// A device's county.
+    public var county: String?
+    /// An operator's counties.
+    public var counties: [String]?
+
+    /// Creates an answer.
+    public init(kind: String, id: String, county: String? = nil, counties: [String]? = nil) {
+        self.kind = kind
+        self.id = id
+        self.county = county
+        self.counties = counties
+    }
+}
+
 /// A new operator and its token (shown once).
 public struct OperatorResponse: Codable, Sendable, Hashable {
     public var operatorID: String
@@ -399,6 +420,15 @@ public struct ResolveRequest: Codable, Sendable, Hashable {
     public init(choose: String? = nil, value: FieldValue? = nil) {
         self.choose = choose
         self.value = value
+    }
+
+    private enum CodingKeys: String, CodingKey { case choose, value }
+
+    /// `"value": null` is a value (the field cleared), not an absent one.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        choose = try c.decodeIfPresent(String.self, forKey: .choose)
+        value = c.contains(.value) ? try c.decode(FieldValue.self, forKey: .value) : nil
     }
 }
 

@@ -29,9 +29,31 @@ public struct JSONWireCodec: WireCodec {
 
     public func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(FieldSyncError) -> T {
         do { return try JSONDecoder().decode(type, from: data) } catch let error as DecodingError {
-            throw FieldSyncError(.malformedJSON, "the body is not a valid \(T.self): \(Self.describe(error))")
+            throw Self.refusal(error, decoding: T.self, from: data)
         } catch {
             throw FieldSyncError(.malformedJSON, "the body is not valid JSON: \(error)")
+        }
+    }
+
+    /// The refusal a decoding error answers: a value refused on its meaning keeps its own code
+    /// (`invalid_identifier`, `unknown_field`, `invalid_context`, …); JSON that does not parse is
+    /// `malformed_json`; JSON of the wrong shape (a wrong type, a missing key, a number out of
+    /// its type's range) is `invalid_request`.
+    static func refusal<T>(_ error: DecodingError, decoding _: T.Type, from data: Data) -> FieldSyncError {
+        let explanation = describe(error)
+        switch error {
+        case .dataCorrupted(let c) where c.underlyingError is FieldSyncError:
+            let code = (c.underlyingError as! FieldSyncError).code
+            return FieldSyncError(code, "the body is not a valid \(T.self): \(explanation)")
+        case .dataCorrupted(let c) where c.codingPath.isEmpty:
+            // Foundation reports a number out of its type's range (a negative or too large
+            // integer) as invalid JSON at the top level: tell the two apart.
+            guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
+                return FieldSyncError(.malformedJSON, "the body is not valid JSON: \(explanation)")
+            }
+            return FieldSyncError(.invalidRequest, "the body is not a valid \(T.self): a number is out of range for its field (integers are whole, 0 or more, and at most 9223372036854775807 unless the schema says less)")
+        default:
+            return FieldSyncError(.invalidRequest, "the body is not a valid \(T.self): \(explanation)")
         }
     }
 

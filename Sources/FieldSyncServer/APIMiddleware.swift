@@ -30,7 +30,9 @@ struct APIMiddleware: RouterMiddleware {
             response = try APIError(.internalError, "the server failed to handle the request; retry it, and report the request id if it keeps failing")
                 .response(from: request, context: context)
         }
-        let route = Self.route(request.uri.path)
+        // The router's template of the matched route (`/v1/reports/{id}`); one label for any
+        // path no route matched, so the label set stays fixed whatever is requested.
+        let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? Self.unmatched
         metrics.request(route: route, method: request.method.rawValue, status: response.status.code)
         let elapsed = ContinuousClock.now - start
         context.logger.info("request", metadata: [
@@ -82,27 +84,6 @@ struct APIMiddleware: RouterMiddleware {
         return Array(Set(matches.filter { $0.literals == best }.map(\.method))).sorted()
     }
 
-    /// The route templates the API answers, for metrics labels.
-    static let templates = Set(HTTPAPI.routes.map { String($0.split(separator: " ", maxSplits: 1)[1]) })
-
-    /// The route template of a path, for metrics: one of the API's templates (ids collapsed), or
-    /// `unmatched` for any other path, so that the label set stays fixed whatever is requested.
-    static func route(_ path: String) -> String {
-        let template = candidate(path)
-        return templates.contains(template) ? template : "unmatched"
-    }
-
-    private static func candidate(_ path: String) -> String {
-        let parts = path.split(separator: "/").map(String.init)
-        guard parts.first == "v1" else { return parts.first.map { "/\($0)" } ?? "/" }
-        switch parts.count {
-        case 2: return "/v1/\(parts[1])"
-        case 3 where parts[1] == "reports": return "/v1/reports/{id}"
-        case 3 where parts[1] == "devices" || parts[1] == "admin": return "/v1/\(parts[1])/\(parts[2])"
-        case 4 where parts[1] == "conflicts": return "/v1/conflicts/{report}/{field}"
-        case 5 where parts[1] == "conflicts": return parts[4] == "resolve" ? "/v1/conflicts/{report}/{field}/resolve" : "/v1/conflicts/{report}/{field}/{resolver}"
-        case 5 where parts[1] == "admin": return "/v1/admin/devices/{id}/revoke"
-        default: return "/v1/other"
-        }
-    }
+    /// The metrics label of requests no route matched.
+    static let unmatched = "unmatched"
 }

@@ -72,9 +72,9 @@ public struct HTTPAPI: Sendable {
             try await self.timed {
                 switch try await self.principal(request, context) {
                 case .device(let d):
-                    return try self.respond(["kind": "device", "id": d.id.rawValue, "county": d.county], to: request)
+                    return try self.respond(MeResponse(kind: "device", id: d.id.rawValue, county: d.county), to: request)
                 case .operator_(let o):
-                    return try self.respond(["kind": o.role, "id": o.id, "counties": o.counties.joined(separator: ",")], to: request)
+                    return try self.respond(MeResponse(kind: o.role, id: o.id, counties: o.counties), to: request)
                 }
             }
         }

@@ -235,8 +235,10 @@ public struct SyncService: Sendable {
             }
             value = candidate.value
         case (nil, let v?):
-            value = v
-        default:
+            value = v   // `null` included: the field cleared
+        case (nil, nil):
+            throw FieldSyncError(.invalidRequest, "send 'choose' (a candidate as device:seq) or 'value' (a new value, null to clear the field)")
+        case (_?, _?):
             throw FieldSyncError(.invalidRequest, "send either 'choose' (a candidate as device:seq) or 'value' (a new value), not both")
         }
         let op_: ReportOperation

@@ -103,10 +103,15 @@ import Testing
         let server = try await TestServer.start()
         for i in 0..<50 { _ = await RawHTTP.send(port: server.port, "GET", "/probe-\(i)/x\(i)") }
         for i in 0..<50 { _ = await RawHTTP.send(port: server.port, "GET", "/v1/guess-\(i)") }
+        let op = try await server.operatorToken(["kisumu"])
+        for id in ["r-1", "r-2"] {
+            _ = await RawHTTP.send(port: server.port, "GET", "/v1/reports/\(id)", headers: ["Authorization": "Bearer \(op)"])
+        }
         let metrics = String(decoding: try #require(await RawHTTP.send(port: server.port, "GET", "/metrics")).body, as: UTF8.self)
         #expect(!metrics.contains("probe-") && !metrics.contains("guess-"), "paths never become labels")
         #expect(metrics.contains("route=\"unmatched\""))
         #expect(metrics.contains("route=\"unmatched\",method=\"GET\",status=\"404\"} 100"))
+        #expect(metrics.contains("route=\"/v1/reports/{id}\",method=\"GET\",status=\"404\"} 2"), "labels are route templates")
         await server.stop()
     }
 
