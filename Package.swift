@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

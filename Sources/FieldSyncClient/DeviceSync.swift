@@ -463,7 +463,7 @@ public struct DeviceSync: Sendable {
                 try await run(into: &summary, progress: progress)
                 return (summary, attempt)
             } catch {
-                let transient: Set<FieldSyncError.Code> = [.timeout, .rateLimited, .internalError, .storage]
+                let transient: Set<FieldSyncError.Code> = [.timeout, .overloaded, .rateLimited, .internalError, .storage]
                 guard transient.contains(error.code), attempt < maxAttempts else { throw error }
                 let delay = min(60, pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1.0, using: &rng)
                 onRetry?(attempt, error, delay)

@@ -56,6 +56,7 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
         case invalidRequest = "invalid_request"
         case rateLimited = "rate_limited"
         case timeout = "timeout"
+        case overloaded = "overloaded"
         case internalError = "internal_error"
     }
 }

@@ -30,7 +30,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .bodyTooLarge: return .contentTooLarge
         case .unsupportedEncoding: return .unsupportedMediaType
         case .rateLimited: return .tooManyRequests
-        case .timeout: return .serviceUnavailable
+        case .timeout, .overloaded: return .serviceUnavailable
         case .storage, .internalError, .schemaTooNew: return .internalServerError
         case .invalidIdentifier, .invalidSequence, .invalidContext, .invalidOperation, .unknownField, .fieldTooLarge,
              .emptyChange, .countyMismatch, .clockSkew, .badSignature, .tooManyChanges, .invalidEnrollment:
@@ -42,6 +42,7 @@ public struct APIError: HTTPResponseError, Sendable {
         let body = (try? JSONWireCodec().encode(ErrorBody(error))) ?? Data()
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .tooManyRequests { headers[.retryAfter] = "60" }
+        if error.code == .overloaded { headers[.retryAfter] = "5" }
         if status == .methodNotAllowed, let path = request.uri.path.removingPercentEncoding {
             headers[.allow] = APIMiddleware.allowedMethods(path).joined(separator: ", ")
         }

@@ -29,6 +29,7 @@ public struct HTTPAPI: Sendable {
     public func router() -> Router<FieldSyncRequestContext> {
         let router = Router(context: FieldSyncRequestContext.self)
         router.add(middleware: APIMiddleware(metrics: service.metrics))
+        router.add(middleware: InFlightLimit(limit: service.configuration.maxRequestsInFlight))
         router.get("/healthz") { _, _ in
             try self.respond(["status": "ok", "protocol": "\(ProtocolVersion.current)"], to: nil)
         }

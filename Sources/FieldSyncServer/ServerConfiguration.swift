@@ -23,6 +23,15 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var enrollmentHours = 72
     /// How long one request may take before the server answers `timeout`, in seconds.
     public var requestTimeoutSeconds: Double = 30
+    /// How long a connection may go without delivering a complete request head, in seconds:
+    /// idle between requests, or sending its headers too slowly. Then it is closed.
+    public var idleTimeoutSeconds: Double = 30
+    /// Open connections at most. Beyond it, new connections wait in the kernel's accept queue
+    /// until one closes (the daemon also keeps it below its file-descriptor limit).
+    public var maxConnections = 1_000
+    /// Requests handled at once at most. Beyond it, a request is answered `503 overloaded`
+    /// with `Retry-After` at once, without reading its body.
+    public var maxRequestsInFlight = 256
     /// Responses larger than this are compressed when the client accepts it.
     public var compressAboveBytes = 512
     /// The author id under which the server writes operators' resolutions.
