@@ -40,23 +40,15 @@ public struct HTTPAPI: Sendable {
         router.post("/v1/devices/register") { request, context in
             try await self.timed {
                 var request = request
-                // Unauthenticated: a locked-out address is refused before its body is read, the
-                // body is read only up to what a registration needs, and every refusal counts.
-                let now = self.service.now()
-                try self.service.signIns.check(context.clientKey, now: now)
+                // Unauthenticated: the body is read only up to what a registration needs, and
+                // every refusal counts toward the sign-in limiter (in the service, for the rest).
                 let body: RegisterRequest
                 do {
                     body = try await self.decode(RegisterRequest.self, from: &request, maxBytes: Self.maxRegisterBytes)
-                } catch {
-                    self.service.signIns.recordFailure(context.clientKey, now: now)
-                    throw error
+                } catch let error as FieldSyncError {
+                    throw self.service.failedSignIn(error, client: context.clientKey)
                 }
-                do {
-                    return try self.respond(try await self.service.register(body, client: context.clientKey), to: request, status: .created)
-                } catch let error as FieldSyncError where error.code != .invalidEnrollment && error.code != .rateLimited {
-                    self.service.signIns.recordFailure(context.clientKey, now: now)   // (invalid tokens count in the service)
-                    throw error
-                }
+                return try self.respond(try await self.service.register(body, client: context.clientKey), to: request, status: .created)
             }
         }
         router.post("/v1/sync") { request, context in

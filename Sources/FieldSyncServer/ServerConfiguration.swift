@@ -2,6 +2,8 @@
 public struct ServerConfiguration: Sendable, Hashable {
     /// Failed sign-ins (bad bearer or enrollment tokens) allowed per client address per window.
     public var maxFailedSignIns = 20
+    /// Failed sign-ins allowed over all addresses per window (scanning from many addresses).
+    public var maxGlobalFailedSignIns = 1_000
     /// The sign-in limiter's window, in seconds.
     public var signInWindowSeconds = 60
     /// Largest request body on the wire (compressed or not), in bytes.

@@ -50,6 +50,15 @@ public struct ServerMetrics: Sendable {
         }
     }
 
+    /// Counts a failed sign-in (a wrong token or a refused registration), and whether it was
+    /// answered `429` (the address or the server over its budget).
+    func signInFailed(limited: Bool) {
+        registry.makeCounter(descriptor: Self.signInsFailed, labels: [("limited", limited ? "true" : "false")]).increment()
+    }
+
+    static var signInsFailed: MetricNameDescriptor { MetricNameDescriptor(namespace: "fieldsync", metricName: "sign_ins_failed", unitName: "total",
+                                                    helpText: "Failed sign-ins and refused registrations, by whether they were rate limited") }
+
     /// The Prometheus text exposition.
     public func render() -> String { registry.emitToString() }
 }

@@ -31,7 +31,8 @@ public struct SyncService: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.now = now
-        signIns = SignInLimiter(maxFailures: configuration.maxFailedSignIns, windowSeconds: configuration.signInWindowSeconds)
+        signIns = SignInLimiter(maxFailures: configuration.maxFailedSignIns, maxGlobalFailures: configuration.maxGlobalFailedSignIns,
+                                windowSeconds: configuration.signInWindowSeconds)
         let raw = try await store.initServerIdentity("signing_key", DeviceKey().rawRepresentation)
         serverKey = try DeviceKey(rawRepresentation: raw)
         serverID = try DeviceID(validating: configuration.serverDeviceID)
@@ -48,12 +49,10 @@ public struct SyncService: Sendable {
     public func authenticate(_ authorization: String?, client: String? = nil) async throws(FieldSyncError) -> Principal {
         // Only a presented token is a guess; a request without one is refused without counting.
         guard let client, authorization?.isEmpty == false else { return try await authenticateToken(authorization) }
-        try signIns.check(client, now: now())
         do {
             return try await authenticateToken(authorization)
         } catch where error.code == .unauthorized {
-            signIns.recordFailure(client, now: now())
-            throw error
+            throw failedSignIn(error, client: client)
         }
     }
 
@@ -81,13 +80,19 @@ public struct SyncService: Sendable {
     /// Redeems an enrollment token: registers the device key and issues its bearer token.
     public func register(_ request: RegisterRequest, client: String? = nil) async throws(FieldSyncError) -> RegisterResponse {
         guard let client else { return try await redeem(request) }
-        try signIns.check(client, now: now())
         do {
             return try await redeem(request)
-        } catch where error.code == .invalidEnrollment {
-            signIns.recordFailure(client, now: now())
-            throw error
+        } catch where error.code != .storage && error.code != .internalError {
+            throw failedSignIn(error, client: client)
         }
+    }
+
+    /// Counts a failed sign-in or registration of `client`: the error to answer, or
+    /// `rate_limited` once the address or the whole server is over its budget.
+    public func failedSignIn(_ error: FieldSyncError, client: String) -> FieldSyncError {
+        let answer = signIns.refuse(error, client: client, now: now())
+        metrics.signInFailed(limited: answer.code == .rateLimited)
+        return answer
     }
 
     private func redeem(_ request: RegisterRequest) async throws(FieldSyncError) -> RegisterResponse {

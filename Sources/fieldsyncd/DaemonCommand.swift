@@ -70,6 +70,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Write the bound port to this file once listening.") var portFile: String?
     @Option(help: "Failed sign-ins (wrong tokens) allowed per client address per minute; raise it when many devices share one address (NAT).")
     var signInLimit: Int = 20
+    @Option(help: "Failed sign-ins allowed per minute over all addresses (scanning from many addresses); beyond, failures answer 429.")
+    var signInBudget: Int = 1_000
     @Option(help: "Seconds a connection may go without a complete request head (idle, or slow headers) before it is closed.")
     var idleTimeout: Double = 30
     @Option(help: "Open connections at most (kept below the file-descriptor limit); more wait in the accept queue.")
@@ -85,6 +87,7 @@ struct Serve: AsyncParsableCommand {
         if let faults { logger.warning("fault injection on: SIGKILL at \(faults.point.rawValue) #\(faults.hit)") }
         var configuration = ServerConfiguration()
         configuration.maxFailedSignIns = max(1, signInLimit)
+        configuration.maxGlobalFailedSignIns = max(1, signInBudget)
         configuration.idleTimeoutSeconds = min(3_600, max(1, idleTimeout))
         configuration.maxConnections = max(1, maxConnections)
         configuration.maxRequestsInFlight = max(1, maxInFlight)

@@ -34,13 +34,14 @@ import Testing
             let (status, code) = try await send(server, "/v1/sync", token: token)
             #expect(status == 401 && code == "unauthorized", "guess \(i): \(status) \(code ?? "")")
         }
-        // … then the address is refused, even with a good token, with a Retry-After.
-        let (status, code) = try await send(server, "/v1/sync", token: "fsd_guess-6")
-        #expect(status == 429 && code == "rate_limited")
-        let reply = try #require(await RawHTTP.send(port: server.port, "POST", "/v1/sync",
-                                                    headers: ["Authorization": "Bearer \(a.token)", "Content-Type": "application/json"], body: Data("{}".utf8)))
-        #expect(reply.status == 429)
-        #expect(reply.headers["retry-after"] != nil, "a 429 says when to come back")
+        // … then the address's failures are answered 429 with a Retry-After …
+        let reply6 = try #require(await RawHTTP.send(port: server.port, "POST", "/v1/sync",
+                                                     headers: ["Authorization": "Bearer fsd_guess-6", "Content-Type": "application/json"], body: Data("{}".utf8)))
+        #expect(reply6.status == 429 && (try? JSONDecoder().decode(ErrorBody.self, from: reply6.body))?.code == "rate_limited")
+        #expect(reply6.headers["retry-after"] != nil, "a 429 says when to come back")
+        // … but a good token from the same address (officers behind one NAT) is still served.
+        let (good, _) = try await send(server, "/v1/sync", token: a.token)
+        #expect(good == 200, "a valid token is never locked out: \(good)")
         // Enrollment tokens count too.
         let (enrollStatus, enrollCode) = try await send(server, "/v1/devices/register", token: nil,
                                                         body: Data(#"{"enrollment_token":"fse_guess","public_key":"\#(DeviceKey().publicKey.base64EncodedString())"}"#.utf8))
@@ -50,15 +51,25 @@ import Testing
     }
 
     @Test func theLimiterForgetsAfterItsWindowAndIsBoundedInMemory() throws {
-        let limiter = SignInLimiter(maxFailures: 2, windowSeconds: 60, maxClients: 3)
-        for _ in 0..<2 { limiter.recordFailure("10.0.0.1", now: 1_000) }
-        #expect(throws: FieldSyncError.self) { try limiter.check("10.0.0.1", now: 2_000) }
-        try limiter.check("10.0.0.2", now: 2_000)                       // other addresses are not affected
-        try limiter.check("10.0.0.1", now: 61_001)                      // the window has ended
-        for i in 0..<100 { limiter.recordFailure("10.1.0.\(i)", now: 5_000) }   // a spray of addresses
-        limiter.recordFailure("10.0.0.9", now: 5_000)
-        limiter.recordFailure("10.0.0.9", now: 5_000)
-        #expect(throws: FieldSyncError.self) { try limiter.check("10.0.0.9", now: 5_001) }
+        let limiter = SignInLimiter(maxFailures: 2, maxGlobalFailures: 1_000, windowSeconds: 60, maxClients: 3)
+        #expect(limiter.recordFailure("10.0.0.1", now: 1_000) == .answer)
+        #expect(limiter.recordFailure("10.0.0.1", now: 1_000) == .answer)
+        #expect(limiter.recordFailure("10.0.0.1", now: 2_000) == .limited(retryAfterSeconds: 59, global: false))
+        #expect(limiter.recordFailure("10.0.0.2", now: 2_000) == .answer)            // other addresses are not affected
+        #expect(limiter.recordFailure("10.0.0.1", now: 61_001) == .answer)           // the window has ended
+        for i in 0..<100 { _ = limiter.recordFailure("10.1.0.\(i)", now: 5_000) }    // a spray of addresses
+        _ = limiter.recordFailure("10.0.0.9", now: 5_000)
+        _ = limiter.recordFailure("10.0.0.9", now: 5_000)
+        #expect(limiter.recordFailure("10.0.0.9", now: 5_001) != .answer, "tracked although 100 addresses came since")
+    }
+
+    @Test func scanningFromManyAddressesSpendsTheGlobalBudget() throws {
+        let limiter = SignInLimiter(maxFailures: 20, maxGlobalFailures: 50, windowSeconds: 60)
+        // One failure from each of 50 addresses: each answered as it is …
+        for i in 0..<50 { #expect(limiter.recordFailure("10.2.0.\(i)", now: 1_000) == .answer) }
+        // … the 51st, from a fresh address, is over the server's budget until the window ends.
+        #expect(limiter.recordFailure("10.3.0.1", now: 1_500) == .limited(retryAfterSeconds: 60, global: true))
+        #expect(limiter.recordFailure("10.3.0.2", now: 61_000) == .answer)
     }
 
     @Test func replayingAnOldBatchChangesNothing() async throws {

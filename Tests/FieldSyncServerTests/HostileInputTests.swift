@@ -74,6 +74,9 @@ import Testing
         let limited = await RawHTTP.send(port: server.port, "POST", "/v1/devices/register", headers: ["Content-Type": "application/json"],
                                          body: Data(#"{"enrollment_token":"x","public_key":"AAAA"}"#.utf8))
         #expect(limited?.status == 429 && code(limited) == "rate_limited", "\(limited?.status ?? 0)")
+        // A valid enrollment token from the same address still registers (no NAT lockout).
+        let device = try await server.device("tab-ok")
+        #expect(device.token.hasPrefix("fsd_"))
         await server.stop()
     }
 
