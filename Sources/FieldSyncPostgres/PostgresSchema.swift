@@ -203,6 +203,10 @@ enum PostgresSchema {
             "CREATE INDEX refusals_by_via ON refusals(via)",
             "CREATE TABLE refusal_overflow(via text PRIMARY KEY, dropped bigint NOT NULL)",
         ],
+        // 3: operator and admin tokens can expire and be revoked (when).
+        [
+            "ALTER TABLE operators ADD COLUMN expires_ms bigint, ADD COLUMN revoked_ms bigint",
+        ],
     ]
 
     /// The version a fully migrated database has.

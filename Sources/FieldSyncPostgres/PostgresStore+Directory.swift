@@ -90,8 +90,9 @@ extension PostgresStore {
     public func createOperator(_ record: OperatorRecord, tokenHash: Data, nowMillis: UInt64) async throws(FieldSyncError) {
         try await withConnection { conn in
             try await conn.run("""
-                INSERT INTO operators(id, name, role, counties, token_hash, revoked, created_ms)
-                VALUES (\(record.id), \(record.name), \(record.role), \(record.counties.joined(separator: ",")), \(ByteBuffer(data: tokenHash)), false, \(Int64(nowMillis)))
+                INSERT INTO operators(id, name, role, counties, token_hash, revoked, created_ms, expires_ms)
+                VALUES (\(record.id), \(record.name), \(record.role), \(record.counties.joined(separator: ",")), \(ByteBuffer(data: tokenHash)), false,
+                        \(Int64(nowMillis)), \(record.expiresMillis.map { Int64(clamping: $0) }))
                 """, self.logger)
         }
     }
@@ -99,11 +100,31 @@ extension PostgresStore {
     /// The operator whose token has this hash.
     public func operatorRecord(tokenHash: Data) async throws(FieldSyncError) -> OperatorRecord? {
         try await withConnection { conn in
-            try await conn.rows("SELECT id, name, role, counties, revoked FROM operators WHERE token_hash = \(ByteBuffer(data: tokenHash))", self.logger)
-                .first.map { row in
-                    let (id, name, role, counties, revoked) = try row.decode((String, String, String, String, Bool).self)
-                    return OperatorRecord(id: id, name: name, role: role, counties: counties.split(separator: ",").map(String.init), revoked: revoked)
-                }
+            try await conn.rows("SELECT id, name, role, counties, revoked, expires_ms FROM operators WHERE token_hash = \(ByteBuffer(data: tokenHash))", self.logger)
+                .first.map(Self.operatorRecord)
+        }
+    }
+
+    private static func operatorRecord(_ row: PostgresRow) throws -> OperatorRecord {
+        let (id, name, role, counties, revoked, expires) = try row.decode((String, String, String, String, Bool, Int64?).self)
+        return OperatorRecord(id: id, name: name, role: role, counties: counties.split(separator: ",").map(String.init), revoked: revoked,
+                              expiresMillis: expires.map { UInt64(clamping: $0) })
+    }
+
+    /// Every operator and admin, by id.
+    public func operators() async throws(FieldSyncError) -> [OperatorRecord] {
+        try await withConnection { conn in
+            try await conn.rows("SELECT id, name, role, counties, revoked, expires_ms FROM operators ORDER BY id", self.logger).map(Self.operatorRecord)
+        }
+    }
+
+    /// Revokes an operator's or admin's token; returns the record, or nil if there is no such id.
+    public func revokeOperator(_ id: String, nowMillis: UInt64) async throws(FieldSyncError) -> OperatorRecord? {
+        try await withConnection { conn in
+            try await conn.rows("""
+                UPDATE operators SET revoked = true, revoked_ms = coalesce(revoked_ms, \(Int64(clamping: nowMillis))) WHERE id = \(id)
+                RETURNING id, name, role, counties, revoked, expires_ms
+                """, self.logger).first.map(Self.operatorRecord)
         }
     }
 

@@ -295,12 +295,43 @@ public struct OperatorRequest: Codable, Sendable, Hashable {
     public var role: String
     /// Counties the operator may read and resolve in (`*` for all).
     public var counties: [String]
+    /// Days until the token stops working (1–3,650); absent: it does not expire.
+    public var expiresInDays: Int?
 
     /// Creates a request.
-    public init(name: String, role: String, counties: [String]) {
+    public init(name: String, role: String, counties: [String], expiresInDays: Int? = nil) {
         self.name = name
         self.role = role
         self.counties = counties
+        self.expiresInDays = expiresInDays
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, role, counties, expiresInDays = "expires_in_days"
+    }
+}
+
+/// An operator or admin as admins see it (`GET /v1/admin/operators`, revocation): never the token.
+public struct OperatorInfo: Codable, Sendable, Hashable {
+    public var operatorID: String
+    public var name: String
+    public var role: String
+    public var counties: [String]
+    public var revoked: Bool
+    public var expiresAtMillis: UInt64?
+
+    /// Creates a record.
+    public init(operatorID: String, name: String, role: String, counties: [String], revoked: Bool, expiresAtMillis: UInt64?) {
+        self.operatorID = operatorID
+        self.name = name
+        self.role = role
+        self.counties = counties
+        self.revoked = revoked
+        self.expiresAtMillis = expiresAtMillis
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case operatorID = "operator_id", name, role, counties, revoked, expiresAtMillis = "expires_at_ms"
     }
 }
 
@@ -331,17 +362,19 @@ public struct OperatorResponse: Codable, Sendable, Hashable {
     public var role: String
     public var counties: [String]
     public var token: String
+    public var expiresAtMillis: UInt64?
 
     /// Creates a response.
-    public init(operatorID: String, role: String, counties: [String], token: String) {
+    public init(operatorID: String, role: String, counties: [String], token: String, expiresAtMillis: UInt64? = nil) {
         self.operatorID = operatorID
         self.role = role
         self.counties = counties
         self.token = token
+        self.expiresAtMillis = expiresAtMillis
     }
 
     enum CodingKeys: String, CodingKey {
-        case operatorID = "operator_id", role, counties, token
+        case operatorID = "operator_id", role, counties, token, expiresAtMillis = "expires_at_ms"
     }
 }
 

@@ -22,7 +22,8 @@ public struct HTTPAPI: Sendable {
         "GET /v1/reports", "GET /v1/reports/{id}",
         "GET /v1/conflicts", "GET /v1/conflicts/{report}/{field}", "GET /v1/conflicts/{report}/{field}/{resolver}",
         "POST /v1/conflicts/{report}/{field}/resolve", "GET /v1/refusals",
-        "POST /v1/admin/enrollments", "POST /v1/admin/operators", "GET /v1/admin/devices", "POST /v1/admin/devices/{id}/revoke",
+        "POST /v1/admin/enrollments", "POST /v1/admin/operators", "GET /v1/admin/operators", "POST /v1/admin/operators/{id}/revoke",
+        "GET /v1/admin/devices", "POST /v1/admin/devices/{id}/revoke",
     ]
 
     /// Builds the router.
@@ -153,6 +154,18 @@ public struct HTTPAPI: Sendable {
                 let caller = try await self.principal(request, context)
                 let body = try await self.decode(OperatorRequest.self, from: &request)
                 return try self.respond(try await self.service.createOperator(body, by: caller), to: request, status: .created)
+            }
+        }
+        router.get("/v1/admin/operators") { request, context in
+            try await self.timed {
+                let list = try await self.service.operators(by: try await self.principal(request, context))
+                return try self.respond(["operators": list], to: request)
+            }
+        }
+        router.post("/v1/admin/operators/{id}/revoke") { request, context in
+            try await self.timed {
+                let caller = try await self.principal(request, context)
+                return try self.respond(try await self.service.revokeOperator(try context.parameters.require("id"), by: caller), to: request)
             }
         }
         router.get("/v1/admin/devices") { request, context in

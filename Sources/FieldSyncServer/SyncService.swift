@@ -68,8 +68,13 @@ public struct SyncService: Sendable {
             }
             return .device(device)
         }
-        if token.hasPrefix("fso_"), let op = try await store.operatorRecord(tokenHash: hash) {
-            guard !op.revoked else { throw FieldSyncError(.unauthorized, "this operator token has been revoked; ask an admin for a new one") }
+        // Admin tokens are `fsa_`; admins made before the prefix existed keep their `fso_` token.
+        if token.hasPrefix("fsa_") || token.hasPrefix("fso_"), let op = try await store.operatorRecord(tokenHash: hash),
+           op.role == "admin" || token.hasPrefix("fso_") {
+            guard !op.revoked else { throw FieldSyncError(.unauthorized, "this \(op.role) token has been revoked; ask an admin for a new one") }
+            guard !op.expired(at: now()) else {
+                throw FieldSyncError(.unauthorized, "this \(op.role) token expired at \(op.expiresMillis ?? 0) ms; ask an admin for a new one")
+            }
             return .operator_(op)
         }
         throw FieldSyncError(.unauthorized, "the bearer token is not valid; check it, or enroll again")
@@ -132,11 +137,44 @@ public struct SyncService: Sendable {
             throw FieldSyncError(.invalidRequest, "counties must list 1 to 47 county ids, or '*' for all")
         }
         guard !request.name.isEmpty, request.name.utf8.count <= 128 else { throw FieldSyncError(.invalidRequest, "name must have 1 to 128 bytes") }
-        let token = Tokens.generate(prefix: "fso")
+        if let days = request.expiresInDays, !(1...3_650).contains(days) {
+            throw FieldSyncError(.invalidRequest, "expires_in_days must be between 1 and 3650 (omit it for a token that does not expire)")
+        }
+        let token = Tokens.generate(prefix: request.role == "admin" ? "fsa" : "fso")
         let id = "op-\(UUID().uuidString.prefix(8).lowercased())"
-        try await store.createOperator(OperatorRecord(id: id, name: request.name, role: request.role, counties: request.counties, revoked: false),
+        let expires = request.expiresInDays.map { now() + UInt64($0) * 86_400_000 }
+        try await store.createOperator(OperatorRecord(id: id, name: request.name, role: request.role, counties: request.counties,
+                                                      revoked: false, expiresMillis: expires),
                                        tokenHash: Tokens.hash(token), nowMillis: now())
-        return OperatorResponse(operatorID: id, role: request.role, counties: request.counties, token: token)
+        return OperatorResponse(operatorID: id, role: request.role, counties: request.counties, token: token, expiresAtMillis: expires)
+    }
+
+    /// Every operator and admin (admins only, or the shell): never their tokens.
+    public func operators(by caller: Principal?) async throws(FieldSyncError) -> [OperatorInfo] {
+        if let caller { try requireAdmin(caller) }
+        return try await store.operators().map(Self.info)
+    }
+
+    /// Revokes an operator's or admin's token at once (admins only, or the shell). The last
+    /// admin who can still sign in is not revoked: create another first.
+    public func revokeOperator(_ id: String, by caller: Principal?) async throws(FieldSyncError) -> OperatorInfo {
+        if let caller { try requireAdmin(caller) }
+        let all = try await store.operators()
+        guard let target = all.first(where: { $0.id == id }) else {
+            throw FieldSyncError(.notFound, "no operator '\(id.prefix(64))'; list them with GET /v1/admin/operators or fieldsyncd admin operators")
+        }
+        let activeAdmins = all.filter { $0.role == "admin" && !$0.revoked && !$0.expired(at: now()) }
+        if target.role == "admin", !target.revoked, activeAdmins.map(\.id) == [target.id] {
+            throw FieldSyncError(.forbidden, "\(target.id) is the last admin who can sign in; create another admin before revoking it")
+        }
+        guard let revoked = try await store.revokeOperator(id, nowMillis: now()) else {
+            throw FieldSyncError(.notFound, "no operator '\(id.prefix(64))'")
+        }
+        return Self.info(revoked)
+    }
+
+    static func info(_ op: OperatorRecord) -> OperatorInfo {
+        OperatorInfo(operatorID: op.id, name: op.name, role: op.role, counties: op.counties, revoked: op.revoked, expiresAtMillis: op.expiresMillis)
     }
 
     /// Revokes a device (admins only, or the shell).

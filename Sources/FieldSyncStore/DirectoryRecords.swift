@@ -33,15 +33,21 @@ public struct OperatorRecord: Hashable, Sendable, Codable {
     public var counties: [String]
     /// Whether the operator's token has been revoked.
     public var revoked: Bool
+    /// When the token stops working (milliseconds since the epoch), if it expires.
+    public var expiresMillis: UInt64?
 
     /// Creates a record.
-    public init(id: String, name: String, role: String, counties: [String], revoked: Bool) {
+    public init(id: String, name: String, role: String, counties: [String], revoked: Bool, expiresMillis: UInt64? = nil) {
         self.id = id
         self.name = name
         self.role = role
         self.counties = counties
         self.revoked = revoked
+        self.expiresMillis = expiresMillis
     }
+
+    /// Whether the token has expired at `nowMillis`.
+    public func expired(at nowMillis: UInt64) -> Bool { expiresMillis.map { nowMillis >= $0 } ?? false }
 
     /// Whether the operator may act in `county`.
     public func covers(_ county: String) -> Bool { role == "admin" || counties.contains("*") || counties.contains(county) }

@@ -85,18 +85,43 @@ extension SQLiteStore {
     /// Creates an operator or admin with a token hash.
     public func createOperator(_ record: OperatorRecord, tokenHash: Data, nowMillis: UInt64) throws(FieldSyncError) {
         defer { db.resetBusyStatements() }
-        try db.statement("INSERT INTO operators(id, name, role, counties, token_hash, revoked, created_ms) VALUES (?, ?, ?, ?, ?, 0, ?)")
+        let expires: SQLiteValue = record.expiresMillis.map { .int(Int64(clamping: $0)) } ?? .null
+        try db.statement("INSERT INTO operators(id, name, role, counties, token_hash, revoked, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, 0, ?, ?)")
             .bind(.text(record.id), .text(record.name), .text(record.role), .text(record.counties.joined(separator: ",")),
-                  .blob(tokenHash), .int(Int64(nowMillis))).run()
+                  .blob(tokenHash), .int(Int64(nowMillis)), expires).run()
+    }
+
+    static let operatorColumns = "id, name, role, counties, revoked, expires_ms"
+
+    private func operatorRecord(_ s: SQLiteStatement) -> OperatorRecord {
+        OperatorRecord(id: s.text(0), name: s.text(1), role: s.text(2), counties: s.text(3).split(separator: ",").map(String.init),
+                       revoked: s.int64(4) != 0, expiresMillis: s.isNull(5) ? nil : UInt64(clamping: s.int64(5)))
+    }
+
+    /// Every operator and admin, by id.
+    public func operators() throws(FieldSyncError) -> [OperatorRecord] {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT \(Self.operatorColumns) FROM operators ORDER BY id")
+        var list: [OperatorRecord] = []
+        while try s.step() { list.append(operatorRecord(s)) }
+        return list
+    }
+
+    /// Revokes an operator's or admin's token; returns the record, or nil if there is no such id.
+    public func revokeOperator(_ id: String, nowMillis: UInt64) throws(FieldSyncError) -> OperatorRecord? {
+        defer { db.resetBusyStatements() }
+        try db.statement("UPDATE operators SET revoked = 1, revoked_ms = coalesce(revoked_ms, ?) WHERE id = ?")
+            .bind(.int(Int64(clamping: nowMillis)), .text(id)).run()
+        let s = try db.statement("SELECT \(Self.operatorColumns) FROM operators WHERE id = ?").bind(.text(id))
+        return try s.step() ? operatorRecord(s) : nil
     }
 
     /// The operator whose token has this hash.
     public func operatorRecord(tokenHash: Data) throws(FieldSyncError) -> OperatorRecord? {
         defer { db.resetBusyStatements() }
-        let s = try db.statement("SELECT id, name, role, counties, revoked FROM operators WHERE token_hash = ?").bind(.blob(tokenHash))
+        let s = try db.statement("SELECT \(Self.operatorColumns) FROM operators WHERE token_hash = ?").bind(.blob(tokenHash))
         guard try s.step() else { return nil }
-        return OperatorRecord(id: s.text(0), name: s.text(1), role: s.text(2),
-                              counties: s.text(3).split(separator: ",").map(String.init), revoked: s.int64(4) != 0)
+        return operatorRecord(s)
     }
 
     /// The number of admins (to know whether bootstrap is needed).

@@ -171,6 +171,11 @@ enum Schema {
             dropped INTEGER NOT NULL
         ) STRICT, WITHOUT ROWID;
         """,
+        // 7: operator and admin tokens can expire and be revoked (when).
+        """
+        ALTER TABLE operators ADD COLUMN expires_ms INTEGER;
+        ALTER TABLE operators ADD COLUMN revoked_ms INTEGER;
+        """,
     ]
 
     /// The version a fully migrated store has.

@@ -97,6 +97,10 @@ public protocol ServerStore: Sendable {
     func createOperator(_ record: OperatorRecord, tokenHash: Data, nowMillis: UInt64) async throws(FieldSyncError)
     /// The operator whose token has this hash.
     func operatorRecord(tokenHash: Data) async throws(FieldSyncError) -> OperatorRecord?
+    /// Every operator and admin, by id.
+    func operators() async throws(FieldSyncError) -> [OperatorRecord]
+    /// Revokes an operator's or admin's token; returns the record, or nil if there is no such id.
+    func revokeOperator(_ id: String, nowMillis: UInt64) async throws(FieldSyncError) -> OperatorRecord?
     /// Sets a value of the server's identity unless already set; returns the stored value (every
     /// daemon on one database gets the same).
     func initServerIdentity(_ key: String, _ value: Data) async throws(FieldSyncError) -> Data

@@ -106,17 +106,19 @@ struct Serve: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Administration from the shell (bootstrap a fresh database).",
-        subcommands: [CreateAdmin.self, CreateOperator.self, Enroll.self, Revoke.self, Devices.self, Verify.self, NewEpoch.self]
+        subcommands: [CreateAdmin.self, CreateOperator.self, Operators.self, RevokeOperator.self, Enroll.self, Revoke.self, Devices.self,
+                      Verify.self, NewEpoch.self]
     )
 
     struct CreateAdmin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an admin and print its token (shown once).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Display name.") var name = "admin"
+        @Option(help: "Days until the token stops working (1-3650); omit for a token that does not expire.") var expiresInDays: Int?
 
         func run() async throws {
             let service = try await database.open()
-            let r = try await service.createOperator(OperatorRequest(name: name, role: "admin", counties: ["*"]), by: nil)
+            let r = try await service.createOperator(OperatorRequest(name: name, role: "admin", counties: ["*"], expiresInDays: expiresInDays), by: nil)
             print(r.token)
             await service.store.close()
         }
@@ -127,12 +129,46 @@ struct Admin: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Display name.") var name: String
         @Option(parsing: .upToNextOption, help: "Counties the operator may read and resolve in.") var county: [String]
+        @Option(help: "Days until the token stops working (1-3650); omit for a token that does not expire.") var expiresInDays: Int?
 
         func run() async throws {
             let service = try await database.open()
-            let r = try await service.createOperator(OperatorRequest(name: name, role: "operator", counties: county), by: nil)
+            let r = try await service.createOperator(OperatorRequest(name: name, role: "operator", counties: county, expiresInDays: expiresInDays), by: nil)
             print(r.token)
             await service.store.close()
+        }
+    }
+
+    struct Operators: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List operators and admins (never their tokens).")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let service = try await database.open()
+            let list = try await service.operators(by: nil)
+            await service.store.close()
+            let now = UInt64(Date().timeIntervalSince1970 * 1000)
+            for op in list {
+                let state = op.revoked ? "revoked" : op.expiresAtMillis.map { $0 <= now ? "expired" : "active" } ?? "active"
+                let expiry = op.expiresAtMillis.map { " expires \(Date(timeIntervalSince1970: Double($0) / 1000).ISO8601Format())" } ?? ""
+                print("\(op.operatorID)\t\(op.role)\t\(state)\t\(op.counties.joined(separator: ","))\t\(op.name)\(expiry)")
+            }
+        }
+    }
+
+    struct RevokeOperator: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an operator's or admin's token: it stops working at once (safe while the daemon runs).")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The operator id (fieldsyncd admin operators lists them).") var id: String
+
+        func run() async throws {
+            let service = try await database.open()
+            let result: Result<OperatorInfo, FieldSyncError>
+            do { result = .success(try await service.revokeOperator(id, by: nil)) } catch { result = .failure(error) }
+            await service.store.close()
+            let r = try result.get()
+            print("\(r.operatorID) (\(r.role)): revoked")
         }
     }
 

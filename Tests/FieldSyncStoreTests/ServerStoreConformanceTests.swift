@@ -335,6 +335,17 @@ import Testing
         try await store.createOperator(op, tokenHash: Data("o1".utf8), nowMillis: 1)
         #expect(try await store.operatorRecord(tokenHash: Data("o1".utf8)) == op)
         #expect(try await store.operatorRecord(tokenHash: Data("o2".utf8)) == nil)
+        // Tokens with an expiry, listing and revocation (the time of the first revocation is kept).
+        let admin = OperatorRecord(id: "op-0", name: "Desk", role: "admin", counties: ["*"], revoked: false, expiresMillis: 9_000)
+        try await store.createOperator(admin, tokenHash: Data("a1".utf8), nowMillis: 2)
+        #expect(try await store.operatorRecord(tokenHash: Data("a1".utf8)) == admin)
+        #expect(try await store.operators() == [admin, op])
+        var revoked = op
+        revoked.revoked = true
+        #expect(try await store.revokeOperator("op-1", nowMillis: 50) == revoked)
+        #expect(try await store.revokeOperator("op-1", nowMillis: 60) == revoked)
+        #expect(try await store.operatorRecord(tokenHash: Data("o1".utf8))?.revoked == true)
+        #expect(try await store.revokeOperator("op-ghost", nowMillis: 60) == nil)
 
         let key = try await store.initServerIdentity("signing_key", Data([1, 2, 3]))
         #expect(key == Data([1, 2, 3]))
