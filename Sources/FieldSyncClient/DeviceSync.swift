@@ -260,6 +260,8 @@ public struct DeviceSync: Sendable {
             var settings = ["revoked": revoked.prefix(100_000).joined(separator: ",")]
             settings[PeerRevocations.atKey] = response.revokedAtMillis.map(String.init) ?? "0"
             settings[PeerRevocations.signatureKey] = response.revokedSignature ?? ""
+            // The server's key as it signs now (it follows a rotation; registration gave the first).
+            if let key = response.serverPublicKey, Data(base64Encoded: key)?.count == 32 { settings["device.server_key"] = key }
             try await store.setSettings(settings)
         }
         var serverLostChanges = false

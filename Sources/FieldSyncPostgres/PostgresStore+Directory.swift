@@ -137,6 +137,27 @@ extension PostgresStore {
         }
     }
 
+    /// A value of the server's identity, if set.
+    public func serverIdentity(_ key: String) async throws(FieldSyncError) -> Data? {
+        try await withConnection { conn in
+            try await conn.rows("SELECT value FROM server_identity WHERE key = \(key)", self.logger).first?.decode(Data.self)
+        }
+    }
+
+    /// Sets (or, with nil, removes) a value of the server's identity.
+    public func setServerIdentity(_ key: String, _ value: Data?) async throws(FieldSyncError) {
+        try await withConnection { conn in
+            if let value {
+                try await conn.run("""
+                    INSERT INTO server_identity(key, value) VALUES (\(key), \(ByteBuffer(data: value)))
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                    """, self.logger)
+            } else {
+                try await conn.run("DELETE FROM server_identity WHERE key = \(key)", self.logger)
+            }
+        }
+    }
+
     /// Makes `id` the store's authoring identity (once; every daemon on the database shares it).
     public func setIdentity(_ id: DeviceID) async throws(FieldSyncError) {
         let stored = try await withConnection { conn in

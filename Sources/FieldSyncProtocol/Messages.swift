@@ -143,6 +143,9 @@ public struct SyncResponse: Codable, Sendable, Hashable {
     /// The server's signature over the revocations (`Revocations.canonicalBytes`), base64: a
     /// device hands the list on to peers it meets offline, which check it with the server's key.
     public var revokedSignature: String?
+    /// The server's public key, base64 (with `revoked`): what `revoked_sig` checks with. A device
+    /// keeps the newest, so that it follows a rotation of the server's key.
+    public var serverPublicKey: String?
     /// The server's clock when it answered (milliseconds since the epoch): a device whose clock
     /// is far from it corrects the timestamps of changes it has not pushed yet.
     public var serverTimeMillis: UInt64?
@@ -170,6 +173,7 @@ public struct SyncResponse: Codable, Sendable, Hashable {
         case serverTimeMillis = "server_time_ms"
         case revokedAtMillis = "revoked_at_ms"
         case revokedSignature = "revoked_sig"
+        case serverPublicKey = "server_public_key"
     }
 }
 

@@ -1,5 +1,6 @@
 import FieldSyncCore
 import FieldSyncProtocol
+import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Logging
@@ -23,9 +24,10 @@ public final class EmbeddedServer: Sendable {
     }
 
     /// Starts a server on `database` (created if needed), on a free loopback port.
-    public static func start(database: String, configuration: ServerConfiguration = ServerConfiguration()) async throws -> EmbeddedServer {
+    public static func start(database: String, configuration: ServerConfiguration = ServerConfiguration(),
+                             signingKey: DeviceKey? = nil) async throws -> EmbeddedServer {
         let store = try SQLiteStore(path: database, options: .server)
-        let service = try await SyncService(store: store, configuration: configuration)
+        let service = try await SyncService(store: store, configuration: configuration, signingKey: signingKey)
         var logger = Logger(label: "fieldsyncd-embedded")
         logger.logLevel = .critical
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)

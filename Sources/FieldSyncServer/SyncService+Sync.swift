@@ -65,7 +65,8 @@ extension SyncService {
                 .filter { $0.status == "revoked" }.map(\.id), atMillis: now())
             response.revoked = list.devices.map(\.rawValue)
             response.revokedAtMillis = list.atMillis
-            response.revokedSignature = serverKey.sign(list).base64EncodedString()
+            response.revokedSignature = try signer().sign(list).base64EncodedString()
+            response.serverPublicKey = serverPublicKey.base64EncodedString()
         }
         return response
     }
@@ -245,7 +246,7 @@ extension SyncService {
         if let known = authors[c.dot.device] { return known }
         let result: Result<Data, FieldSyncError>
         if c.dot.device == serverID {
-            result = .success(serverKey.publicKey)
+            result = .success(serverPublicKey)
         } else if let author = try await store.device(c.dot.device), let k = author.publicKey {
             if author.status != "active" {
                 result = .failure(FieldSyncError(.deviceRevoked, "change \(c.dot) is by \(c.dot.device), which has been revoked; its changes are no longer accepted (the device that relayed it is not affected: it sets the change aside)"))

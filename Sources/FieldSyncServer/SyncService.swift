@@ -13,8 +13,11 @@ public struct SyncService: Sendable {
     public let configuration: ServerConfiguration
     /// The metrics.
     public let metrics: ServerMetrics
-    /// The server's own signing key (it signs operators' resolutions).
-    public let serverKey: DeviceKey
+    /// The server's own signing key (it signs operators' resolutions and revocation lists); nil
+    /// when it is kept outside the database and was not given (administration from the shell).
+    public let signingKey: DeviceKey?
+    /// The server's public key (what devices verify its signatures with).
+    public let serverPublicKey: Data
     /// The server's author id.
     public let serverID: DeviceID
     /// The clock, in milliseconds since the epoch.
@@ -24,8 +27,10 @@ public struct SyncService: Sendable {
     /// The database's epoch, read at start: part of every cursor issued.
     public let epoch: String
 
-    /// Opens the service on a store: loads or creates the server's signing identity.
+    /// Opens the service on a store: loads or creates the server's signing identity (the
+    /// database's key, or `signingKey` kept outside it: `ServerSigningKey`).
     public init(store: any ServerStore, configuration: ServerConfiguration = ServerConfiguration(), metrics: ServerMetrics = ServerMetrics(),
+                signingKey: DeviceKey? = nil, requireSigningKey: Bool = true,
                 now: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }) async throws(FieldSyncError) {
         self.store = store
         self.configuration = configuration
@@ -33,8 +38,7 @@ public struct SyncService: Sendable {
         self.now = now
         signIns = SignInLimiter(maxFailures: configuration.maxFailedSignIns, maxGlobalFailures: configuration.maxGlobalFailedSignIns,
                                 windowSeconds: configuration.signInWindowSeconds)
-        let raw = try await store.initServerIdentity("signing_key", DeviceKey().rawRepresentation)
-        serverKey = try DeviceKey(rawRepresentation: raw)
+        (self.signingKey, serverPublicKey) = try await ServerSigningKey.load(from: store, external: signingKey, required: requireSigningKey)
         serverID = try DeviceID(validating: configuration.serverDeviceID)
         try await store.setIdentity(serverID)
         epoch = try await store.epoch()
@@ -108,7 +112,7 @@ public struct SyncService: Sendable {
         let device = try await store.completeEnrollment(tokenHash: Tokens.hash(request.enrollmentToken), publicKey: key,
                                                         bearerHash: Tokens.hash(token), nowMillis: now())
         return RegisterResponse(deviceID: device.id.rawValue, county: device.county, token: token,
-                                serverDeviceID: serverID.rawValue, serverPublicKey: serverKey.publicKey.base64EncodedString())
+                                serverDeviceID: serverID.rawValue, serverPublicKey: serverPublicKey.base64EncodedString())
     }
 
     /// Prepares a device's enrollment (admins only): returns the one-time token.
@@ -294,7 +298,7 @@ public struct SyncService: Sendable {
         } else {
             op_ = .set(field: open.field, value: value)
         }
-        let key = serverKey
+        let key = try signer()
         let change = try await store.write([op_], to: open.report, county: open.county, wallMillis: now(), signer: { key.sign($0) })
         metrics.changesIngested.increment()
         metrics.conflictsResolved.increment()
@@ -323,6 +327,14 @@ public struct SyncService: Sendable {
     }
 
     // MARK: Scope
+
+    /// The signing key, or why this process cannot sign.
+    func signer() throws(FieldSyncError) -> DeviceKey {
+        guard let signingKey else {
+            throw FieldSyncError(.internalError, "this fieldsyncd was started without the server's signing key (kept outside the database); give it --signing-key-file")
+        }
+        return signingKey
+    }
 
     func requireOperator(_ caller: Principal) throws(FieldSyncError) -> OperatorRecord {
         guard case .operator_(let op) = caller else {

@@ -137,6 +137,16 @@ extension SQLiteStore {
         return try s.step() ? s.blob(0) : nil
     }
 
+    /// Sets (or, with nil, removes) a value of the server's identity.
+    public func setServerIdentity(_ key: String, _ value: Data?) throws(FieldSyncError) {
+        defer { db.resetBusyStatements() }
+        if let value {
+            try db.statement("INSERT OR REPLACE INTO server_identity(key, value) VALUES (?, ?)").bind(.text(key), .blob(value)).run()
+        } else {
+            try db.statement("DELETE FROM server_identity WHERE key = ?").bind(.text(key)).run()
+        }
+    }
+
     /// Sets a value of the server's identity, unless already set; returns the stored value.
     public func initServerIdentity(_ key: String, _ value: Data) throws(FieldSyncError) -> Data {
         defer { db.resetBusyStatements() }

@@ -104,6 +104,10 @@ public protocol ServerStore: Sendable {
     /// Sets a value of the server's identity unless already set; returns the stored value (every
     /// daemon on one database gets the same).
     func initServerIdentity(_ key: String, _ value: Data) async throws(FieldSyncError) -> Data
+    /// A value of the server's identity, if set.
+    func serverIdentity(_ key: String) async throws(FieldSyncError) -> Data?
+    /// Sets (or, with nil, removes) a value of the server's identity.
+    func setServerIdentity(_ key: String, _ value: Data?) async throws(FieldSyncError)
     /// Makes the store's own authoring identity `id` (the server's device id).
     func setIdentity(_ id: DeviceID) async throws(FieldSyncError)
 

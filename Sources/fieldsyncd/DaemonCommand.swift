@@ -30,6 +30,29 @@ struct DatabaseOptions: ParsableArguments {
         "Store everything in PostgreSQL instead (several daemons may share it): postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require&pool=10&schema=public]. Also FIELDSYNC_POSTGRES_URL.",
         valueName: "url"))
     var postgres: String? = ProcessInfo.processInfo.environment["FIELDSYNC_POSTGRES_URL"]
+    @Option(name: .long, help: ArgumentHelp(
+        "The server's signing key, when kept outside the database: a file readable by its owner only (fieldsyncd admin signing-key export writes one). Also FIELDSYNC_SIGNING_KEY_FILE, or the key itself (base64) in FIELDSYNC_SIGNING_KEY.",
+        valueName: "path"))
+    var signingKeyFile: String? = ProcessInfo.processInfo.environment["FIELDSYNC_SIGNING_KEY_FILE"]
+
+    /// The signing key given outside the database, if any.
+    func externalSigningKey() throws -> DeviceKey? {
+        if let signingKeyFile, !signingKeyFile.isEmpty { return try ServerSigningKey.read(path: signingKeyFile) }
+        if let text = ProcessInfo.processInfo.environment["FIELDSYNC_SIGNING_KEY"], !text.isEmpty {
+            return try ServerSigningKey.parse(text, source: "FIELDSYNC_SIGNING_KEY")
+        }
+        return nil
+    }
+
+    /// A warning when others may write in (or enter) the SQLite database's directory: they
+    /// could replace or remove the database and its journals, whatever the files' own modes.
+    func directoryWarning() -> String? {
+        guard postgres?.isEmpty ?? true else { return nil }
+        let directory = URL(fileURLWithPath: db).deletingLastPathComponent().path
+        guard let mode = (try? FileManager.default.attributesOfItem(atPath: directory))?[.posixPermissions] as? Int,
+              mode & 0o027 != 0 else { return nil }
+        return "the database's directory \(directory) has mode \(String(mode, radix: 8)): others may enter or change it; chmod 700 it (or 750 for a group of admins)"
+    }
 
     /// Opens the configured store: PostgreSQL when a URL is given, else the SQLite file.
     func openStore(faults: FaultInjector? = nil, logger: Logger? = nil) async throws -> any ServerStore {
@@ -49,10 +72,14 @@ struct DatabaseOptions: ParsableArguments {
         return try SQLiteStore(path: db, options: options)
     }
 
-    func open(faults: FaultInjector? = nil, configuration: ServerConfiguration = ServerConfiguration(), logger: Logger? = nil) async throws -> SyncService {
+    /// Opens the store and the service. The daemon (`signing`) needs the signing key; the shell's
+    /// administration does not, and opens without it when it is kept outside the database.
+    func open(faults: FaultInjector? = nil, configuration: ServerConfiguration = ServerConfiguration(), logger: Logger? = nil,
+              signing: Bool = false) async throws -> SyncService {
+        let key = try externalSigningKey()
         let store = try await openStore(faults: faults, logger: logger)
         do {
-            return try await SyncService(store: store, configuration: configuration)
+            return try await SyncService(store: store, configuration: configuration, signingKey: key, requireSigningKey: signing)
         } catch {
             await store.close()
             throw error
@@ -91,7 +118,8 @@ struct Serve: AsyncParsableCommand {
         configuration.idleTimeoutSeconds = min(3_600, max(1, idleTimeout))
         configuration.maxConnections = max(1, maxConnections)
         configuration.maxRequestsInFlight = max(1, maxInFlight)
-        let service = try await database.open(faults: faults, configuration: configuration, logger: logger)
+        if let warning = database.directoryWarning() { logger.warning("\(warning)") }
+        let service = try await database.open(faults: faults, configuration: configuration, logger: logger, signing: true)
         let portFile = portFile
         let app = FieldSyncDaemon.application(service: service, host: host, port: port, logger: logger) { bound in
             if let portFile { try? "\(bound)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
@@ -107,7 +135,7 @@ struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Administration from the shell (bootstrap a fresh database).",
         subcommands: [CreateAdmin.self, CreateOperator.self, Operators.self, RevokeOperator.self, Enroll.self, Revoke.self, Devices.self,
-                      Verify.self, NewEpoch.self]
+                      Verify.self, NewEpoch.self, SigningKey.self]
     )
 
     struct CreateAdmin: AsyncParsableCommand {

@@ -37,7 +37,7 @@ import Testing
         let (status, adminOut) = try await Self.run(binary, ["admin", "create-admin", "--db", db])
         #expect(status == 0)
         let admin = adminOut.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(admin.hasPrefix("fso_"))
+        #expect(admin.hasPrefix("fsa_"), "admin tokens have their own prefix")
         let (enrollStatus, enrollOut) = try await Self.run(binary, ["admin", "enroll", "--db", db, "--county", "kisumu", "--device", "tab-1"])
         #expect(enrollStatus == 0)
         #expect(enrollOut.contains("fse_"))
@@ -72,6 +72,7 @@ import Testing
         }
         #expect(server.terminationStatus == 0, "exit \(server.terminationStatus): \(output.suffix(500))")
         #expect(output.contains("database closed"))
+        #expect(output.contains("others may enter or change it"), "a directory others may enter is warned about")
         #expect(!output.contains(admin), "a token appeared in the log")
         let store = try SQLiteStore(path: db, options: .server)
         #expect(try await store.integrityCheck() == ["ok"])

@@ -77,7 +77,7 @@ import Testing
         try await r.create("r-1")
         _ = try await server.service.revoke("tab-r", by: nil)
         try await sync(w)   // w learns the signed list
-        let key = server.service.serverKey.publicKey
+        let key = server.service.serverPublicKey
         #expect(try await PeerRevocations.share(v.store, w.store, county: "kisumu", serverKey: key) == 1)
         #expect(try await v.store.setting(PeerRevocations.listKey) == "tab-r")
         // v, which never synced since, refuses r's changes at the door.

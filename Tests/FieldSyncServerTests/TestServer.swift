@@ -17,10 +17,13 @@ final class TestServer: Sendable {
     var adminToken: String { embedded.adminToken }
     var dbPath: String { dir.appendingPathComponent("server.sqlite").path }
 
-    static func start(configuration: ServerConfiguration = ServerConfiguration()) async throws -> TestServer {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fieldsyncd-test-\(UUID().uuidString)")
+    /// Starts a server in a new temporary directory, or again in `dir` (after `stop(keepingFiles:)`).
+    static func start(configuration: ServerConfiguration = ServerConfiguration(), in existing: URL? = nil,
+                      signingKey: DeviceKey? = nil) async throws -> TestServer {
+        let dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("fieldsyncd-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let embedded = try await EmbeddedServer.start(database: dir.appendingPathComponent("server.sqlite").path, configuration: configuration)
+        let embedded = try await EmbeddedServer.start(database: dir.appendingPathComponent("server.sqlite").path, configuration: configuration,
+                                                      signingKey: signingKey)
         return TestServer(dir: dir, embedded: embedded)
     }
 
@@ -29,9 +32,9 @@ final class TestServer: Sendable {
         self.embedded = embedded
     }
 
-    func stop() async {
+    func stop(keepingFiles: Bool = false) async {
         await embedded.stop()
-        try? FileManager.default.removeItem(at: dir)
+        if !keepingFiles { try? FileManager.default.removeItem(at: dir) }
     }
 
     func api(token: String? = nil) -> FieldSyncAPI {
