@@ -80,7 +80,7 @@ public struct Replayer: Sendable {
     /// Removes what must differ between runs and reduces pushes and pulls to their meaning.
     static func normalize(_ value: Any?) -> Any? {
         guard var object = value as? [String: Any] else { return value }
-        for key in ["cursor", "token", "enrollment_token", "expires_at_ms", "server_time_ms", "revoked_at_ms", "revoked_sig"] where object[key] != nil { object[key] = "<\(key)>" }
+        for key in ["cursor", "token", "enrollment_token", "expires_at_ms", "server_time_ms", "revoked_at_ms", "revoked_sig", "server_public_key"] where object[key] != nil { object[key] = "<\(key)>" }
         if let accepted = object["accepted"] as? [String: Any] {
             let applied = (accepted["applied"] as? Int) ?? 0, duplicates = (accepted["duplicates"] as? Int) ?? 0
             object["accepted"] = ["received": applied + duplicates]

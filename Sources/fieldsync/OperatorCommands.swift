@@ -34,6 +34,7 @@ struct ConflictsCommand: AsyncParsableCommand {
         @Option(help: "Only since this time (ms since epoch).") var since: UInt64?
         @Option(help: "Page size.") var limit = 50
         @Option(help: "Offset.") var offset = 0
+        @Flag(help: "Show personal data (reporter contact) in conflicts on personal fields.") var personal = false
 
         func run() async throws {
             var q = ["state": state, "limit": "\(limit)", "offset": "\(offset)"]
@@ -41,7 +42,8 @@ struct ConflictsCommand: AsyncParsableCommand {
             q["field"] = field
             q["report"] = report
             q["since"] = since.map(String.init)
-            let list = try await options.api().conflicts(query: q)
+            var list = try await options.api().conflicts(query: q)
+            list.conflicts = list.conflicts.map { PersonalData.redact($0, shown: personal) }
             if options.json { return try printJSON(list) }
             printTable(["id", "state", "candidates", "showing / resolved to", "when"], list.conflicts.map { c in
                 [c.id, c.isOpen ? "open" : "resolved", c.candidates.map { "\($0.dot)=\($0.value)" }.joined(separator: " | "),
@@ -56,9 +58,10 @@ struct ConflictsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one conflict with every candidate.")
         @OptionGroup var options: OperatorOptions
         @Argument(help: "Conflict id: report/field, or report/field/device:seq for a resolved one.") var id: String
+        @Flag(help: "Show personal data (reporter contact) in a conflict on a personal field.") var personal = false
 
         func run() async throws {
-            let c = try await options.api().conflict(id)
+            let c = PersonalData.redact(try await options.api().conflict(id), shown: personal)
             if options.json { return try printJSON(c) }
             print("\(c.id) — \(c.county), field \(c.field), \(c.isOpen ? "OPEN" : "resolved")")
             for cand in c.candidates { print("  candidate \(cand.dot)  \(humanTime(cand.hlc))  \(cand.value)") }
@@ -111,7 +114,8 @@ struct ReportsCommand: AsyncParsableCommand {
             q["lifecycle"] = lifecycle
             q["updated_since"] = updatedSince.map(String.init)
             q["q"] = text
-            let list = try await options.api().reports(query: q)
+            var list = try await options.api().reports(query: q)
+            list.reports = list.reports.map { PersonalData.redact($0, shown: false) }
             if options.json { return try printJSON(list) }
             printReports(list.reports)
             if let next = list.nextOffset { print("more: --offset \(next)") }
@@ -126,7 +130,7 @@ struct ReportsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let d = try await options.api().report(id)
-            if options.json { return try printJSON(d.report) }
+            if options.json { return try printJSON(PersonalData.redact(d.report, shown: personal)) }
             printReport(d.report, personal: personal)
         }
     }
@@ -135,10 +139,11 @@ struct ReportsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show every change of a report: who, when, what.")
         @OptionGroup var options: OperatorOptions
         @Argument(help: "Report id.") var id: String
+        @Flag(help: "Show personal data (reporter contact) set by changes.") var personal = false
 
         func run() async throws {
             let d = try await options.api().report(id)
-            if options.json { return try printJSON(d.history) }
+            if options.json { return try printJSON(d.history.map { PersonalData.redact($0, shown: personal) }) }
             printTable(["change", "when", "operations"], d.history.map { c in
                 ["\(c.dot)", humanTime(c.hlc), c.ops.map(LogCommand.describe).joined(separator: "; ") + (c.resolves.isEmpty ? "" : " (resolves \(c.resolves.keys.map(\.rawValue).sorted().joined(separator: ",")))")]
             })
