@@ -163,6 +163,18 @@ final class SQLiteStatement {
     }
 
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
+    var columnCount: Int32 { sqlite3_column_count(raw) }
+
+    /// A column's value in a canonical byte form (its type, then its value), for snapshots.
+    func canonicalBytes(_ column: Int32) -> Data {
+        switch sqlite3_column_type(raw, column) {
+        case SQLITE_INTEGER: return Data("i\(int64(column));".utf8)
+        case SQLITE_FLOAT: return Data("f\(sqlite3_column_double(raw, column).bitPattern);".utf8)
+        case SQLITE_TEXT: let t = blob(column); return Data("t\(t.count):".utf8) + t
+        case SQLITE_BLOB: let b = blob(column); return Data("b\(b.count):".utf8) + b
+        default: return Data("n;".utf8)
+        }
+    }
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
 
     func text(_ column: Int32) -> String {

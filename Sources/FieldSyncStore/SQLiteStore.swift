@@ -309,6 +309,30 @@ public actor SQLiteStore: ChangeStore {
         return StoreVerification(integrity: integrity, changes: changes, duplicateDots: changes - distinct, logs: logs, counties: counties)
     }
 
+    /// Every table's rows in a canonical byte form (tables by name, rows sorted), after writing
+    /// what is held in memory: equal snapshots mean byte-identical stored data. Tables named in
+    /// `excluding` are left out (the hostile-input suite leaves out the refusals quarantine).
+    public func tableSnapshot(excluding: Set<String> = []) throws(FieldSyncError) -> Data {
+        try flush()
+        defer { db.resetBusyStatements() }
+        var names: [String] = []
+        let t = try db.statement("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        while try t.step() { names.append(t.text(0)) }
+        var out = Data()
+        for name in names where !excluding.contains(name) {
+            let s = try db.statement("SELECT * FROM \"\(name)\"")
+            var rows: [Data] = []
+            while try s.step() {
+                var row = Data()
+                for c in 0..<s.columnCount { row += s.canonicalBytes(c) }
+                rows.append(row)
+            }
+            out += Data("table \(name) \(rows.count)\n".utf8)
+            for row in rows.sorted(by: { $0.lexicographicallyPrecedes($1) }) { out += row + Data("\n".utf8) }
+        }
+        return out
+    }
+
     /// SQLite's `PRAGMA integrity_check` rows (`["ok"]` when the file is sound).
     public func integrityCheck() throws(FieldSyncError) -> [String] {
         defer { db.resetBusyStatements() }

@@ -5,6 +5,7 @@ import FieldSyncServer
 import FieldSyncSigning
 import FieldSyncStore
 import Foundation
+import Testing
 
 /// A real fieldsyncd on a loopback port, with its SQLite file in a temporary directory.
 final class TestServer: Sendable {
@@ -54,6 +55,13 @@ final class TestServer: Sendable {
         let store = try SQLiteStore(path: dir.appendingPathComponent("\(id).sqlite").path)
         try await store.setIdentity(DeviceID(rawValue: registered.deviceID)!)
         return TestDevice(id: DeviceID(rawValue: id)!, county: county, key: key, token: registered.token, store: store, server: self)
+    }
+
+    /// Every table of the server's database, byte for byte, but the bounded record of refusals
+    /// (a refused request may add to it by design).
+    func tableSnapshot() async throws -> Data {
+        let store = try #require(service.store as? SQLiteStore)
+        return try await store.tableSnapshot(excluding: ["refusals", "refusal_overflow"])
     }
 
     /// Everything the server stores that a refused request must not change.
