@@ -51,6 +51,7 @@ public final class PostgresStore: ServerStore {
     /// an empty database). Several daemons may do this at once: one migrates, the others wait.
     public static func connect(_ configuration: PostgresStoreConfiguration, options: Options = Options(),
                                logger: Logger = Logger(label: "fieldsync.postgres")) async throws(FieldSyncError) -> PostgresStore {
+        try await probe(configuration, logger: logger)
         let tls: PostgresClient.Configuration.TLS
         switch configuration.tls {
         case .disable: tls = .disable
