@@ -53,7 +53,9 @@ public struct DeviceSync: Sendable {
     public struct Summary: Sendable, Hashable, Codable, CustomStringConvertible {
         public var pushed = 0
         public var pulled = 0
+        /// Conflicts the changes pulled in this sync opened on this device.
         public var conflictsOpened = 0
+        /// Conflicts the changes pulled in this sync settled on this device.
         public var conflictsResolved = 0
         public var bytesSent = 0
         public var bytesReceived = 0
@@ -133,11 +135,10 @@ public struct DeviceSync: Sendable {
             }
             state.fork = nil
             askRevocations = false
-            if let accepted = response.accepted {
-                summary.pushed += accepted.applied
-                summary.conflictsOpened += accepted.conflictsOpened
-                summary.conflictsResolved += accepted.conflictsResolved
-            }
+            // Conflicts are counted once, where the officer sees them: on this device, as the
+            // pulled changes open or settle them (the server's count for the same conflict
+            // would count it twice).
+            if let accepted = response.accepted { summary.pushed += accepted.applied }
             let confirmedBefore = state.positions[me] ?? 0
             let verdicts = try await settle(response.refused ?? [], me: me, &state, &relearned, &summary)
             // The server holds more of this device's log than it confirmed or just pushed: a copy

@@ -21,6 +21,9 @@ public struct LocalDevice: Hashable, Sendable, Codable {
     /// records that it resolves the conflict.
     public mutating func makeChange(report: ReportID, county: String, head: ReportHead?, ops: [ReportOperation],
                                     wallMillis: UInt64, limits: ChangeLimits = .standard) throws(FieldSyncError) -> Change {
+        if head == nil, let first = ops.first, !{ if case .create = first { return true } else { return false } }() {
+            throw FieldSyncError(.unknownReport, "there is no report \(report) here: check the id (fieldsync report list), or sync to receive it")
+        }
         // The clock carried from this device's last change is capped at the wall clock: a time far
         // ahead seen on one report (or a clock since corrected) does not move every later change.
         // Within a report, the change still comes after everything it saw.

@@ -186,9 +186,17 @@ public struct FleetSimulator: Sendable {
             let local = try await d.store.canonicalState(county: d.county)
             if local != serverStates[d.county] { summary.diverged.append(d.id.rawValue) }
         }
-        let all = try await check.conflicts(query: ["state": "all", "limit": "500"])
-        summary.conflictsOpen = all.conflicts.filter(\.isOpen).count
-        summary.conflictsResolved = all.conflicts.count - summary.conflictsOpen
+        // Only this run's reports: a server given with --server may hold conflicts of its own.
+        let ours = Set(own.values.joined()).union(shared.values.joined())
+        var offset = 0
+        while true {
+            let page = try await check.conflicts(query: ["state": "all", "limit": "500", "offset": "\(offset)"])
+            let mine = page.conflicts.filter { ours.contains($0.report) }
+            summary.conflictsOpen += mine.filter(\.isOpen).count
+            summary.conflictsResolved += mine.filter { !$0.isOpen }.count
+            guard let next = page.nextOffset else { break }
+            offset = next
+        }
         summary.simulatedLinkSeconds = devices.reduce(0) { $0 + $1.link.simulatedSeconds }
         summary.wallSeconds = (ContinuousClock.now - started).seconds
         for d in devices { await d.store.close() }

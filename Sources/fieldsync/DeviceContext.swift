@@ -77,12 +77,14 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 /// Prints rows as an aligned table.
+/// Prints a table. The first column (an id a reader copies into the next command) is never cut;
+/// other cells are cut at 48 characters.
 func printTable(_ header: [String], _ rows: [[String]]) {
     var widths = header.map(\.count)
-    for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = min(max(widths[i], c.count), 48) } }
+    for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = i == 0 ? max(widths[i], c.count) : min(max(widths[i], c.count), 48) } }
     func line(_ cells: [String]) -> String {
         cells.enumerated().map { i, c in
-            let cell = c.count > 48 ? String(c.prefix(47)) + "…" : c
+            let cell = i > 0 && c.count > 48 ? String(c.prefix(47)) + "…" : c
             return i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
         }.joined(separator: "  ")
     }

@@ -15,7 +15,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Seed (the same seed, device and store give the same edits).") var seed: UInt64 = 1
     @Option(help: "Share of edits on reports this device did not create (held in its store), 0–1.") var shared = 0.2
     @Option(help: "Share of edits that create a new report, 0–1.") var create = 0.2
-    @Option(help: "Wall clock of the first edit, ms since the epoch (default: now); later edits follow 1 s apart.") var startMillis: UInt64?
+    @Option(help: "Wall clock of the first edit, ms since the epoch; edits follow 1 s apart (default: ending now, so the device's clock never runs ahead).") var startMillis: UInt64?
 
     func validate() throws {
         guard count >= 0, count <= 1_000_000 else { throw ValidationError("--count must be between 0 and 1,000,000") }
@@ -37,7 +37,9 @@ struct GenerateCommand: AsyncParsableCommand {
         let statuses: [FieldValue] = ["open", "acknowledged", "in_progress", "closed"]
         let categories: [FieldValue] = ["pothole", "water_point", "streetlight", "drainage", "waste"]
         let wards: [FieldValue] = ["Kondele", "Nyalenda", "Manyatta", "Kaloleni", "Milimani"]
-        var clock = startMillis ?? wallMillis()
+        // By default the edits end now: stamping them from now on would run the device's clock
+        // ahead of real time by the length of the run (500 edits: 8 minutes).
+        var clock = startMillis ?? (wallMillis() - UInt64(count + 1) * 1_000)
         for i in 0..<count {
             clock += 1_000
             let roll = Double(rng.next() % 10_000) / 10_000
