@@ -37,6 +37,7 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
         case staleDevice = "stale_device"
         case storage = "storage_error"
         case schemaTooNew = "schema_too_new"
+        case databaseInUse = "database_in_use"
         case malformed = "malformed"
         // Server and protocol codes.
         case malformedJSON = "malformed_json"

@@ -207,6 +207,28 @@ enum PostgresSchema {
         [
             "ALTER TABLE operators ADD COLUMN expires_ms bigint, ADD COLUMN revoked_ms bigint",
         ],
+        // 4: the audit log of administrative and operator actions, append-only.
+        [
+            """
+            CREATE TABLE audit(
+                id bigserial PRIMARY KEY,
+                at_ms bigint NOT NULL,
+                actor text NOT NULL,
+                role text NOT NULL,
+                address text NOT NULL,
+                action text NOT NULL,
+                county text,
+                subject text NOT NULL,
+                detail text NOT NULL
+            )
+            """,
+            "CREATE INDEX audit_by_county ON audit(county, id)",
+            """
+            CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$
+            """,
+            "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+        ],
     ]
 
     /// The version a fully migrated database has.

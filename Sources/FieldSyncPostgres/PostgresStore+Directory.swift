@@ -12,7 +12,7 @@ extension PostgresStore {
         try await transaction { conn in
             let existing = try await conn.rows("SELECT status FROM devices WHERE id = \(device.rawValue) FOR UPDATE", self.logger)
             if let status = try existing.first?.decode(String.self), status != "enrolling" {
-                throw FieldSyncError(.invalidEnrollment, "device \(device) is already enrolled (status \(status)); choose another device id")
+                throw FieldSyncError.alreadyEnrolled(device.rawValue, status: status)
             }
             try await conn.run("""
                 INSERT INTO devices(id, county, public_key, token_hash, status, created_ms, updated_ms)
@@ -35,14 +35,14 @@ extension PostgresStore {
         try await transaction { conn in
             let rows = try await conn.rows("SELECT device_id, county, expires_ms, used_ms FROM enrollments WHERE token_hash = \(ByteBuffer(data: tokenHash)) FOR UPDATE", self.logger)
             guard let row = rows.first else {
-                throw FieldSyncError(.invalidEnrollment, "the enrollment token is not valid; ask an operator for a new one")
+                throw FieldSyncError.unknownEnrollmentToken
             }
             let (device, county, expires, used) = try row.decode((String, String, Int64, Int64?).self)
-            guard used == nil else { throw FieldSyncError(.invalidEnrollment, "the enrollment token has already been used; ask an operator for a new one") }
-            guard expires >= Int64(nowMillis) else { throw FieldSyncError(.invalidEnrollment, "the enrollment token has expired; ask an operator for a new one") }
+            guard used == nil else { throw FieldSyncError.usedEnrollmentToken }
+            guard expires >= Int64(nowMillis) else { throw FieldSyncError.expiredEnrollmentToken }
             let status = try await conn.rows("SELECT status FROM devices WHERE id = \(device) FOR UPDATE", self.logger).first?.decode(String.self)
             guard status == "enrolling" else {
-                throw FieldSyncError(.invalidEnrollment, "device \(device) is not waiting for enrollment; ask an operator for a new token")
+                throw FieldSyncError.notWaitingForEnrollment(device)
             }
             try await conn.run("UPDATE enrollments SET used_ms = \(Int64(nowMillis)) WHERE token_hash = \(ByteBuffer(data: tokenHash))", self.logger)
             try await conn.run("""
@@ -212,9 +212,10 @@ extension PostgresStore {
                 return
             }
             for t in ["changes", "publish_state", "report_locks", "device_logs", "reports", "notes", "media", "conflicts", "refusals", "refusal_overflow",
-                      "devices", "enrollments", "operators", "server_identity", "fs_meta", "fieldsync_schema"] {
+                      "devices", "enrollments", "operators", "server_identity", "audit", "fs_meta", "fieldsync_schema"] {
                 try await conn.run(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(t) CASCADE"), self.logger)
             }
+            try await conn.run("DROP FUNCTION IF EXISTS audit_append_only() CASCADE", self.logger)
         }
     }
 }

@@ -31,7 +31,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .unsupportedEncoding: return .unsupportedMediaType
         case .rateLimited: return .tooManyRequests
         case .timeout, .overloaded: return .serviceUnavailable
-        case .storage, .internalError, .schemaTooNew: return .internalServerError
+        case .storage, .internalError, .schemaTooNew, .databaseInUse: return .internalServerError
         case .invalidIdentifier, .invalidSequence, .invalidContext, .invalidOperation, .unknownField, .fieldTooLarge,
              .emptyChange, .countyMismatch, .clockSkew, .badSignature, .tooManyChanges, .invalidEnrollment:
             return .unprocessableContent

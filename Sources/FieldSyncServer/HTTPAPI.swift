@@ -21,7 +21,7 @@ public struct HTTPAPI: Sendable {
         "POST /v1/devices/register", "POST /v1/sync", "GET /v1/me",
         "GET /v1/reports", "GET /v1/reports/{id}",
         "GET /v1/conflicts", "GET /v1/conflicts/{report}/{field}", "GET /v1/conflicts/{report}/{field}/{resolver}",
-        "POST /v1/conflicts/{report}/{field}/resolve", "GET /v1/refusals",
+        "POST /v1/conflicts/{report}/{field}/resolve", "GET /v1/refusals", "GET /v1/audit",
         "POST /v1/admin/enrollments", "POST /v1/admin/operators", "GET /v1/admin/operators", "POST /v1/admin/operators/{id}/revoke",
         "GET /v1/admin/devices", "POST /v1/admin/devices/{id}/revoke",
     ]
@@ -127,7 +127,8 @@ public struct HTTPAPI: Sendable {
                 var request = request
                 let caller = try await self.principal(request, context)
                 let body = try await self.decode(ResolveRequest.self, from: &request)
-                let r = try await self.service.resolve(report: try context.parameters.require("report"), field: try context.parameters.require("field"), body, by: caller)
+                let r = try await self.service.resolve(report: try context.parameters.require("report"), field: try context.parameters.require("field"), body,
+                                                       by: caller, from: context.clientKey)
                 return try self.respond(r, to: request, status: .created)
             }
         }
@@ -140,12 +141,29 @@ public struct HTTPAPI: Sendable {
                 return try self.respond(try await self.service.refusals(filter, by: try await self.principal(request, context)), to: request)
             }
         }
+        router.get("/v1/audit") { request, context in
+            try await self.timed {
+                let q = request.uri.queryParameters
+                let action = try q.get("action").map { raw throws(FieldSyncError) -> AuditAction in
+                    guard let a = AuditAction(rawValue: raw) else {
+                        throw FieldSyncError(.invalidRequest, "action must be one of \(AuditAction.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    return a
+                }
+                let filter = AuditFilter(counties: try Self.county(q.get("county")).map { [$0] }, action: action,
+                                         actor: try q.get("actor").map { raw throws(FieldSyncError) in try Self.identifier(raw, "actor") },
+                                         sinceMillis: try Self.millis(q.get("since"), "since"),
+                                         limit: try Self.int(q.get("limit"), "limit") ?? 100, offset: try Self.int(q.get("offset"), "offset") ?? 0)
+                let entries = try await self.service.auditLog(filter, by: try await self.principal(request, context))
+                return try self.respond(["entries": entries], to: request)
+            }
+        }
         router.post("/v1/admin/enrollments") { request, context in
             try await self.timed {
                 var request = request
                 let caller = try await self.principal(request, context)
                 let body = try await self.decode(EnrollmentRequest.self, from: &request)
-                return try self.respond(try await self.service.enroll(body, by: caller), to: request, status: .created)
+                return try self.respond(try await self.service.enroll(body, by: caller, from: context.clientKey), to: request, status: .created)
             }
         }
         router.post("/v1/admin/operators") { request, context in
@@ -153,7 +171,7 @@ public struct HTTPAPI: Sendable {
                 var request = request
                 let caller = try await self.principal(request, context)
                 let body = try await self.decode(OperatorRequest.self, from: &request)
-                return try self.respond(try await self.service.createOperator(body, by: caller), to: request, status: .created)
+                return try self.respond(try await self.service.createOperator(body, by: caller, from: context.clientKey), to: request, status: .created)
             }
         }
         router.get("/v1/admin/operators") { request, context in
@@ -165,7 +183,8 @@ public struct HTTPAPI: Sendable {
         router.post("/v1/admin/operators/{id}/revoke") { request, context in
             try await self.timed {
                 let caller = try await self.principal(request, context)
-                return try self.respond(try await self.service.revokeOperator(try context.parameters.require("id"), by: caller), to: request)
+                return try self.respond(try await self.service.revokeOperator(try context.parameters.require("id"), by: caller, from: context.clientKey),
+                                        to: request)
             }
         }
         router.get("/v1/admin/devices") { request, context in
@@ -177,7 +196,7 @@ public struct HTTPAPI: Sendable {
         router.post("/v1/admin/devices/{id}/revoke") { request, context in
             try await self.timed {
                 let caller = try await self.principal(request, context)
-                return try self.respond(try await self.service.revoke(try context.parameters.require("id"), by: caller), to: request)
+                return try self.respond(try await self.service.revoke(try context.parameters.require("id"), by: caller, from: context.clientKey), to: request)
             }
         }
         return router
@@ -242,6 +261,15 @@ public struct HTTPAPI: Sendable {
         guard let raw else { return nil }
         guard let v = Int(raw) else { throw FieldSyncError(.invalidRequest, "\(name) must be an integer, not '\(raw.prefix(20))'") }
         return v
+    }
+
+    /// An identifier from a query string (an operator, device or `shell:` actor).
+    static func identifier(_ raw: String, _ name: String) throws(FieldSyncError) -> String {
+        let body = raw.hasPrefix("shell:") ? String(raw.dropFirst(6)) : raw
+        guard Identifier.valid(body) else {
+            throw FieldSyncError(.invalidIdentifier, "\(name) '\(raw.prefix(64))' is not a valid id (1–64 of A–Z a–z 0–9 - _ .)")
+        }
+        return raw
     }
 
     /// A county id from a query string: an identifier, or absent.

@@ -68,7 +68,7 @@ public struct SyncService: Sendable {
         let hash = Tokens.hash(token)
         if token.hasPrefix("fsd_"), let device = try await store.device(tokenHash: hash) {
             guard device.status == "active" else {
-                throw FieldSyncError(.deviceRevoked, "device \(device.id) has been revoked; ask an operator to enroll it again")
+                throw FieldSyncError.revokedDevice(device.id.rawValue)
             }
             return .device(device)
         }
@@ -88,9 +88,9 @@ public struct SyncService: Sendable {
 
     /// Redeems an enrollment token: registers the device key and issues its bearer token.
     public func register(_ request: RegisterRequest, client: String? = nil) async throws(FieldSyncError) -> RegisterResponse {
-        guard let client else { return try await redeem(request) }
+        guard let client else { return try await redeem(request, from: nil) }
         do {
-            return try await redeem(request)
+            return try await redeem(request, from: client)
         } catch where error.code != .storage && error.code != .internalError {
             throw failedSignIn(error, client: client)
         }
@@ -104,19 +104,21 @@ public struct SyncService: Sendable {
         return answer
     }
 
-    private func redeem(_ request: RegisterRequest) async throws(FieldSyncError) -> RegisterResponse {
+    private func redeem(_ request: RegisterRequest, from address: String?) async throws(FieldSyncError) -> RegisterResponse {
         guard let key = Data(base64Encoded: request.publicKey), key.count == 32, ChangeSignature.isValidPublicKey(key) else {
             throw FieldSyncError(.invalidRequest, "public_key must be a base64 Ed25519 public key (32 bytes)")
         }
         let token = Tokens.generate(prefix: "fsd")
         let device = try await store.completeEnrollment(tokenHash: Tokens.hash(request.enrollmentToken), publicKey: key,
                                                         bearerHash: Tokens.hash(token), nowMillis: now())
+        try await audit(.register, by: .device(device), from: address, county: device.county, subject: device.id.rawValue,
+                        detail: "registered its key and received its token")
         return RegisterResponse(deviceID: device.id.rawValue, county: device.county, token: token,
                                 serverDeviceID: serverID.rawValue, serverPublicKey: serverPublicKey.base64EncodedString())
     }
 
     /// Prepares a device's enrollment (admins only): returns the one-time token.
-    public func enroll(_ request: EnrollmentRequest, by caller: Principal?) async throws(FieldSyncError) -> EnrollmentResponse {
+    public func enroll(_ request: EnrollmentRequest, by caller: Principal?, from address: String? = nil) async throws(FieldSyncError) -> EnrollmentResponse {
         if let caller { try requireAdmin(caller) }
         guard Identifier.valid(request.county) else {
             throw FieldSyncError(.invalidIdentifier, "county '\(request.county.prefix(64))' is not a valid identifier (1–64 of A–Z a–z 0–9 - _ .)")
@@ -128,11 +130,13 @@ public struct SyncService: Sendable {
         let token = Tokens.generate(prefix: "fse")
         let expires = now() + UInt64(hours) * 3_600_000
         try await store.createEnrollment(tokenHash: Tokens.hash(token), device: device, county: request.county, expiresMillis: expires, nowMillis: now())
+        try await audit(.enroll, by: caller, from: address, county: request.county, subject: device.rawValue,
+                        detail: "enrollment token issued, valid \(hours) h")
         return EnrollmentResponse(enrollmentToken: token, deviceID: device.rawValue, county: request.county, expiresAtMillis: expires)
     }
 
     /// Creates an operator or admin (admins only, or the shell when `caller` is nil).
-    public func createOperator(_ request: OperatorRequest, by caller: Principal?) async throws(FieldSyncError) -> OperatorResponse {
+    public func createOperator(_ request: OperatorRequest, by caller: Principal?, from address: String? = nil) async throws(FieldSyncError) -> OperatorResponse {
         if let caller { try requireAdmin(caller) }
         guard ["operator", "admin"].contains(request.role) else {
             throw FieldSyncError(.invalidRequest, "role must be 'operator' or 'admin'")
@@ -150,6 +154,8 @@ public struct SyncService: Sendable {
         try await store.createOperator(OperatorRecord(id: id, name: request.name, role: request.role, counties: request.counties,
                                                       revoked: false, expiresMillis: expires),
                                        tokenHash: Tokens.hash(token), nowMillis: now())
+        try await audit(.createOperator, by: caller, from: address, county: nil, subject: id,
+                        detail: "\(request.role) for \(request.counties.joined(separator: ",")); token issued\(request.expiresInDays.map { ", expires in \($0) days" } ?? "")")
         return OperatorResponse(operatorID: id, role: request.role, counties: request.counties, token: token, expiresAtMillis: expires)
     }
 
@@ -161,7 +167,7 @@ public struct SyncService: Sendable {
 
     /// Revokes an operator's or admin's token at once (admins only, or the shell). The last
     /// admin who can still sign in is not revoked: create another first.
-    public func revokeOperator(_ id: String, by caller: Principal?) async throws(FieldSyncError) -> OperatorInfo {
+    public func revokeOperator(_ id: String, by caller: Principal?, from address: String? = nil) async throws(FieldSyncError) -> OperatorInfo {
         if let caller { try requireAdmin(caller) }
         let all = try await store.operators()
         guard let target = all.first(where: { $0.id == id }) else {
@@ -174,6 +180,7 @@ public struct SyncService: Sendable {
         guard let revoked = try await store.revokeOperator(id, nowMillis: now()) else {
             throw FieldSyncError(.notFound, "no operator '\(id.prefix(64))'")
         }
+        try await audit(.revokeOperator, by: caller, from: address, county: nil, subject: revoked.id, detail: "\(revoked.role) token revoked")
         return Self.info(revoked)
     }
 
@@ -182,12 +189,13 @@ public struct SyncService: Sendable {
     }
 
     /// Revokes a device (admins only, or the shell).
-    public func revoke(_ id: String, by caller: Principal?) async throws(FieldSyncError) -> DeviceInfo {
+    public func revoke(_ id: String, by caller: Principal?, from address: String? = nil) async throws(FieldSyncError) -> DeviceInfo {
         if let caller { try requireAdmin(caller) }
         let device = try DeviceID(validating: id)
         guard try await store.revokeDevice(device, nowMillis: now()), let record = try await store.device(device) else {
             throw FieldSyncError(.notFound, "no device \(device) is enrolled")
         }
+        try await audit(.revokeDevice, by: caller, from: address, county: record.county, subject: device.rawValue, detail: "device revoked")
         return DeviceInfo(deviceID: record.id.rawValue, county: record.county, status: record.status)
     }
 
@@ -270,7 +278,8 @@ public struct SyncService: Sendable {
 
     /// Resolves an open conflict by keeping a candidate's value or writing a new one. The
     /// resolution is a change authored and signed by the server; it syncs to every device.
-    public func resolve(report: String, field: String, _ request: ResolveRequest, by caller: Principal) async throws(FieldSyncError) -> ResolveResponse {
+    public func resolve(report: String, field: String, _ request: ResolveRequest, by caller: Principal,
+                        from address: String? = nil) async throws(FieldSyncError) -> ResolveResponse {
         let op = try requireOperator(caller)
         let open = try await conflict(report: report, field: field, resolver: nil, by: caller)
         guard op.covers(open.county) else { throw FieldSyncError(.notFound, "no conflict \(open.id) in your counties") }
@@ -299,9 +308,13 @@ public struct SyncService: Sendable {
             op_ = .set(field: open.field, value: value)
         }
         let key = try signer()
-        let change = try await store.write([op_], to: open.report, county: open.county, wallMillis: now(), signer: { key.sign($0) })
+        // The change names the operator (a note in the report's history, synced to every device).
+        let note = ReportOperation.appendNote(text: "conflict on \(open.field) resolved by operator \(op.id)")
+        let change = try await store.write([op_, note], to: open.report, county: open.county, wallMillis: now(), signer: { key.sign($0) })
         metrics.changesIngested.increment()
         metrics.conflictsResolved.increment()
+        try await audit(.resolve, by: caller, from: address, county: open.county, subject: open.id,
+                        detail: "\(request.choose.map { "kept \($0)" } ?? "wrote a new value") with change \(change.dot)")
         let record = try await store.conflicts(ConflictFilter(report: open.report, limit: 1_000)).first { $0.resolution?.dot == change.dot }
         return ResolveResponse(change: change, conflict: record)
     }

@@ -10,7 +10,7 @@ extension SQLiteStore {
         try db.transaction { () throws(FieldSyncError) in
             let existing = try db.statement("SELECT status FROM devices WHERE id = ?").bind(.text(device.rawValue))
             if try existing.step(), existing.text(0) != "enrolling" {
-                throw FieldSyncError(.invalidEnrollment, "device \(device) is already enrolled (status \(existing.text(0))); choose another device id")
+                throw FieldSyncError.alreadyEnrolled(device.rawValue, status: existing.text(0))
             }
             existing.reset()
             try db.statement("INSERT OR REPLACE INTO devices(id, county, public_key, token_hash, status, created_ms, updated_ms) VALUES (?, ?, NULL, NULL, 'enrolling', ?, ?)")
@@ -28,15 +28,15 @@ extension SQLiteStore {
         return try db.transaction { () throws(FieldSyncError) -> DeviceRecord in
             let s = try db.statement("SELECT device_id, county, expires_ms, used_ms FROM enrollments WHERE token_hash = ?").bind(.blob(tokenHash))
             guard try s.step() else {
-                throw FieldSyncError(.invalidEnrollment, "the enrollment token is not valid; ask an operator for a new one")
+                throw FieldSyncError.unknownEnrollmentToken
             }
             let device = s.text(0), county = s.text(1), expires = s.int64(2), used = !s.isNull(3)
             s.reset()
-            guard !used else { throw FieldSyncError(.invalidEnrollment, "the enrollment token has already been used; ask an operator for a new one") }
-            guard expires >= Int64(nowMillis) else { throw FieldSyncError(.invalidEnrollment, "the enrollment token has expired; ask an operator for a new one") }
+            guard !used else { throw FieldSyncError.usedEnrollmentToken }
+            guard expires >= Int64(nowMillis) else { throw FieldSyncError.expiredEnrollmentToken }
             let status = try db.statement("SELECT status FROM devices WHERE id = ?").bind(.text(device))
             guard try status.step(), status.text(0) == "enrolling" else {
-                throw FieldSyncError(.invalidEnrollment, "device \(device) is not waiting for enrollment; ask an operator for a new token")
+                throw FieldSyncError.notWaitingForEnrollment(device)
             }
             status.reset()
             try db.statement("UPDATE enrollments SET used_ms = ? WHERE token_hash = ?").bind(.int(Int64(nowMillis)), .blob(tokenHash)).run()

@@ -176,6 +176,23 @@ enum Schema {
         ALTER TABLE operators ADD COLUMN expires_ms INTEGER;
         ALTER TABLE operators ADD COLUMN revoked_ms INTEGER;
         """,
+        // 8: the audit log of administrative and operator actions, append-only.
+        """
+        CREATE TABLE audit(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at_ms INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL,
+            address TEXT NOT NULL,
+            action TEXT NOT NULL,
+            county TEXT,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX audit_by_county ON audit(county, id);
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """,
     ]
 
     /// The version a fully migrated store has.

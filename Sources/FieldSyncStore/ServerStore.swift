@@ -108,6 +108,11 @@ public protocol ServerStore: Sendable {
     func serverIdentity(_ key: String) async throws(FieldSyncError) -> Data?
     /// Sets (or, with nil, removes) a value of the server's identity.
     func setServerIdentity(_ key: String, _ value: Data?) async throws(FieldSyncError)
+    /// Appends an entry to the audit log; returns it with its position.
+    @discardableResult
+    func appendAudit(_ entry: AuditEntry) async throws(FieldSyncError) -> AuditEntry
+    /// Audit entries, newest first.
+    func audit(_ filter: AuditFilter) async throws(FieldSyncError) -> [AuditEntry]
     /// Makes the store's own authoring identity `id` (the server's device id).
     func setIdentity(_ id: DeviceID) async throws(FieldSyncError)
 

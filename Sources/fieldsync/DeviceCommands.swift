@@ -8,13 +8,13 @@ import Foundation
 /// `fieldsync device …`: the device's identity.
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "device", abstract: "Enroll this device and show its identity.",
-                                                    subcommands: [Enroll.self, Info.self])
+                                                    subcommands: [Enroll.self, Info.self, Token.self])
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enroll with a server using a one-time enrollment token; generates and keeps the device key.")
         @OptionGroup var options: StoreOptions
         @Option(help: "The server, e.g. http://127.0.0.1:8080.") var server: String
-        @Option(help: "The one-time enrollment token an operator gave you.") var token: String
+        @Option(help: "The one-time enrollment token an admin gave you (fse_…).") var token: String
 
         func run() async throws {
             guard let url = URL(string: server), url.scheme != nil else { throw ValidationError("--server must be a URL such as http://127.0.0.1:8080") }
@@ -38,6 +38,16 @@ struct DeviceCommand: AsyncParsableCommand {
             let c = try await DeviceCredentials.load(try options.open())
             print("device \(c.id) in \(c.county), server \(c.server.absoluteString)")
             print("public key \(c.key.publicKey.base64EncodedString())")
+        }
+    }
+
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the device's bearer token (fsd_…), e.g. for fieldsync replay --token. It is a secret: whoever holds it syncs as this device.")
+        @OptionGroup var options: StoreOptions
+
+        func run() async throws {
+            print(try await DeviceCredentials.load(try options.open()).token)
         }
     }
 }

@@ -22,77 +22,12 @@ struct DaemonCommand: AsyncParsableCommand {
     )
 }
 
-/// Options shared by every subcommand that opens the database.
-struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("SQLite database file (the default store).", valueName: "path"))
-    var db: String = ProcessInfo.processInfo.environment["FIELDSYNC_DB"] ?? "fieldsync.sqlite"
-    @Option(name: .long, help: ArgumentHelp(
-        "Store everything in PostgreSQL instead (several daemons may share it): postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require&pool=10&schema=public]. Also FIELDSYNC_POSTGRES_URL.",
-        valueName: "url"))
-    var postgres: String? = ProcessInfo.processInfo.environment["FIELDSYNC_POSTGRES_URL"]
-    @Option(name: .long, help: ArgumentHelp(
-        "The server's signing key, when kept outside the database: a file readable by its owner only (fieldsyncd admin signing-key export writes one). Also FIELDSYNC_SIGNING_KEY_FILE, or the key itself (base64) in FIELDSYNC_SIGNING_KEY.",
-        valueName: "path"))
-    var signingKeyFile: String? = ProcessInfo.processInfo.environment["FIELDSYNC_SIGNING_KEY_FILE"]
-
-    /// The signing key given outside the database, if any.
-    func externalSigningKey() throws -> DeviceKey? {
-        if let signingKeyFile, !signingKeyFile.isEmpty { return try ServerSigningKey.read(path: signingKeyFile) }
-        if let text = ProcessInfo.processInfo.environment["FIELDSYNC_SIGNING_KEY"], !text.isEmpty {
-            return try ServerSigningKey.parse(text, source: "FIELDSYNC_SIGNING_KEY")
-        }
-        return nil
-    }
-
-    /// A warning when others may write in (or enter) the SQLite database's directory: they
-    /// could replace or remove the database and its journals, whatever the files' own modes.
-    func directoryWarning() -> String? {
-        guard postgres?.isEmpty ?? true else { return nil }
-        let directory = URL(fileURLWithPath: db).deletingLastPathComponent().path
-        guard let mode = (try? FileManager.default.attributesOfItem(atPath: directory))?[.posixPermissions] as? Int,
-              mode & 0o027 != 0 else { return nil }
-        return "the database's directory \(directory) has mode \(String(mode, radix: 8)): others may enter or change it; chmod 700 it (or 750 for a group of admins)"
-    }
-
-    /// Opens the configured store: PostgreSQL when a URL is given, else the SQLite file.
-    func openStore(faults: FaultInjector? = nil, logger: Logger? = nil) async throws -> any ServerStore {
-        var quiet = Logger(label: "fieldsyncd")
-        quiet.logLevel = .warning
-        let log = logger ?? quiet
-        if let postgres, !postgres.isEmpty {
-            var options = PostgresStore.Options()
-            options.faults = faults
-            let configuration = try PostgresStoreConfiguration(url: postgres)
-            log.info("store: PostgreSQL \(configuration.redacted)")
-            return try await PostgresStore.connect(configuration, options: options, logger: log)
-        }
-        var options = SQLiteStore.Options.server
-        options.faults = faults
-        log.info("store: SQLite \(db)")
-        return try SQLiteStore(path: db, options: options)
-    }
-
-    /// Opens the store and the service. The daemon (`signing`) needs the signing key; the shell's
-    /// administration does not, and opens without it when it is kept outside the database.
-    func open(faults: FaultInjector? = nil, configuration: ServerConfiguration = ServerConfiguration(), logger: Logger? = nil,
-              signing: Bool = false) async throws -> SyncService {
-        let key = try externalSigningKey()
-        let store = try await openStore(faults: faults, logger: logger)
-        do {
-            return try await SyncService(store: store, configuration: configuration, signingKey: key, requireSigningKey: signing)
-        } catch {
-            await store.close()
-            throw error
-        }
-    }
-}
-
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP server (SIGTERM drains requests and closes the database).")
 
     @OptionGroup var database: DatabaseOptions
-    @Option(help: "Address to listen on.") var host: String = ProcessInfo.processInfo.environment["FIELDSYNC_HOST"] ?? "127.0.0.1"
-    @Option(help: "Port to listen on (0 picks a free one).") var port: Int = Int(ProcessInfo.processInfo.environment["FIELDSYNC_PORT"] ?? "") ?? 8080
+    @Option(help: "Address to listen on (also FIELDSYNC_HOST).") var host: String = ProcessInfo.processInfo.environment["FIELDSYNC_HOST"] ?? "127.0.0.1"
+    @Option(help: "Port to listen on, 0 picks a free one (also FIELDSYNC_PORT).") var port: Int = Int(ProcessInfo.processInfo.environment["FIELDSYNC_PORT"] ?? "") ?? 8080
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel: Logger.Level = .info
     @Option(help: "Write the bound port to this file once listening.") var portFile: String?
     @Option(help: "Failed sign-ins (wrong tokens) allowed per client address per minute; raise it when many devices share one address (NAT).")
@@ -119,7 +54,7 @@ struct Serve: AsyncParsableCommand {
         configuration.maxConnections = max(1, maxConnections)
         configuration.maxRequestsInFlight = max(1, maxInFlight)
         if let warning = database.directoryWarning() { logger.warning("\(warning)") }
-        let service = try await database.open(faults: faults, configuration: configuration, logger: logger, signing: true)
+        let service = try await database.open(.serve, faults: faults, configuration: configuration, logger: logger)
         let portFile = portFile
         let app = FieldSyncDaemon.application(service: service, host: host, port: port, logger: logger) { bound in
             if let portFile { try? "\(bound)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
@@ -135,7 +70,7 @@ struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Administration from the shell (bootstrap a fresh database).",
         subcommands: [CreateAdmin.self, CreateOperator.self, Operators.self, RevokeOperator.self, Enroll.self, Revoke.self, Devices.self,
-                      Verify.self, NewEpoch.self, SigningKey.self]
+                      Verify.self, NewEpoch.self, SigningKey.self, Audit.self]
     )
 
     struct CreateAdmin: AsyncParsableCommand {
@@ -145,7 +80,7 @@ struct Admin: AsyncParsableCommand {
         @Option(help: "Days until the token stops working (1-3650); omit for a token that does not expire.") var expiresInDays: Int?
 
         func run() async throws {
-            let service = try await database.open()
+            let service = try await database.open(.create)
             let r = try await service.createOperator(OperatorRequest(name: name, role: "admin", counties: ["*"], expiresInDays: expiresInDays), by: nil)
             print(r.token)
             await service.store.close()
@@ -234,9 +169,10 @@ struct Admin: AsyncParsableCommand {
             abstract: "Check the database: integrity, every log, duplicates, and a digest of each county's state (best on a stopped daemon: it brings report heads up to date first).")
         @OptionGroup var database: DatabaseOptions
         @Flag(help: "Print JSON.") var json = false
+        @Flag(help: "Run even though a daemon holds the database (its report heads may be rewritten under it).") var force = false
 
         func run() async throws {
-            let store = try await database.openStore()
+            let store = try await database.openStore(.exclusive, force: force)
             let v = try await store.verification()
             var states: [String: String] = [:]
             for county in v.counties { states[county] = Digest.sha256Hex(try await store.canonicalState(county: county)) }
@@ -259,11 +195,13 @@ struct Admin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "After restoring the database from a backup: give it a new epoch, so that every device pulls its county again from the start once instead of skipping changes (run with the daemons stopped).")
         @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Run even though a daemon holds the database.") var force = false
 
         func run() async throws {
-            let store = try await database.openStore()
+            let store = try await database.openStore(.exclusive, force: force)
             let old = try await store.epoch()
             let new = try await store.renewEpoch()
+            try await shellAudit(store, .newEpoch, subject: new, detail: "epoch \(old) replaced: devices pull from the start once")
             await store.close()
             print("epoch \(old) → \(new): devices will pull from the start on their next sync")
         }

@@ -292,6 +292,30 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func theAuditLogIsAppendOnlyAndFiltered(kind: StoreKind) async throws {
+        let s = try await StoreUnderTest.open(kind)
+        let store = s.store
+        func entry(_ at: UInt64, _ action: AuditAction, _ county: String?, actor: String = "op-1") -> AuditEntry {
+            AuditEntry(atMillis: at, actor: actor, role: "admin", address: "10.0.0.1", action: action, county: county, subject: "tab-\(at)", detail: "d\(at)")
+        }
+        let first = try await store.appendAudit(entry(1, .enroll, "kisumu"))
+        let second = try await store.appendAudit(entry(2, .createOperator, nil))
+        try await store.appendAudit(entry(3, .revokeDevice, "nairobi", actor: "op-2"))
+        #expect(second.id > first.id && first.id > 0)
+        var all = first
+        all.id = first.id
+        #expect(try await store.audit(AuditFilter()).map(\.atMillis) == [3, 2, 1], "newest first")
+        #expect(try await store.audit(AuditFilter()).last == first, "what was appended is read back")
+        #expect(try await store.audit(AuditFilter(counties: ["kisumu"])).map(\.atMillis) == [2, 1])
+        #expect(try await store.audit(AuditFilter(counties: ["kisumu"], includeGlobal: false)).map(\.atMillis) == [1])
+        #expect(try await store.audit(AuditFilter(action: .revokeDevice)).map(\.atMillis) == [3])
+        #expect(try await store.audit(AuditFilter(actor: "op-2")).map(\.atMillis) == [3])
+        #expect(try await store.audit(AuditFilter(sinceMillis: 2)).map(\.atMillis) == [3, 2])
+        #expect(try await store.audit(AuditFilter(limit: 1, offset: 1)).map(\.atMillis) == [2])
+        await s.finish()
+    }
+
+    @Test(arguments: StoreKind.available)
     func enrollmentTokensAndOperators(kind: StoreKind) async throws {
         let s = try await StoreUnderTest.open(kind)
         let store = s.store

@@ -1,0 +1,42 @@
+import FieldSyncCore
+import FieldSyncStore
+import Foundation
+
+/// The audit log: every administrative and operator action, who, when, from where, what.
+extension SyncService {
+    /// Records an action by `caller` (nil: a `fieldsyncd admin` command in the shell) from `address`.
+    func audit(_ action: AuditAction, by caller: Principal?, from address: String?, county: String?,
+               subject: String, detail: String) async throws(FieldSyncError) {
+        let (actor, role) = Self.actor(caller)
+        try await store.appendAudit(AuditEntry(atMillis: now(), actor: actor, role: role, address: address ?? "local",
+                                               action: action, county: county, subject: subject, detail: detail))
+    }
+
+    /// How the audit log names a caller.
+    static func actor(_ caller: Principal?) -> (actor: String, role: String) {
+        switch caller {
+        case .device(let d)?: return (d.id.rawValue, "device")
+        case .operator_(let o)?: return (o.id, o.role)
+        case nil: return ("shell:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")", "shell")
+        }
+    }
+
+    /// The audit log, newest first: admins read all of it; an operator reads what concerns
+    /// their counties (not operator or key management). Devices may not read it.
+    public func auditLog(_ filter: AuditFilter, by caller: Principal) async throws(FieldSyncError) -> [AuditEntry] {
+        let op = try requireOperator(caller)
+        var filter = filter
+        guard (1...500).contains(filter.limit), (0...1_000_000_000).contains(filter.offset) else {
+            throw FieldSyncError(.invalidRequest, "limit must be 1-500 and offset 0-1000000000")
+        }
+        if !caller.isAdmin && !op.counties.contains("*") {
+            if let asked = filter.counties {
+                for county in asked { try requireCounty(op, county) }
+            } else {
+                filter.counties = op.counties
+            }
+            filter.includeGlobal = false
+        }
+        return try await store.audit(filter)
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import FieldSyncCore
+import FieldSyncStore
+import Foundation
+
+extension Admin {
+    /// `fieldsyncd admin audit`: the audit log, newest first.
+    struct Audit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the audit log, newest first: who did what, when, from where (safe while the daemon runs).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Only this county.") var county: String?
+        @Option(help: "Only this action (\(AuditAction.allCases.map(\.rawValue).joined(separator: ", "))).") var action: String?
+        @Option(help: "Only this actor (an operator or device id, or shell:USER).") var actor: String?
+        @Option(help: "Entries at most.") var limit = 100
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let kind = try action.map { raw -> AuditAction in
+                guard let a = AuditAction(rawValue: raw) else { throw ValidationError("--action must be one of \(AuditAction.allCases.map(\.rawValue).joined(separator: ", "))") }
+                return a
+            }
+            let store = try await database.openStore(.live)
+            let result: Result<[AuditEntry], any Error>
+            do {
+                result = .success(try await store.audit(AuditFilter(counties: county.map { [$0] }, action: kind, actor: actor, limit: max(1, limit))))
+            } catch { result = .failure(error) }
+            await store.close()
+            let entries = try result.get()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+                return
+            }
+            for e in entries {
+                let when = Date(timeIntervalSince1970: Double(e.atMillis) / 1000).ISO8601Format()
+                print("\(when)  \(e.actor) (\(e.role)) from \(e.address)  \(e.action.rawValue) \(e.subject)\(e.county.map { " [\($0)]" } ?? "")  \(e.detail)")
+            }
+        }
+    }
+}
+
+/// Records an action taken from the shell in the audit log.
+func shellAudit(_ store: any ServerStore, _ action: AuditAction, subject: String, detail: String) async throws {
+    let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+    try await store.appendAudit(AuditEntry(atMillis: UInt64(Date().timeIntervalSince1970 * 1000), actor: "shell:\(user)", role: "shell",
+                                           address: "local", action: action, county: nil, subject: subject, detail: detail))
+}
