@@ -429,6 +429,25 @@ public struct DeviceSync: Sendable {
         public var pullCursor: String?
         /// Changes set aside (refused, with their reasons): listed by `fieldsync status`.
         public var setAside: Int = 0
+        /// Why the last sync failed (`code: message`), if it did; cleared by a sync that completes.
+        public var lastError: String?
+        /// When the last sync failed (ms since epoch).
+        public var lastErrorMillis: UInt64?
+        /// Whether the server has revoked this device (its last sync answered `device_revoked`).
+        public var revoked: Bool = false
+    }
+
+    static let lastErrorKey = "sync.last_error"
+    static let lastErrorAtKey = "sync.last_error_ms"
+    static let revokedKey = "device.revoked"
+
+    /// Keeps why a sync failed (nil: it completed), for `fieldsync status`.
+    func recordOutcome(_ error: FieldSyncError?) async {
+        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        var settings = [Self.lastErrorKey: error.map { "\($0.code.rawValue): \($0.message)" } ?? "",
+                        Self.lastErrorAtKey: error == nil ? "" : String(now)]
+        if error?.code == .deviceRevoked { settings[Self.revokedKey] = String(now) }
+        try? await store.setSettings(settings)
     }
 
     /// Where this device stands, without contacting the server.
@@ -447,8 +466,11 @@ public struct DeviceSync: Sendable {
         }
         var own: UInt64 = 0
         if let id = try await store.identity() { own = try await store.highestSeq(of: id) }
+        let lastError = try await store.setting(Self.lastErrorKey).flatMap { $0.isEmpty ? nil : $0 }
         return Status(ownChanges: own, pending: pending, lastSyncMillis: state.lastSyncMillis, pullCursor: state.pullCursor,
-                      setAside: try await store.setAsideCount())
+                      setAside: try await store.setAsideCount(), lastError: lastError,
+                      lastErrorMillis: try await store.setting(Self.lastErrorAtKey).flatMap(UInt64.init),
+                      revoked: try await store.setting(Self.revokedKey).map { !$0.isEmpty } ?? false)
     }
 
     /// Syncs, retrying transient failures (no answer, timeouts, rate limits, server errors) with
@@ -464,10 +486,14 @@ public struct DeviceSync: Sendable {
             attempt += 1
             do {
                 try await run(into: &summary, progress: progress)
+                await recordOutcome(nil)
                 return (summary, attempt)
             } catch {
                 let transient: Set<FieldSyncError.Code> = [.timeout, .overloaded, .rateLimited, .internalError, .storage]
-                guard transient.contains(error.code), attempt < maxAttempts else { throw error }
+                guard transient.contains(error.code), attempt < maxAttempts else {
+                    await recordOutcome(error)
+                    throw error
+                }
                 let delay = min(60, pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1.0, using: &rng)
                 onRetry?(attempt, error, delay)
                 await sleep(delay)

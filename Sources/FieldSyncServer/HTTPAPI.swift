@@ -74,7 +74,7 @@ public struct HTTPAPI: Sendable {
         }
         router.get("/v1/reports") { request, context in
             try await self.timed {
-                let q = request.uri.queryParameters
+                let q = try Self.query(request, allowed: ["county", "lifecycle", "status", "category", "updated_since", "q", "limit", "offset"])
                 let filter = ReportFilter(
                     county: try Self.county(q.get("county")), lifecycle: q.get("lifecycle"), status: q.get("status"), serviceCode: q.get("category"),
                     updatedSince: try Self.millis(q.get("updated_since"), "updated_since").map { HybridTimestamp(millis: $0) },
@@ -90,7 +90,7 @@ public struct HTTPAPI: Sendable {
         }
         router.get("/v1/conflicts") { request, context in
             try await self.timed {
-                let q = request.uri.queryParameters
+                let q = try Self.query(request, allowed: ["state", "county", "field", "report", "since", "limit", "offset"])
                 let open: Bool?
                 switch q.get("state") {
                 case nil, "all": open = nil
@@ -134,7 +134,7 @@ public struct HTTPAPI: Sendable {
         }
         router.get("/v1/refusals") { request, context in
             try await self.timed {
-                let q = request.uri.queryParameters
+                let q = try Self.query(request, allowed: ["county", "device", "limit", "offset"])
                 let via = try q.get("device").map { raw throws(FieldSyncError) in try DeviceID(validating: raw).rawValue }
                 let filter = RefusalFilter(counties: try Self.county(q.get("county")).map { [$0] }, via: via,
                                            limit: try Self.int(q.get("limit"), "limit") ?? 50, offset: try Self.int(q.get("offset"), "offset") ?? 0)
@@ -143,7 +143,7 @@ public struct HTTPAPI: Sendable {
         }
         router.get("/v1/audit") { request, context in
             try await self.timed {
-                let q = request.uri.queryParameters
+                let q = try Self.query(request, allowed: ["county", "action", "actor", "since", "limit", "offset"])
                 let action = try q.get("action").map { raw throws(FieldSyncError) -> AuditAction in
                     guard let a = AuditAction(rawValue: raw) else {
                         throw FieldSyncError(.invalidRequest, "action must be one of \(AuditAction.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -189,7 +189,7 @@ public struct HTTPAPI: Sendable {
         }
         router.get("/v1/admin/devices") { request, context in
             try await self.timed {
-                let list = try await self.service.devices(county: try Self.county(request.uri.queryParameters.get("county")), by: try await self.principal(request, context))
+                let list = try await self.service.devices(county: try Self.county(Self.query(request, allowed: ["county"]).get("county")), by: try await self.principal(request, context))
                 return try self.respond(["devices": list], to: request)
             }
         }
@@ -261,6 +261,17 @@ public struct HTTPAPI: Sendable {
         guard let raw else { return nil }
         guard let v = Int(raw) else { throw FieldSyncError(.invalidRequest, "\(name) must be an integer, not '\(raw.prefix(20))'") }
         return v
+    }
+
+    /// The query parameters of a request, refused (`400 invalid_request`, naming them) if any is
+    /// not one the endpoint knows: a misspelt filter must not silently return everything.
+    static func query(_ request: Request, allowed: Set<String>) throws(FieldSyncError) -> Parameters {
+        let q = request.uri.queryParameters
+        let unknown = Set(q.map { String($0.key) }).subtracting(allowed).sorted()
+        guard unknown.isEmpty else {
+            throw FieldSyncError(.invalidRequest, "unknown query parameter\(unknown.count == 1 ? "" : "s") \(unknown.prefix(5).map { "'\($0.prefix(40))'" }.joined(separator: ", ")); this endpoint takes \(allowed.sorted().joined(separator: ", "))")
+        }
+        return q
     }
 
     /// An identifier from a query string (an operator, device or `shell:` actor).

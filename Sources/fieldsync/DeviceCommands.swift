@@ -106,6 +106,12 @@ struct StatusCommand: AsyncParsableCommand {
         print("device \(c.id) (\(c.county)) → \(c.server.absoluteString)")
         print("own changes: \(status.ownChanges); waiting to push: \(status.pending)")
         print("last sync: \(status.lastSyncMillis.map { humanTime(HybridTimestamp(millis: $0)) } ?? "never"); pull cursor: \(status.pullCursor ?? "none")")
+        if status.revoked {
+            print("REVOKED: the server has revoked this device; an admin enrolls the phone again under a new id (docs/operations.md, 'Lost, stolen and revoked devices')")
+        }
+        if let error = status.lastError {
+            print("last sync failed\(status.lastErrorMillis.map { " at \(humanTime(HybridTimestamp(millis: $0)))" } ?? ""): \(error)")
+        }
         let aside = try await store.refusals(limit: 50)
         guard !aside.isEmpty else { return }
         print("set aside: \(status.setAside) change\(status.setAside == 1 ? "" : "s") refused (kept here, never pushed again):")

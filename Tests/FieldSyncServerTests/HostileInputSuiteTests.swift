@@ -106,6 +106,7 @@ import Testing
             Case(name: "5,000 levels of nesting", body: Self.json(#"{"changes":[{"change":\#(change(#""ops":[{"op":"set","field":"attributes.x","value":\#(deep)}]"#))}]}"#),
                  status: 400, code: "malformed_json"),
             Case(name: "path traversal in an id", method: "GET", path: "/v1/reports/..%2F..%2Fetc%2Fpasswd", token: .operator_, status: 422, code: "invalid_identifier"),
+            Case(name: "a misspelt filter", method: "GET", path: "/v1/reports?stauts=open", token: .operator_, status: 400, code: "invalid_request"),
             Case(name: "resolve on another county", path: "/v1/conflicts/n1/status/resolve", body: Self.json(#"{"value":"closed"}"#), token: .operator_,
                  status: 404, code: "not_found"),
         ]
