@@ -229,6 +229,10 @@ enum PostgresSchema {
             """,
             "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
         ],
+        // 5: device health: the last successful sync, the last failure's code, the client.
+        [
+            "CREATE TABLE device_health(id text PRIMARY KEY, last_sync_ms bigint, last_error text, last_error_ms bigint, client text)",
+        ],
     ]
 
     /// The version a fully migrated database has.

@@ -212,7 +212,7 @@ extension PostgresStore {
                 return
             }
             for t in ["changes", "publish_state", "report_locks", "device_logs", "reports", "notes", "media", "conflicts", "refusals", "refusal_overflow",
-                      "devices", "enrollments", "operators", "server_identity", "audit", "fs_meta", "fieldsync_schema"] {
+                      "devices", "enrollments", "operators", "server_identity", "audit", "device_health", "fs_meta", "fieldsync_schema"] {
                 try await conn.run(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(t) CASCADE"), self.logger)
             }
             try await conn.run("DROP FUNCTION IF EXISTS audit_append_only() CASCADE", self.logger)

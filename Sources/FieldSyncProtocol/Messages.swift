@@ -486,15 +486,31 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
     public var deviceID: String
     public var county: String
     public var status: String
+    /// When it last synced successfully (ms since the epoch).
+    public var lastSyncMillis: UInt64?
+    /// The code its last sync failed with, if the last sync failed.
+    public var lastError: String?
+    /// When that was.
+    public var lastErrorMillis: UInt64?
+    /// The client it syncs with (its User-Agent).
+    public var client: String?
 
     /// Creates a record.
-    public init(deviceID: String, county: String, status: String) {
+    public init(deviceID: String, county: String, status: String, lastSyncMillis: UInt64? = nil, lastError: String? = nil,
+                lastErrorMillis: UInt64? = nil, client: String? = nil) {
         self.deviceID = deviceID
         self.county = county
         self.status = status
+        self.lastSyncMillis = lastSyncMillis
+        self.lastError = lastError
+        self.lastErrorMillis = lastErrorMillis
+        self.client = client
     }
 
-    enum CodingKeys: String, CodingKey { case deviceID = "device_id", county, status }
+    enum CodingKeys: String, CodingKey {
+        case deviceID = "device_id", county, status, client
+        case lastSyncMillis = "last_sync_ms", lastError = "last_error", lastErrorMillis = "last_error_ms"
+    }
 }
 
 /// Every refusal: a stable code and a message that says what was wrong and what to do.

@@ -58,8 +58,16 @@ public struct HTTPAPI: Sendable {
                 guard case .device(let device) = try await self.principal(request, context) else {
                     throw FieldSyncError(.forbidden, "only devices sync; operators use /v1/reports and /v1/conflicts")
                 }
-                let body = try await self.decode(SyncRequest.self, from: &request)
-                return try self.respond(try await self.service.sync(body, device: device), to: request)
+                let client = request.headers[.userAgent].map { String($0.prefix(128)) }
+                do {
+                    let body = try await self.decode(SyncRequest.self, from: &request)
+                    let answer = try await self.service.sync(body, device: device)
+                    await self.service.health.record(device.id, error: nil, client: client, service: self.service)
+                    return try self.respond(answer, to: request)
+                } catch let error as FieldSyncError {
+                    await self.service.health.record(device.id, error: error.code.rawValue, client: client, service: self.service)
+                    throw error
+                }
             }
         }
         router.get("/v1/me") { request, context in
@@ -189,7 +197,11 @@ public struct HTTPAPI: Sendable {
         }
         router.get("/v1/admin/devices") { request, context in
             try await self.timed {
-                let list = try await self.service.devices(county: try Self.county(Self.query(request, allowed: ["county"]).get("county")), by: try await self.principal(request, context))
+                let q = try Self.query(request, allowed: ["county", "silent_days"])
+                let silent = try Self.int(q.get("silent_days"), "silent_days")
+                if let silent, !(0...3_650).contains(silent) { throw FieldSyncError(.invalidRequest, "silent_days must be 0-3650") }
+                let list = try await self.service.devices(county: try Self.county(q.get("county")), by: try await self.principal(request, context),
+                                                          silentDays: silent)
                 return try self.respond(["devices": list], to: request)
             }
         }

@@ -26,6 +26,8 @@ public struct SyncService: Sendable {
     public let signIns: SignInLimiter
     /// The database's epoch, read at start: part of every cursor issued.
     public let epoch: String
+    /// Devices' syncs, recorded for the IT desk (`GET /v1/admin/devices`).
+    public let health = DeviceHealthRecorder()
 
     /// Opens the service on a store: loads or creates the server's signing identity (the
     /// database's key, or `signingKey` kept outside it: `ServerSigningKey`).
@@ -200,11 +202,19 @@ public struct SyncService: Sendable {
     }
 
     /// Lists devices (admins: all; operators: their counties).
-    public func devices(county: String?, by caller: Principal) async throws(FieldSyncError) -> [DeviceInfo] {
-        let op = try requireOperator(caller)
-        if let county { try requireCounty(op, county) }
-        return try await store.devices(county: county).filter { op.covers($0.county) }
-            .map { DeviceInfo(deviceID: $0.id.rawValue, county: $0.county, status: $0.status) }
+    public func devices(county: String?, by caller: Principal?, silentDays: Int? = nil) async throws(FieldSyncError) -> [DeviceInfo] {
+        var op: OperatorRecord?
+        if let caller { op = try requireOperator(caller) }
+        if let county, let op { try requireCounty(op, county) }
+        let health = try await store.deviceHealth()
+        let cutoff = silentDays.map { now() &- UInt64(max(0, $0)) * 86_400_000 }
+        return try await store.devices(county: county).filter { op?.covers($0.county) ?? true }.compactMap { d in
+            let h = health[d.id]
+            if let cutoff, d.status == "active", (h?.lastSyncMillis ?? 0) >= cutoff { return nil }
+            if cutoff != nil, d.status != "active" { return nil }
+            return DeviceInfo(deviceID: d.id.rawValue, county: d.county, status: d.status, lastSyncMillis: h?.lastSyncMillis,
+                              lastError: h?.lastError, lastErrorMillis: h?.lastErrorMillis, client: h?.client)
+        }
     }
 
     // MARK: Operators

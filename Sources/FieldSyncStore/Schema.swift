@@ -193,6 +193,16 @@ enum Schema {
         CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """,
+        // 9: device health: the last successful sync, the last failure's code, the client.
+        """
+        CREATE TABLE device_health(
+            id TEXT PRIMARY KEY,
+            last_sync_ms INTEGER,
+            last_error TEXT,
+            last_error_ms INTEGER,
+            client TEXT
+        ) STRICT, WITHOUT ROWID;
+        """,
     ]
 
     /// The version a fully migrated store has.

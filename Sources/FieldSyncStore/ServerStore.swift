@@ -113,6 +113,10 @@ public protocol ServerStore: Sendable {
     func appendAudit(_ entry: AuditEntry) async throws(FieldSyncError) -> AuditEntry
     /// Audit entries, newest first.
     func audit(_ filter: AuditFilter) async throws(FieldSyncError) -> [AuditEntry]
+    /// Records a device's sync: a success (`error` nil) or the code it failed with.
+    func recordDeviceSync(_ id: DeviceID, atMillis: UInt64, error: String?, client: String?) async throws(FieldSyncError)
+    /// The health of every device that has synced, by device id.
+    func deviceHealth() async throws(FieldSyncError) -> [DeviceID: DeviceHealth]
     /// Makes the store's own authoring identity `id` (the server's device id).
     func setIdentity(_ id: DeviceID) async throws(FieldSyncError)
 

@@ -208,14 +208,31 @@ struct Admin: AsyncParsableCommand {
     }
 
     struct Devices: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List enrolled devices.")
+        static let configuration = CommandConfiguration(
+            abstract: "List devices with their health: last sync, last error, client (safe while the daemon runs).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Only this county.") var county: String?
+        @Option(help: "Only active devices that have not synced for this many days.") var silentDays: Int?
+        @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             let service = try await database.open()
-            for d in try await service.store.devices(county: county) { print("\(d.id)\t\(d.county)\t\(d.status)") }
+            let list: [DeviceInfo]
+            do { list = try await service.devices(county: county, by: nil, silentDays: silentDays) } catch {
+                await service.store.close()
+                throw error
+            }
             await service.store.close()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                return print(String(decoding: try encoder.encode(list), as: UTF8.self))
+            }
+            func time(_ ms: UInt64?) -> String { ms.map { Date(timeIntervalSince1970: Double($0) / 1000).ISO8601Format() } ?? "never" }
+            for d in list {
+                let error = d.lastError.map { "  last error \($0) at \(time(d.lastErrorMillis))" } ?? ""
+                print("\(d.deviceID)\t\(d.county)\t\(d.status)\tlast sync \(time(d.lastSyncMillis))\(error)\(d.client.map { "\t\($0)" } ?? "")")
+            }
         }
     }
 }

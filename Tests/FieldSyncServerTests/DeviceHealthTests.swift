@@ -36,4 +36,31 @@ import Testing
         #expect(await RawHTTP.send(port: server.port, "GET", "/v1/reports?status=open&limit=5", headers: ["Authorization": "Bearer \(op)"])?.status == 200)
         await server.stop()
     }
+
+    @Test func theDeskSeesEachDevicesLastSyncErrorAndClient() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a"), b = try await server.device("tab-b")
+        _ = b
+        try await a.create("r1")
+        try await a.sync()
+        // A sync that fails leaves its code; the next success clears it.
+        let bad = await RawHTTP.send(port: server.port, "POST", "/v1/sync", headers: ["Authorization": "Bearer \(b.token)", "Content-Type": "application/json",
+                                                                                  "User-Agent": "test-phone/2"], body: Data(#"{"changes":5}"#.utf8))
+        #expect(bad?.status == 400)
+        struct List: Decodable { var devices: [DeviceInfo] }
+        func list(_ query: String = "") async throws -> [DeviceInfo] {
+            let reply = try #require(await RawHTTP.send(port: server.port, "GET", "/v1/admin/devices\(query)", headers: ["Authorization": "Bearer \(server.adminToken)"]))
+            #expect(reply.status == 200, "\(String(decoding: reply.body.prefix(200), as: UTF8.self))")
+            return try JSONWireCodec().decode(List.self, from: reply.body).devices
+        }
+        let devices = try await list()
+        let tabA = try #require(devices.first { $0.deviceID == "tab-a" }), tabB = try #require(devices.first { $0.deviceID == "tab-b" })
+        #expect(tabA.lastSyncMillis != nil && tabA.lastError == nil && tabA.client == "fieldsync-client/1", "\(tabA)")
+        #expect(tabB.lastSyncMillis == nil && tabB.lastError == "invalid_request" && tabB.lastErrorMillis != nil && tabB.client == "test-phone/2", "\(tabB)")
+        // Silent for a day or more: b never synced; a did just now.
+        #expect(try await list("?silent_days=1").map(\.deviceID) == ["tab-b"])
+        try await b.sync()
+        #expect(try await list().first { $0.deviceID == "tab-b" }?.lastError == nil, "a success clears the error")
+        await server.stop()
+    }
 }
