@@ -70,7 +70,7 @@ struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Administration from the shell (bootstrap a fresh database).",
         subcommands: [CreateAdmin.self, CreateOperator.self, Operators.self, RevokeOperator.self, Enroll.self, Revoke.self, Devices.self,
-                      Verify.self, NewEpoch.self, SigningKey.self, Audit.self]
+                      Verify.self, NewEpoch.self, SigningKey.self, Audit.self, Check.self]
     )
 
     struct CreateAdmin: AsyncParsableCommand {

@@ -114,6 +114,8 @@ import Testing
         #expect(defaultOut.contains("fieldsync.sqlite"), "\(defaultOut)")
 
         #expect(try await Self.run(binary, ["admin", "create-admin", "--db", db]).0 == 0)
+        let (checked, checkOut) = try await Self.run(binary, ["admin", "check", "--db", db])
+        #expect(checked == 0 && checkOut.contains("database: ok") && checkOut.contains("signing key: ok"), "\(checkOut)")
         let (server, log, _) = try await Self.serve(binary, db: db, dir: dir)
         defer { server.terminate() }
         // A second daemon on the same file refuses, naming the first.
