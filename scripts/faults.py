@@ -147,6 +147,9 @@ class Harness:
         os.makedirs(base)
         db = os.path.join(base, "server.sqlite")
         tokens = {}
+        r = self.admin(db, "create-admin")   # creates the database (other admin commands want it to exist)
+        if r.returncode != 0:
+            raise RuntimeError(f"create-admin failed: {r.stderr}")
         for d in self.devices:
             r = self.admin(db, "enroll", "--county", COUNTY, "--device", d)
             if r.returncode != 0:
