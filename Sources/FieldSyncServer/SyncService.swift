@@ -210,8 +210,8 @@ public struct SyncService: Sendable {
         let cutoff = silentDays.map { now() &- UInt64(max(0, $0)) * 86_400_000 }
         return try await store.devices(county: county).filter { op?.covers($0.county) ?? true }.compactMap { d in
             let h = health[d.id]
-            if let cutoff, d.status == "active", (h?.lastSyncMillis ?? 0) >= cutoff { return nil }
-            if cutoff != nil, d.status != "active" { return nil }
+            // Silent: active, and no successful sync since the cutoff.
+            if let cutoff, d.status != "active" || (h?.lastSyncMillis ?? 0) >= cutoff { return nil }
             return DeviceInfo(deviceID: d.id.rawValue, county: d.county, status: d.status, lastSyncMillis: h?.lastSyncMillis,
                               lastError: h?.lastError, lastErrorMillis: h?.lastErrorMillis, client: h?.client)
         }

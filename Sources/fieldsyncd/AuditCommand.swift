@@ -20,13 +20,9 @@ extension Admin {
                 guard let a = AuditAction(rawValue: raw) else { throw ValidationError("--action must be one of \(AuditAction.allCases.map(\.rawValue).joined(separator: ", "))") }
                 return a
             }
-            let store = try await database.openStore(.live)
-            let result: Result<[AuditEntry], any Error>
-            do {
-                result = .success(try await store.audit(AuditFilter(counties: county.map { [$0] }, action: kind, actor: actor, limit: max(1, limit))))
-            } catch { result = .failure(error) }
-            await store.close()
-            let entries = try result.get()
+            let entries = try await database.withStore { store in
+                try await store.audit(AuditFilter(counties: county.map { [$0] }, action: kind, actor: actor, limit: max(1, limit)))
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

@@ -107,9 +107,7 @@ struct Admin: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let service = try await database.open()
-            let list = try await service.operators(by: nil)
-            await service.store.close()
+            let list = try await database.withService { try await $0.operators(by: nil) }
             let now = UInt64(Date().timeIntervalSince1970 * 1000)
             for op in list {
                 let state = op.revoked ? "revoked" : op.expiresAtMillis.map { $0 <= now ? "expired" : "active" } ?? "active"
@@ -126,11 +124,7 @@ struct Admin: AsyncParsableCommand {
         @Argument(help: "The operator id (fieldsyncd admin operators lists them).") var id: String
 
         func run() async throws {
-            let service = try await database.open()
-            let result: Result<OperatorInfo, FieldSyncError>
-            do { result = .success(try await service.revokeOperator(id, by: nil)) } catch { result = .failure(error) }
-            await service.store.close()
-            let r = try result.get()
+            let r = try await database.withService { try await $0.revokeOperator(id, by: nil) }
             print("\(r.operatorID) (\(r.role)): revoked")
         }
     }
@@ -216,13 +210,7 @@ struct Admin: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let service = try await database.open()
-            let list: [DeviceInfo]
-            do { list = try await service.devices(county: county, by: nil, silentDays: silentDays) } catch {
-                await service.store.close()
-                throw error
-            }
-            await service.store.close()
+            let list = try await database.withService { try await $0.devices(county: county, by: nil, silentDays: silentDays) }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

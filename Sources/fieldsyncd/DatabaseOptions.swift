@@ -130,6 +130,33 @@ struct DatabaseOptions: ParsableArguments {
         return try SQLiteStore(path: path, options: options)
     }
 
+    /// Opens the store, runs `body` on it, and closes it whether `body` returns or throws.
+    func withStore<T>(_ access: DatabaseAccess = .live, force: Bool = false,
+                      _ body: (any ServerStore) async throws -> T) async throws -> T {
+        let store = try await openStore(access, force: force)
+        do {
+            let result = try await body(store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    /// Opens the service, runs `body` on it, and closes its store whether `body` returns or throws.
+    func withService<T>(_ access: DatabaseAccess = .live, _ body: (SyncService) async throws -> T) async throws -> T {
+        let service = try await open(access)
+        do {
+            let result = try await body(service)
+            await service.store.close()
+            return result
+        } catch {
+            await service.store.close()
+            throw error
+        }
+    }
+
     /// Opens the store and the service. The daemon (`.serve`) needs the signing key; the shell's
     /// administration does not, and opens without it when it is kept outside the database.
     func open(_ access: DatabaseAccess = .live, faults: FaultInjector? = nil, configuration: ServerConfiguration = ServerConfiguration(),

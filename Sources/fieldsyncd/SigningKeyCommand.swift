@@ -18,15 +18,12 @@ extension Admin {
             @Option(help: "The key file to create (it must not exist).") var out: String
 
             func run() async throws {
-                let store = try await database.openStore(.exclusive)
-                let result: Result<Data, any Error>
-                do {
+                let key = try await database.withStore(.exclusive) { store in
                     let key = try await ServerSigningKey.export(from: store, to: out).publicKey
                     try await shellAudit(store, .signingKey, subject: key.base64EncodedString(), detail: "signing key moved out of the database")
-                    result = .success(key)
-                } catch { result = .failure(error) }
-                await store.close()
-                print("signing key written to \(out) (mode 600) and removed from the database; public key \(try result.get().base64EncodedString())")
+                    return key
+                }
+                print("signing key written to \(out) (mode 600) and removed from the database; public key \(key.base64EncodedString())")
             }
         }
 
@@ -37,15 +34,12 @@ extension Admin {
             @Option(help: "The new key file to create (it must not exist).") var out: String
 
             func run() async throws {
-                let store = try await database.openStore(.exclusive)
-                let result: Result<Data, any Error>
-                do {
+                let key = try await database.withStore(.exclusive) { store in
                     let key = try await ServerSigningKey.rotate(in: store, newKeyFile: out).publicKey
                     try await shellAudit(store, .signingKey, subject: key.base64EncodedString(), detail: "signing key rotated")
-                    result = .success(key)
-                } catch { result = .failure(error) }
-                await store.close()
-                print("new signing key written to \(out) (mode 600); public key \(try result.get().base64EncodedString())")
+                    return key
+                }
+                print("new signing key written to \(out) (mode 600); public key \(key.base64EncodedString())")
             }
         }
     }

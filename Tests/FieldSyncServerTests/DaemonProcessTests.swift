@@ -42,20 +42,7 @@ import Testing
         #expect(enrollStatus == 0)
         #expect(enrollOut.contains("fse_"))
 
-        let portFile = dir.appendingPathComponent("port").path
-        let server = Process()
-        server.executableURL = binary
-        server.arguments = ["serve", "--db", db, "--port", "0", "--port-file", portFile, "--log-level", "info"]
-        let log = Pipe()
-        server.standardOutput = log
-        server.standardError = log
-        try server.run()
-        var port: Int?
-        for _ in 0..<200 where port == nil {
-            try await Task.sleep(for: .milliseconds(50))
-            port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        }
-        let bound = try #require(port, "the daemon did not start")
+        let (server, log, bound) = try await Self.serve(binary, db: db, dir: dir, logLevel: "info")
         let api = FieldSyncAPI(transport: URLSessionTransport(baseURL: URL(string: "http://127.0.0.1:\(bound)")!), token: admin)
         let reports = try await api.reports()
         #expect(reports.reports.isEmpty)
@@ -79,11 +66,11 @@ import Testing
     }
 
     /// Starts `fieldsyncd serve` on `db`; returns the process, its output pipe and its port.
-    static func serve(_ binary: URL, db: String, dir: URL) async throws -> (Process, Pipe, Int) {
+    static func serve(_ binary: URL, db: String, dir: URL, logLevel: String = "warning") async throws -> (Process, Pipe, Int) {
         let portFile = dir.appendingPathComponent("port-\(UUID().uuidString)").path
         let server = Process()
         server.executableURL = binary
-        server.arguments = ["serve", "--db", db, "--port", "0", "--port-file", portFile, "--log-level", "warning"]
+        server.arguments = ["serve", "--db", db, "--port", "0", "--port-file", portFile, "--log-level", logLevel]
         let log = Pipe()
         server.standardOutput = log
         server.standardError = log
