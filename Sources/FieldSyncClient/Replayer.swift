@@ -39,6 +39,8 @@ public struct Replayer: Sendable {
     public func replay(_ recording: Recording) async throws(FieldSyncError) -> Report {
         var report = Report()
         var cursors: [String: String] = [:]
+        let own = recording.header.deviceID
+        let ownOffered = Self.highestOwnSequence(recording)
         for exchange in recording.exchanges {
             var request = exchange.request
             request.headers["Authorization"] = "Bearer \(token)"
@@ -64,9 +66,39 @@ public struct Replayer: Sendable {
             let before = Self.json(recorded.body, encoding: recorded.headers["content-encoding"])
             let after = Self.json(response.body, encoding: response.headers["content-encoding"])
             if let b = (before as? [String: Any])?["cursor"] as? String, let a = (after as? [String: Any])?["cursor"] as? String { cursors[b] = a }
-            Self.diff(Self.normalize(before), Self.normalize(after), path: "$", exchange: exchange.index, into: &report.divergences)
+            let replayed = Self.acceptingOwnLog(before, after, device: own, upTo: ownOffered)
+            Self.diff(Self.normalize(before), Self.normalize(replayed), path: "$", exchange: exchange.index, into: &report.divergences)
         }
         return report
+    }
+
+    /// The highest sequence of its own log the recorded device offered or pushed in the session.
+    static func highestOwnSequence(_ recording: Recording) -> Int {
+        var highest = 0
+        for exchange in recording.exchanges {
+            guard let body = json(exchange.request.body, encoding: exchange.request.headers["Content-Encoding"]) as? [String: Any]
+            else { continue }
+            if let offered = (body["offer"] as? [String: Any])?[recording.header.deviceID] as? Int { highest = max(highest, offered) }
+            for entry in body["changes"] as? [[String: Any]] ?? [] {
+                guard let change = entry["change"] as? [String: Any], change["device"] as? String == recording.header.deviceID,
+                      let seq = change["seq"] as? Int else { continue }
+                highest = max(highest, seq)
+            }
+        }
+        return highest
+    }
+
+    /// Against the server the session was recorded on, the server already holds what the session
+    /// pushed later, so the device's own log head (`logs.<device>`) may be ahead of the recorded
+    /// one up to what the session offered: that is the same session, not a divergence.
+    static func acceptingOwnLog(_ recorded: Any?, _ replayed: Any?, device: String, upTo highest: Int) -> Any? {
+        guard var object = replayed as? [String: Any], var logs = object["logs"] as? [String: Any],
+              let now = logs[device] as? Int,
+              let then = ((recorded as? [String: Any])?["logs"] as? [String: Any])?[device] as? Int,
+              now > then, now <= max(then, highest) else { return replayed }
+        logs[device] = then
+        object["logs"] = logs
+        return object
     }
 
     static func json(_ body: Data, encoding: String?) -> Any? {

@@ -153,31 +153,78 @@ struct ReportsCommand: AsyncParsableCommand {
 
 /// `fieldsync replay`: re-send a recorded session.
 struct ReplayCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "replay", abstract: "Re-send a recorded sync session and diff the responses (QA).")
-    @Argument(help: "The recording (from 'fieldsync sync --record').") var file: String
-    @Option(help: "Server to replay against.") var server: String
-    @Option(help: "The device's token on that server (replaying against the original server).") var token: String?
-    @Option(help: "An admin token: enroll the recorded device (same id and public key) on a fresh server first.") var adminToken: String?
+    static let configuration = CommandConfiguration(
+        commandName: "replay", abstract: "Re-send recorded sync sessions and diff the responses (QA).")
+    @Argument(help: "Recordings (from 'fieldsync sync --record'), replayed in order; a device's recordings share one enrollment.")
+    var files: [String]
+    @Option(help: "Server to replay against (or FIELDSYNC_SERVER).")
+    var server: String = ProcessInfo.processInfo.environment["FIELDSYNC_SERVER"] ?? "http://127.0.0.1:8080"
+    @Option(help: "The device's token on that server (replaying against the server it was recorded on).") var token: String?
+    @Option(help: "An admin token: enroll each recorded device (same id and public key) on a fresh server first.")
+    var adminToken: String?
 
     func run() async throws {
-        let recording = try Recording.read(file)
+        let recordings = try files.map { try Recording.read($0) }
         guard let url = URL(string: server) else { throw ValidationError("--server must be a URL") }
+        try checkDevices(recordings)
         let transport = URLSessionTransport(baseURL: url)
-        let deviceToken: String
-        if let token {
-            deviceToken = token
-        } else if let adminToken {
-            let admin = FieldSyncAPI(transport: transport, token: adminToken)
-            let enrollment = try await admin.enroll(EnrollmentRequest(county: recording.header.county, deviceID: recording.header.deviceID))
-            guard let key = Data(base64Encoded: recording.header.publicKey) else { throw ValidationError("the recording's public key is not base64") }
-            deviceToken = try await FieldSyncAPI(transport: transport).register(enrollmentToken: enrollment.enrollmentToken, publicKey: key).token
-        } else {
-            throw ValidationError("give --token (same server) or --admin-token (fresh server)")
+        var tokens: [String: String] = [:]
+        var diverged = false
+        for (file, recording) in zip(files, recordings) {
+            let device = recording.header.deviceID
+            var deviceToken = tokens[device] ?? token ?? ""
+            if deviceToken.isEmpty { deviceToken = try await enroll(recording, transport: transport) }
+            tokens[device] = deviceToken
+            if recordings.count > 1 { print("== \(file) (\(device))") }
+            let report = try await Replayer(transport: transport, token: deviceToken).replay(recording)
+            print("replayed \(report.replayed) of \(recording.exchanges.count) exchanges, compared \(report.compared)")
+            for d in report.divergences { print("DIVERGED \(d)") }
+            diverged = diverged || !report.divergences.isEmpty
         }
-        let report = try await Replayer(transport: transport, token: deviceToken).replay(recording)
-        print("replayed \(report.replayed) of \(recording.exchanges.count) exchanges, compared \(report.compared)")
-        for d in report.divergences { print("DIVERGED \(d)") }
-        if !report.divergences.isEmpty { throw ExitCode(1) }
+        if diverged { throw ExitCode(1) }
         print("no divergence")
+    }
+
+    /// One token serves one device, and one enrollment one public key.
+    private func checkDevices(_ recordings: [Recording]) throws {
+        var keys: [String: String] = [:]
+        for r in recordings {
+            if let key = keys[r.header.deviceID], key != r.header.publicKey {
+                throw ValidationError("the recordings of \(r.header.deviceID) carry different public keys (two enrollments of one id): replay them on separate fresh servers")
+            }
+            keys[r.header.deviceID] = r.header.publicKey
+        }
+        if token != nil, keys.count > 1 {
+            throw ValidationError("--token is one device's token, and these recordings are of \(keys.count) devices: use --admin-token on a fresh server, or replay one device at a time")
+        }
+        if token == nil, adminToken == nil {
+            throw ValidationError("give --token (the server the session was recorded on) or --admin-token (a fresh server)")
+        }
+    }
+
+    private static func alreadyEnrolled(_ device: String, server: String) -> String {
+        """
+        \(device) is already enrolled on \(server) (by an earlier replay?): replay all of a device's recordings in one \
+        command (fieldsync replay A.jsonl B.jsonl --admin-token …), or pass the device token that replay printed with \
+        --token; --admin-token needs a server that does not know the device
+        """
+    }
+
+    /// Enrolls the recorded device on a fresh server and prints its token for later replays.
+    private func enroll(_ recording: Recording, transport: URLSessionTransport) async throws -> String {
+        let device = recording.header.deviceID
+        guard let adminToken else { throw ValidationError("give --token or --admin-token") }
+        guard let key = Data(base64Encoded: recording.header.publicKey) else { throw ValidationError("the recording's public key is not base64") }
+        let admin = FieldSyncAPI(transport: transport, token: adminToken)
+        let enrollment: EnrollmentResponse
+        do {
+            enrollment = try await admin.enroll(EnrollmentRequest(county: recording.header.county, deviceID: device))
+        } catch {
+            guard error.code == .invalidEnrollment else { throw error }
+            throw ValidationError(Self.alreadyEnrolled(device, server: server))
+        }
+        let token = try await FieldSyncAPI(transport: transport).register(enrollmentToken: enrollment.enrollmentToken, publicKey: key).token
+        print("enrolled \(device) in \(recording.header.county); its device token (for --token in later replays): \(token)")
+        return token
     }
 }
