@@ -107,6 +107,7 @@ public struct DeviceSync: Sendable {
         var probed = false
         var relearned = Set<Dot>()
         var askRevocations = try await revocationsAreStale()
+        var backlog = try await backlog(after: state.pushCursor, positions: state.positions, aside: try await store.setAsideBodies())
         var rounds = 0
         while true {
             rounds += 1
@@ -120,9 +121,12 @@ public struct DeviceSync: Sendable {
                 continue
             }
             let batch = runSigner.map { SignedChange.sealingRuns(pendingBatch, author: me, sign: $0) } ?? pendingBatch
+            // What is left after this batch, told to the server for the IT desk (an estimate:
+            // changes written during the sync are counted at the next one).
+            backlog = exhausted ? 0 : max(backlog - pendingBatch.count, 1)
             let request = SyncRequest(cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
                                       includeOwn: state.recovering ? true : nil, verdicts: true, revocations: askRevocations ? true : nil,
-                                      fork: state.fork)
+                                      fork: state.fork, pending: UInt64(backlog))
             var traffic = FieldSyncAPI.Traffic()
             let response: SyncResponse
             do {
@@ -401,6 +405,18 @@ public struct DeviceSync: Sendable {
         }
     }
 
+    /// How many held changes after `cursor` the server is not known to hold (set-aside ones excepted).
+    func backlog(after start: Int64, positions: [DeviceID: UInt64], aside: [Dot: Data]) async throws(FieldSyncError) -> Int {
+        var count = 0
+        var cursor = start
+        while true {
+            let page = try await store.changes(after: cursor, county: nil, limit: 5_000)
+            count += page.changes.filter { $0.change.dot.seq > positions[$0.change.dot.device] ?? 0 && !Self.isAside($0.change, aside) }.count
+            cursor = page.cursor
+            if !page.hasMore { return count }
+        }
+    }
+
     /// Whether a held change is one set aside (same dot, and the same body when one was kept).
     public static func isAside(_ c: Change, _ aside: [Dot: Data]) -> Bool {
         guard let body = aside[c.dot] else { return false }
@@ -453,17 +469,7 @@ public struct DeviceSync: Sendable {
     /// Where this device stands, without contacting the server.
     public func status() async throws(FieldSyncError) -> Status {
         let state = try await loadState()
-        let aside = try await store.setAsideBodies()
-        var pending = 0
-        var cursor = state.pushCursor
-        while true {
-            let page = try await store.changes(after: cursor, county: nil, limit: 5_000)
-            pending += page.changes.filter {
-                $0.change.dot.seq > state.positions[$0.change.dot.device] ?? 0 && !Self.isAside($0.change, aside)
-            }.count
-            cursor = page.cursor
-            if !page.hasMore { break }
-        }
+        let pending = try await backlog(after: state.pushCursor, positions: state.positions, aside: try await store.setAsideBodies())
         var own: UInt64 = 0
         if let id = try await store.identity() { own = try await store.highestSeq(of: id) }
         let lastError = try await store.setting(Self.lastErrorKey).flatMap { $0.isEmpty ? nil : $0 }

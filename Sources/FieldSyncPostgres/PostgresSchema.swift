@@ -233,6 +233,8 @@ enum PostgresSchema {
         [
             "CREATE TABLE device_health(id text PRIMARY KEY, last_sync_ms bigint, last_error text, last_error_ms bigint, client text)",
         ],
+        // 6: the changes a device said it still held for the server at its last sync.
+        ["ALTER TABLE device_health ADD COLUMN pending bigint"],
     ]
 
     /// The version a fully migrated database has.

@@ -78,11 +78,14 @@ public struct SyncRequest: Codable, Sendable, Hashable {
     /// The device found its log forked (restored or cloned) and moved its work: recorded for
     /// operators.
     public var fork: ForkNotice?
+    /// How many changes the device still holds for the server after this request's (its
+    /// backlog), at most 1,000,000,000: shown to the IT desk as the device's pending changes.
+    public var pending: UInt64?
 
     /// Creates a request.
     public init(cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil,
                 includeOwn: Bool? = nil, verdicts: Bool? = nil, ownLogFrom: UInt64? = nil, revocations: Bool? = nil,
-                fork: ForkNotice? = nil) {
+                fork: ForkNotice? = nil, pending: UInt64? = nil) {
         self.cursor = cursor
         self.offer = offer
         self.changes = changes
@@ -92,10 +95,11 @@ public struct SyncRequest: Codable, Sendable, Hashable {
         self.ownLogFrom = ownLogFrom
         self.revocations = revocations
         self.fork = fork
+        self.pending = pending
     }
 
     enum CodingKeys: String, CodingKey {
-        case cursor, offer, changes, limit, verdicts, revocations, fork
+        case cursor, offer, changes, limit, verdicts, revocations, fork, pending
         case includeOwn = "include_own"
         case ownLogFrom = "own_log_from"
     }
@@ -494,10 +498,14 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
     public var lastErrorMillis: UInt64?
     /// The client it syncs with (its User-Agent).
     public var client: String?
+    /// Changes it still held for the server at its last sync (as it said).
+    public var pending: UInt64?
+    /// Changes it sent that the server refused and keeps in quarantine (`GET /v1/refusals`).
+    public var refused: Int?
 
     /// Creates a record.
     public init(deviceID: String, county: String, status: String, lastSyncMillis: UInt64? = nil, lastError: String? = nil,
-                lastErrorMillis: UInt64? = nil, client: String? = nil) {
+                lastErrorMillis: UInt64? = nil, client: String? = nil, pending: UInt64? = nil, refused: Int? = nil) {
         self.deviceID = deviceID
         self.county = county
         self.status = status
@@ -505,10 +513,12 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
         self.lastError = lastError
         self.lastErrorMillis = lastErrorMillis
         self.client = client
+        self.pending = pending
+        self.refused = refused
     }
 
     enum CodingKeys: String, CodingKey {
-        case deviceID = "device_id", county, status, client
+        case deviceID = "device_id", county, status, client, pending, refused
         case lastSyncMillis = "last_sync_ms", lastError = "last_error", lastErrorMillis = "last_error_ms"
     }
 }

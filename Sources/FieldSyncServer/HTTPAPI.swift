@@ -62,7 +62,8 @@ public struct HTTPAPI: Sendable {
                 do {
                     let body = try await self.decode(SyncRequest.self, from: &request)
                     let answer = try await self.service.sync(body, device: device)
-                    await self.service.health.record(device.id, error: nil, client: client, service: self.service)
+                    await self.service.health.record(device.id, error: nil, client: client, pending: body.pending,
+                                                     service: self.service)
                     return try self.respond(answer, to: request)
                 } catch let error as FieldSyncError {
                     await self.service.health.record(device.id, error: error.code.rawValue, client: client, service: self.service)

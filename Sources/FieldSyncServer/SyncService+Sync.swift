@@ -19,6 +19,9 @@ extension SyncService {
         guard (0...configuration.maxPullChanges).contains(limit) else {
             throw FieldSyncError(.invalidRequest, "limit must be between 0 and \(configuration.maxPullChanges)")
         }
+        guard (request.pending ?? 0) <= 1_000_000_000 else {
+            throw FieldSyncError(.invalidRequest, "pending must be between 0 and 1,000,000,000")
+        }
         let pushed = request.changes ?? []
         guard pushed.count <= configuration.maxPushChanges else {
             throw FieldSyncError(.tooManyChanges, "a sync may push at most \(configuration.maxPushChanges) changes; you sent \(pushed.count): send the rest in the next request")

@@ -213,7 +213,8 @@ public struct SyncService: Sendable {
             // Silent: active, and no successful sync since the cutoff.
             if let cutoff, d.status != "active" || (h?.lastSyncMillis ?? 0) >= cutoff { return nil }
             return DeviceInfo(deviceID: d.id.rawValue, county: d.county, status: d.status, lastSyncMillis: h?.lastSyncMillis,
-                              lastError: h?.lastError, lastErrorMillis: h?.lastErrorMillis, client: h?.client)
+                              lastError: h?.lastError, lastErrorMillis: h?.lastErrorMillis, client: h?.client,
+                              pending: h?.pending, refused: h?.refused)
         }
     }
 

@@ -203,6 +203,10 @@ enum Schema {
             client TEXT
         ) STRICT, WITHOUT ROWID;
         """,
+        // 10: the changes a device said it still held for the server at its last sync.
+        """
+        ALTER TABLE device_health ADD COLUMN pending INTEGER;
+        """,
     ]
 
     /// The version a fully migrated store has.

@@ -114,7 +114,8 @@ public protocol ServerStore: Sendable {
     /// Audit entries, newest first.
     func audit(_ filter: AuditFilter) async throws(FieldSyncError) -> [AuditEntry]
     /// Records a device's sync: a success (`error` nil) or the code it failed with.
-    func recordDeviceSync(_ id: DeviceID, atMillis: UInt64, error: String?, client: String?) async throws(FieldSyncError)
+    func recordDeviceSync(_ id: DeviceID, atMillis: UInt64, error: String?, client: String?, pending: UInt64?)
+        async throws(FieldSyncError)
     /// The health of every device that has synced, by device id.
     func deviceHealth() async throws(FieldSyncError) -> [DeviceID: DeviceHealth]
     /// Makes the store's own authoring identity `id` (the server's device id).

@@ -203,7 +203,10 @@ struct Admin: AsyncParsableCommand {
 
     struct Devices: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List devices with their health: last sync, last error, client (safe while the daemon runs).")
+            abstract: """
+                List devices with their health: last sync, changes waiting on the device, changes refused, last error, \
+                client (safe while the daemon runs).
+                """)
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Only this county.") var county: String?
         @Option(help: "Only active devices that have not synced for this many days.") var silentDays: Int?
@@ -217,10 +220,11 @@ struct Admin: AsyncParsableCommand {
                 return print(String(decoding: try encoder.encode(list), as: UTF8.self))
             }
             func time(_ ms: UInt64?) -> String { ms.map { Date(timeIntervalSince1970: Double($0) / 1000).ISO8601Format() } ?? "never" }
-            for d in list {
-                let error = d.lastError.map { "  last error \($0) at \(time(d.lastErrorMillis))" } ?? ""
-                print("\(d.deviceID)\t\(d.county)\t\(d.status)\tlast sync \(time(d.lastSyncMillis))\(error)\(d.client.map { "\t\($0)" } ?? "")")
+            let rows = list.map { d in
+                [d.deviceID, d.county, d.status, time(d.lastSyncMillis), d.pending.map(String.init) ?? "-", "\(d.refused ?? 0)",
+                 d.lastError.map { "\($0) at \(time(d.lastErrorMillis))" } ?? "-", d.client ?? "-"]
             }
+            TextTable.print(["device", "county", "status", "last sync", "pending", "refused", "last error", "client"], rows)
         }
     }
 }

@@ -2,6 +2,7 @@ import FieldSyncClient
 import FieldSyncCore
 import FieldSyncProtocol
 import FieldSyncServer
+import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Testing
@@ -61,6 +62,40 @@ import Testing
         #expect(try await list("?silent_days=1").map(\.deviceID) == ["tab-b"])
         try await b.sync()
         #expect(try await list().first { $0.deviceID == "tab-b" }?.lastError == nil, "a success clears the error")
+        await server.stop()
+    }
+
+    /// The backlog a device says it holds, and the changes the server refused from it, reach the
+    /// desk; a backlog beyond the bound is refused and records nothing.
+    @Test func theDeskSeesBacklogsAndRefusals() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a"), b = try await server.device("tab-b")
+        func info(_ id: String) async throws -> DeviceInfo? {
+            try await server.service.devices(county: nil, by: nil).first { $0.deviceID == id }
+        }
+        var traffic = FieldSyncAPI.Traffic()
+        _ = try await a.api.sync(SyncRequest(limit: 0, pending: 42), traffic: &traffic)
+        #expect(try await info("tab-a")?.pending == 42)
+        let tooMany = await RawHTTP.send(port: server.port, "POST", "/v1/sync", headers: ["Authorization": "Bearer \(b.token)",
+                                         "Content-Type": "application/json"], body: Data(#"{"pending":1000000001}"#.utf8))
+        #expect(tooMany?.status == 400)
+        #expect(try await info("tab-b")?.pending == nil, "a refused request records no backlog")
+
+        // A device pushing in small batches tells the server what is left, down to zero.
+        for i in 0..<25 { try await a.create("r\(i)") }
+        var sync = DeviceSync(store: a.store, api: a.api)
+        sync.pushBatch = 10
+        _ = try await sync.run()
+        #expect(try await info("tab-a")?.pending == 0)
+
+        // B relays a forged change: refused, counted against B.
+        try await b.sync()
+        let change = try await b.write([.set(field: .status, value: "closed")], to: "r1")
+        let forged = SignedChange(change: change, signature: DeviceKey().sign(change))
+        let answer = try await b.api.sync(SyncRequest(changes: [forged], verdicts: true), traffic: &traffic)
+        #expect(answer.refused?.count == 1)
+        let refusedB = try await info("tab-b")?.refused, refusedA = try await info("tab-a")?.refused
+        #expect(refusedB == 1 && refusedA == 0)
         await server.stop()
     }
 }

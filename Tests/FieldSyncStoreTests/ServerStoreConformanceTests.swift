@@ -319,15 +319,16 @@ import Testing
     func deviceHealthKeepsTheLastSuccessAndFailure(kind: StoreKind) async throws {
         let s = try await StoreUnderTest.open(kind)
         let tab = DeviceID(rawValue: "tab-1")!, other = DeviceID(rawValue: "tab-2")!
-        try await s.store.recordDeviceSync(tab, atMillis: 100, error: nil, client: "app/1")
-        try await s.store.recordDeviceSync(tab, atMillis: 200, error: "bad_signature", client: nil)
-        try await s.store.recordDeviceSync(other, atMillis: 300, error: "timeout", client: "app/2")
+        try await s.store.recordDeviceSync(tab, atMillis: 100, error: nil, client: "app/1", pending: 12)
+        try await s.store.recordDeviceSync(tab, atMillis: 200, error: "bad_signature", client: nil, pending: nil)
+        try await s.store.recordDeviceSync(other, atMillis: 300, error: "timeout", client: "app/2", pending: nil)
         var health = try await s.store.deviceHealth()
-        #expect(health[tab] == DeviceHealth(lastSyncMillis: 100, lastError: "bad_signature", lastErrorMillis: 200, client: "app/1"))
+        #expect(health[tab] == DeviceHealth(lastSyncMillis: 100, lastError: "bad_signature", lastErrorMillis: 200, client: "app/1",
+                                            pending: 12), "a sync that does not say its backlog keeps the last one")
         #expect(health[other] == DeviceHealth(lastSyncMillis: nil, lastError: "timeout", lastErrorMillis: 300, client: "app/2"))
-        try await s.store.recordDeviceSync(tab, atMillis: 400, error: nil, client: "app/3")
+        try await s.store.recordDeviceSync(tab, atMillis: 400, error: nil, client: "app/3", pending: 0)
         health = try await s.store.deviceHealth()
-        #expect(health[tab] == DeviceHealth(lastSyncMillis: 400, client: "app/3"), "a success clears the failure")
+        #expect(health[tab] == DeviceHealth(lastSyncMillis: 400, client: "app/3", pending: 0), "a success clears the failure")
         await s.finish()
     }
 
