@@ -28,6 +28,8 @@ public struct SyncService: Sendable {
     public let epoch: String
     /// Devices' syncs, recorded for the IT desk (`GET /v1/admin/devices`).
     public let health = DeviceHealthRecorder()
+    /// Operators' sign-ins, recorded in the audit log at most once an hour per address.
+    let signInAudit = SignInAudit()
 
     /// Opens the service on a store: loads or creates the server's signing identity (the
     /// database's key, or `signingKey` kept outside it: `ServerSigningKey`).
@@ -55,11 +57,17 @@ public struct SyncService: Sendable {
     public func authenticate(_ authorization: String?, client: String? = nil) async throws(FieldSyncError) -> Principal {
         // Only a presented token is a guess; a request without one is refused without counting.
         guard let client, authorization?.isEmpty == false else { return try await authenticateToken(authorization) }
+        let principal: Principal
         do {
-            return try await authenticateToken(authorization)
+            principal = try await authenticateToken(authorization)
         } catch where error.code == .unauthorized {
             throw failedSignIn(error, client: client)
         }
+        if case .operator_(let op) = principal, signInAudit.isDue(op.id, address: client, now: now()) {
+            try await audit(.signIn, by: principal, from: client, county: nil, subject: op.id,
+                            detail: "\(op.role) token used from \(client)")
+        }
+        return principal
     }
 
     private func authenticateToken(_ authorization: String?) async throws(FieldSyncError) -> Principal {

@@ -19,6 +19,9 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case newEpoch = "new_epoch"
     /// The signing key moved out of the database, or replaced.
     case signingKey = "signing_key"
+    /// An operator's or admin's token used from an address (its first request there, then at
+    /// most once an hour per address).
+    case signIn = "sign_in"
 }
 
 /// One administrative or operator action: who, when, from where, what. The log is append-only

@@ -49,6 +49,11 @@ import Testing
         #expect(await RawHTTP.send(port: server.port, "GET", "/v1/audit", headers: ["Authorization": "Bearer \(a.token)"])?.status == 403)
         #expect(try await audit(server, token: admin, query: "?action=resolve").map(\.action) == [.resolve])
 
+        // Sign-ins: an operator's first request from an address, not every request after it.
+        let signIns = try await audit(server, token: admin, query: "?action=sign_in")
+        #expect(signIns.filter { $0.actor == op.operatorID }.count == 1 && signIns.contains { $0.role == "admin" })
+        #expect(signIns.allSatisfy { $0.address == "127.0.0.1" && !$0.detail.contains("fso_") })
+
         // The resolution names its operator in the report's history, for every device.
         let report = try #require(try await server.service.store.report(ReportID(rawValue: "r1")!))
         #expect(report.notes.contains { $0.text == "conflict on status resolved by operator \(op.operatorID)" })
