@@ -27,6 +27,6 @@ extension FieldSyncError {
 
     /// A request with the token of a revoked device.
     public static func revokedDevice(_ device: String) -> FieldSyncError {
-        FieldSyncError(.deviceRevoked, "device \(device) has been revoked; an admin enrolls this phone again under a new device id (\(revokedProcedure)). Changes not yet synced stay in this phone's store: another officer's device can carry them by peer sync only if they were written before the revocation")
+        FieldSyncError(.deviceRevoked, "device \(device) has been revoked; an admin enrolls this phone again under a new device id (\(revokedProcedure)). Changes it has not synced stay in this phone's store and are refused from any device that relays them; an operator re-enters what matters")
     }
 }
