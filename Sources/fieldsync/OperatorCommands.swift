@@ -155,7 +155,10 @@ struct ReportsCommand: AsyncParsableCommand {
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay", abstract: "Re-send recorded sync sessions and diff the responses (QA).")
-    @Argument(help: "Recordings (from 'fieldsync sync --record'), replayed in order; a device's recordings share one enrollment.")
+    @Argument(help: """
+        Recordings (from 'fieldsync sync --record'), or directories of them (from 'fieldsync simulate --record'): \
+        replayed as one timeline, in the order their exchanges were recorded.
+        """)
     var files: [String]
     @Option(help: "Server to replay against (or FIELDSYNC_SERVER).")
     var server: String = ProcessInfo.processInfo.environment["FIELDSYNC_SERVER"] ?? "http://127.0.0.1:8080"
@@ -164,25 +167,58 @@ struct ReplayCommand: AsyncParsableCommand {
     var adminToken: String?
 
     func run() async throws {
-        let recordings = try files.map { try Recording.read($0) }
+        let paths = try Self.expand(files)
+        let recordings = try paths.map { try Recording.read($0) }
         guard let url = URL(string: server) else { throw ValidationError("--server must be a URL") }
         try checkDevices(recordings)
         let transport = URLSessionTransport(baseURL: url)
+        // Every device first: a fleet's devices relay each other's changes.
+        if token == nil, let adminToken { try await refuseKnownDevices(recordings, admin: FieldSyncAPI(transport: transport, token: adminToken)) }
         var tokens: [String: String] = [:]
+        for recording in recordings where tokens[recording.header.deviceID] == nil {
+            if let token {
+                tokens[recording.header.deviceID] = token
+            } else {
+                tokens[recording.header.deviceID] = try await enroll(recording, transport: transport)
+            }
+        }
+        let reports = try await Replayer.replay(recordings, tokens: tokens, transport: transport)
         var diverged = false
-        for (file, recording) in zip(files, recordings) {
-            let device = recording.header.deviceID
-            var deviceToken = tokens[device] ?? token ?? ""
-            if deviceToken.isEmpty { deviceToken = try await enroll(recording, transport: transport) }
-            tokens[device] = deviceToken
-            if recordings.count > 1 { print("== \(file) (\(device))") }
-            let report = try await Replayer(transport: transport, token: deviceToken).replay(recording)
+        for (index, report) in reports.enumerated() {
+            let recording = recordings[index]
+            if recordings.count > 1 { print("== \(paths[index]) (\(recording.header.deviceID))") }
             print("replayed \(report.replayed) of \(recording.exchanges.count) exchanges, compared \(report.compared)")
             for d in report.divergences { print("DIVERGED \(d)") }
             diverged = diverged || !report.divergences.isEmpty
         }
         if diverged { throw ExitCode(1) }
         print("no divergence")
+    }
+
+    /// Files as given; a directory stands for its recordings (`*.jsonl`), in name order.
+    static func expand(_ files: [String]) throws -> [String] {
+        var paths: [String] = []
+        for file in files {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue else {
+                paths.append(file)
+                continue
+            }
+            let names = try FileManager.default.contentsOfDirectory(atPath: file).filter { $0.hasSuffix(".jsonl") }.sorted()
+            guard !names.isEmpty else { throw ValidationError("\(file) holds no recordings (*.jsonl)") }
+            paths += names.map { URL(fileURLWithPath: file).appendingPathComponent($0).path }
+        }
+        return paths
+    }
+
+    /// Enrolls nothing when the server already knows one of the devices (a half-enrolled fleet
+    /// could not be replayed again).
+    private func refuseKnownDevices(_ recordings: [Recording], admin: FieldSyncAPI) async throws {
+        struct Devices: Decodable { var devices: [DeviceInfo] }
+        let known = Set(try await admin.get("/v1/admin/devices", as: Devices.self).devices.map(\.deviceID))
+        if let device = recordings.map(\.header.deviceID).first(where: known.contains) {
+            throw ValidationError(Self.alreadyEnrolled(device, server: server))
+        }
     }
 
     /// One token serves one device, and one enrollment one public key.
