@@ -17,14 +17,17 @@ tokens shown as ``fsa_…``/``fso_…``/``fse_…``/``fsd_…`` become the last 
 command printed; ``URL`` after ``--server`` is the live daemon; port 8080 becomes a free port;
 PostgreSQL URLs become the test database (a schema per file). ``fieldsyncd serve`` runs in the
 background until the file ends or another ``serve`` starts; commands the docs say need a stopped
-daemon (verify, new-epoch, signing-key) stop it first. Every inline `fieldsync …`/`fieldsyncd …`
-span of the prose is checked too: its subcommand exists and every ``--option`` it names is one.
+daemon say so in a comment (``# daemon stopped``), and the harness stops it first. Every inline
+`fieldsync …`/`fieldsyncd …` span of the prose is checked too: its subcommand exists and every
+``--option`` it names is one; every inline `GET /v1/…?a&b` names an operation of openapi.json
+and query parameters it has.
 
 Usage: scripts/docs-run [--bin .build/debug] [--verbose] [--self-test] [FILE.md ...]
 Exit status 1 when any example fails; the report names the file, line and difference.
 """
 import argparse
 import glob
+import json
 import os
 import re
 import select
@@ -38,7 +41,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RUN_LANGS = {"sh", "bash", "console"}
+RUN_LANGS = {"sh", "console"}
 TIMEOUT = 240  # seconds per command: the longest documented command (a fleet simulation) takes ~80 s in debug
 
 # Lines the harness does not run, with the reason (matched against the command after rewrites).
@@ -74,18 +77,21 @@ def blocks(path):
     i, skip = 0, None
     while i < len(lines):
         line = lines[i]
-        m = re.match(r"^(\s*)```(\w*)\s*$", line)
+        m = re.match(r"^(\s*)(`{3,}|~{3,})\s*([\w-]*)[^`]*$", line)
         marker = re.search(r"<!--\s*docs-run:\s*skip\s+(.*?)\s*-->", line)
         if marker:
             skip = marker.group(1)
         elif m:
-            indent, lang = len(m.group(1)), m.group(2)
-            body, start = [], i + 1
+            indent, fence, lang = len(m.group(1)), m.group(2), m.group(3).lower()
+            body, start = [], i + 2   # the first body line's number (1-based)
             i += 1
-            while i < len(lines) and not re.match(r"^\s*```\s*$", lines[i]):
+            closer = re.compile(r"^\s*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
+            while i < len(lines) and not closer.match(lines[i]):
                 body.append(lines[i][indent:] if lines[i][:indent].strip() == "" else lines[i])
                 i += 1
-            yield start, lang, body, skip
+            if i == len(lines):
+                raise SystemExit(f"docs-run: {path}:{start - 1}: a fence that is never closed")
+            yield start, {"shell": "sh", "bash": "sh", "zsh": "sh"}.get(lang, lang), body, skip
             skip = None
         elif line.strip():
             skip = None
@@ -153,6 +159,7 @@ class Session:
         self.ports = {}      # port in the doc → free port here
         self.tokens = {}
         self.daemons = {}    # free port → pid file of the daemon serving it
+        self.said_stopped = False
         env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
         env.update(PATH=f"{bin_dir}:{ROOT}/scripts:{env.get('PATH', '/usr/bin:/bin')}", HOME=self.work, LC_ALL="C.UTF-8")
         self.postgres = None
@@ -181,6 +188,7 @@ class Session:
         return int(found.group(1)), data[:found.start()].decode(errors="replace")
 
     def rewrite(self, command):
+        self.said_stopped = re.search(r"#.*\b(daemons? stopped|stop the daemons?)\b", command) is not None
         command = re.sub(r"\s+#\s.*$", "", command)   # a trailing comment is for the reader
         for pattern, replacement, _ in REWRITES:
             command = re.sub(pattern, replacement.replace("{work}", self.work), command)
@@ -188,6 +196,8 @@ class Session:
         command = re.sub(r"--server URL\b", f"--server http://127.0.0.1:{self.port('8080')}", command)
         if self.postgres:
             command = re.sub(r"postgres://[^\s\"']*@[\w.-]+(:\d+)?/[^\s\"'$]*", self.postgres, command)
+            # the docs tell the reader to export FIELDSYNC_POSTGRES_URL first (in prose)
+            command = re.sub(r"\$\{?FIELDSYNC_POSTGRES_URL\}?", self.postgres, command)
         for prefix in ("fsa", "fso", "fse", "fsd"):
             if f"{prefix}_…" in command:
                 if prefix not in self.tokens:
@@ -209,8 +219,8 @@ class Session:
         first = command.split("|")[0].split(";")[0].strip()
         if re.match(r"^fieldsyncd serve\b", first) and exit_expected == 0:
             return self.serve(command)
-        if re.match(r"^fieldsyncd admin (verify|new-epoch|signing-key)\b", first) and exit_expected == 0:
-            self.stop()   # the docs run these with the daemon stopped
+        if self.said_stopped:
+            self.stop()   # the doc says the daemon is stopped here (`# daemon stopped`)
         status, output = self.send("{ " + command + "\n} < /dev/null 2> .stderr")
         with open(os.path.join(self.work, ".stderr"), encoding="utf-8", errors="replace") as f:
             errors = f.read()
@@ -289,7 +299,10 @@ def run_file(path, bin_dir, postgres_url, report):
                 continue
             if session is None:
                 session = Session(bin_dir, rel, postgres_url)
-            for line, command, expected, exit_expected in commands(lang, body, start):
+            todo_commands = commands(lang, body, start)
+            if not todo_commands:
+                report.append(("FAIL", f"{rel}:{start}", f"a {lang} block with no command (console commands start with '$ ')"))
+            for line, command, expected, exit_expected in todo_commands:
                 run_command(session, rel, line, command, expected, exit_expected, report)
     finally:
         if session:
@@ -332,6 +345,13 @@ def inline_spans(path):
         yield text[:m.start()].count("\n") + 1, m.group(1)
 
 
+def takes_positional(usage):
+    """Whether a USAGE line has a positional argument (`<device>`, not `--db <path>` or `<subcommand>`)."""
+    tokens = usage.replace("[", " ").replace("]", " ").split()
+    return any(t.startswith("<") and t != "<subcommand>" and not tokens[i - 1].startswith("-")
+               for i, t in enumerate(tokens) if i > 0)
+
+
 def check_inline(path, bin_dir, report, cache):
     """An inline command names a real subcommand, and every --option it names exists there."""
     rel = os.path.relpath(path, ROOT)
@@ -347,15 +367,17 @@ def check_inline(path, bin_dir, report, cache):
             result = subprocess.run([os.path.join(bin_dir, key[0]), *key[1:], "--help"], capture_output=True, text=True)
             usage = re.search(r"USAGE: (.*)", result.stdout)
             if result.returncode == 0 and usage and usage.group(1).startswith(" ".join(key)):
-                cache[key] = result.stdout
-                break
+                if key == tuple(path_words) or takes_positional(usage.group(1)):
+                    cache[key] = result.stdout
+                    break
             key = key[:-1]   # a trailing word may be a value (`admin revoke tab-7`)
         help_text = cache.get(key)
         where = f"{rel}:{line}"
         if help_text is None:
             report.append(("FAIL", where, f"`{span}`: no such command"))
             continue
-        unknown = [o for o in re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", span) if o not in help_text]
+        unknown = [o for o in re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", span)
+                   if not re.search(re.escape(o) + r"(?![\w-])", help_text)]
         if unknown:
             report.append(("FAIL", where, f"`{span}`: `{' '.join(key)}` has no option {', '.join(unknown)}"))
         else:
@@ -372,13 +394,45 @@ def self_test(bin_dir):
     check_inline(SELF_TEST, bin_dir, report, {})
     failed = sorted(what.split("\n")[0] for kind, _, what in report if kind == "FAIL")
     want = sorted(["echo hello", "true", "false", "`fieldsync sync --no-such-option`: `fieldsync sync` has no option --no-such-option",
-                   "`fieldsync no-such-command --store x`: no such command"])
+                   "`fieldsync no-such-command --store x`: no such command",
+                   "`fieldsyncd admin devicess --db x`: no such command",
+                   "`fieldsyncd admin devices --silent 3`: `fieldsyncd admin devices` has no option --silent"])
     passed = sum(1 for kind, _, _ in report if kind == "ok")
-    if failed != want or passed != 7:
-        print(f"docs-run self-test FAILED: expected failures {want} and 7 passes; got {failed}, {passed} passes")
+    if failed != want or passed != 8:
+        print(f"docs-run self-test FAILED: expected failures {want} and 8 passes; got {failed}, {passed} passes")
         return 1
     print(f"docs-run self-test: the {len(want)} wrong examples fail, the {passed} right ones pass")
     return 0
+
+
+HTTP_SPAN = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`\s]*)[^`]*`")
+
+
+def check_http(path, report, openapi):
+    """An inline `GET /v1/…?a&b` names a path and method of openapi.json, and its query names exist."""
+    rel = os.path.relpath(path, ROOT)
+    text = open(path, encoding="utf-8").read()
+    text = re.sub(r"```.*?```", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+    for m in HTTP_SPAN.finditer(text):
+        method, target = m.group(1).lower(), m.group(2).replace("\\|", "|")
+        where = f"{rel}:{text[:m.start()].count(chr(10)) + 1}"
+        route, _, query = target.partition("?")
+        operation = None
+        for template, item in openapi["paths"].items():
+            pattern = "^" + re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template)) + "$"
+            if re.match(pattern, route) and method in item:
+                operation = item[method]
+                break
+        if operation is None:
+            report.append(("FAIL", where, f"`{m.group(1)} {target}`: not an operation of protocol/openapi.json"))
+            continue
+        known = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+        names = [q.split("=")[0] for q in query.split("&") if q]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            report.append(("FAIL", where, f"`{m.group(1)} {target}`: no query parameter {', '.join(unknown)}"))
+        else:
+            report.append(("ok", where, f"`{m.group(1)} {target}`"))
 
 
 def main():
@@ -397,10 +451,13 @@ def main():
     if postgres_url is None and os.environ.get("CI"):
         sys.exit("docs-run: CI needs FIELDSYNC_TEST_POSTGRES_URL for the PostgreSQL examples")
     report, cache = [], {}
+    with open(os.path.join(ROOT, "protocol/openapi.json"), encoding="utf-8") as f:
+        openapi = json.load(f)
     for f in files:
         started = time.monotonic()
         run_file(os.path.abspath(f), bin_dir, postgres_url, report)
         check_inline(os.path.abspath(f), bin_dir, report, cache)
+        check_http(os.path.abspath(f), report, openapi)
         if args.verbose:
             print(f"{os.path.relpath(f, ROOT)}: {time.monotonic() - started:.1f} s", file=sys.stderr)
     for kind, where, what in report:

@@ -78,6 +78,8 @@ public struct SyncService: Sendable {
         let hash = Tokens.hash(token)
         if token.hasPrefix("fsd_"), let device = try await store.device(tokenHash: hash) {
             guard device.status == "active" else {
+                // A lost phone that keeps trying shows on the desk (`admin devices`, last error).
+                await health.record(device.id, error: FieldSyncError.Code.deviceRevoked.rawValue, client: nil, service: self)
                 throw FieldSyncError.revokedDevice(device.id.rawValue)
             }
             return .device(device)

@@ -74,7 +74,8 @@ struct Admin: AsyncParsableCommand {
     )
 
     struct CreateAdmin: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an admin and print its token (shown once).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create an admin (and the database, if new) and print its token (shown once; safe while the daemon runs).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Display name.") var name = "admin"
         @Option(help: "Days until the token stops working (1-3650); omit for a token that does not expire.") var expiresInDays: Int?
@@ -88,7 +89,8 @@ struct Admin: AsyncParsableCommand {
     }
 
     struct CreateOperator: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an operator for some counties and print its token (shown once).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create an operator for some counties and print its token (shown once; safe while the daemon runs).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Display name.") var name: String
         @Option(parsing: .upToNextOption, help: "Counties the operator may read and resolve in.") var county: [String]
@@ -103,7 +105,7 @@ struct Admin: AsyncParsableCommand {
     }
 
     struct Operators: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List operators and admins (never their tokens).")
+        static let configuration = CommandConfiguration(abstract: "List operators and admins (never their tokens; safe while the daemon runs).")
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -130,7 +132,8 @@ struct Admin: AsyncParsableCommand {
     }
 
     struct Enroll: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Prepare a device's enrollment and print the one-time enrollment token.")
+        static let configuration = CommandConfiguration(
+            abstract: "Prepare a device's enrollment and print the one-time enrollment token (safe while the daemon runs).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The device's county.") var county: String
         @Option(help: "The device id (generated if omitted).") var device: String?
@@ -146,7 +149,7 @@ struct Admin: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a device: its token stops working at once.")
+        static let configuration = CommandConfiguration(abstract: "Revoke a device: its token stops working at once (safe while the daemon runs).")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The device id.") var device: String
 
@@ -160,7 +163,7 @@ struct Admin: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the database: integrity, every log, duplicates, and a digest of each county's state (best on a stopped daemon: it brings report heads up to date first).")
+            abstract: "Check the database: integrity, every log, duplicates, and a digest of each county's state (refused while a daemon holds the database unless --force: it brings report heads up to date first).")
         @OptionGroup var database: DatabaseOptions
         @Flag(help: "Print JSON.") var json = false
         @Flag(help: "Run even though a daemon holds the database (its report heads may be rewritten under it).") var force = false
@@ -209,8 +212,12 @@ struct Admin: AsyncParsableCommand {
                 """)
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Only this county.") var county: String?
-        @Option(help: "Only active devices that have not synced for this many days.") var silentDays: Int?
+        @Option(help: "Only active devices that have not synced for this many days (0–3650).") var silentDays: Int?
         @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            if let silentDays, !(0...3650).contains(silentDays) { throw ValidationError("--silent-days must be 0–3650") }
+        }
 
         func run() async throws {
             let list = try await database.withService { try await $0.devices(county: county, by: nil, silentDays: silentDays) }

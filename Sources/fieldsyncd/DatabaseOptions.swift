@@ -39,6 +39,15 @@ struct DatabaseOptions: ParsableArguments {
 
     static let defaultPath = "fieldsync.sqlite"
 
+    /// An explicitly empty `--postgres` (an unset variable in a script) is refused, not taken
+    /// as "use the SQLite default".
+    func validate() throws {
+        let given = CommandLine.arguments.contains { $0 == "--postgres" || $0.hasPrefix("--postgres=") }
+        if given, postgres?.trimmingCharacters(in: .whitespaces).isEmpty ?? true {
+            throw ValidationError("--postgres is empty (is the variable holding the URL set?); give postgres://USER:PASSWORD@HOST:PORT/DB")
+        }
+    }
+
     /// Whether the store is PostgreSQL.
     var usesPostgres: Bool { !(postgres?.isEmpty ?? true) }
 
@@ -74,7 +83,7 @@ struct DatabaseOptions: ParsableArguments {
     /// Checks, before opening a SQLite file, that `access` may: the file exists unless the
     /// command creates it, and no daemon holds it for an exclusive command (unless `force`).
     /// `serve` and exclusive commands take the lock and keep it until the process exits.
-    func guardFile(_ access: DatabaseAccess, force: Bool, holder: String) throws {
+    func guardFile(_ access: DatabaseAccess, force: Bool?, holder: String) throws {
         if usesPostgres { return }
         let exists = FileManager.default.fileExists(atPath: path)
         if isDefaultPath { note("no --db or FIELDSYNC_DB given; using ./\(Self.defaultPath)") }
@@ -90,9 +99,10 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// Takes the lock for a command that must not run beside a daemon (or warns, when forced).
-    private func lockExclusively(force: Bool, holder: String) throws {
-        if force {
+    /// Takes the lock for a command that must not run beside a daemon (or warns, when forced;
+    /// `force` is nil for a command that cannot be forced).
+    private func lockExclusively(force: Bool?, holder: String) throws {
+        if force == true {
             if let owner = DatabaseLock.holder(of: path) { note("warning: --force: \(path) is in use by \(owner)") }
             return
         }
@@ -101,7 +111,7 @@ struct DatabaseOptions: ParsableArguments {
             return
         }
         let message = "the database \(path) is in use by \(owner). This command rewrites what a running daemon keeps in memory; "
-            + "stop the daemon first (or pass --force if you are sure)"
+            + (force == nil ? "stop the daemon first" : "stop the daemon first (or pass --force if you are sure)")
         throw FieldSyncError(.databaseInUse, message)
     }
 
@@ -110,7 +120,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// Opens the configured store: PostgreSQL when a URL is given, else the SQLite file.
-    func openStore(_ access: DatabaseAccess = .live, force: Bool = false, faults: FaultInjector? = nil,
+    func openStore(_ access: DatabaseAccess = .live, force: Bool? = nil, faults: FaultInjector? = nil,
                    logger: Logger? = nil) async throws -> any ServerStore {
         var quiet = Logger(label: "fieldsyncd")
         quiet.logLevel = .warning
@@ -131,7 +141,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// Opens the store, runs `body` on it, and closes it whether `body` returns or throws.
-    func withStore<T>(_ access: DatabaseAccess = .live, force: Bool = false,
+    func withStore<T>(_ access: DatabaseAccess = .live, force: Bool? = nil,
                       _ body: (any ServerStore) async throws -> T) async throws -> T {
         let store = try await openStore(access, force: force)
         do {

@@ -23,6 +23,9 @@ import Testing
         status = try await sync.status()
         #expect(status.revoked && status.lastError?.hasPrefix("device_revoked") == true, "\(status)")
         #expect(status.lastError?.contains("Lost, stolen and revoked devices") == true, "the message points at the procedure")
+        // The desk sees the lost phone still trying.
+        let desk = try await server.service.devices(county: nil, by: nil).first { $0.deviceID == "tab-a" }
+        #expect(desk?.status == "revoked" && desk?.lastError == "device_revoked", "\(String(describing: desk))")
         await server.stop()
     }
 
