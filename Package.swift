@@ -45,7 +45,9 @@ let package = Package(
         // zlib (zlib1g-dev), for gzip and deflate bodies.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Signatures of changes (Ed25519) and hashing of bearer tokens.
-        .target(name: "FieldSyncSigning", dependencies: ["FieldSyncCore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "FieldSyncSigning",
+            dependencies: ["FieldSyncCore", .product(name: "Crypto", package: "swift-crypto")]),
         // The wire protocol: messages, the body codec seam, compression. No network I/O.
         .target(name: "FieldSyncProtocol", dependencies: ["FieldSyncCore", "CZlib"]),
         // The daemon: HTTP API, authentication, scopes, metrics.
@@ -62,9 +64,15 @@ let package = Package(
             ]
         ),
         // The device side of sync: transports (HTTP via URLSession) and the sync loop.
-        .target(name: "FieldSyncClient", dependencies: ["FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning"]),
+        .target(
+            name: "FieldSyncClient",
+            dependencies: ["FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning"]),
         // Fleet simulation: many devices, offline periods, peers, links, convergence check.
-        .target(name: "FieldSyncFleet", dependencies: ["FieldSyncCore", "FieldSyncStore", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol"]),
+        .target(
+            name: "FieldSyncFleet",
+            dependencies: [
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol",
+            ]),
         .executableTarget(
             name: "fieldsyncd",
             dependencies: [
@@ -78,7 +86,8 @@ let package = Package(
         .executableTarget(
             name: "fieldsync",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol", "FieldSyncServer", "FieldSyncFleet",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "FieldSyncClient", "FieldSyncSigning",
+                "FieldSyncProtocol", "FieldSyncServer", "FieldSyncFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -100,7 +109,8 @@ let package = Package(
         .testTarget(
             name: "FieldSyncServerTests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning", "FieldSyncServer", "FieldSyncClient", "FieldSyncScenario", "FieldSyncFleet",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning", "FieldSyncServer",
+                "FieldSyncClient", "FieldSyncScenario", "FieldSyncFleet",
             ]
         ),
         .testTarget(
@@ -118,9 +128,10 @@ let package = Package(
 // FIELDSYNC_FUZZ=1 and `-sanitize=fuzzer`, which supplies main(); absent from normal builds.
 if Context.environment["FIELDSYNC_FUZZ"] == "1" {
     package.products.append(.executable(name: "fieldsync-fuzz", targets: ["fieldsync-fuzz"]))
-    package.targets.append(.executableTarget(
-        name: "fieldsync-fuzz",
-        dependencies: ["FieldSyncCore", "FieldSyncProtocol", "FieldSyncClient"],
-        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-    ))
+    package.targets.append(
+        .executableTarget(
+            name: "fieldsync-fuzz",
+            dependencies: ["FieldSyncCore", "FieldSyncProtocol", "FieldSyncClient"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ))
 }

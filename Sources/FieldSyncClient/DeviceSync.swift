@@ -41,8 +41,10 @@ public struct DeviceSync: Sendable {
     /// Creates a sync between a device store and a server; with `runSigner`, pushes carry one
     /// signature per run of the device's own consecutive changes; with `signer`, changes the
     /// device moves or re-times are signed again.
-    public init(store: SQLiteStore, api: FieldSyncAPI, runSigner: (@Sendable ([Change]) -> Data)? = nil,
-                signer: (@Sendable (Change) -> Data)? = nil) {
+    public init(
+        store: SQLiteStore, api: FieldSyncAPI, runSigner: (@Sendable ([Change]) -> Data)? = nil,
+        signer: (@Sendable (Change) -> Data)? = nil
+    ) {
         self.store = store
         self.api = api
         self.runSigner = runSigner
@@ -69,7 +71,8 @@ public struct DeviceSync: Sendable {
         public var retimed = 0
 
         public var description: String {
-            var text = "pushed \(pushed), pulled \(pulled), conflicts opened \(conflictsOpened) / resolved \(conflictsResolved), \(bytesSent + bytesReceived) bytes (\(bytesSent) up, \(bytesReceived) down), \(roundTrips) round trip\(roundTrips == 1 ? "" : "s"), \(String(format: "%.2f", seconds)) s"
+            var text =
+                "pushed \(pushed), pulled \(pulled), conflicts opened \(conflictsOpened) / resolved \(conflictsResolved), \(bytesSent + bytesReceived) bytes (\(bytesSent) up, \(bytesReceived) down), \(roundTrips) round trip\(roundTrips == 1 ? "" : "s"), \(String(format: "%.2f", seconds)) s"
             if setAside > 0 { text += "; \(setAside) set aside (fieldsync status)" }
             if moved > 0 { text += "; \(moved) moved after a forked log" }
             if retimed > 0 { text += "; \(retimed) re-timed" }
@@ -96,7 +99,9 @@ public struct DeviceSync: Sendable {
 
     /// Syncs until up to date, counting into `summary` (which keeps what was done when a round
     /// trip fails).
-    public func run(into summary: inout Summary, progress: (@Sendable (Summary) -> Void)? = nil) async throws(FieldSyncError) {
+    public func run(
+        into summary: inout Summary, progress: (@Sendable (Summary) -> Void)? = nil
+    ) async throws(FieldSyncError) {
         let started = ContinuousClock.now
         let base = summary.seconds
         defer { summary.seconds = base + (ContinuousClock.now - started).seconds }
@@ -107,13 +112,17 @@ public struct DeviceSync: Sendable {
         var probed = false
         var relearned = Set<Dot>()
         var askRevocations = try await revocationsAreStale()
-        var backlog = try await backlog(after: state.pushCursor, positions: state.positions, aside: try await store.setAsideBodies())
+        var backlog = try await backlog(
+            after: state.pushCursor, positions: state.positions, aside: try await store.setAsideBodies())
         var rounds = 0
         while true {
             rounds += 1
-            if rounds > 100_000 { throw FieldSyncError(.internalError, "sync did not converge after 100,000 round trips") }
+            if rounds > 100_000 {
+                throw FieldSyncError(.internalError, "sync did not converge after 100,000 round trips")
+            }
             let aside = try await store.setAsideBodies()
-            let (pendingBatch, scanned, exhausted) = try await pending(after: state.pushCursor, positions: state.positions, aside: aside)
+            let (pendingBatch, scanned, exhausted) = try await pending(
+                after: state.pushCursor, positions: state.positions, aside: aside)
             if !probed, pendingBatch.contains(where: { $0.change.dot.device == me }) {
                 probed = true
                 try await probe(me, &state, &summary)
@@ -124,15 +133,16 @@ public struct DeviceSync: Sendable {
             // What is left after this batch, told to the server for the IT desk (an estimate:
             // changes written during the sync are counted at the next one).
             backlog = exhausted ? 0 : max(backlog - pendingBatch.count, 1)
-            let request = SyncRequest(cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
-                                      includeOwn: state.recovering ? true : nil, verdicts: true, revocations: askRevocations ? true : nil,
-                                      fork: state.fork, pending: UInt64(backlog))
+            let request = SyncRequest(
+                cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
+                includeOwn: state.recovering ? true : nil, verdicts: true, revocations: askRevocations ? true : nil,
+                fork: state.fork, pending: UInt64(backlog))
             var traffic = FieldSyncAPI.Traffic()
             let response: SyncResponse
             do {
                 defer { summary.count(traffic) }
                 response = try await api.sync(request, traffic: &traffic)
-            } catch where error.code == .sequenceGap || error.code == .missingDependency {
+            } catch  where error.code == .sequenceGap || error.code == .missingDependency {
                 // A server of protocol v1.0 lacks history we assumed it had: relearn its positions.
                 try await relearn(&state, &summary)
                 continue
@@ -148,7 +158,8 @@ public struct DeviceSync: Sendable {
             // The server holds more of this device's log than it confirmed or just pushed: a copy
             // of this store (or the phone before a restore) wrote it. Take it back before taking
             // the pulled changes, which may depend on it.
-            let confirmedOwn = max(state.positions[me] ?? 0, batch.filter { $0.change.dot.device == me }.map(\.change.dot.seq).max() ?? 0)
+            let confirmedOwn = max(
+                state.positions[me] ?? 0, batch.filter { $0.change.dot.device == me }.map(\.change.dot.seq).max() ?? 0)
             if let serverOwn = response.logs[me.rawValue], serverOwn > confirmedOwn {
                 try await recoverFork(me, held: serverOwn, from: confirmedBefore + 1, &state, &summary)
                 try await save(state)
@@ -156,7 +167,8 @@ public struct DeviceSync: Sendable {
             }
             let serverLostChanges = try await absorb(response, me: me, &state, &summary)
             if verdicts.forked {
-                try await recoverFork(me, held: response.logs[me.rawValue] ?? 0, from: confirmedBefore + 1, &state, &summary)
+                try await recoverFork(
+                    me, held: response.logs[me.rawValue] ?? 0, from: confirmedBefore + 1, &state, &summary)
                 try await save(state)
                 continue
             }
@@ -167,7 +179,9 @@ public struct DeviceSync: Sendable {
             if verdicts.rewrote {
                 // Refused changes left the log and later own work moved: push what is left; a
                 // relayed copy dropped for a reused dot is pulled again as the server holds it.
-                if response.refused?.contains(where: { $0.code == .dotReuse && $0.dot.device != me }) == true { state.pullCursor = nil }
+                if response.refused?.contains(where: { $0.code == .dotReuse && $0.dot.device != me }) == true {
+                    state.pullCursor = nil
+                }
                 state.pushCursor = 0
                 try await save(state)
                 continue
@@ -190,15 +204,17 @@ public struct DeviceSync: Sendable {
     /// aside). A relayed copy refused as a reused dot is dropped and the server's copy pulled.
     /// Says whether the device's own log forked, and whether the server lacks history (gaps,
     /// missing dependencies) — unless it said so before for the same changes, then set aside.
-    private func settle(_ refused: [RefusedChange], me: DeviceID, _ state: inout State, _ relearned: inout Set<Dot>,
-                        _ summary: inout Summary) async throws(FieldSyncError) -> (forked: Bool, relearn: Bool, rewrote: Bool) {
+    private func settle(
+        _ refused: [RefusedChange], me: DeviceID, _ state: inout State, _ relearned: inout Set<Dot>,
+        _ summary: inout Summary
+    ) async throws(FieldSyncError) -> (forked: Bool, relearn: Bool, rewrote: Bool) {
         var forked = false, relearn = false
         var final: [RefusedChange] = []
         for v in refused {
             if v.code == .logForked || (v.code == .dotReuse && v.dot.device == me) {
                 forked = true
             } else if v.code == .dependencyRefused, v.dependsOn?.device == v.dot.device, v.dot.device == me {
-                continue   // only the log's density: moved down below
+                continue  // only the log's density: moved down below
             } else if !v.isFinal && !relearned.contains(v.dot) {
                 relearn = true
                 relearned.insert(v.dot)
@@ -214,14 +230,18 @@ public struct DeviceSync: Sendable {
     /// Sets `final` aside with what depends on them here, takes them out of the log, and moves
     /// this device's later own work down if one was its own. Says whether changes of other
     /// devices left the log only because they depended on these (they come back in a pull).
-    private func setAside(_ final: [RefusedChange], me: DeviceID, _ state: inout State,
-                          _ summary: inout Summary) async throws(FieldSyncError) -> Bool {
+    private func setAside(
+        _ final: [RefusedChange], me: DeviceID, _ state: inout State,
+        _ summary: inout Summary
+    ) async throws(FieldSyncError) -> Bool {
         let roots = Set(final.map(\.dot))
         let dependents = try await store.dependents(of: roots)
         try await store.setAside(final)
-        try await store.setAside(dependents.map { c, root in
-            RefusedChange(dot: c.dot, error: .dependencyRefused(c, on: root, code: .dependencyRefused), dependsOn: root)
-        }, by: "device")
+        try await store.setAside(
+            dependents.map { c, root in
+                RefusedChange(
+                    dot: c.dot, error: .dependencyRefused(c, on: root, code: .dependencyRefused), dependsOn: root)
+            }, by: "device")
         summary.setAside += final.count + dependents.count
         let removed = roots.union(dependents.map(\.0.dot))
         var later: [Change] = [], moved: [Change] = []
@@ -230,7 +250,9 @@ public struct DeviceSync: Sendable {
             moved = LogFork.moved(later, from: first, above: first - 1, lineage: [])
         }
         let sign = signer
-        try await store.rewrite(removing: removed.union(later.map(\.dot)), adding: moved.map { SignedChange(change: $0, signature: sign?($0)) })
+        try await store.rewrite(
+            removing: removed.union(later.map(\.dot)),
+            adding: moved.map { SignedChange(change: $0, signature: sign?($0)) })
         summary.moved += moved.count
         state.pushCursor = 0
         return dependents.contains { $0.0.dot.device != me }
@@ -238,8 +260,10 @@ public struct DeviceSync: Sendable {
 
     /// Takes a response's pulled changes and log positions into the store and the state; says
     /// whether the server holds less of a log than it did (it was restored: push again).
-    private func absorb(_ response: SyncResponse, me: DeviceID, _ state: inout State,
-                        _ summary: inout Summary) async throws(FieldSyncError) -> Bool {
+    private func absorb(
+        _ response: SyncResponse, me: DeviceID, _ state: inout State,
+        _ summary: inout Summary
+    ) async throws(FieldSyncError) -> Bool {
         var repull = false
         if !response.changes.isEmpty {
             var r = try await store.ingest(signed: response.changes, preRefused: [:], atomic: false, via: nil)
@@ -250,8 +274,9 @@ public struct DeviceSync: Sendable {
                 let verdicts = reused.map { RefusedChange(dot: $0.dot, error: .dotReuse($0.dot)) }
                 repull = try await setAside(verdicts, me: me, &state, &summary)
                 let dots = Set(reused.map(\.dot))
-                let again = try await store.ingest(signed: response.changes.filter { dots.contains($0.change.dot) }, preRefused: [:],
-                                                   atomic: false, via: nil)
+                let again = try await store.ingest(
+                    signed: response.changes.filter { dots.contains($0.change.dot) }, preRefused: [:],
+                    atomic: false, via: nil)
                 r.applied += again.applied
             }
             summary.pulled += r.applied
@@ -266,7 +291,9 @@ public struct DeviceSync: Sendable {
             settings[PeerRevocations.atKey] = response.revokedAtMillis.map(String.init) ?? "0"
             settings[PeerRevocations.signatureKey] = response.revokedSignature ?? ""
             // The server's key as it signs now (it follows a rotation; registration gave the first).
-            if let key = response.serverPublicKey, Data(base64Encoded: key)?.count == 32 { settings["device.server_key"] = key }
+            if let key = response.serverPublicKey, Data(base64Encoded: key)?.count == 32 {
+                settings["device.server_key"] = key
+            }
             try await store.setSettings(settings)
         }
         var serverLostChanges = false
@@ -286,8 +313,9 @@ public struct DeviceSync: Sendable {
     /// pulled changes. Recovers a forked log and re-times changes written under a clock ahead.
     private func probe(_ me: DeviceID, _ state: inout State, _ summary: inout Summary) async throws(FieldSyncError) {
         let ownHeld = try await store.highestSeq(of: me)
-        let request = SyncRequest(cursor: state.pullCursor, offer: [me.rawValue: ownHeld], limit: pullLimit, verdicts: true,
-                                  revocations: try await revocationsAreStale() ? true : nil)
+        let request = SyncRequest(
+            cursor: state.pullCursor, offer: [me.rawValue: ownHeld], limit: pullLimit, verdicts: true,
+            revocations: try await revocationsAreStale() ? true : nil)
         var traffic = FieldSyncAPI.Traffic()
         defer { summary.count(traffic) }
         var response = try await api.sync(request, traffic: &traffic)
@@ -314,8 +342,10 @@ public struct DeviceSync: Sendable {
 
     /// The server holds this device's log up to `held`, more than the device confirmed: fetch it
     /// from `from`, compare, take back what the device lacks, and move diverging work above it.
-    private func recoverFork(_ me: DeviceID, held: UInt64, from: UInt64, _ state: inout State,
-                             _ summary: inout Summary) async throws(FieldSyncError) {
+    private func recoverFork(
+        _ me: DeviceID, held: UInt64, from: UInt64, _ state: inout State,
+        _ summary: inout Summary
+    ) async throws(FieldSyncError) {
         let start = max(1, from)
         guard held >= start else { return }
         var lineage: [Change] = []
@@ -323,7 +353,8 @@ public struct DeviceSync: Sendable {
         while next <= held {
             var traffic = FieldSyncAPI.Traffic()
             defer { summary.count(traffic) }
-            let response = try await api.sync(SyncRequest(cursor: state.pullCursor, limit: 0, ownLogFrom: next), traffic: &traffic)
+            let response = try await api.sync(
+                SyncRequest(cursor: state.pullCursor, limit: 0, ownLogFrom: next), traffic: &traffic)
             let page = (response.ownLog ?? []).map(\.change).filter { $0.dot.device == me && $0.dot.seq >= next }
             guard let last = page.last?.dot.seq else { break }
             lineage += page
@@ -341,13 +372,16 @@ public struct DeviceSync: Sendable {
             let moving = local.filter { $0.dot.seq >= fork && serverCopy[$0.dot.seq] != $0 }
             let theirs = lineage.filter { $0.dot.seq >= fork && local.contains($0) == false }
             let moved = LogFork.moved(moving, from: fork, above: held, lineage: theirs)
-            let rewrite = try await store.rewrite(removing: Set(moving.map(\.dot)), adding: (theirs + moved).map(resign))
+            let rewrite = try await store.rewrite(
+                removing: Set(moving.map(\.dot)), adding: (theirs + moved).map(resign))
             if !rewrite.dependents.isEmpty { state.pullCursor = nil }
             state.fork = ForkNotice(from: fork, held: held, local: localHeld)
             summary.moved += moved.count
         } else {
             let missing = lineage.filter { $0.dot.seq > localHeld }
-            if !missing.isEmpty { _ = try await store.ingest(signed: missing.map(resign), preRefused: [:], atomic: false, via: nil) }
+            if !missing.isEmpty {
+                _ = try await store.ingest(signed: missing.map(resign), preRefused: [:], atomic: false, via: nil)
+            }
         }
         state.positions[me] = held
         state.pushCursor = 0
@@ -360,17 +394,22 @@ public struct DeviceSync: Sendable {
     /// Re-times this device's changes not yet pushed that are stamped further ahead of the
     /// server's clock than `clockSlackMillis` (the clock ran ahead, and was corrected or not), or
     /// before 2020 (the clock was never set).
-    private func retime(_ me: DeviceID, serverTime: UInt64, _ state: inout State, _ summary: inout Summary) async throws(FieldSyncError) {
+    private func retime(
+        _ me: DeviceID, serverTime: UInt64, _ state: inout State, _ summary: inout Summary
+    ) async throws(FieldSyncError) {
         let limit = serverTime &+ clockSlackMillis
         let unsynced = try await store.ownLog(from: (state.positions[me] ?? 0) + 1).map(\.change)
         let floor = Self.clockFloorMillis
         guard unsynced.contains(where: { $0.hlc.millis > limit || $0.hlc.millis < floor }) else { return }
-        let fixed = LogFork.clamped(unsynced, above: limit, below: floor, to: serverTime).filter { $0.hlc.millis == serverTime }
+        let fixed = LogFork.clamped(unsynced, above: limit, below: floor, to: serverTime).filter {
+            $0.hlc.millis == serverTime
+        }
         let changed = fixed.filter { f in unsynced.first { $0.dot == f.dot } != f }
         guard !changed.isEmpty else { return }
         let sign = signer
-        let rewrite = try await store.rewrite(removing: Set(changed.map(\.dot)),
-                                              adding: changed.map { SignedChange(change: $0, signature: sign?($0)) })
+        let rewrite = try await store.rewrite(
+            removing: Set(changed.map(\.dot)),
+            adding: changed.map { SignedChange(change: $0, signature: sign?($0)) })
         if !rewrite.dependents.isEmpty { state.pullCursor = nil }
         state.pushCursor = 0
         summary.retimed += changed.count
@@ -382,7 +421,11 @@ public struct DeviceSync: Sendable {
         let heads = try await store.logHeads()
         var traffic = FieldSyncAPI.Traffic()
         defer { summary.count(traffic) }
-        let answer = try await api.sync(SyncRequest(cursor: state.pullCursor, offer: Dictionary(uniqueKeysWithValues: heads.map { ($0.key.rawValue, $0.value) }), limit: 0), traffic: &traffic)
+        let answer = try await api.sync(
+            SyncRequest(
+                cursor: state.pullCursor,
+                offer: Dictionary(uniqueKeysWithValues: heads.map { ($0.key.rawValue, $0.value) }), limit: 0),
+            traffic: &traffic)
         state.positions = answer.logs.compactMapKeys { DeviceID(rawValue: $0) }
         state.pushCursor = 0
         try await save(state)
@@ -390,7 +433,9 @@ public struct DeviceSync: Sendable {
 
     /// Changes to push after `cursor`: those the server is not known to hold, at most a batch;
     /// the local position scanned to; whether the scan reached the end of the local log.
-    func pending(after cursor: Int64, positions: [DeviceID: UInt64], aside: [Dot: Data] = [:]) async throws(FieldSyncError) -> ([SignedChange], Int64, Bool) {
+    func pending(
+        after cursor: Int64, positions: [DeviceID: UInt64], aside: [Dot: Data] = [:]
+    ) async throws(FieldSyncError) -> ([SignedChange], Int64, Bool) {
         var batch: [SignedChange] = []
         var scanned = cursor
         while true {
@@ -398,7 +443,9 @@ public struct DeviceSync: Sendable {
             for (i, e) in page.changes.enumerated() {
                 if batch.count == pushBatch { return (batch, scanned, false) }
                 scanned = e.arrival
-                if e.change.dot.seq > positions[e.change.dot.device] ?? 0, !Self.isAside(e.change, aside) { batch.append(e.signed) }
+                if e.change.dot.seq > positions[e.change.dot.device] ?? 0, !Self.isAside(e.change, aside) {
+                    batch.append(e.signed)
+                }
                 if batch.count == pushBatch { return (batch, scanned, i == page.changes.count - 1 && !page.hasMore) }
             }
             if !page.hasMore { return (batch, scanned, true) }
@@ -406,12 +453,17 @@ public struct DeviceSync: Sendable {
     }
 
     /// How many held changes after `cursor` the server is not known to hold (set-aside ones excepted).
-    func backlog(after start: Int64, positions: [DeviceID: UInt64], aside: [Dot: Data]) async throws(FieldSyncError) -> Int {
+    func backlog(
+        after start: Int64, positions: [DeviceID: UInt64], aside: [Dot: Data]
+    ) async throws(FieldSyncError) -> Int {
         var count = 0
         var cursor = start
         while true {
             let page = try await store.changes(after: cursor, county: nil, limit: 5_000)
-            count += page.changes.filter { $0.change.dot.seq > positions[$0.change.dot.device] ?? 0 && !Self.isAside($0.change, aside) }.count
+            count +=
+                page.changes.filter {
+                    $0.change.dot.seq > positions[$0.change.dot.device] ?? 0 && !Self.isAside($0.change, aside)
+                }.count
             cursor = page.cursor
             if !page.hasMore { return count }
         }
@@ -460,8 +512,10 @@ public struct DeviceSync: Sendable {
     /// Keeps why a sync failed (nil: it completed), for `fieldsync status`.
     func recordOutcome(_ error: FieldSyncError?) async {
         let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-        var settings = [Self.lastErrorKey: error.map { "\($0.code.rawValue): \($0.message)" } ?? "",
-                        Self.lastErrorAtKey: error == nil ? "" : String(now)]
+        var settings = [
+            Self.lastErrorKey: error.map { "\($0.code.rawValue): \($0.message)" } ?? "",
+            Self.lastErrorAtKey: error == nil ? "" : String(now),
+        ]
         if error?.code == .deviceRevoked { settings[Self.revokedKey] = String(now) }
         try? await store.setSettings(settings)
     }
@@ -469,22 +523,26 @@ public struct DeviceSync: Sendable {
     /// Where this device stands, without contacting the server.
     public func status() async throws(FieldSyncError) -> Status {
         let state = try await loadState()
-        let pending = try await backlog(after: state.pushCursor, positions: state.positions, aside: try await store.setAsideBodies())
+        let pending = try await backlog(
+            after: state.pushCursor, positions: state.positions, aside: try await store.setAsideBodies())
         var own: UInt64 = 0
         if let id = try await store.identity() { own = try await store.highestSeq(of: id) }
         let lastError = try await store.setting(Self.lastErrorKey).flatMap { $0.isEmpty ? nil : $0 }
-        return Status(ownChanges: own, pending: pending, lastSyncMillis: state.lastSyncMillis, pullCursor: state.pullCursor,
-                      setAside: try await store.setAsideCount(), lastError: lastError,
-                      lastErrorMillis: try await store.setting(Self.lastErrorAtKey).flatMap(UInt64.init),
-                      revoked: try await store.setting(Self.revokedKey).map { !$0.isEmpty } ?? false)
+        return Status(
+            ownChanges: own, pending: pending, lastSyncMillis: state.lastSyncMillis, pullCursor: state.pullCursor,
+            setAside: try await store.setAsideCount(), lastError: lastError,
+            lastErrorMillis: try await store.setting(Self.lastErrorAtKey).flatMap(UInt64.init),
+            revoked: try await store.setting(Self.revokedKey).map { !$0.isEmpty } ?? false)
     }
 
     /// Syncs, retrying transient failures (no answer, timeouts, rate limits, server errors) with
     /// exponential backoff and jitter: 1 s, 2 s, 4 s … capped at 60 s. `sleep` waits (or, with a
     /// simulated link, advances simulated time).
-    public func runWithRetries(maxAttempts: Int = 8, seed: UInt64 = 0, sleep: @Sendable (Double) async -> Void,
-                               onRetry: (@Sendable (Int, FieldSyncError, Double) -> Void)? = nil,
-                               progress: (@Sendable (Summary) -> Void)? = nil) async throws(FieldSyncError) -> (Summary, attempts: Int) {
+    public func runWithRetries(
+        maxAttempts: Int = 8, seed: UInt64 = 0, sleep: @Sendable (Double) async -> Void,
+        onRetry: (@Sendable (Int, FieldSyncError, Double) -> Void)? = nil,
+        progress: (@Sendable (Summary) -> Void)? = nil
+    ) async throws(FieldSyncError) -> (Summary, attempts: Int) {
         var rng = SplitMix64(seed: seed)
         var attempt = 0
         var summary = Summary()
@@ -495,7 +553,9 @@ public struct DeviceSync: Sendable {
                 await recordOutcome(nil)
                 return (summary, attempt)
             } catch {
-                let transient: Set<FieldSyncError.Code> = [.timeout, .overloaded, .rateLimited, .internalError, .storage]
+                let transient: Set<FieldSyncError.Code> = [
+                    .timeout, .overloaded, .rateLimited, .internalError, .storage,
+                ]
                 guard transient.contains(error.code), attempt < maxAttempts else {
                     await recordOutcome(error)
                     throw error
@@ -510,7 +570,8 @@ public struct DeviceSync: Sendable {
 
     func loadState() async throws(FieldSyncError) -> State {
         guard let raw = try await store.setting("sync:\(serverName)"),
-              let state = try? JSONDecoder().decode(State.self, from: Data(raw.utf8)) else { return State() }
+            let state = try? JSONDecoder().decode(State.self, from: Data(raw.utf8))
+        else { return State() }
         return state
     }
 

@@ -29,8 +29,10 @@ public struct FieldSyncAPI: Sendable {
     }
 
     /// Sends a body and decodes the answer.
-    public func call<Body: Encodable, Answer: Decodable>(_ method: String, _ path: String, body: Body?, as: Answer.Type,
-                                                         traffic: inout Traffic) async throws(FieldSyncError) -> Answer {
+    public func call<Body: Encodable, Answer: Decodable>(
+        _ method: String, _ path: String, body: Body?, as: Answer.Type,
+        traffic: inout Traffic
+    ) async throws(FieldSyncError) -> Answer {
         var headers = ["Accept": "application/json", "Accept-Encoding": "gzip"]
         if let token { headers["Authorization"] = "Bearer \(token)" }
         var data = Data()
@@ -42,12 +44,14 @@ public struct FieldSyncAPI: Sendable {
                 headers["Content-Encoding"] = "gzip"
             }
         }
-        let response = try await transport.send(TransportRequest(method: method, path: path, headers: headers, body: data))
+        let response = try await transport.send(
+            TransportRequest(method: method, path: path, headers: headers, body: data))
         traffic.sent += data.count
         traffic.received += response.wireBytes
         var payload = response.body
         if let encoding = try? BodyCompression.from(contentEncoding: response.headers["content-encoding"]),
-           let first = payload.first, first != UInt8(ascii: "{"), first != UInt8(ascii: "[") {
+            let first = payload.first, first != UInt8(ascii: "{"), first != UInt8(ascii: "[")
+        {
             payload = try encoding.decompress(payload, maxBytes: 256 * 1024 * 1024)
         }
         guard (200..<300).contains(response.status) else {
@@ -66,7 +70,9 @@ public struct FieldSyncAPI: Sendable {
     }
 
     /// Sends a POST and decodes the answer.
-    public func post<Body: Encodable, Answer: Decodable>(_ path: String, _ body: Body, as type: Answer.Type) async throws(FieldSyncError) -> Answer {
+    public func post<Body: Encodable, Answer: Decodable>(
+        _ path: String, _ body: Body, as type: Answer.Type
+    ) async throws(FieldSyncError) -> Answer {
         var traffic = Traffic()
         return try await call("POST", path, body: body, as: type, traffic: &traffic)
     }
@@ -78,7 +84,10 @@ public struct FieldSyncAPI: Sendable {
 
     /// Redeems an enrollment token with the device's public key.
     public func register(enrollmentToken: String, publicKey: Data) async throws(FieldSyncError) -> RegisterResponse {
-        try await post("/v1/devices/register", RegisterRequest(enrollmentToken: enrollmentToken, publicKey: publicKey.base64EncodedString()), as: RegisterResponse.self)
+        try await post(
+            "/v1/devices/register",
+            RegisterRequest(enrollmentToken: enrollmentToken, publicKey: publicKey.base64EncodedString()),
+            as: RegisterResponse.self)
     }
 
     /// One sync round trip.
@@ -108,12 +117,16 @@ public struct FieldSyncAPI: Sendable {
 
     /// One conflict record (operators): `id` is `report/field` or `report/field/device:seq`.
     public func conflict(_ id: String) async throws(FieldSyncError) -> Conflict {
-        try await get("/v1/conflicts/" + id.split(separator: "/").map { Self.escape(String($0)) }.joined(separator: "/"), as: Conflict.self)
+        try await get(
+            "/v1/conflicts/" + id.split(separator: "/").map { Self.escape(String($0)) }.joined(separator: "/"),
+            as: Conflict.self)
     }
 
     /// Resolves an open conflict `report/field` (operators).
     public func resolve(_ id: String, _ request: ResolveRequest) async throws(FieldSyncError) -> ResolveResponse {
-        let path = "/v1/conflicts/" + id.split(separator: "/").map { Self.escape(String($0)) }.joined(separator: "/") + "/resolve"
+        let path =
+            "/v1/conflicts/" + id.split(separator: "/").map { Self.escape(String($0)) }.joined(separator: "/")
+            + "/resolve"
         return try await post(path, request, as: ResolveResponse.self)
     }
 
@@ -133,13 +146,15 @@ public struct FieldSyncAPI: Sendable {
     }
 
     static func escape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s
+        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/")))
+            ?? s
     }
 
     static func query(_ q: [String: String]) -> String {
         guard !q.isEmpty else { return "" }
-        return "?" + q.sorted { $0.key < $1.key }.map {
-            "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? $0.value)"
-        }.joined(separator: "&")
+        return "?"
+            + q.sorted { $0.key < $1.key }.map {
+                "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? $0.value)"
+            }.joined(separator: "&")
     }
 }

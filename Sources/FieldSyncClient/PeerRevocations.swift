@@ -18,7 +18,8 @@ public enum PeerRevocations {
     /// The signed list a store holds, if any.
     public static func load(_ store: SQLiteStore, county: String) async throws(FieldSyncError) -> (Revocations, Data)? {
         guard let list = try await store.setting(listKey), let at = try await store.setting(atKey).flatMap(UInt64.init),
-              let signature = try await store.setting(signatureKey).flatMap({ Data(base64Encoded: $0) }) else { return nil }
+            let signature = try await store.setting(signatureKey).flatMap({ Data(base64Encoded: $0) })
+        else { return nil }
         let devices = list.split(separator: ",").compactMap { DeviceID(rawValue: String($0)) }
         return (Revocations(county: county, devices: devices, atMillis: at), signature)
     }
@@ -26,14 +27,20 @@ public enum PeerRevocations {
     /// Gives each of two stores of `county` the newer signed list of the two, if its signature
     /// checks with `serverKey`; returns how many stores took a list.
     @discardableResult
-    public static func share(_ a: SQLiteStore, _ b: SQLiteStore, county: String, serverKey: Data) async throws(FieldSyncError) -> Int {
+    public static func share(
+        _ a: SQLiteStore, _ b: SQLiteStore, county: String, serverKey: Data
+    ) async throws(FieldSyncError) -> Int {
         let lists = [try await load(a, county: county), try await load(b, county: county)]
-        let valid = lists.compactMap { $0 }.filter { RevocationSignature.isValid($0.0, signature: $0.1, publicKey: serverKey) }
+        let valid = lists.compactMap { $0 }.filter {
+            RevocationSignature.isValid($0.0, signature: $0.1, publicKey: serverKey)
+        }
         guard let newest = valid.max(by: { $0.0.atMillis < $1.0.atMillis }) else { return 0 }
         var taken = 0
         for (store, held) in zip([a, b], lists) where (held?.0.atMillis ?? 0) < newest.0.atMillis || held == nil {
-            try await store.setSettings([listKey: newest.0.devices.map(\.rawValue).joined(separator: ","),
-                                         atKey: String(newest.0.atMillis), signatureKey: newest.1.base64EncodedString()])
+            try await store.setSettings([
+                listKey: newest.0.devices.map(\.rawValue).joined(separator: ","),
+                atKey: String(newest.0.atMillis), signatureKey: newest.1.base64EncodedString(),
+            ])
             taken += 1
         }
         return taken

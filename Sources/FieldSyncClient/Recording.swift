@@ -23,7 +23,9 @@ public struct Recording: Sendable, Codable, Hashable {
         public var link: String?
 
         /// Creates a header.
-        public init(deviceID: String, county: String, publicKey: String, server: String, startedAtMillis: UInt64, link: String?) {
+        public init(
+            deviceID: String, county: String, publicKey: String, server: String, startedAtMillis: UInt64, link: String?
+        ) {
             self.deviceID = deviceID
             self.county = county
             self.publicKey = publicKey
@@ -69,10 +71,16 @@ public struct Recording: Sendable, Codable, Hashable {
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         let decoder = JSONDecoder()
-        guard let first = lines.first, let header = try? decoder.decode(Header.self, from: Data(first.utf8)), header.format == "fieldsync-recording" else {
-            throw FieldSyncError(.malformed, "'\(path)' is not a FieldSync recording (its first line must be the header)")
+        guard let first = lines.first, let header = try? decoder.decode(Header.self, from: Data(first.utf8)),
+            header.format == "fieldsync-recording"
+        else {
+            throw FieldSyncError(
+                .malformed, "'\(path)' is not a FieldSync recording (its first line must be the header)")
         }
-        guard header.version == 1 else { throw FieldSyncError(.malformed, "recording version \(header.version) is not supported (this build reads version 1)") }
+        guard header.version == 1 else {
+            throw FieldSyncError(
+                .malformed, "recording version \(header.version) is not supported (this build reads version 1)")
+        }
         var exchanges: [Exchange] = []
         for (i, line) in lines.dropFirst().enumerated() {
             guard let e = try? decoder.decode(Exchange.self, from: Data(line.utf8)) else {
@@ -93,10 +101,13 @@ public final class RecordingTransport: SyncTransport {
     private let counter = Mutex(0)
 
     /// Records exchanges through `inner` into `path` (created or truncated).
-    public init(_ inner: any SyncTransport, path: String, header: Recording.Header, link: SimulatedLink? = nil) throws(FieldSyncError) {
+    public init(
+        _ inner: any SyncTransport, path: String, header: Recording.Header, link: SimulatedLink? = nil
+    ) throws(FieldSyncError) {
         self.inner = inner
         self.link = link
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path)
+        else {
             throw FieldSyncError(.invalidRequest, "cannot write recording '\(path)'")
         }
         handle = h
@@ -106,18 +117,27 @@ public final class RecordingTransport: SyncTransport {
     deinit { try? handle.close() }
 
     public func send(_ request: TransportRequest) async throws(FieldSyncError) -> TransportResponse {
-        let index = counter.withLock { n in n += 1; return n }
+        let index = counter.withLock { n in
+            n += 1; return n
+        }
         let begin = ContinuousClock.now
         var stored = request
         stored.headers.removeValue(forKey: "Authorization")
         do {
             let response = try await inner.send(request)
-            try write(Recording.Exchange(index: index, atMillis: Self.millis(begin - started), durationMillis: Self.millis(ContinuousClock.now - begin),
-                                         request: stored, response: response, error: nil, linkEvents: link?.drainEvents() ?? []))
+            try write(
+                Recording.Exchange(
+                    index: index, atMillis: Self.millis(begin - started),
+                    durationMillis: Self.millis(ContinuousClock.now - begin),
+                    request: stored, response: response, error: nil, linkEvents: link?.drainEvents() ?? []))
             return response
         } catch {
-            try write(Recording.Exchange(index: index, atMillis: Self.millis(begin - started), durationMillis: Self.millis(ContinuousClock.now - begin),
-                                         request: stored, response: nil, error: "\(error.code.rawValue): \(error.message)", linkEvents: link?.drainEvents() ?? []))
+            try write(
+                Recording.Exchange(
+                    index: index, atMillis: Self.millis(begin - started),
+                    durationMillis: Self.millis(ContinuousClock.now - begin),
+                    request: stored, response: nil, error: "\(error.code.rawValue): \(error.message)",
+                    linkEvents: link?.drainEvents() ?? []))
             throw error
         }
     }
@@ -125,11 +145,15 @@ public final class RecordingTransport: SyncTransport {
     private func write<T: Encodable>(_ value: T) throws(FieldSyncError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { throw FieldSyncError(.internalError, "cannot encode a recording line") }
+        guard let data = try? encoder.encode(value) else {
+            throw FieldSyncError(.internalError, "cannot encode a recording line")
+        }
         handle.write(data + Data("\n".utf8))
     }
 
-    static func millis(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+    static func millis(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
 }
 
 import Synchronization

@@ -49,8 +49,10 @@ public struct Replayer: Sendable {
     /// than any replay can reproduce, so what each pull carried is compared over the device's
     /// whole session (the set of changes it pulled), not exchange by exchange; pushes are still
     /// compared one by one.
-    public static func replay(_ recordings: [Recording], tokens: [String: String],
-                              transport: any SyncTransport) async throws(FieldSyncError) -> [Report] {
+    public static func replay(
+        _ recordings: [Recording], tokens: [String: String],
+        transport: any SyncTransport
+    ) async throws(FieldSyncError) -> [Report] {
         var reports = [Report](repeating: Report(), count: recordings.count)
         var devices: [String: ReplayedDevice] = [:]
         let fleet = Set(recordings.map(\.header.deviceID)).count > 1
@@ -64,10 +66,12 @@ public struct Replayer: Sendable {
         var last: [String: Int] = [:]
         for step in timeline(recordings) {
             let device = recordings[step.recording].header.deviceID
-            var session = ReplaySession(device: device, fleet: fleet, state: devices[device] ?? ReplayedDevice(),
-                                        report: reports[step.recording])
-            await session.replay(recordings[step.recording].exchanges[step.exchange], token: tokens[device] ?? "",
-                                 transport: transport)
+            var session = ReplaySession(
+                device: device, fleet: fleet, state: devices[device] ?? ReplayedDevice(),
+                report: reports[step.recording])
+            await session.replay(
+                recordings[step.recording].exchanges[step.exchange], token: tokens[device] ?? "",
+                transport: transport)
             devices[device] = session.state
             reports[step.recording] = session.report
             last[device] = step.recording
@@ -122,7 +126,9 @@ public struct Replayer: Sendable {
     /// the server's clock orders what it committed, the arrival breaks ties within its millisecond.
     /// An exchange without an answer (cut: the server may have committed a push whose answer was
     /// lost) counts from when it started.
-    static func answeredAt(_ exchange: Recording.Exchange, _ header: Recording.Header) -> (server: Double, arrived: Double) {
+    static func answeredAt(
+        _ exchange: Recording.Exchange, _ header: Recording.Header
+    ) -> (server: Double, arrived: Double) {
         let started = Double(header.startedAtMillis) + exchange.atMillis
         guard let response = exchange.response else { return (started, started) }
         let arrived = started + exchange.durationMillis
@@ -134,12 +140,18 @@ public struct Replayer: Sendable {
     static func highestOwnSequence(_ recording: Recording) -> Int {
         var highest = 0
         for exchange in recording.exchanges {
-            guard let body = json(exchange.request.body, encoding: exchange.request.headers["Content-Encoding"]) as? [String: Any]
+            guard
+                let body = json(exchange.request.body, encoding: exchange.request.headers["Content-Encoding"])
+                    as? [String: Any]
             else { continue }
-            if let offered = (body["offer"] as? [String: Any])?[recording.header.deviceID] as? Int { highest = max(highest, offered) }
+            if let offered = (body["offer"] as? [String: Any])?[recording.header.deviceID] as? Int {
+                highest = max(highest, offered)
+            }
             for entry in body["changes"] as? [[String: Any]] ?? [] {
-                guard let change = entry["change"] as? [String: Any], change["device"] as? String == recording.header.deviceID,
-                      let seq = change["seq"] as? Int else { continue }
+                guard let change = entry["change"] as? [String: Any],
+                    change["device"] as? String == recording.header.deviceID,
+                    let seq = change["seq"] as? Int
+                else { continue }
                 highest = max(highest, seq)
             }
         }
@@ -151,9 +163,10 @@ public struct Replayer: Sendable {
     /// one up to what the session offered: that is the same session, not a divergence.
     static func acceptingOwnLog(_ recorded: Any?, _ replayed: Any?, device: String, upTo highest: Int) -> Any? {
         guard var object = replayed as? [String: Any], var logs = object["logs"] as? [String: Any],
-              let now = logs[device] as? Int,
-              let then = ((recorded as? [String: Any])?["logs"] as? [String: Any])?[device] as? Int,
-              now > then, now <= max(then, highest) else { return replayed }
+            let now = logs[device] as? Int,
+            let then = ((recorded as? [String: Any])?["logs"] as? [String: Any])?[device] as? Int,
+            now > then, now <= max(then, highest)
+        else { return replayed }
         logs[device] = then
         object["logs"] = logs
         return object
@@ -161,7 +174,9 @@ public struct Replayer: Sendable {
 
     static func json(_ body: Data, encoding: String?) -> Any? {
         var data = body
-        if let e = try? BodyCompression.from(contentEncoding: encoding), let first = data.first, first != UInt8(ascii: "{"), first != UInt8(ascii: "[") {
+        if let e = try? BodyCompression.from(contentEncoding: encoding), let first = data.first,
+            first != UInt8(ascii: "{"), first != UInt8(ascii: "[")
+        {
             data = (try? e.decompress(data, maxBytes: 256 * 1024 * 1024)) ?? data
         }
         return try? JSONSerialization.jsonObject(with: data)
@@ -170,7 +185,10 @@ public struct Replayer: Sendable {
     /// Removes what must differ between runs and reduces pushes and pulls to their meaning.
     static func normalize(_ value: Any?) -> Any? {
         guard var object = value as? [String: Any] else { return value }
-        for key in ["cursor", "token", "enrollment_token", "expires_at_ms", "server_time_ms", "revoked_at_ms", "revoked_sig", "server_public_key"] where object[key] != nil { object[key] = "<\(key)>" }
+        for key in [
+            "cursor", "token", "enrollment_token", "expires_at_ms", "server_time_ms", "revoked_at_ms", "revoked_sig",
+            "server_public_key",
+        ] where object[key] != nil { object[key] = "<\(key)>" }
         if let accepted = object["accepted"] as? [String: Any] {
             let applied = (accepted["applied"] as? Int) ?? 0, duplicates = (accepted["duplicates"] as? Int) ?? 0
             object["accepted"] = ["received": applied + duplicates]
@@ -187,9 +205,13 @@ public struct Replayer: Sendable {
     static func diff(_ a: Any?, _ b: Any?, path: String, exchange: Int, into out: inout [Divergence]) {
         switch (a, b) {
         case (let x as [String: Any], let y as [String: Any]):
-            for key in Set(x.keys).union(y.keys).sorted() { diff(x[key], y[key], path: "\(path).\(key)", exchange: exchange, into: &out) }
+            for key in Set(x.keys).union(y.keys).sorted() {
+                diff(x[key], y[key], path: "\(path).\(key)", exchange: exchange, into: &out)
+            }
         case (let x as [Any], let y as [Any]) where x.count == y.count:
-            for (i, pair) in zip(x, y).enumerated() { diff(pair.0, pair.1, path: "\(path)[\(i)]", exchange: exchange, into: &out) }
+            for (i, pair) in zip(x, y).enumerated() {
+                diff(pair.0, pair.1, path: "\(path)[\(i)]", exchange: exchange, into: &out)
+            }
         case (let x as NSObject, let y as NSObject) where x.isEqual(y):
             return
         case (nil, nil):
@@ -223,9 +245,10 @@ struct ReplayedDevice {
         guard recordedPulls != replayedPulls else { return nil }
         let missing = recordedPulls.subtracting(replayedPulls).sorted().prefix(5)
         let extra = replayedPulls.subtracting(recordedPulls).sorted().prefix(5)
-        return Replayer.Divergence(exchange: 0, path: "pulled over the session",
-                                   recorded: "\(recordedPulls.count) changes (not replayed: \(missing.joined(separator: " ")))",
-                                   replayed: "\(replayedPulls.count) changes (not recorded: \(extra.joined(separator: " ")))")
+        return Replayer.Divergence(
+            exchange: 0, path: "pulled over the session",
+            recorded: "\(recordedPulls.count) changes (not replayed: \(missing.joined(separator: " ")))",
+            replayed: "\(replayedPulls.count) changes (not recorded: \(extra.joined(separator: " ")))")
     }
 }
 
@@ -251,21 +274,27 @@ struct ReplaySession {
         let response: TransportResponse
         do { response = try await transport.send(request) } catch {
             let recorded = exchange.response.map { "HTTP \($0.status)" } ?? "no answer"
-            report.divergences.append(Replayer.Divergence(exchange: exchange.index, path: "$", recorded: recorded,
-                                                          replayed: "no answer (\(error.code.rawValue))"))
+            report.divergences.append(
+                Replayer.Divergence(
+                    exchange: exchange.index, path: "$", recorded: recorded,
+                    replayed: "no answer (\(error.code.rawValue))"))
             return
         }
         report.replayed += 1
-        guard let recorded = exchange.response else { return }   // cut in the recording: re-sent, not compared
+        guard let recorded = exchange.response else { return }  // cut in the recording: re-sent, not compared
         report.compared += 1
         if recorded.status != response.status {
-            report.divergences.append(Replayer.Divergence(exchange: exchange.index, path: "status", recorded: "\(recorded.status)",
-                                                          replayed: "\(response.status)"))
+            report.divergences.append(
+                Replayer.Divergence(
+                    exchange: exchange.index, path: "status", recorded: "\(recorded.status)",
+                    replayed: "\(response.status)"))
             return
         }
         var before = Replayer.json(recorded.body, encoding: recorded.headers["content-encoding"])
         var after = Replayer.json(response.body, encoding: response.headers["content-encoding"])
-        if let b = (before as? [String: Any])?["cursor"] as? String, let a = (after as? [String: Any])?["cursor"] as? String {
+        if let b = (before as? [String: Any])?["cursor"] as? String,
+            let a = (after as? [String: Any])?["cursor"] as? String
+        {
             state.cursors[b] = a
         }
         after = Replayer.acceptingOwnLog(before, after, device: device, upTo: state.ownOffered)
@@ -275,8 +304,9 @@ struct ReplaySession {
             before = Self.withoutPulls(before)
             after = Self.withoutPulls(after)
         }
-        Replayer.diff(Replayer.normalize(before), Replayer.normalize(after), path: "$", exchange: exchange.index,
-                      into: &report.divergences)
+        Replayer.diff(
+            Replayer.normalize(before), Replayer.normalize(after), path: "$", exchange: exchange.index,
+            into: &report.divergences)
     }
 
     /// The dots of the changes a response carried.
@@ -310,7 +340,10 @@ struct TimelineStep {
         at = Replayer.answeredAt(exchange, header)
         let request = Replayer.json(exchange.request.body, encoding: exchange.request.headers["Content-Encoding"])
         pushes = Set(ReplaySession.pulled(request))
-        pulls = Set(exchange.response.map { ReplaySession.pulled(Replayer.json($0.body, encoding: $0.headers["content-encoding"])) } ?? [])
+        pulls = Set(
+            exchange.response.map {
+                ReplaySession.pulled(Replayer.json($0.body, encoding: $0.headers["content-encoding"]))
+            } ?? [])
     }
 
     /// Whether the server handled this exchange before `other`.

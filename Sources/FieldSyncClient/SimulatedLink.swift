@@ -34,23 +34,31 @@ public final class SimulatedLink: SyncTransport {
     public var simulatedSeconds: Double { state.withLock { $0.seconds } }
 
     /// What happened on the link (cuts, losses), for recordings.
-    public func drainEvents() -> [String] { state.withLock { s in defer { s.events = [] }; return s.events } }
+    public func drainEvents() -> [String] {
+        state.withLock { s in
+            defer { s.events = [] }; return s.events
+        }
+    }
 
     public func send(_ request: TransportRequest) async throws(FieldSyncError) -> TransportResponse {
         if profile.offline {
             state.withLock { $0.events.append("offline") }
             throw FieldSyncError(.timeout, "no network (link profile 'offline'); sync again when connectivity returns")
         }
-        let requestBytes = request.body.count + 300   // headers
+        let requestBytes = request.body.count + 300  // headers
         let (cutBefore, cutAfter, upLosses) = state.withLock { s -> (Bool, Bool, Int) in
             let roll = Double.random(in: 0..<1, using: &s.rng)
-            return (roll < profile.cut / 2, roll >= profile.cut / 2 && roll < profile.cut, losses(bytes: requestBytes, &s.rng))
+            return (
+                roll < profile.cut / 2, roll >= profile.cut / 2 && roll < profile.cut,
+                losses(bytes: requestBytes, &s.rng)
+            )
         }
         let rtt = 2 * profile.latencyMillis / 1000
         let upTime = rtt + Double(requestBytes * 8) / profile.upBitsPerSecond + Double(upLosses) * rtt
         if cutBefore {
             try await spend(upTime / 2, event: "cut during upload")
-            throw FieldSyncError(.timeout, "connection cut while sending (simulated \(profile.name) link); sync again, nothing was lost")
+            throw FieldSyncError(
+                .timeout, "connection cut while sending (simulated \(profile.name) link); sync again, nothing was lost")
         }
         let response = try await inner.send(request)
         let responseBytes = response.wireBytes + 200
@@ -58,9 +66,12 @@ public final class SimulatedLink: SyncTransport {
         let downTime = Double(responseBytes * 8) / profile.downBitsPerSecond + Double(downLosses) * rtt
         if cutAfter {
             try await spend(upTime + downTime / 2, event: "cut during download")
-            throw FieldSyncError(.timeout, "connection cut while receiving (simulated \(profile.name) link); sync again, nothing was lost")
+            throw FieldSyncError(
+                .timeout,
+                "connection cut while receiving (simulated \(profile.name) link); sync again, nothing was lost")
         }
-        try await spend(upTime + downTime, event: upLosses + downLosses > 0 ? "\(upLosses + downLosses) packets lost" : nil)
+        try await spend(
+            upTime + downTime, event: upLosses + downLosses > 0 ? "\(upLosses + downLosses) packets lost" : nil)
         return response
     }
 

@@ -28,7 +28,7 @@ public final class SpreadTransport: SyncTransport {
         for k in 0..<servers.count {
             do {
                 return try await servers[(i + k) % servers.count].send(request)
-            } catch where error.code == .timeout {
+            } catch  where error.code == .timeout {
                 lastError = error
             }
         }

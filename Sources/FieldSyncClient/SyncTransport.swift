@@ -2,7 +2,7 @@ import FieldSyncCore
 import FieldSyncProtocol
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// One HTTP exchange as bytes: what a transport sends.
@@ -94,14 +94,18 @@ public final class URLSessionTransport: SyncTransport {
             // (the server uses the same zlib at the same level).
             var wire = data.count
             if let encoding = try? BodyCompression.from(contentEncoding: headers["content-encoding"]),
-               let first = data.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+                let first = data.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
+            {
                 wire = encoding.compress(data).count
             }
             return TransportResponse(status: http.statusCode, headers: headers, body: data, wireBytes: wire)
         } catch let error as FieldSyncError {
             throw error
         } catch {
-            throw FieldSyncError(.timeout, "no answer from \(baseURL.absoluteString): \(error.localizedDescription); check the connection and retry (syncing again is always safe)")
+            throw FieldSyncError(
+                .timeout,
+                "no answer from \(baseURL.absoluteString): \(error.localizedDescription); check the connection and retry (syncing again is always safe)"
+            )
         }
     }
 }

@@ -81,7 +81,9 @@ public struct BinaryReader: ~Copyable {
             result |= UInt64(b & 0x7F) << shift
             if b & 0x80 == 0 {
                 // One value, one form: a final zero byte after others would be a longer spelling.
-                guard b != 0 || shift == 0 else { throw FieldSyncError(.malformed, "varint ending at byte \(offset) is not in its shortest form") }
+                guard b != 0 || shift == 0 else {
+                    throw FieldSyncError(.malformed, "varint ending at byte \(offset) is not in its shortest form")
+                }
                 return result
             }
             shift += 7
@@ -92,7 +94,9 @@ public struct BinaryReader: ~Copyable {
     /// Reads a varint that must fit `limit`.
     public mutating func count(max limit: Int, of what: String) throws(FieldSyncError) -> Int {
         let n = try varint()
-        guard n <= UInt64(limit) else { throw FieldSyncError(.malformed, "\(what) count \(n) exceeds the limit of \(limit)") }
+        guard n <= UInt64(limit) else {
+            throw FieldSyncError(.malformed, "\(what) count \(n) exceeds the limit of \(limit)")
+        }
         return Int(n)
     }
 

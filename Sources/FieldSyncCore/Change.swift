@@ -21,8 +21,10 @@ public struct Change: Hashable, Sendable, Codable {
     public var resolves: [FieldName: [Dot]]
 
     /// Creates a change.
-    public init(dot: Dot, report: ReportID, county: String, context: VersionVector, hlc: HybridTimestamp,
-                ops: [ReportOperation], resolves: [FieldName: [Dot]] = [:]) {
+    public init(
+        dot: Dot, report: ReportID, county: String, context: VersionVector, hlc: HybridTimestamp,
+        ops: [ReportOperation], resolves: [FieldName: [Dot]] = [:]
+    ) {
         self.dot = dot
         self.report = report
         self.county = county
@@ -73,7 +75,9 @@ public struct Change: Hashable, Sendable, Codable {
         var resolves: [FieldName: [Dot]] = [:]
         for (k, v) in raw {
             guard let f = FieldName(rawValue: k) ?? (k == FieldName.lifecycle.rawValue ? .lifecycle : nil) else {
-                throw DecodingError.refused(.unknownField, "unknown field '\(k.prefix(80))' in resolves", at: c.codingPath + [CodingKeys.resolves])
+                throw DecodingError.refused(
+                    .unknownField, "unknown field '\(k.prefix(80))' in resolves",
+                    at: c.codingPath + [CodingKeys.resolves])
             }
             // The canonical form lists the candidates sorted: a receiver re-encodes what it
             // decoded, so a sender's order does not matter (duplicates are refused by the limits).
@@ -92,7 +96,8 @@ public struct Change: Hashable, Sendable, Codable {
         try c.encode(hlc, forKey: .hlc)
         try c.encode(ops, forKey: .ops)
         if !resolves.isEmpty {
-            try c.encode(Dictionary(uniqueKeysWithValues: resolves.map { ($0.key.rawValue, $0.value) }), forKey: .resolves)
+            try c.encode(
+                Dictionary(uniqueKeysWithValues: resolves.map { ($0.key.rawValue, $0.value) }), forKey: .resolves)
         }
     }
 }

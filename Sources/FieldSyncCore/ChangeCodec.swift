@@ -86,7 +86,9 @@ public enum ChangeCodec {
             var r = BinaryReader(raw)
             do throws(FieldSyncError) {
                 let c = try decode(from: &r)
-                guard r.isAtEnd else { throw FieldSyncError(.malformed, "\(r.remaining) bytes follow the change; send one change per body") }
+                guard r.isAtEnd else {
+                    throw FieldSyncError(.malformed, "\(r.remaining) bytes follow the change; send one change per body")
+                }
                 return .success(c)
             } catch {
                 return .failure(error)
@@ -99,7 +101,8 @@ public enum ChangeCodec {
     public static func decode(from r: inout BinaryReader) throws(FieldSyncError) -> Change {
         let v = try r.byte()
         guard v == version else {
-            throw FieldSyncError(.malformed, "change format version \(v) is not supported (this build reads version \(version))")
+            throw FieldSyncError(
+                .malformed, "change format version \(v) is not supported (this build reads version \(version))")
         }
         let device = try deviceID(&r)
         let seq = try r.varint()
@@ -119,7 +122,9 @@ public enum ChangeCodec {
         }
         let millis = try r.varint()
         let counter = try r.varint()
-        guard millis < 1 << 53, counter <= UInt64(UInt32.max) else { throw FieldSyncError(.malformed, "hlc out of range") }
+        guard millis < 1 << 53, counter <= UInt64(UInt32.max) else {
+            throw FieldSyncError(.malformed, "hlc out of range")
+        }
         let opCount = try r.count(max: ChangeLimits.standard.maxOperations, of: "operation")
         var ops: [ReportOperation] = []
         ops.reserveCapacity(opCount)
@@ -129,19 +134,23 @@ public enum ChangeCodec {
         var previousField: FieldName?
         for _ in 0..<resolveCount {
             let raw = try r.string(maxBytes: 128)
-            guard let field = FieldName(rawValue: raw) ?? (raw == FieldName.lifecycle.rawValue ? .lifecycle : nil) else {
+            guard let field = FieldName(rawValue: raw) ?? (raw == FieldName.lifecycle.rawValue ? .lifecycle : nil)
+            else {
                 throw FieldSyncError(.unknownField, "resolves names unknown field '\(raw.prefix(80))'")
             }
-            guard previousField.map({ $0 < field }) ?? true else { throw FieldSyncError(.malformed, "resolved fields must be sorted and unique") }
+            guard previousField.map({ $0 < field }) ?? true else {
+                throw FieldSyncError(.malformed, "resolved fields must be sorted and unique")
+            }
             previousField = field
             let k = try r.count(max: ChangeLimits.standard.maxContextEntries, of: "resolved candidate")
             var dots: [Dot] = []
             for _ in 0..<k { dots.append(Dot(device: try deviceID(&r), seq: try r.varint())) }
             resolves[field] = dots
         }
-        return Change(dot: Dot(device: device, seq: seq), report: report, county: county,
-                      context: VersionVector(entries), hlc: HybridTimestamp(millis: millis, counter: UInt32(counter)),
-                      ops: ops, resolves: resolves)
+        return Change(
+            dot: Dot(device: device, seq: seq), report: report, county: county,
+            context: VersionVector(entries), hlc: HybridTimestamp(millis: millis, counter: UInt32(counter)),
+            ops: ops, resolves: resolves)
     }
 
     static func deviceID(_ r: inout BinaryReader) throws(FieldSyncError) -> DeviceID {
@@ -158,7 +167,10 @@ public enum ChangeCodec {
         case 3: return .addTag(try r.string(maxBytes: 256))
         case 4: return .removeTag(try r.string(maxBytes: 256))
         case 5: return .appendNote(text: try r.string(maxBytes: 64 * 1024))
-        case 6: return .attachMedia(MediaRef(sha256: try r.string(maxBytes: 64), contentType: try r.string(maxBytes: 256), size: try r.varint()))
+        case 6:
+            return .attachMedia(
+                MediaRef(
+                    sha256: try r.string(maxBytes: 64), contentType: try r.string(maxBytes: 256), size: try r.varint()))
         case 7: return .withdraw(reason: try r.string(maxBytes: 256))
         case 8: return .restore
         default: throw FieldSyncError(.malformed, "unknown operation tag \(tag)")
@@ -177,7 +189,10 @@ public enum ChangeCodec {
         case 4:
             let d = try r.double()
             guard d.isFinite else { throw FieldSyncError(.malformed, "numbers must be finite") }
-            guard !FieldValue.isIntegral(d) else { throw FieldSyncError(.malformed, "an integral number must be encoded as an integer (tag 3), not a double") }
+            guard !FieldValue.isIntegral(d) else {
+                throw FieldSyncError(
+                    .malformed, "an integral number must be encoded as an integer (tag 3), not a double")
+            }
             return .double(d)
         case 5: return .string(try r.string(maxBytes: 64 * 1024))
         case 6:

@@ -18,7 +18,9 @@ public struct Conflict: Hashable, Sendable, Codable {
     public var resolution: Resolution?
 
     /// Creates a record.
-    public init(report: ReportID, county: String, field: FieldName, candidates: [Candidate], resolution: Resolution? = nil) {
+    public init(
+        report: ReportID, county: String, field: FieldName, candidates: [Candidate], resolution: Resolution? = nil
+    ) {
         self.report = report
         self.county = county
         self.field = field

@@ -14,7 +14,10 @@ public struct DeviceID: RawRepresentable, Hashable, Comparable, Sendable, Codabl
     /// Creates an identifier, throwing `invalid_identifier` if it is not valid.
     public init(validating rawValue: String) throws(FieldSyncError) {
         guard let id = DeviceID(rawValue: rawValue) else {
-            throw FieldSyncError(.invalidIdentifier, "device id '\(rawValue.prefix(80))' is not valid: use 1–64 characters from A–Z, a–z, 0–9, '-', '_' and '.'")
+            throw FieldSyncError(
+                .invalidIdentifier,
+                "device id '\(rawValue.prefix(80))' is not valid: use 1–64 characters from A–Z, a–z, 0–9, '-', '_' and '.'"
+            )
         }
         self = id
     }
@@ -22,7 +25,8 @@ public struct DeviceID: RawRepresentable, Hashable, Comparable, Sendable, Codabl
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
         guard Identifier.isValid(raw) else {
-            throw DecodingError.refused(.invalidIdentifier, "invalid device id (1–64 of A–Z a–z 0–9 - _ .)", at: decoder.codingPath)
+            throw DecodingError.refused(
+                .invalidIdentifier, "invalid device id (1–64 of A–Z a–z 0–9 - _ .)", at: decoder.codingPath)
         }
         self.rawValue = raw
     }
@@ -49,7 +53,10 @@ public struct ReportID: RawRepresentable, Hashable, Comparable, Sendable, Codabl
     /// Creates an identifier, throwing `invalid_identifier` if it is not valid.
     public init(validating rawValue: String) throws(FieldSyncError) {
         guard let id = ReportID(rawValue: rawValue) else {
-            throw FieldSyncError(.invalidIdentifier, "report id '\(rawValue.prefix(80))' is not valid: use 1–64 characters from A–Z, a–z, 0–9, '-', '_' and '.'")
+            throw FieldSyncError(
+                .invalidIdentifier,
+                "report id '\(rawValue.prefix(80))' is not valid: use 1–64 characters from A–Z, a–z, 0–9, '-', '_' and '.'"
+            )
         }
         self = id
     }
@@ -57,7 +64,8 @@ public struct ReportID: RawRepresentable, Hashable, Comparable, Sendable, Codabl
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
         guard Identifier.isValid(raw) else {
-            throw DecodingError.refused(.invalidIdentifier, "invalid report id (1–64 of A–Z a–z 0–9 - _ .)", at: decoder.codingPath)
+            throw DecodingError.refused(
+                .invalidIdentifier, "invalid report id (1–64 of A–Z a–z 0–9 - _ .)", at: decoder.codingPath)
         }
         self.rawValue = raw
     }
@@ -79,7 +87,7 @@ enum Identifier {
         for b in utf8 {
             switch b {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
                 continue
             default:
                 return false

@@ -8,25 +8,41 @@ extension FieldSyncError {
     /// An enrollment for a device id that is enrolled, or was and has been revoked.
     public static func alreadyEnrolled(_ device: String, status: String) -> FieldSyncError {
         if status == "revoked" {
-            return FieldSyncError(.invalidEnrollment, "device \(device) was revoked, and a revoked id is never enrolled again (its changes stay attributable to it and peers refuse them); enroll the officer's phone under a new id, e.g. \(device)-2 (\(revokedProcedure))")
+            return FieldSyncError(
+                .invalidEnrollment,
+                "device \(device) was revoked, and a revoked id is never enrolled again (its changes stay attributable to it and peers refuse them); enroll the officer's phone under a new id, e.g. \(device)-2 (\(revokedProcedure))"
+            )
         }
-        return FieldSyncError(.invalidEnrollment, "device \(device) is already enrolled (status \(status)); choose another device id, or revoke it first if the phone was lost (\(revokedProcedure))")
+        return FieldSyncError(
+            .invalidEnrollment,
+            "device \(device) is already enrolled (status \(status)); choose another device id, or revoke it first if the phone was lost (\(revokedProcedure))"
+        )
     }
 
     /// An enrollment token the store does not know.
-    public static let unknownEnrollmentToken = FieldSyncError(.invalidEnrollment, "the enrollment token is not valid; ask an admin for a new one (fieldsyncd admin enroll)")
+    public static let unknownEnrollmentToken = FieldSyncError(
+        .invalidEnrollment, "the enrollment token is not valid; ask an admin for a new one (fieldsyncd admin enroll)")
     /// An enrollment token used already.
-    public static let usedEnrollmentToken = FieldSyncError(.invalidEnrollment, "the enrollment token has already been used; ask an admin for a new one (fieldsyncd admin enroll)")
+    public static let usedEnrollmentToken = FieldSyncError(
+        .invalidEnrollment,
+        "the enrollment token has already been used; ask an admin for a new one (fieldsyncd admin enroll)")
     /// An enrollment token past its expiry.
-    public static let expiredEnrollmentToken = FieldSyncError(.invalidEnrollment, "the enrollment token has expired; ask an admin for a new one (fieldsyncd admin enroll)")
+    public static let expiredEnrollmentToken = FieldSyncError(
+        .invalidEnrollment, "the enrollment token has expired; ask an admin for a new one (fieldsyncd admin enroll)")
 
     /// A token for a device that is no longer waiting for enrollment (revoked meanwhile).
     public static func notWaitingForEnrollment(_ device: String) -> FieldSyncError {
-        FieldSyncError(.invalidEnrollment, "device \(device) is not waiting for enrollment (it was enrolled or revoked since); ask an admin for a new token under a new id (\(revokedProcedure))")
+        FieldSyncError(
+            .invalidEnrollment,
+            "device \(device) is not waiting for enrollment (it was enrolled or revoked since); ask an admin for a new token under a new id (\(revokedProcedure))"
+        )
     }
 
     /// A request with the token of a revoked device.
     public static func revokedDevice(_ device: String) -> FieldSyncError {
-        FieldSyncError(.deviceRevoked, "device \(device) has been revoked; an admin enrolls this phone again under a new device id (\(revokedProcedure)). Changes it has not synced stay in this phone's store and are refused from any device that relays them; an operator re-enters what matters")
+        FieldSyncError(
+            .deviceRevoked,
+            "device \(device) has been revoked; an admin enrolls this phone again under a new device id (\(revokedProcedure)). Changes it has not synced stay in this phone's store and are refused from any device that relays them; an operator re-enters what matters"
+        )
     }
 }

@@ -18,7 +18,10 @@ public struct FieldName: RawRepresentable, Hashable, Comparable, Sendable, Codab
     /// Creates a field name, throwing `unknown_field` with the list of valid names.
     public init(validating rawValue: String) throws(FieldSyncError) {
         guard let name = FieldName(rawValue: rawValue) else {
-            throw FieldSyncError(.unknownField, "field '\(rawValue.prefix(80))' is not a report field: use one of \(FieldName.standard.sorted().joined(separator: ", ")), or 'attributes.<key>' for a county-specific field")
+            throw FieldSyncError(
+                .unknownField,
+                "field '\(rawValue.prefix(80))' is not a report field: use one of \(FieldName.standard.sorted().joined(separator: ", ")), or 'attributes.<key>' for a county-specific field"
+            )
         }
         self = name
     }

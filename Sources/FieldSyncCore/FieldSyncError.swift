@@ -70,7 +70,10 @@ extension FieldSyncError: LocalizedError {
 extension DecodingError {
     /// A decoded value refused on its meaning, carrying the stable code the refusal answers
     /// (`JSONWireCodec` reports that code, with the value's path, instead of `malformed_json`).
-    public static func refused(_ code: FieldSyncError.Code, _ message: String, at path: [any CodingKey]) -> DecodingError {
-        .dataCorrupted(.init(codingPath: path, debugDescription: message, underlyingError: FieldSyncError(code, message)))
+    public static func refused(
+        _ code: FieldSyncError.Code, _ message: String, at path: [any CodingKey]
+    ) -> DecodingError {
+        .dataCorrupted(
+            .init(codingPath: path, debugDescription: message, underlyingError: FieldSyncError(code, message)))
     }
 }

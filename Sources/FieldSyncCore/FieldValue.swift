@@ -13,19 +13,24 @@ public enum FieldValue: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) {
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int64.self) {
+            self = .int(i)
+        } else if let d = try? c.decode(Double.self) {
             guard d.isFinite else {
                 throw DecodingError.refused(.invalidOperation, "numbers must be finite", at: c.codingPath)
             }
             self = .double(d)
-        }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([FieldValue].self) { self = .array(a) }
-        else if let o = try? c.decode([String: FieldValue].self) { self = .object(o) }
-        else {
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([FieldValue].self) {
+            self = .array(a)
+        } else if let o = try? c.decode([String: FieldValue].self) {
+            self = .object(o)
+        } else {
             throw DecodingError.refused(.invalidOperation, "not a JSON value", at: c.codingPath)
         }
     }
@@ -112,12 +117,15 @@ public enum FieldValue: Hashable, Sendable, Codable, CustomStringConvertible {
         case .double(let d): return String(d)
         case .string(let s): return s
         case .array(let a): return "[" + a.map(\.description).joined(separator: ", ") + "]"
-        case .object(let o): return "{" + o.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        case .object(let o):
+            return "{" + o.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
 }
 
-extension FieldValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral {
+extension FieldValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByBooleanLiteral
+{
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .int(value) }
     public init(floatLiteral value: Double) { self = .double(value) }

@@ -57,7 +57,8 @@ public struct HybridClock: Sendable, Hashable {
         if wallMillis > last.millis {
             last = HybridTimestamp(millis: wallMillis, counter: 0)
         } else {
-            last = last.counter == .max
+            last =
+                last.counter == .max
                 ? HybridTimestamp(millis: last.millis + 1, counter: 0)
                 : HybridTimestamp(millis: last.millis, counter: last.counter + 1)
         }

@@ -19,15 +19,21 @@ public struct LocalDevice: Hashable, Sendable, Codable {
     /// it: then `ops` must start with `.create`). The change's context is everything this replica
     /// has applied of the report, and if the change writes a field that is in conflict here, it
     /// records that it resolves the conflict.
-    public mutating func makeChange(report: ReportID, county: String, head: ReportHead?, ops: [ReportOperation],
-                                    wallMillis: UInt64, limits: ChangeLimits = .standard) throws(FieldSyncError) -> Change {
+    public mutating func makeChange(
+        report: ReportID, county: String, head: ReportHead?, ops: [ReportOperation],
+        wallMillis: UInt64, limits: ChangeLimits = .standard
+    ) throws(FieldSyncError) -> Change {
         if head == nil, let first = ops.first, !{ if case .create = first { return true } else { return false } }() {
-            throw FieldSyncError(.unknownReport, "there is no report \(report) here: check the id (fieldsync report list), or sync to receive it")
+            throw FieldSyncError(
+                .unknownReport,
+                "there is no report \(report) here: check the id (fieldsync report list), or sync to receive it")
         }
         // The clock carried from this device's last change is capped at the wall clock: a time far
         // ahead seen on one report (or a clock since corrected) does not move every later change.
         // Within a report, the change still comes after everything it saw.
-        var hlc = HybridClock(last: clock.millis > wallMillis &+ Self.carriedClockSlackMillis ? HybridTimestamp(millis: wallMillis) : clock)
+        var hlc = HybridClock(
+            last: clock.millis > wallMillis &+ Self.carriedClockSlackMillis
+                ? HybridTimestamp(millis: wallMillis) : clock)
         if let head { hlc.observe(head.updatedAt) }
         let stamp = hlc.tick(wallMillis: wallMillis)
         var resolves: [FieldName: [Dot]] = [:]
@@ -42,9 +48,10 @@ public struct LocalDevice: Hashable, Sendable, Codable {
                 if let open = head.openConflict(field) { resolves[field] = open.candidates.map(\.dot) }
             }
         }
-        let change = Change(dot: Dot(device: id, seq: lastSeq + 1), report: report,
-                            county: head?.county ?? county, context: head?.version ?? VersionVector(),
-                            hlc: stamp, ops: ops.map(\.normalized), resolves: resolves)
+        let change = Change(
+            dot: Dot(device: id, seq: lastSeq + 1), report: report,
+            county: head?.county ?? county, context: head?.version ?? VersionVector(),
+            hlc: stamp, ops: ops.map(\.normalized), resolves: resolves)
         try limits.validate(change)
         if let head, case .invalid(let error) = head.readiness(of: change) { throw error }
         lastSeq += 1

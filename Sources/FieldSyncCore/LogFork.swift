@@ -50,7 +50,9 @@ public enum LogFork {
             }
             moved.context = VersionVector(context)
             moved.resolves = c.resolves.mapValues { dots in
-                dots.map { d in d.device == me && d.seq >= fork ? renumbered[d.seq].map { Dot(device: me, seq: $0) } ?? d : d }
+                dots.map { d in
+                    d.device == me && d.seq >= fork ? renumbered[d.seq].map { Dot(device: me, seq: $0) } ?? d : d
+                }
             }
             return moved
         }
@@ -66,10 +68,14 @@ public enum LogFork {
     /// `floorMillis` moved to `nowMillis`, keeping their order among themselves (ranked by
     /// counter): changes written while the clock ran ahead, or before it was ever set, corrected
     /// before they leave the device. Same dots.
-    public static func clamped(_ changes: [Change], above limitMillis: UInt64, below floorMillis: UInt64 = 0,
-                               to nowMillis: UInt64) -> [Change] {
-        let wrong = changes.indices.filter { changes[$0].hlc.millis > limitMillis || changes[$0].hlc.millis < floorMillis }
-            .sorted { changes[$0].hlc < changes[$1].hlc }
+    public static func clamped(
+        _ changes: [Change], above limitMillis: UInt64, below floorMillis: UInt64 = 0,
+        to nowMillis: UInt64
+    ) -> [Change] {
+        let wrong = changes.indices.filter {
+            changes[$0].hlc.millis > limitMillis || changes[$0].hlc.millis < floorMillis
+        }
+        .sorted { changes[$0].hlc < changes[$1].hlc }
         var fixed = changes
         for (rank, i) in wrong.enumerated() {
             fixed[i].hlc = HybridTimestamp(millis: nowMillis, counter: UInt32(clamping: rank))

@@ -17,8 +17,10 @@ public struct Refusal: Sendable, Hashable, Codable {
     public var atMillis: UInt64
 
     /// A refusal record.
-    public init(dot: Dot, code: String, message: String, dependsOn: Dot? = nil, via: String? = nil, times: Int = 1,
-                atMillis: UInt64 = 0) {
+    public init(
+        dot: Dot, code: String, message: String, dependsOn: Dot? = nil, via: String? = nil, times: Int = 1,
+        atMillis: UInt64 = 0
+    ) {
         self.dot = dot
         self.code = code
         self.message = message

@@ -55,7 +55,8 @@ extension Dot {
     /// Parses `device:seq` (the form `description` prints); `nil` if it is not one.
     public init?(parsing text: String) {
         guard let colon = text.lastIndex(of: ":"), let device = DeviceID(rawValue: String(text[..<colon])),
-              let seq = UInt64(text[text.index(after: colon)...]), seq > 0 else { return nil }
+            let seq = UInt64(text[text.index(after: colon)...]), seq > 0
+        else { return nil }
         self.init(device: device, seq: seq)
     }
 }

@@ -86,7 +86,8 @@ public struct Replica: Sendable {
         }
         try limits.validate(change)
         let headIndex = heads.index(forKey: change.report)
-        let readiness = headIndex.map { heads.values[$0].readiness(of: change) } ?? (change.isCreate ? .ready : .waiting)
+        let readiness =
+            headIndex.map { heads.values[$0].readiness(of: change) } ?? (change.isCreate ? .ready : .waiting)
         switch readiness {
         case .ready:
             apply(change, at: headIndex)
@@ -110,10 +111,13 @@ public struct Replica: Sendable {
 
     /// Writes a new change as `device` and applies it here.
     @discardableResult
-    public mutating func write(_ ops: [ReportOperation], to report: ReportID, county: String, as device: inout LocalDevice,
-                               wallMillis: UInt64) throws(FieldSyncError) -> Change {
-        let change = try device.makeChange(report: report, county: county, head: heads[report], ops: ops,
-                                           wallMillis: wallMillis, limits: limits)
+    public mutating func write(
+        _ ops: [ReportOperation], to report: ReportID, county: String, as device: inout LocalDevice,
+        wallMillis: UInt64
+    ) throws(FieldSyncError) -> Change {
+        let change = try device.makeChange(
+            report: report, county: county, head: heads[report], ops: ops,
+            wallMillis: wallMillis, limits: limits)
         try receive(change)
         return change
     }
@@ -158,7 +162,9 @@ public struct Replica: Sendable {
     /// Applies `change` to its head in place in the dictionary (one hash lookup per change, no
     /// copy). The log is shared with the lookup only for the duration of this call, so that the
     /// caller's append does not copy it.
-    private mutating func applyToHead(_ change: Change, at headIndex: Dictionary<ReportID, ReportHead>.Index?) -> ApplyEffects {
+    private mutating func applyToHead(
+        _ change: Change, at headIndex: Dictionary<ReportID, ReportHead>.Index?
+    ) -> ApplyEffects {
         let log = self.log, slots = self.logSlots
         let lookup = { (dot: Dot) -> Change? in Replica.slot(of: dot, in: slots).map { log[$0] } }
         guard let headIndex else {

@@ -51,9 +51,11 @@ public struct ReportHead: Hashable, Sendable, Codable {
     }
 
     /// Reassembles a head from its parts (for `ReportHeadCodec`).
-    init(id: ReportID, county: String, created: Dot, createdAt: HybridTimestamp, updatedAt: HybridTimestamp,
-         version: VersionVector, changeCount: Int, fields: [FieldName: Register], lifecycle: Register,
-         withdrawals: [WithdrawalWatch], tags: [String: [Dot]]) {
+    init(
+        id: ReportID, county: String, created: Dot, createdAt: HybridTimestamp, updatedAt: HybridTimestamp,
+        version: VersionVector, changeCount: Int, fields: [FieldName: Register], lifecycle: Register,
+        withdrawals: [WithdrawalWatch], tags: [String: [Dot]]
+    ) {
         self.id = id
         self.county = county
         self.created = created
@@ -73,19 +75,32 @@ public struct ReportHead: Hashable, Sendable, Codable {
         guard change.county == county else {
             // Answered as for a report the change's county does not hold: a device learns nothing
             // about other counties (a create learns only that the id is taken: ids are global).
-            return .invalid(change.isCreate
-                ? FieldSyncError(.reportExists, "change \(change.dot) creates report \(id), an id already taken; generate a new report id (a UUID)")
-                : FieldSyncError.unknownReport(change))
+            return .invalid(
+                change.isCreate
+                    ? FieldSyncError(
+                        .reportExists,
+                        "change \(change.dot) creates report \(id), an id already taken; generate a new report id (a UUID)"
+                    )
+                    : FieldSyncError.unknownReport(change))
         }
         if change.isCreate {
-            return change.dot == created ? .duplicate
-                : .invalid(FieldSyncError(.reportExists, "change \(change.dot) creates report \(id), which \(created) already created; generate a new report id"))
+            return change.dot == created
+                ? .duplicate
+                : .invalid(
+                    FieldSyncError(
+                        .reportExists,
+                        "change \(change.dot) creates report \(id), which \(created) already created; generate a new report id"
+                    ))
         }
         let applied = version[change.dot.device]
         if applied >= change.dot.seq { return .duplicate }
         guard version.includes(change.context) else { return .waiting }
         guard applied <= change.context[change.dot.device] else {
-            return .invalid(FieldSyncError(.invalidContext, "change \(change.dot) does not include its author's earlier change \(change.dot.device):\(applied) to report \(id); a device's changes to a report must each include the one before"))
+            return .invalid(
+                FieldSyncError(
+                    .invalidContext,
+                    "change \(change.dot) does not include its author's earlier change \(change.dot.device):\(applied) to report \(id); a device's changes to a report must each include the one before"
+                ))
         }
         return .ready
     }
@@ -105,12 +120,17 @@ public struct ReportHead: Hashable, Sendable, Codable {
         for op in change.ops {
             switch op {
             case .create:
-                lifecycle.write(Candidate(dot: change.dot, hlc: change.hlc, value: Lifecycle.active), context: change.context)
+                lifecycle.write(
+                    Candidate(dot: change.dot, hlc: change.hlc, value: Lifecycle.active), context: change.context)
                 lifecycleTouched = true
             case .set(let field, let value):
                 // One dictionary access: the register is written in place.
-                if ReportHead.write(Candidate(dot: change.dot, hlc: change.hlc, value: value), context: change.context,
-                                    into: &fields[field, default: Register()]) { effects.openedCount += 1 }
+                if ReportHead.write(
+                    Candidate(dot: change.dot, hlc: change.hlc, value: value), context: change.context,
+                    into: &fields[field, default: Register()])
+                {
+                    effects.openedCount += 1
+                }
             case .addTag(let tag):
                 var adds = tags[tag] ?? []
                 adds.removeAll { change.context.contains($0) }
@@ -126,10 +146,12 @@ public struct ReportHead: Hashable, Sendable, Codable {
             case .attachMedia(let media):
                 effects.media.append(MediaAttachment(dot: change.dot, media: media))
             case .withdraw:
-                lifecycle.write(Candidate(dot: change.dot, hlc: change.hlc, value: Lifecycle.withdrawn), context: change.context)
+                lifecycle.write(
+                    Candidate(dot: change.dot, hlc: change.hlc, value: Lifecycle.withdrawn), context: change.context)
                 lifecycleTouched = true
             case .restore:
-                lifecycle.write(Candidate(dot: change.dot, hlc: change.hlc, value: Lifecycle.active), context: change.context)
+                lifecycle.write(
+                    Candidate(dot: change.dot, hlc: change.hlc, value: Lifecycle.active), context: change.context)
                 lifecycleTouched = true
             }
         }
@@ -141,7 +163,8 @@ public struct ReportHead: Hashable, Sendable, Codable {
             withdrawals.removeAll { !standing.contains($0.withdraw) }
             for i in withdrawals.indices where !change.context.contains(withdrawals[i].withdraw) {
                 withdrawals[i].concurrent.removeAll { $0.dot.device == change.dot.device }
-                withdrawals[i].concurrent.append(Candidate(dot: change.dot, hlc: change.hlc, value: change.lifecycleValue ?? Lifecycle.active))
+                withdrawals[i].concurrent.append(
+                    Candidate(dot: change.dot, hlc: change.hlc, value: change.lifecycleValue ?? Lifecycle.active))
                 withdrawals[i].concurrent.sort { $0.dot < $1.dot }
                 lifecycleTouched = true
             }
@@ -150,14 +173,18 @@ public struct ReportHead: Hashable, Sendable, Codable {
                 for entry in before.entries where entry.seq > change.context[entry.device] {
                     let dot = Dot(device: entry.device, seq: entry.seq)
                     let source = lookup(dot)
-                    concurrent.append(Candidate(dot: dot, hlc: source?.hlc ?? .zero,
-                                                value: source?.lifecycleValue ?? Lifecycle.active))
+                    concurrent.append(
+                        Candidate(
+                            dot: dot, hlc: source?.hlc ?? .zero,
+                            value: source?.lifecycleValue ?? Lifecycle.active))
                 }
                 withdrawals.append(WithdrawalWatch(withdraw: change.dot, concurrent: concurrent))
                 withdrawals.sort { $0.withdraw < $1.withdraw }
             }
         }
-        if lifecycleTouched && !lifecycleWasConflicted && lifecycleConflictCandidates() != nil { effects.openedCount += 1 }
+        if lifecycleTouched && !lifecycleWasConflicted && lifecycleConflictCandidates() != nil {
+            effects.openedCount += 1
+        }
         for (field, dots) in change.resolves.sorted(by: { $0.key < $1.key }) {
             let candidates = dots.map { dot -> Candidate in
                 let source = lookup(dot)
@@ -165,9 +192,11 @@ public struct ReportHead: Hashable, Sendable, Codable {
                 return Candidate(dot: dot, hlc: source?.hlc ?? .zero, value: value)
             }
             let value = change.value(of: field) ?? .null
-            let resolution = Resolution(dot: change.dot, hlc: change.hlc, value: value,
-                                        chosen: candidates.first { $0.value == value }?.dot)
-            effects.resolved.append(Conflict(report: id, county: county, field: field, candidates: candidates, resolution: resolution))
+            let resolution = Resolution(
+                dot: change.dot, hlc: change.hlc, value: value,
+                chosen: candidates.first { $0.value == value }?.dot)
+            effects.resolved.append(
+                Conflict(report: id, county: county, field: field, candidates: candidates, resolution: resolution))
         }
         return effects
     }

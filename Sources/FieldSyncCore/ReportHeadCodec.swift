@@ -61,7 +61,9 @@ public enum ReportHeadCodec {
         for _ in 0..<(try r.count(max: 1 << 20, of: "version entry")) {
             version[try DeviceID(validating: try r.string())] = try r.varint()
         }
-        guard let changeCount = Int(exactly: try r.varint()) else { throw FieldSyncError(.malformed, "report head change count out of range") }
+        guard let changeCount = Int(exactly: try r.varint()) else {
+            throw FieldSyncError(.malformed, "report head change count out of range")
+        }
         var fields: [FieldName: Register] = [:]
         for _ in 0..<(try r.count(max: 1 << 16, of: "field")) {
             let name = try FieldName(validating: try r.string())
@@ -79,9 +81,10 @@ public enum ReportHeadCodec {
             for _ in 0..<(try r.count(max: 1 << 20, of: "tag add")) { dots.append(try dot(&r)) }
             tags[tag] = dots
         }
-        return ReportHead(id: id, county: county, created: created, createdAt: createdAt, updatedAt: updatedAt,
-                          version: VersionVector(version), changeCount: changeCount, fields: fields,
-                          lifecycle: lifecycle, withdrawals: withdrawals, tags: tags)
+        return ReportHead(
+            id: id, county: county, created: created, createdAt: createdAt, updatedAt: updatedAt,
+            version: VersionVector(version), changeCount: changeCount, fields: fields,
+            lifecycle: lifecycle, withdrawals: withdrawals, tags: tags)
     }
 
     static func dot(_ d: Dot, _ w: inout BinaryWriter) { w.string(d.device.rawValue); w.varint(d.seq) }
@@ -135,11 +138,14 @@ public enum ConflictCodec {
         let result: Result<Conflict, FieldSyncError> = data.withUnsafeBytes { raw in
             var r = BinaryReader(raw)
             do throws(FieldSyncError) {
-                guard try r.byte() == version else { throw FieldSyncError(.malformed, "conflict format is not supported") }
+                guard try r.byte() == version else {
+                    throw FieldSyncError(.malformed, "conflict format is not supported")
+                }
                 let report = try ReportID(validating: try r.string())
                 let county = try r.string()
                 let raw = try r.string()
-                guard let field = FieldName(rawValue: raw) ?? (raw == FieldName.lifecycle.rawValue ? .lifecycle : nil) else {
+                guard let field = FieldName(rawValue: raw) ?? (raw == FieldName.lifecycle.rawValue ? .lifecycle : nil)
+                else {
                     throw FieldSyncError(.unknownField, "unknown field \(raw)")
                 }
                 let candidates = try ReportHeadCodec.candidates(&r)
@@ -151,7 +157,9 @@ public enum ConflictCodec {
                     let chosen = try r.byte() == 1 ? try ReportHeadCodec.dot(&r) : nil
                     resolution = Resolution(dot: dot, hlc: hlc, value: value, chosen: chosen)
                 }
-                return .success(Conflict(report: report, county: county, field: field, candidates: candidates, resolution: resolution))
+                return .success(
+                    Conflict(
+                        report: report, county: county, field: field, candidates: candidates, resolution: resolution))
             } catch {
                 return .failure(error)
             }

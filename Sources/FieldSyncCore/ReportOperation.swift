@@ -38,7 +38,10 @@ public enum ReportOperation: Hashable, Sendable, Codable {
         let op = try c.decode(String.self, forKey: .op)
         switch op {
         case "create": self = .create(county: try c.decode(String.self, forKey: .county))
-        case "set": self = .set(field: try c.decode(FieldName.self, forKey: .field), value: try c.decode(FieldValue.self, forKey: .value))
+        case "set":
+            self = .set(
+                field: try c.decode(FieldName.self, forKey: .field),
+                value: try c.decode(FieldValue.self, forKey: .value))
         case "add_tag": self = .addTag(try c.decode(String.self, forKey: .tag))
         case "remove_tag": self = .removeTag(try c.decode(String.self, forKey: .tag))
         case "note": self = .appendNote(text: try c.decode(String.self, forKey: .text))
@@ -46,7 +49,10 @@ public enum ReportOperation: Hashable, Sendable, Codable {
         case "withdraw": self = .withdraw(reason: try c.decodeIfPresent(String.self, forKey: .reason) ?? "")
         case "restore": self = .restore
         default:
-            throw DecodingError.refused(.invalidOperation, "unknown operation '\(op.prefix(40))': use create, set, add_tag, remove_tag, note, media, withdraw or restore", at: c.codingPath + [CodingKeys.op])
+            throw DecodingError.refused(
+                .invalidOperation,
+                "unknown operation '\(op.prefix(40))': use create, set, add_tag, remove_tag, note, media, withdraw or restore",
+                at: c.codingPath + [CodingKeys.op])
         }
     }
 
@@ -54,7 +60,8 @@ public enum ReportOperation: Hashable, Sendable, Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         switch self {
         case .create(let county): try c.encode("create", forKey: .op); try c.encode(county, forKey: .county)
-        case .set(let f, let v): try c.encode("set", forKey: .op); try c.encode(f, forKey: .field); try c.encode(v, forKey: .value)
+        case .set(let f, let v):
+            try c.encode("set", forKey: .op); try c.encode(f, forKey: .field); try c.encode(v, forKey: .value)
         case .addTag(let t): try c.encode("add_tag", forKey: .op); try c.encode(t, forKey: .tag)
         case .removeTag(let t): try c.encode("remove_tag", forKey: .op); try c.encode(t, forKey: .tag)
         case .appendNote(let text): try c.encode("note", forKey: .op); try c.encode(text, forKey: .text)

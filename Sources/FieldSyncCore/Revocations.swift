@@ -20,6 +20,7 @@ public struct Revocations: Hashable, Sendable {
 
     /// The bytes the server signs: a domain, the county, the time and the devices, one per line.
     public var canonicalBytes: Data {
-        Data("fieldsync/revocations/v1\0\(county)\0\(atMillis)\0\(devices.map(\.rawValue).joined(separator: "\n"))".utf8)
+        Data(
+            "fieldsync/revocations/v1\0\(county)\0\(atMillis)\0\(devices.map(\.rawValue).joined(separator: "\n"))".utf8)
     }
 }

@@ -37,7 +37,9 @@ public struct SignedChange: Hashable, Sendable, Codable {
         change = try c.decode(Change.self, forKey: .change)
         if let s = try c.decodeIfPresent(String.self, forKey: .sig) {
             guard let data = Data(base64Encoded: s), data.count == 64 else {
-                throw DecodingError.refused(.badSignature, "sig must be a base64 Ed25519 signature (64 bytes)", at: c.codingPath + [CodingKeys.sig])
+                throw DecodingError.refused(
+                    .badSignature, "sig must be a base64 Ed25519 signature (64 bytes)",
+                    at: c.codingPath + [CodingKeys.sig])
             }
             signature = data
         } else {
@@ -45,7 +47,8 @@ public struct SignedChange: Hashable, Sendable, Codable {
         }
         run = try c.decodeIfPresent(Int.self, forKey: .run) ?? 1
         guard (1...1_000).contains(run) else {
-            throw DecodingError.refused(.invalidRequest, "run must be between 1 and 1,000", at: c.codingPath + [CodingKeys.run])
+            throw DecodingError.refused(
+                .invalidRequest, "run must be between 1 and 1,000", at: c.codingPath + [CodingKeys.run])
         }
     }
 
@@ -59,14 +62,20 @@ public struct SignedChange: Hashable, Sendable, Codable {
     /// Replaces the per-change signatures of `author`'s changes in `batch` by one signature per
     /// run of consecutive sequence numbers, made by `sign` over the run's changes in sequence
     /// order. Other authors' changes keep theirs. Order in the batch is kept.
-    public static func sealingRuns(_ batch: [SignedChange], author: DeviceID, sign: ([Change]) -> Data) -> [SignedChange] {
-        let own = batch.indices.filter { batch[$0].change.dot.device == author }.sorted { batch[$0].change.dot.seq < batch[$1].change.dot.seq }
+    public static func sealingRuns(
+        _ batch: [SignedChange], author: DeviceID, sign: ([Change]) -> Data
+    ) -> [SignedChange] {
+        let own = batch.indices.filter { batch[$0].change.dot.device == author }.sorted {
+            batch[$0].change.dot.seq < batch[$1].change.dot.seq
+        }
         guard own.count > 1 else { return batch }
         var result = batch
         var start = 0
         while start < own.count {
             var end = start
-            while end + 1 < own.count, batch[own[end + 1]].change.dot.seq == batch[own[end]].change.dot.seq + 1 { end += 1 }
+            while end + 1 < own.count, batch[own[end + 1]].change.dot.seq == batch[own[end]].change.dot.seq + 1 {
+                end += 1
+            }
             if end > start {
                 let members = own[start...end].map { batch[$0].change }
                 for i in own[start..<end] { result[i].signature = nil; result[i].run = 1 }

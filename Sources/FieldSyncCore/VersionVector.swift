@@ -117,10 +117,12 @@ public struct VersionVector: Hashable, Sendable, Codable, CustomStringConvertibl
         var result: [DeviceID: UInt64] = [:]
         for (k, v) in dict {
             guard let d = DeviceID(rawValue: k) else {
-                throw DecodingError.refused(.invalidContext, "invalid device id '\(k.prefix(80))' in version vector", at: decoder.codingPath)
+                throw DecodingError.refused(
+                    .invalidContext, "invalid device id '\(k.prefix(80))' in version vector", at: decoder.codingPath)
             }
             guard v > 0 else {
-                throw DecodingError.refused(.invalidContext, "version vector entry for '\(k)' must be at least 1", at: decoder.codingPath)
+                throw DecodingError.refused(
+                    .invalidContext, "version vector entry for '\(k)' must be at least 1", at: decoder.codingPath)
             }
             result[d] = v
         }

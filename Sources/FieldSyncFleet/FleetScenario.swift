@@ -68,15 +68,19 @@ public struct FleetScenario: Sendable, Codable, Hashable {
 
     /// Reads and checks a scenario file.
     public static func load(_ path: String) throws(FieldSyncError) -> FleetScenario {
-        guard let data = FileManager.default.contents(atPath: path) else { throw FieldSyncError(.notFound, "cannot read scenario '\(path)'") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FieldSyncError(.notFound, "cannot read scenario '\(path)'")
+        }
         let s: FleetScenario
         do { s = try JSONDecoder().decode(FleetScenario.self, from: data) } catch {
             throw FieldSyncError(.malformedJSON, "scenario '\(path)' is not valid: \(error)")
         }
         let devices = s.counties.reduce(0) { $0 + $1.devices }
         guard (1...5_000).contains(devices), s.rounds >= 0, s.editsPerRound >= 0, (0...1).contains(s.sharedFraction),
-              (0...1).contains(s.offlineProbability), (0...1).contains(s.disconnectedFraction), s.concurrency >= 1 else {
-            throw FieldSyncError(.invalidRequest, "scenario '\(path)': 1–5,000 devices, fractions between 0 and 1, concurrency ≥ 1")
+            (0...1).contains(s.offlineProbability), (0...1).contains(s.disconnectedFraction), s.concurrency >= 1
+        else {
+            throw FieldSyncError(
+                .invalidRequest, "scenario '\(path)': 1–5,000 devices, fractions between 0 and 1, concurrency ≥ 1")
         }
         return s
     }

@@ -65,14 +65,21 @@ public struct FleetSimulator: Sendable {
 
         /// Human-readable lines.
         public var lines: [String] {
-            ["scenario \(scenario): \(devices) devices",
-             "changes: \(changesWritten) written, \(changesOnServer) on the server",
-             "conflicts: \(conflictsOpen) open, \(conflictsResolved) resolved",
-             "syncs: \(syncs) (\(failedSyncAttempts) attempts cut and retried), \(roundTrips) round trips, \(peerMeetings) peer meetings",
-             "bytes: \(bytesUp) up, \(bytesDown) down (\(changesWritten > 0 ? (bytesUp + bytesDown) / changesWritten : 0) per change)",
-             String(format: "sync latency: p50 %.0f ms, p99 %.0f ms (loopback wall clock); simulated link time %.0f s in all", syncP50Millis, syncP99Millis, simulatedLinkSeconds),
-             String(format: "wall time: %.1f s", wallSeconds),
-             diverged.isEmpty ? "converged: every device holds its county's state exactly as the server does" : "DIVERGED: \(diverged.count) device(s): \(diverged.prefix(10).joined(separator: ", "))"]
+            [
+                "scenario \(scenario): \(devices) devices",
+                "changes: \(changesWritten) written, \(changesOnServer) on the server",
+                "conflicts: \(conflictsOpen) open, \(conflictsResolved) resolved",
+                "syncs: \(syncs) (\(failedSyncAttempts) attempts cut and retried), \(roundTrips) round trips, \(peerMeetings) peer meetings",
+                "bytes: \(bytesUp) up, \(bytesDown) down (\(changesWritten > 0 ? (bytesUp + bytesDown) / changesWritten : 0) per change)",
+                String(
+                    format:
+                        "sync latency: p50 %.0f ms, p99 %.0f ms (loopback wall clock); simulated link time %.0f s in all",
+                    syncP50Millis, syncP99Millis, simulatedLinkSeconds),
+                String(format: "wall time: %.1f s", wallSeconds),
+                diverged.isEmpty
+                    ? "converged: every device holds its county's state exactly as the server does"
+                    : "DIVERGED: \(diverged.count) device(s): \(diverged.prefix(10).joined(separator: ", "))",
+            ]
         }
     }
 
@@ -83,8 +90,10 @@ public struct FleetSimulator: Sendable {
         let profile = try LinkProfile.parse(scenario.link)
         // With several daemons, each device's requests go to every one in turn (from its own offset).
         func serverTransport(offset: Int) -> any SyncTransport {
-            moreServers.isEmpty ? URLSessionTransport(baseURL: server, timeout: 120)
-                : SpreadTransport(([server] + moreServers).map { URLSessionTransport(baseURL: $0, timeout: 120) }, offset: offset)
+            moreServers.isEmpty
+                ? URLSessionTransport(baseURL: server, timeout: 120)
+                : SpreadTransport(
+                    ([server] + moreServers).map { URLSessionTransport(baseURL: $0, timeout: 120) }, offset: offset)
         }
         let http = serverTransport(offset: 0)
         let admin = FieldSyncAPI(transport: http, token: adminToken)
@@ -99,20 +108,31 @@ public struct FleetSimulator: Sendable {
                 let id = "\(county.name)-\(runID)-\(i)"
                 let enrollment = try await admin.enroll(EnrollmentRequest(county: county.name, deviceID: id))
                 let key = DeviceKey()
-                let registered = try await FieldSyncAPI(transport: http).register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
-                let store = try SQLiteStore(path: directory.appendingPathComponent("\(id).sqlite").path, options: SQLiteStore.Options.deviceBatch)
+                let registered = try await FieldSyncAPI(transport: http).register(
+                    enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
+                let store = try SQLiteStore(
+                    path: directory.appendingPathComponent("\(id).sqlite").path,
+                    options: SQLiteStore.Options.deviceBatch)
                 try await store.setIdentity(DeviceID(validating: id))
                 let deviceHTTP = moreServers.isEmpty ? http : serverTransport(offset: devices.count)
                 let link = SimulatedLink(deviceHTTP, profile: profile, seed: rng.next())
                 var transport: any SyncTransport = link
                 if let recordDirectory {
-                    transport = try RecordingTransport(link, path: recordDirectory.appendingPathComponent("\(id).jsonl").path, header: Recording.Header(
-                        deviceID: id, county: county.name, publicKey: key.publicKey.base64EncodedString(), server: server.absoluteString,
-                        startedAtMillis: UInt64(Date().timeIntervalSince1970 * 1000), link: scenario.link), link: link)
+                    transport = try RecordingTransport(
+                        link, path: recordDirectory.appendingPathComponent("\(id).jsonl").path,
+                        header: Recording.Header(
+                            deviceID: id, county: county.name, publicKey: key.publicKey.base64EncodedString(),
+                            server: server.absoluteString,
+                            startedAtMillis: UInt64(Date().timeIntervalSince1970 * 1000), link: scenario.link),
+                        link: link)
                 }
-                devices.append(Device(id: try DeviceID(validating: id), county: county.name, key: key, store: store,
-                                      sync: DeviceSync(store: store, api: FieldSyncAPI(transport: transport, token: registered.token), runSigner: { key.signRun($0) }, signer: { key.sign($0) }),
-                                      link: link, disconnected: rng.chance(scenario.disconnectedFraction)))
+                devices.append(
+                    Device(
+                        id: try DeviceID(validating: id), county: county.name, key: key, store: store,
+                        sync: DeviceSync(
+                            store: store, api: FieldSyncAPI(transport: transport, token: registered.token),
+                            runSigner: { key.signRun($0) }, signer: { key.sign($0) }),
+                        link: link, disconnected: rng.chance(scenario.disconnectedFraction)))
             }
         }
         summary.devices = devices.count
@@ -125,7 +145,12 @@ public struct FleetSimulator: Sendable {
             guard let first = devices.first(where: { $0.county == county.name }) else { continue }
             for s in 0..<scenario.sharedReports {
                 let id = try ReportID(validating: "\(county.name)-\(runID)-shared-\(s)")
-                _ = try await write(first, [.create(county: county.name), .set(field: .serviceCode, value: "water_point"), .set(field: .status, value: "open")], id, clockBase)
+                _ = try await write(
+                    first,
+                    [
+                        .create(county: county.name), .set(field: .serviceCode, value: "water_point"),
+                        .set(field: .status, value: "open"),
+                    ], id, clockBase)
                 summary.changesWritten += 1
                 shared[county.name, default: []].append(id)
             }
@@ -147,8 +172,13 @@ public struct FleetSimulator: Sendable {
                         _ = try await write(d, Self.edit(&rng), mine[Int.random(in: 0..<mine.count, using: &rng)], wall)
                     } else {
                         let id = try ReportID(validating: "\(d.id)-r\(own[d.id]?.count ?? 0)")
-                        _ = try await write(d, [.create(county: d.county), .set(field: .serviceCode, value: "pothole"),
-                                                .set(field: .description, value: .string("reported in round \(round)")), .set(field: .status, value: "open")], id, wall)
+                        _ = try await write(
+                            d,
+                            [
+                                .create(county: d.county), .set(field: .serviceCode, value: "pothole"),
+                                .set(field: .description, value: .string("reported in round \(round)")),
+                                .set(field: .status, value: "open"),
+                            ], id, wall)
                         own[d.id, default: []].append(id)
                     }
                     summary.changesWritten += 1
@@ -229,7 +259,8 @@ public struct FleetSimulator: Sendable {
         latencies.sort()
         if !latencies.isEmpty {
             summary.syncP50Millis = max(summary.syncP50Millis, latencies[latencies.count / 2])
-            summary.syncP99Millis = max(summary.syncP99Millis, latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))])
+            summary.syncP99Millis = max(
+                summary.syncP99Millis, latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))])
         }
     }
 
@@ -242,7 +273,11 @@ public struct FleetSimulator: Sendable {
         let fields: [FieldName] = [.status, .priority, .assignee, .statusNotes]
         return fields.shuffled(using: &rng).prefix(Int.random(in: 1...2, using: &rng)).sorted().map { f in
             switch f {
-            case .status: return .set(field: f, value: ["open", "acknowledged", "in_progress", "closed"].randomElement(using: &rng).map(FieldValue.string)!)
+            case .status:
+                return .set(
+                    field: f,
+                    value: ["open", "acknowledged", "in_progress", "closed"].randomElement(using: &rng).map(
+                        FieldValue.string)!)
             case .priority: return .set(field: f, value: .int(Int64.random(in: 1...4, using: &rng)))
             default: return .set(field: f, value: .string("v\(UInt16.random(in: 0...999, using: &rng))"))
             }
@@ -263,12 +298,16 @@ public struct FleetSimulator: Sendable {
         var conflicts: [Conflict] = []
         offset = 0
         while true {
-            let page = try await api.conflicts(query: ["county": county, "state": "all", "limit": "500", "offset": "\(offset)"])
+            let page = try await api.conflicts(query: [
+                "county": county, "state": "all", "limit": "500", "offset": "\(offset)",
+            ])
             conflicts += page.conflicts
             guard let next = page.nextOffset else { break }
             offset = next
         }
-        let state = MergedState(reports: reports, open: conflicts.filter(\.isOpen), resolved: conflicts.filter { !$0.isOpen }).canonicalJSON()
+        let state = MergedState(
+            reports: reports, open: conflicts.filter(\.isOpen), resolved: conflicts.filter { !$0.isOpen }
+        ).canonicalJSON()
         return (state, reports.reduce(0) { $0 + $1.changeCount })
     }
 }

@@ -7,7 +7,7 @@
 /// ordering is bytewise, as in SQLite.
 enum PostgresSchema {
     /// The advisory lock key held while migrating.
-    static let migrationLock: Int64 = 0x4653_5F4D_4947   // "FS_MIG"
+    static let migrationLock: Int64 = 0x4653_5F4D_4947  // "FS_MIG"
     /// How many lock rows reports are hashed onto (see `PostgresStore.bucket(of:)`).
     static let reportLockBuckets = 4096
 
@@ -205,7 +205,7 @@ enum PostgresSchema {
         ],
         // 3: operator and admin tokens can expire and be revoked (when).
         [
-            "ALTER TABLE operators ADD COLUMN expires_ms bigint, ADD COLUMN revoked_ms bigint",
+            "ALTER TABLE operators ADD COLUMN expires_ms bigint, ADD COLUMN revoked_ms bigint"
         ],
         // 4: the audit log of administrative and operator actions, append-only.
         [
@@ -231,7 +231,7 @@ enum PostgresSchema {
         ],
         // 5: device health: the last successful sync, the last failure's code, the client.
         [
-            "CREATE TABLE device_health(id text PRIMARY KEY, last_sync_ms bigint, last_error text, last_error_ms bigint, client text)",
+            "CREATE TABLE device_health(id text PRIMARY KEY, last_sync_ms bigint, last_error text, last_error_ms bigint, client text)"
         ],
         // 6: the changes a device said it still held for the server at its last sync.
         ["ALTER TABLE device_health ADD COLUMN pending bigint"],

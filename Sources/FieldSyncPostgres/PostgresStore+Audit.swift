@@ -9,12 +9,14 @@ extension PostgresStore {
     @discardableResult
     public func appendAudit(_ entry: AuditEntry) async throws(FieldSyncError) -> AuditEntry {
         let id = try await withConnection { conn in
-            try await conn.rows("""
+            try await conn.rows(
+                """
                 INSERT INTO audit(at_ms, actor, role, address, action, county, subject, detail)
                 VALUES (\(Int64(clamping: entry.atMillis)), \(entry.actor), \(entry.role), \(entry.address), \(entry.action.rawValue),
                         \(entry.county), \(entry.subject), \(entry.detail))
                 RETURNING id
-                """, self.logger).first!.decode(Int64.self)
+                """, self.logger
+            ).first!.decode(Int64.self)
         }
         var stored = entry
         stored.id = id
@@ -27,7 +29,8 @@ extension PostgresStore {
         let allCounties = filter.counties == nil
         let since = filter.sinceMillis.map { Int64(clamping: $0) } ?? 0
         return try await withConnection { conn in
-            let rows = try await conn.rows("""
+            let rows = try await conn.rows(
+                """
                 SELECT id, at_ms, actor, role, address, action, county, subject, detail FROM audit
                 WHERE (\(allCounties) OR county = ANY(\(counties)::text[]) OR (\(filter.includeGlobal) AND county IS NULL))
                   AND (\(filter.action?.rawValue)::text IS NULL OR action = \(filter.action?.rawValue))
@@ -39,8 +42,9 @@ extension PostgresStore {
                 let (id, at, actor, role, address, action, county, subject, detail) =
                     try row.decode((Int64, Int64, String, String, String, String, String?, String, String).self)
                 guard let action = AuditAction(rawValue: action) else { return nil }
-                return AuditEntry(id: id, atMillis: UInt64(clamping: at), actor: actor, role: role, address: address, action: action,
-                                  county: county, subject: subject, detail: detail)
+                return AuditEntry(
+                    id: id, atMillis: UInt64(clamping: at), actor: actor, role: role, address: address, action: action,
+                    county: county, subject: subject, detail: detail)
             }
         }
     }

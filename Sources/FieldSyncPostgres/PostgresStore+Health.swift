@@ -7,13 +7,16 @@ import PostgresNIO
 extension PostgresStore {
     /// Records a device's sync: a success (`error` nil) or the code it failed with, and the
     /// changes it said it still held (`pending`, kept when nil).
-    public func recordDeviceSync(_ id: DeviceID, atMillis: UInt64, error: String?, client: String?,
-                                 pending: UInt64?) async throws(FieldSyncError) {
+    public func recordDeviceSync(
+        _ id: DeviceID, atMillis: UInt64, error: String?, client: String?,
+        pending: UInt64?
+    ) async throws(FieldSyncError) {
         let at = Int64(clamping: atMillis)
         let backlog = pending.map { Int64(clamping: $0) }
         try await withConnection { conn in
             if let error {
-                try await conn.run("""
+                try await conn.run(
+                    """
                     INSERT INTO device_health(id, last_error, last_error_ms, client, pending)
                     VALUES (\(id.rawValue), \(error), \(at), \(client), \(backlog))
                     ON CONFLICT (id) DO UPDATE SET last_error = excluded.last_error, last_error_ms = excluded.last_error_ms,
@@ -21,7 +24,8 @@ extension PostgresStore {
                         pending = coalesce(excluded.pending, device_health.pending)
                     """, self.logger)
             } else {
-                try await conn.run("""
+                try await conn.run(
+                    """
                     INSERT INTO device_health(id, last_sync_ms, client, pending) VALUES (\(id.rawValue), \(at), \(client), \(backlog))
                     ON CONFLICT (id) DO UPDATE SET last_sync_ms = excluded.last_sync_ms, last_error = NULL, last_error_ms = NULL,
                         client = coalesce(excluded.client, device_health.client),
@@ -35,7 +39,8 @@ extension PostgresStore {
     public func deviceHealth() async throws(FieldSyncError) -> [DeviceID: DeviceHealth] {
         try await withConnection { conn in
             var result: [DeviceID: DeviceHealth] = [:]
-            let rows = try await conn.rows("""
+            let rows = try await conn.rows(
+                """
                 SELECT id, last_sync_ms, last_error, last_error_ms, client, pending,
                        (SELECT count(*) FROM refusals WHERE refusals.via = device_health.id)
                 FROM device_health

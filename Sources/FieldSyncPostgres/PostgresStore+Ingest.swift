@@ -9,10 +9,14 @@ extension PostgresStore {
     /// Applies a batch change by change (or, `atomic`, whole or not at all), then publishes it to
     /// the pull order. Concurrent batches from other daemons that touch the same reports wait for
     /// each other (bucket row locks). Refused changes go to the bounded quarantine.
-    public func ingest(signed changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
-                       via: DeviceID?) async throws(FieldSyncError) -> IngestResult {
+    public func ingest(
+        signed changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
+        via: DeviceID?
+    ) async throws(FieldSyncError) -> IngestResult {
         guard !changes.isEmpty else { return IngestResult() }
-        let outcome = try await transaction { conn in try await self.ingest(changes, preRefused: preRefused, atomic: atomic, on: conn) }
+        let outcome = try await transaction { conn in
+            try await self.ingest(changes, preRefused: preRefused, atomic: atomic, on: conn)
+        }
         await quarantine(atomic ? Array(outcome.refused.prefix(1)) : outcome.refused, via: via)
         if atomic, let (first, _) = outcome.refused.first { throw first.error }
         if outcome.result.applied > 0 {
@@ -25,26 +29,35 @@ extension PostgresStore {
     /// Writes a new change authored by the store's identity (the server) and applies it. The
     /// author's log is locked for the transaction, so daemons sharing the identity never reuse
     /// a sequence number.
-    public func write(_ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64,
-                      signer: @Sendable (Change) -> Data?) async throws(FieldSyncError) -> Change {
+    public func write(
+        _ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64,
+        signer: @Sendable (Change) -> Data?
+    ) async throws(FieldSyncError) -> Change {
         guard let id = try await identity() else {
-            throw FieldSyncError(.invalidIdentifier, "this database has no server identity yet; start fieldsyncd on it once")
+            throw FieldSyncError(
+                .invalidIdentifier, "this database has no server identity yet; start fieldsyncd on it once")
         }
         let limits = options.limits
         let outcome = try await transaction { conn -> (Change, Outcome) in
-            try await conn.run("SELECT pg_advisory_xact_lock(hashtextextended(\("author:" + id.rawValue), 0))", self.logger)
-            let last = try await conn.rows("SELECT seq, hlc_ms, hlc_c FROM changes WHERE device = \(id.rawValue) ORDER BY seq DESC LIMIT 1", self.logger)
+            try await conn.run(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\("author:" + id.rawValue), 0))", self.logger)
+            let last = try await conn.rows(
+                "SELECT seq, hlc_ms, hlc_c FROM changes WHERE device = \(id.rawValue) ORDER BY seq DESC LIMIT 1",
+                self.logger)
             var device = LocalDevice(id: id)
             if let row = last.first {
                 let (seq, ms, c) = try row.decode((Int64, Int64, Int64).self)
-                device = LocalDevice(id: id, lastSeq: UInt64(seq), clock: HybridTimestamp(millis: UInt64(ms), counter: UInt32(c)))
+                device = LocalDevice(
+                    id: id, lastSeq: UInt64(seq), clock: HybridTimestamp(millis: UInt64(ms), counter: UInt32(c)))
             }
             let heads = try await conn.rows("SELECT head FROM reports WHERE id = \(report.rawValue)", self.logger)
             var head: ReportHead?
             if let row = heads.first { head = try StoredForm.head(try row.decode(Data.self)) }
-            let change = try device.makeChange(report: report, county: county, head: head, ops: ops, wallMillis: wallMillis, limits: limits)
-            let outcome = try await self.ingest([SignedChange(change: change, signature: signer(change))], preRefused: [:],
-                                                atomic: true, on: conn)
+            let change = try device.makeChange(
+                report: report, county: county, head: head, ops: ops, wallMillis: wallMillis, limits: limits)
+            let outcome = try await self.ingest(
+                [SignedChange(change: change, signature: signer(change))], preRefused: [:],
+                atomic: true, on: conn)
             if let (first, _) = outcome.refused.first { throw first.error }
             return (change, outcome)
         }
@@ -59,26 +72,32 @@ extension PostgresStore {
     }
 
     /// The batch's work inside its transaction: lock, load, merge in memory, write.
-    private func ingest(_ changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
-                        on conn: PostgresConnection) async throws -> Outcome {
+    private func ingest(
+        _ changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
+        on conn: PostgresConnection
+    ) async throws -> Outcome {
         // 1. Lock the reports' buckets in ascending order (no deadlock between batches).
         let buckets = Array(Set(changes.map { Self.bucket(of: $0.change.report) })).sorted()
-        try await conn.run("SELECT bucket FROM report_locks WHERE bucket = ANY(\(buckets)) ORDER BY bucket FOR UPDATE", logger)
+        try await conn.run(
+            "SELECT bucket FROM report_locks WHERE bucket = ANY(\(buckets)) ORDER BY bucket FOR UPDATE", logger)
 
         // 2. Load what the batch touches, now that no other batch can change it (one query):
         //    the reports' heads, the batch's dots already held, the authors' log heads.
         var source = PreloadedSource()
         let reportIDs = Array(Set(changes.map(\.change.report.rawValue)))
-        let devices = changes.map(\.change.dot.device.rawValue), seqs = changes.map { Int64(clamping: $0.change.dot.seq) }
+        let devices = changes.map(\.change.dot.device.rawValue),
+            seqs = changes.map { Int64(clamping: $0.change.dot.seq) }
         let authors = Array(Set(devices))
-        for row in try await conn.rows("""
+        for row in try await conn.rows(
+            """
             SELECT 0, id, 0::int8, head FROM reports WHERE id = ANY(\(reportIDs))
             UNION ALL
             SELECT 1, c.device, c.seq, c.body FROM changes c
                 JOIN unnest(\(devices)::text[], \(seqs)::int8[]) AS u(device, seq) ON c.device = u.device AND c.seq = u.seq
             UNION ALL
             SELECT 2, device, highest_seq, NULL::bytea FROM device_logs WHERE device = ANY(\(authors))
-            """, logger) {
+            """, logger)
+        {
             let (kind, key, number, data) = try row.decode((Int32, String, Int64, Data?).self)
             switch kind {
             case 0: source.heads[ReportID(rawValue: key)!] = try StoredForm.head(data ?? Data())
@@ -95,10 +114,12 @@ extension PostgresStore {
             if source.needed.isEmpty { break }
             let missing = Array(source.needed)
             let d = missing.map(\.device.rawValue), s = missing.map { Int64(clamping: $0.seq) }
-            for row in try await conn.rows("""
+            for row in try await conn.rows(
+                """
                 SELECT c.device, c.seq, c.body FROM changes c
                 JOIN unnest(\(d)::text[], \(s)::int8[]) AS u(device, seq) ON c.device = u.device AND c.seq = u.seq
-                """, logger) {
+                """, logger)
+            {
                 let (device, seq, body) = try row.decode((String, Int64, Data).self)
                 source.changes[Dot(device: DeviceID(rawValue: device)!, seq: UInt64(seq))] = try StoredForm.change(body)
             }
@@ -111,7 +132,8 @@ extension PostgresStore {
 
         // 4. Write: the changes (in apply order, so stages follow causality), heads, conflicts.
         let rows = plan.rows
-        let inserted = try await conn.rows("""
+        let inserted = try await conn.rows(
+            """
             INSERT INTO changes(device, seq, report, county, hlc_ms, hlc_c, body, sig, sig_run)
             SELECT u.device, u.seq, u.report, u.county, u.hlc_ms, u.hlc_c, u.body, nullif(u.sig, ''::bytea), nullif(u.sig_run, 0)
             FROM unnest(\(rows.map { $0.change.dot.device.rawValue })::text[], \(rows.map { Int64($0.change.dot.seq) })::int8[],
@@ -145,7 +167,9 @@ extension PostgresStore {
 
     /// Writes the batch's heads, conflict records, notes, media and log positions: one
     /// statement (data-modifying CTEs on disjoint rows), plus one per media attachment.
-    private func writeHeads(_ plan: IngestPlan, lastStage: Int64, stages: [Dot: Int64], on conn: PostgresConnection) async throws {
+    private func writeHeads(
+        _ plan: IngestPlan, lastStage: Int64, stages: [Dot: Int64], on conn: PostgresConnection
+    ) async throws {
         let dirty = plan.dirty.sorted { $0.rawValue < $1.rawValue }
         let heads = dirty.map { plan.heads[$0]! }
         let values = heads.map(\.values)
@@ -153,7 +177,8 @@ extension PostgresStore {
         var records: [(Conflict, Int64, UInt64)] = []
         for head in heads {
             for conflict in head.openConflicts {
-                records.append((conflict, lastStage, conflict.candidates.map(\.hlc.millis).max() ?? head.updatedAt.millis))
+                records.append(
+                    (conflict, lastStage, conflict.candidates.map(\.hlc.millis).max() ?? head.updatedAt.millis))
             }
         }
         let stillOpen = records.map(\.0.id)
@@ -162,7 +187,8 @@ extension PostgresStore {
         }
         let n = plan.notes
         let logs = plan.counts.keys.sorted { $0.rawValue < $1.rawValue }
-        try await conn.run("""
+        try await conn.run(
+            """
             WITH written_heads AS (
                 INSERT INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search)
                 SELECT u.id, u.county, u.lifecycle, CASE WHEN u.has_status THEN u.status END, CASE WHEN u.has_service THEN u.service END,
@@ -202,7 +228,8 @@ extension PostgresStore {
             """, logger)
         for (report, m) in plan.media {
             // One row per content hash; the smallest dot keeps it, whatever the arrival order.
-            try await conn.run("""
+            try await conn.run(
+                """
                 INSERT INTO media(report, sha256, device, seq, content_type, size)
                 VALUES (\(report.rawValue), \(m.media.sha256), \(m.dot.device.rawValue), \(Int64(m.dot.seq)), \(m.media.contentType), \(Int64(m.media.size)))
                 ON CONFLICT (report, sha256) DO UPDATE SET device = excluded.device, seq = excluded.seq,

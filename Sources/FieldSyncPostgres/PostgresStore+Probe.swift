@@ -24,10 +24,12 @@ extension PostgresStore {
         } catch {
             throw FieldSyncError(.storage, "cannot set up TLS for PostgreSQL: \(error)")
         }
-        var c = PostgresConnection.Configuration(host: configuration.host, port: configuration.port, username: configuration.user,
-                                                 password: configuration.password, database: configuration.database, tls: tls)
+        var c = PostgresConnection.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.user,
+            password: configuration.password, database: configuration.database, tls: tls)
         c.options.connectTimeout = .seconds(probeTimeoutSeconds)
-        let target = "PostgreSQL at \(configuration.host):\(configuration.port) (database \(configuration.database), user \(configuration.user))"
+        let target =
+            "PostgreSQL at \(configuration.host):\(configuration.port) (database \(configuration.database), user \(configuration.user))"
         do {
             let connection = try await PostgresConnection.connect(configuration: c, id: 0, logger: logger)
             try? await connection.close()
@@ -51,12 +53,14 @@ extension PostgresStore {
         }
         switch error.code {
         case .sslUnsupported:
-            return "the server does not offer TLS, and the URL says sslmode=require; enable ssl on the server, or use sslmode=disable on a private network"
+            return
+                "the server does not offer TLS, and the URL says sslmode=require; enable ssl on the server, or use sslmode=disable on a private network"
         case .connectionError:
             let cause = error.underlying.map { "\($0)" } ?? "no connection"
             return "\(cause); is PostgreSQL running and listening on \(configuration.host):\(configuration.port)?"
         case .failedToAddSSLHandler:
-            return "TLS could not be set up (\(error.underlying.map { "\($0)" } ?? "unknown reason")); check the server's certificate"
+            return
+                "TLS could not be set up (\(error.underlying.map { "\($0)" } ?? "unknown reason")); check the server's certificate"
         default:
             return "\(error.code)\(error.underlying.map { ": \($0)" } ?? "")"
         }

@@ -9,8 +9,11 @@ extension PostgresStore {
     /// The stored change with this dot.
     public func storedChange(_ dot: Dot) async throws(FieldSyncError) -> Change? {
         let body = try await withConnection { conn in
-            try await conn.rows("SELECT body FROM changes WHERE device = \(dot.device.rawValue) AND seq = \(Int64(clamping: dot.seq))", self.logger)
-                .first.map { try $0.decode(Data.self) }
+            try await conn.rows(
+                "SELECT body FROM changes WHERE device = \(dot.device.rawValue) AND seq = \(Int64(clamping: dot.seq))",
+                self.logger
+            )
+            .first.map { try $0.decode(Data.self) }
         }
         return try body.map { data throws(FieldSyncError) in try StoredForm.change(data) }
     }
@@ -18,7 +21,8 @@ extension PostgresStore {
     /// The highest sequence number held of a device's log (0 if none).
     public func highestSeq(of device: DeviceID) async throws(FieldSyncError) -> UInt64 {
         let h = try await withConnection { conn in
-            try await conn.rows("SELECT highest_seq FROM device_logs WHERE device = \(device.rawValue)", self.logger).first.map { try $0.decode(Int64.self) }
+            try await conn.rows("SELECT highest_seq FROM device_logs WHERE device = \(device.rawValue)", self.logger)
+                .first.map { try $0.decode(Int64.self) }
         }
         return UInt64(h ?? 0)
     }
@@ -49,13 +53,17 @@ extension PostgresStore {
 
     /// The number of changes held.
     public func changeCount() async throws(FieldSyncError) -> Int {
-        try await withConnection { conn in try await conn.rows("SELECT count(*) FROM changes", self.logger).first!.decode(Int.self) }
+        try await withConnection { conn in
+            try await conn.rows("SELECT count(*) FROM changes", self.logger).first!.decode(Int.self)
+        }
     }
 
     /// Changes after pull position `cursor`, in pull order. Only published positions are read:
     /// they are assigned one publisher at a time, after commit, so none ever appears below one
     /// a reader has seen (protocol/concurrency.md).
-    public func changes(after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int) async throws(FieldSyncError) -> ChangePage {
+    public func changes(
+        after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int
+    ) async throws(FieldSyncError) -> ChangePage {
         try await publishPending()
         var sql = "SELECT arrival, body, sig, sig_run FROM changes WHERE arrival > $1"
         var binds = PostgresBindings()
@@ -72,7 +80,9 @@ extension PostgresStore {
         var last = cursor
         for (arrival, body, sig, run) in rows.prefix(limit) {
             last = arrival
-            entries.append(ChangePage.Entry(arrival: arrival, change: try StoredForm.change(body), signature: sig, run: run.map(Int.init) ?? 1))
+            entries.append(
+                ChangePage.Entry(
+                    arrival: arrival, change: try StoredForm.change(body), signature: sig, run: run.map(Int.init) ?? 1))
         }
         return ChangePage(changes: entries, cursor: last, hasMore: rows.count > limit)
     }
@@ -80,7 +90,9 @@ extension PostgresStore {
     /// One report as people see it.
     public func report(_ id: ReportID) async throws(FieldSyncError) -> Report? {
         let head = try await withConnection { conn in
-            try await conn.rows("SELECT head FROM reports WHERE id = \(id.rawValue)", self.logger).first.map { try $0.decode(Data.self) }
+            try await conn.rows("SELECT head FROM reports WHERE id = \(id.rawValue)", self.logger).first.map {
+                try $0.decode(Data.self)
+            }
         }
         guard let head else { return nil }
         return try await views([try StoredForm.head(head)]).first
@@ -94,7 +106,9 @@ extension PostgresStore {
         if let v = filter.lifecycle { binds.append(v); sql += " AND lifecycle = $\(binds.count)" }
         if let v = filter.status { binds.append(v); sql += " AND status = $\(binds.count)" }
         if let v = filter.serviceCode { binds.append(v); sql += " AND service_code = $\(binds.count)" }
-        if let v = filter.text, !v.isEmpty { binds.append(v.lowercased()); sql += " AND strpos(search, $\(binds.count)) > 0" }
+        if let v = filter.text, !v.isEmpty {
+            binds.append(v.lowercased()); sql += " AND strpos(search, $\(binds.count)) > 0"
+        }
         if let v = filter.updatedSince {
             binds.append(Int64(v.millis)); binds.append(Int64(v.counter))
             sql += " AND (updated_ms, updated_c) >= ($\(binds.count - 1), $\(binds.count))"
@@ -102,7 +116,9 @@ extension PostgresStore {
         binds.append(Int64(max(0, filter.limit))); binds.append(Int64(max(0, filter.offset)))
         sql += " ORDER BY updated_ms DESC, updated_c DESC, id LIMIT $\(binds.count - 1) OFFSET $\(binds.count)"
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
-        let bodies = try await withConnection { conn in try await conn.rows(query, self.logger).map { try $0.decode(Data.self) } }
+        let bodies = try await withConnection { conn in
+            try await conn.rows(query, self.logger).map { try $0.decode(Data.self) }
+        }
         var heads: [ReportHead] = []
         for b in bodies { heads.append(try StoredForm.head(b)) }
         return try await views(heads)
@@ -113,20 +129,31 @@ extension PostgresStore {
         guard !heads.isEmpty else { return [] }
         let ids = heads.map(\.id.rawValue)
         let (noteRows, mediaRows) = try await withConnection { conn in
-            let n = try await conn.rows("SELECT report, device, seq, hlc_ms, hlc_c, text FROM notes WHERE report = ANY(\(ids))", self.logger)
-                .map { try $0.decode((String, String, Int64, Int64, Int64, String).self) }
-            let m = try await conn.rows("SELECT report, device, seq, sha256, content_type, size FROM media WHERE report = ANY(\(ids)) ORDER BY report, sha256", self.logger)
-                .map { try $0.decode((String, String, Int64, String, String, Int64).self) }
+            let n = try await conn.rows(
+                "SELECT report, device, seq, hlc_ms, hlc_c, text FROM notes WHERE report = ANY(\(ids))", self.logger
+            )
+            .map { try $0.decode((String, String, Int64, Int64, Int64, String).self) }
+            let m = try await conn.rows(
+                "SELECT report, device, seq, sha256, content_type, size FROM media WHERE report = ANY(\(ids)) ORDER BY report, sha256",
+                self.logger
+            )
+            .map { try $0.decode((String, String, Int64, String, String, Int64).self) }
             return (n, m)
         }
         var notes: [String: [Note]] = [:], media: [String: [MediaAttachment]] = [:]
         for (r, d, seq, ms, c, text) in noteRows {
             guard let d = DeviceID(rawValue: d) else { continue }
-            notes[r, default: []].append(Note(dot: Dot(device: d, seq: UInt64(seq)), hlc: HybridTimestamp(millis: UInt64(ms), counter: UInt32(c)), text: text))
+            notes[r, default: []].append(
+                Note(
+                    dot: Dot(device: d, seq: UInt64(seq)), hlc: HybridTimestamp(millis: UInt64(ms), counter: UInt32(c)),
+                    text: text))
         }
         for (r, d, seq, sha, type, size) in mediaRows {
             guard let d = DeviceID(rawValue: d) else { continue }
-            media[r, default: []].append(MediaAttachment(dot: Dot(device: d, seq: UInt64(seq)), media: MediaRef(sha256: sha, contentType: type, size: UInt64(size))))
+            media[r, default: []].append(
+                MediaAttachment(
+                    dot: Dot(device: d, seq: UInt64(seq)),
+                    media: MediaRef(sha256: sha, contentType: type, size: UInt64(size))))
         }
         return heads.map { Report(head: $0, notes: notes[$0.id.rawValue] ?? [], media: media[$0.id.rawValue] ?? []) }
     }
@@ -134,7 +161,9 @@ extension PostgresStore {
     /// Every change of one report, in the order the store applied them (stage order).
     public func history(of report: ReportID) async throws(FieldSyncError) -> [Change] {
         let bodies = try await withConnection { conn in
-            try await conn.rows("SELECT body FROM changes WHERE report = \(report.rawValue) ORDER BY stage", self.logger).map { try $0.decode(Data.self) }
+            try await conn.rows(
+                "SELECT body FROM changes WHERE report = \(report.rawValue) ORDER BY stage", self.logger
+            ).map { try $0.decode(Data.self) }
         }
         var result: [Change] = []
         for b in bodies { result.append(try StoredForm.change(b)) }
@@ -155,7 +184,9 @@ extension PostgresStore {
         binds.append(Int64(max(0, filter.limit))); binds.append(Int64(max(0, filter.offset)))
         sql += " ORDER BY id LIMIT $\(binds.count - 1) OFFSET $\(binds.count)"
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
-        let bodies = try await withConnection { conn in try await conn.rows(query, self.logger).map { try $0.decode(Data.self) } }
+        let bodies = try await withConnection { conn in
+            try await conn.rows(query, self.logger).map { try $0.decode(Data.self) }
+        }
         var result: [Conflict] = []
         for b in bodies { result.append(try StoredForm.conflict(b)) }
         return result
@@ -168,17 +199,20 @@ extension PostgresStore {
         if let county { binds.append(county); sql += " WHERE county = $1" }
         sql += " ORDER BY id"
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
-        let bodies = try await withConnection { conn in try await conn.rows(query, self.logger).map { try $0.decode(Data.self) } }
+        let bodies = try await withConnection { conn in
+            try await conn.rows(query, self.logger).map { try $0.decode(Data.self) }
+        }
         var heads: [ReportHead] = []
         for b in bodies { heads.append(try StoredForm.head(b)) }
         var reports: [Report] = []
         var i = 0
-        while i < heads.count {   // notes and media in slices, not one query per report
+        while i < heads.count {  // notes and media in slices, not one query per report
             reports += try await views(Array(heads[i..<min(heads.count, i + 2_000)]))
             i += 2_000
         }
         let all = try await conflicts(ConflictFilter(county: county, limit: Int(Int32.max)))
-        return MergedState(reports: reports, open: all.filter(\.isOpen), resolved: all.filter { !$0.isOpen }).canonicalJSON()
+        return MergedState(reports: reports, open: all.filter(\.isOpen), resolved: all.filter { !$0.isOpen })
+            .canonicalJSON()
     }
 
     /// What the database holds, checked: unpublished or duplicated positions, logs that disagree
@@ -187,26 +221,42 @@ extension PostgresStore {
         try await publishPending()
         return try await withConnection { conn in
             var problems: [String] = []
-            let unpublished = try await conn.rows("SELECT count(*) FROM changes WHERE arrival IS NULL", self.logger).first!.decode(Int.self)
+            let unpublished = try await conn.rows("SELECT count(*) FROM changes WHERE arrival IS NULL", self.logger)
+                .first!.decode(Int.self)
             if unpublished > 0 { problems.append("\(unpublished) committed changes have no pull position") }
-            let (count, maxArrival, distinctArrivals) = try await conn.rows("SELECT count(*), coalesce(max(arrival), 0), count(DISTINCT arrival) FROM changes", self.logger)
-                .first!.decode((Int, Int64, Int).self)
-            let published = try await conn.rows("SELECT last_arrival FROM publish_state WHERE id = 1", self.logger).first!.decode(Int64.self)
+            let (count, maxArrival, distinctArrivals) = try await conn.rows(
+                "SELECT count(*), coalesce(max(arrival), 0), count(DISTINCT arrival) FROM changes", self.logger
+            )
+            .first!.decode((Int, Int64, Int).self)
+            let published = try await conn.rows("SELECT last_arrival FROM publish_state WHERE id = 1", self.logger)
+                .first!.decode(Int64.self)
             if distinctArrivals != count || maxArrival != Int64(count) || published != maxArrival {
-                problems.append("pull positions are not 1…\(count) (highest \(maxArrival), distinct \(distinctArrivals), published \(published))")
+                problems.append(
+                    "pull positions are not 1…\(count) (highest \(maxArrival), distinct \(distinctArrivals), published \(published))"
+                )
             }
             var logs: [String: StoreVerification.LogSummary] = [:]
-            for row in try await conn.rows("SELECT device, count(*), max(seq) FROM changes GROUP BY device", self.logger) {
+            for row in try await conn.rows(
+                "SELECT device, count(*), max(seq) FROM changes GROUP BY device", self.logger)
+            {
                 let (d, n, h) = try row.decode((String, Int, Int64).self)
                 logs[d] = .init(count: n, highest: UInt64(h))
             }
             for row in try await conn.rows("SELECT device, highest_seq, change_count FROM device_logs", self.logger) {
                 let (d, h, n) = try row.decode((String, Int64, Int).self)
-                if logs[d]?.highest != UInt64(h) || logs[d]?.count != n { problems.append("device_logs row of \(d) disagrees with its changes") }
+                if logs[d]?.highest != UInt64(h) || logs[d]?.count != n {
+                    problems.append("device_logs row of \(d) disagrees with its changes")
+                }
             }
-            let distinct = try await conn.rows("SELECT count(*) FROM (SELECT DISTINCT device, seq FROM changes) d", self.logger).first!.decode(Int.self)
-            let counties = try await conn.rows("SELECT DISTINCT county FROM reports ORDER BY county", self.logger).map { try $0.decode(String.self) }
-            return StoreVerification(integrity: problems.isEmpty ? ["ok"] : problems, changes: count, duplicateDots: count - distinct, logs: logs, counties: counties)
+            let distinct = try await conn.rows(
+                "SELECT count(*) FROM (SELECT DISTINCT device, seq FROM changes) d", self.logger
+            ).first!.decode(Int.self)
+            let counties = try await conn.rows("SELECT DISTINCT county FROM reports ORDER BY county", self.logger).map {
+                try $0.decode(String.self)
+            }
+            return StoreVerification(
+                integrity: problems.isEmpty ? ["ok"] : problems, changes: count, duplicateDots: count - distinct,
+                logs: logs, counties: counties)
         }
     }
 }

@@ -39,7 +39,10 @@ public final class PostgresStore: ServerStore {
     let logger: Logger
     private let runner: Task<Void, Never>
 
-    private init(configuration: PostgresStoreConfiguration, options: Options, client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
+    private init(
+        configuration: PostgresStoreConfiguration, options: Options, client: PostgresClient, logger: Logger,
+        runner: Task<Void, Never>
+    ) {
         self.configuration = configuration
         self.options = options
         self.client = client
@@ -49,8 +52,10 @@ public final class PostgresStore: ServerStore {
 
     /// Connects to the database and brings its schema to the current version (creating it on
     /// an empty database). Several daemons may do this at once: one migrates, the others wait.
-    public static func connect(_ configuration: PostgresStoreConfiguration, options: Options = Options(),
-                               logger: Logger = Logger(label: "fieldsync.postgres")) async throws(FieldSyncError) -> PostgresStore {
+    public static func connect(
+        _ configuration: PostgresStoreConfiguration, options: Options = Options(),
+        logger: Logger = Logger(label: "fieldsync.postgres")
+    ) async throws(FieldSyncError) -> PostgresStore {
         try await probe(configuration, logger: logger)
         let tls: PostgresClient.Configuration.TLS
         switch configuration.tls {
@@ -58,16 +63,20 @@ public final class PostgresStore: ServerStore {
         case .prefer: tls = .prefer(.makeClientConfiguration())
         case .require: tls = .require(.makeClientConfiguration())
         }
-        var pg = PostgresClient.Configuration(host: configuration.host, port: configuration.port, username: configuration.user,
-                                              password: configuration.password, database: configuration.database, tls: tls)
+        var pg = PostgresClient.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.user,
+            password: configuration.password, database: configuration.database, tls: tls)
         pg.options.maximumConnections = configuration.poolSize
-        pg.options.additionalStartupParameters = [("search_path", configuration.schema), ("application_name", "fieldsyncd")]
+        pg.options.additionalStartupParameters = [
+            ("search_path", configuration.schema), ("application_name", "fieldsyncd"),
+        ]
         // The pool's own chatter (e.g. a lease racing its start) stays out of the daemon's log.
         var background = logger
         background.logLevel = max(logger.logLevel, .error)
         let client = PostgresClient(configuration: pg, backgroundLogger: background)
         let runner = Task { await client.run() }
-        let store = PostgresStore(configuration: configuration, options: options, client: client, logger: logger, runner: runner)
+        let store = PostgresStore(
+            configuration: configuration, options: options, client: client, logger: logger, runner: runner)
         do throws(FieldSyncError) {
             try await store.migrate()
             try await store.publish()
@@ -87,7 +96,7 @@ public final class PostgresStore: ServerStore {
     // MARK: Schema
 
     private func migrate() async throws(FieldSyncError) {
-        let schema = configuration.schema   // validated: a plain lower-case identifier
+        let schema = configuration.schema  // validated: a plain lower-case identifier
         try await transaction { conn in
             try await conn.run("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))", logger)
             try await conn.run(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger)
@@ -96,10 +105,15 @@ public final class PostgresStore: ServerStore {
             let version = try rows.first?.decode(Int.self) ?? 0
             if rows.isEmpty { try await conn.run("INSERT INTO fieldsync_schema(version) VALUES (0)", logger) }
             guard version <= PostgresSchema.currentVersion else {
-                throw FieldSyncError(.schemaTooNew, "database '\(self.configuration.database)' (schema \(self.configuration.schema)) has FieldSync schema version \(version), but this build knows only up to \(PostgresSchema.currentVersion); upgrade every fieldsyncd before pointing it at this database")
+                throw FieldSyncError(
+                    .schemaTooNew,
+                    "database '\(self.configuration.database)' (schema \(self.configuration.schema)) has FieldSync schema version \(version), but this build knows only up to \(PostgresSchema.currentVersion); upgrade every fieldsyncd before pointing it at this database"
+                )
             }
             for v in version..<PostgresSchema.migrations.count {
-                for statement in PostgresSchema.migrations[v] { try await conn.run(PostgresQuery(unsafeSQL: statement), logger) }
+                for statement in PostgresSchema.migrations[v] {
+                    try await conn.run(PostgresQuery(unsafeSQL: statement), logger)
+                }
                 try await conn.run("UPDATE fieldsync_schema SET version = \(v + 1)", logger)
             }
         }
@@ -135,7 +149,8 @@ public final class PostgresStore: ServerStore {
                     }
                 }
             } catch {
-                let retryable = error is IngestRaceLost
+                let retryable =
+                    error is IngestRaceLost
                     || (error as? PSQLError)?.serverInfo?[.sqlState].map { ["40P01", "40001"].contains($0) } == true
                 if attempt <= options.retries, retryable {
                     try? await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
@@ -152,11 +167,20 @@ public final class PostgresStore: ServerStore {
         if let p = error as? PSQLError {
             if let info = p.serverInfo {
                 let state = info[.sqlState] ?? "?"
-                return FieldSyncError(.storage, "PostgreSQL refused an operation (SQLSTATE \(state): \(info[.message] ?? "no message")); nothing was changed by it. Check the database's log; if it persists, run 'fieldsyncd admin verify'")
+                return FieldSyncError(
+                    .storage,
+                    "PostgreSQL refused an operation (SQLSTATE \(state): \(info[.message] ?? "no message")); nothing was changed by it. Check the database's log; if it persists, run 'fieldsyncd admin verify'"
+                )
             }
-            return FieldSyncError(.storage, "PostgreSQL is unreachable or the connection failed (\(p.code)); check that the database is up and the URL is right, then retry")
+            return FieldSyncError(
+                .storage,
+                "PostgreSQL is unreachable or the connection failed (\(p.code)); check that the database is up and the URL is right, then retry"
+            )
         }
-        return FieldSyncError(.storage, "PostgreSQL call failed (\(String(describing: error).prefix(200))); retry, and check the database if it persists")
+        return FieldSyncError(
+            .storage,
+            "PostgreSQL call failed (\(String(describing: error).prefix(200))); retry, and check the database if it persists"
+        )
     }
 }
 

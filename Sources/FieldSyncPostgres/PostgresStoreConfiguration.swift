@@ -36,8 +36,12 @@ public struct PostgresStoreConfiguration: Sendable, Hashable {
     /// default 10), `schema` (default `public`).
     public init(url string: String) throws(FieldSyncError) {
         guard let url = URLComponents(string: string), ["postgres", "postgresql"].contains(url.scheme ?? ""),
-              let host = url.host, !host.isEmpty else {
-            throw FieldSyncError(.invalidRequest, "the PostgreSQL URL must look like postgres://USER:PASSWORD@HOST:PORT/DATABASE (got something else); see docs/operations.md")
+            let host = url.host, !host.isEmpty
+        else {
+            throw FieldSyncError(
+                .invalidRequest,
+                "the PostgreSQL URL must look like postgres://USER:PASSWORD@HOST:PORT/DATABASE (got something else); see docs/operations.md"
+            )
         }
         let path = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
         self.host = host
@@ -49,13 +53,16 @@ public struct PostgresStoreConfiguration: Sendable, Hashable {
         for item in url.queryItems ?? [] { query[item.name] = item.value ?? "" }
         schema = query["schema"] ?? "public"
         guard schema.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {
-            throw FieldSyncError(.invalidRequest, "schema '\(schema.prefix(64))' must be a lower-case SQL identifier (a–z, 0–9, _)")
+            throw FieldSyncError(
+                .invalidRequest, "schema '\(schema.prefix(64))' must be a lower-case SQL identifier (a–z, 0–9, _)")
         }
         switch query["sslmode"] ?? "disable" {
         case "disable": tls = .disable
         case "prefer", "allow": tls = .prefer
         case "require", "verify-ca", "verify-full": tls = .require
-        case let other: throw FieldSyncError(.invalidRequest, "sslmode '\(other.prefix(20))' is not known; use disable, prefer or require")
+        case let other:
+            throw FieldSyncError(
+                .invalidRequest, "sslmode '\(other.prefix(20))' is not known; use disable, prefer or require")
         }
         guard let pool = Int(query["pool"] ?? "10"), (1...200).contains(pool) else {
             throw FieldSyncError(.invalidRequest, "pool must be a number of connections from 1 to 200")

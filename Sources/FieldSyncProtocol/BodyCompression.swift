@@ -10,9 +10,13 @@ public enum BodyCompression: String, Sendable, CaseIterable {
     /// The encoding named by a `Content-Encoding` value (`identity` and empty are `nil`), or an
     /// `unsupported_encoding` error.
     public static func from(contentEncoding value: String?) throws(FieldSyncError) -> BodyCompression? {
-        guard let raw = value?.trimmingCharacters(in: .whitespaces).lowercased(), !raw.isEmpty, raw != "identity" else { return nil }
+        guard let raw = value?.trimmingCharacters(in: .whitespaces).lowercased(), !raw.isEmpty, raw != "identity" else {
+            return nil
+        }
         guard let e = BodyCompression(rawValue: raw) else {
-            throw FieldSyncError(.unsupportedEncoding, "Content-Encoding '\(raw.prefix(40))' is not supported; use gzip, deflate or none")
+            throw FieldSyncError(
+                .unsupportedEncoding, "Content-Encoding '\(raw.prefix(40))' is not supported; use gzip, deflate or none"
+            )
         }
         return e
     }
@@ -25,7 +29,9 @@ public enum BodyCompression: String, Sendable, CaseIterable {
             let q = pieces.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
             return (pieces.first ?? "", q)
         }
-        for e in [BodyCompression.gzip, .deflate] where offered.contains(where: { $0.0 == e.rawValue && $0.1 > 0 }) { return e }
+        for e in [BodyCompression.gzip, .deflate] where offered.contains(where: { $0.0 == e.rawValue && $0.1 > 0 }) {
+            return e
+        }
         return nil
     }
 
@@ -34,7 +40,11 @@ public enum BodyCompression: String, Sendable, CaseIterable {
     /// Compresses `data` at level 6.
     public func compress(_ data: Data) -> Data {
         var stream = z_stream()
-        guard deflateInit2_(&stream, 6, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        guard
+            deflateInit2_(
+                &stream, 6, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        else {
             return Data()
         }
         defer { deflateEnd(&stream) }
@@ -78,7 +88,8 @@ public enum BodyCompression: String, Sendable, CaseIterable {
                 }
                 let produced = chunk.count - Int(stream.avail_out)
                 if output.count + produced > maxBytes {
-                    failure = FieldSyncError(.bodyTooLarge, "the \(rawValue) body expands beyond \(maxBytes) bytes; send smaller batches")
+                    failure = FieldSyncError(
+                        .bodyTooLarge, "the \(rawValue) body expands beyond \(maxBytes) bytes; send smaller batches")
                     return
                 }
                 output.append(contentsOf: chunk[0..<produced])
@@ -88,7 +99,10 @@ public enum BodyCompression: String, Sendable, CaseIterable {
         }
         if let failure { throw failure }
         guard status == Z_STREAM_END else {
-            throw FieldSyncError(.malformed, "the \(rawValue) body is truncated or corrupt (zlib status \(status)); send the complete compressed body")
+            throw FieldSyncError(
+                .malformed,
+                "the \(rawValue) body is truncated or corrupt (zlib status \(status)); send the complete compressed body"
+            )
         }
         return output
     }

@@ -45,8 +45,11 @@ public enum SyncCursor {
         guard let cursor, !cursor.isEmpty else { return Position(arrival: 0, epoch: nil) }
         let parts = cursor.dropFirst().split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard cursor.first == "a", let first = parts.first, first.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
-              let v = Int64(first), v >= 0, parts.count == 1 || isValidEpoch(parts[1]) else {
-            throw FieldSyncError(.invalidRequest, "cursor '\(cursor.prefix(40))' was not issued by this server; omit it to start from the beginning")
+            let v = Int64(first), v >= 0, parts.count == 1 || isValidEpoch(parts[1])
+        else {
+            throw FieldSyncError(
+                .invalidRequest,
+                "cursor '\(cursor.prefix(40))' was not issued by this server; omit it to start from the beginning")
         }
         return Position(arrival: v, epoch: parts.count == 2 ? String(parts[1]) : nil)
     }
@@ -83,9 +86,11 @@ public struct SyncRequest: Codable, Sendable, Hashable {
     public var pending: UInt64?
 
     /// Creates a request.
-    public init(cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil,
-                includeOwn: Bool? = nil, verdicts: Bool? = nil, ownLogFrom: UInt64? = nil, revocations: Bool? = nil,
-                fork: ForkNotice? = nil, pending: UInt64? = nil) {
+    public init(
+        cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil,
+        includeOwn: Bool? = nil, verdicts: Bool? = nil, ownLogFrom: UInt64? = nil, revocations: Bool? = nil,
+        fork: ForkNotice? = nil, pending: UInt64? = nil
+    ) {
         self.cursor = cursor
         self.offer = offer
         self.changes = changes
@@ -155,9 +160,12 @@ public struct SyncResponse: Codable, Sendable, Hashable {
     public var serverTimeMillis: UInt64?
 
     /// Creates a response.
-    public init(accepted: IngestSummary?, logs: [String: UInt64], changes: [SignedChange], cursor: String, more: Bool,
-                refused: [RefusedChange]? = nil, ownLog: [SignedChange]? = nil, ownLogMore: Bool? = nil, revoked: [String]? = nil,
-                serverTimeMillis: UInt64? = nil) {
+    public init(
+        accepted: IngestSummary?, logs: [String: UInt64], changes: [SignedChange], cursor: String, more: Bool,
+        refused: [RefusedChange]? = nil, ownLog: [SignedChange]? = nil, ownLogMore: Bool? = nil,
+        revoked: [String]? = nil,
+        serverTimeMillis: UInt64? = nil
+    ) {
         self.accepted = accepted
         self.logs = logs
         self.changes = changes
@@ -329,7 +337,9 @@ public struct OperatorInfo: Codable, Sendable, Hashable {
     public var expiresAtMillis: UInt64?
 
     /// Creates a record.
-    public init(operatorID: String, name: String, role: String, counties: [String], revoked: Bool, expiresAtMillis: UInt64?) {
+    public init(
+        operatorID: String, name: String, role: String, counties: [String], revoked: Bool, expiresAtMillis: UInt64?
+    ) {
         self.operatorID = operatorID
         self.name = name
         self.role = role
@@ -504,8 +514,10 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
     public var refused: Int?
 
     /// Creates a record.
-    public init(deviceID: String, county: String, status: String, lastSyncMillis: UInt64? = nil, lastError: String? = nil,
-                lastErrorMillis: UInt64? = nil, client: String? = nil, pending: UInt64? = nil, refused: Int? = nil) {
+    public init(
+        deviceID: String, county: String, status: String, lastSyncMillis: UInt64? = nil, lastError: String? = nil,
+        lastErrorMillis: UInt64? = nil, client: String? = nil, pending: UInt64? = nil, refused: Int? = nil
+    ) {
         self.deviceID = deviceID
         self.county = county
         self.status = status

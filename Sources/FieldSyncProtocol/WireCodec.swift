@@ -51,7 +51,10 @@ public struct JSONWireCodec: WireCodec {
             guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
                 return FieldSyncError(.malformedJSON, "the body is not valid JSON: \(explanation)")
             }
-            return FieldSyncError(.invalidRequest, "the body is not a valid \(T.self): a number is out of range for its field (integers are whole, 0 or more, and at most 9223372036854775807 unless the schema says less)")
+            return FieldSyncError(
+                .invalidRequest,
+                "the body is not a valid \(T.self): a number is out of range for its field (integers are whole, 0 or more, and at most 9223372036854775807 unless the schema says less)"
+            )
         default:
             return FieldSyncError(.invalidRequest, "the body is not a valid \(T.self): \(explanation)")
         }
@@ -60,7 +63,10 @@ public struct JSONWireCodec: WireCodec {
     /// A short, human explanation of a decoding error, with the path of the offending field.
     static func describe(_ error: DecodingError) -> String {
         func path(_ p: [any CodingKey]) -> String {
-            p.isEmpty ? "the top level" : p.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+            p.isEmpty
+                ? "the top level"
+                : p.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(
+                    in: CharacterSet(charactersIn: "."))
         }
         switch error {
         case .typeMismatch(let type, let c): return "\(path(c.codingPath)) should be \(type)"

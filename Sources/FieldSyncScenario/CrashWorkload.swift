@@ -8,6 +8,8 @@ public enum CrashWorkload {
         let out = StandardScenario(devices: devices, editsPerDevice: edits, sharedReports: 20, seed: seed).generate()
         var ordered = out.seedChanges
         for i in 0..<edits { for log in out.deviceLogs where i < log.count { ordered.append(log[i]) } }
-        return stride(from: 0, to: ordered.count, by: batchSize).map { Array(ordered[$0..<min($0 + batchSize, ordered.count)]) }
+        return stride(from: 0, to: ordered.count, by: batchSize).map {
+            Array(ordered[$0..<min($0 + batchSize, ordered.count)])
+        }
     }
 }

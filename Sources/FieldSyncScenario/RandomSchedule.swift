@@ -43,7 +43,9 @@ public struct RandomSchedule: Sendable {
             if step % 10 == 0 {
                 // A new connectivity period: each pair can talk with probability 0.3.
                 links = []
-                for a in 0..<replicaCount { for b in 0..<replicaCount where a != b && rng.chance(0.3) { links.insert([a, b]) } }
+                for a in 0..<replicaCount {
+                    for b in 0..<replicaCount where a != b && rng.chance(0.3) { links.insert([a, b]) }
+                }
             }
             let wall = 1_795_000_000_000 + UInt64(step) * 1_000 + UInt64.random(in: 0...5_000, using: &rng)
             if rng.chance(0.6) || all.isEmpty {
@@ -53,18 +55,20 @@ public struct RandomSchedule: Sendable {
                 if known.isEmpty || rng.chance(0.12) {
                     let id = ReportID(rawValue: "r\(nextReport)")!
                     nextReport += 1
-                    change = try! replicas[i].write([.create(county: "kisumu"), .set(field: .status, value: "open")],
-                                                    to: id, county: "kisumu", as: &devices[i], wallMillis: wall)
+                    change = try! replicas[i].write(
+                        [.create(county: "kisumu"), .set(field: .status, value: "open")],
+                        to: id, county: "kisumu", as: &devices[i], wallMillis: wall)
                 } else {
                     let id = known[Int.random(in: 0..<known.count, using: &rng)]
-                    change = try! replicas[i].write(randomOps(&rng), to: id, county: "kisumu", as: &devices[i], wallMillis: wall)
+                    change = try! replicas[i].write(
+                        randomOps(&rng), to: id, county: "kisumu", as: &devices[i], wallMillis: wall)
                 }
                 all.append(change)
             } else if !links.isEmpty {
                 let pair = links.randomElement(using: &rng)!
                 let (from, to) = (pair[0], pair[1])
                 var batch = replicas[from].log.filter { _ in rng.chance(0.7) }
-                batch += batch.filter { _ in rng.chance(0.2) }   // duplicates
+                batch += batch.filter { _ in rng.chance(0.2) }  // duplicates
                 batch.shuffle(using: &rng)
                 for c in batch { try! replicas[to].receive(c) }
             }

@@ -22,8 +22,10 @@ public struct StandardScenario: Sendable {
     public var county: String
 
     /// The standard scenario: 50 devices × 2,000 edits, 20% on shared reports.
-    public init(devices: Int = 50, editsPerDevice: Int = 2_000, sharedFraction: Double = 0.2,
-                sharedReports: Int = 200, createFraction: Double = 0.1, seed: UInt64 = 2026, county: String = "nairobi") {
+    public init(
+        devices: Int = 50, editsPerDevice: Int = 2_000, sharedFraction: Double = 0.2,
+        sharedReports: Int = 200, createFraction: Double = 0.1, seed: UInt64 = 2026, county: String = "nairobi"
+    ) {
         self.devices = devices
         self.editsPerDevice = editsPerDevice
         self.sharedFraction = sharedFraction
@@ -45,8 +47,10 @@ public struct StandardScenario: Sendable {
         public var editCount: Int { deviceLogs.reduce(0) { $0 + $1.count } }
     }
 
-    static let fields: [FieldName] = [.status, .priority, .assignee, .description, .ward, .address, .statusNotes,
-                                      FieldName(rawValue: "attributes.water_point")!, FieldName(rawValue: "attributes.severity")!]
+    static let fields: [FieldName] = [
+        .status, .priority, .assignee, .description, .ward, .address, .statusNotes,
+        FieldName(rawValue: "attributes.water_point")!, FieldName(rawValue: "attributes.severity")!,
+    ]
     static let statuses: [FieldValue] = ["open", "acknowledged", "in_progress", "closed"]
     static let categories: [FieldValue] = ["pothole", "water_point", "streetlight", "waste", "drainage"]
 
@@ -59,7 +63,8 @@ public struct StandardScenario: Sendable {
         var sharedIDs: [ReportID] = []
         for i in 0..<sharedReports {
             let id = ReportID(rawValue: String(format: "shared-%05d", i))!
-            _ = try! seedReplica.write(createOps(&rng), to: id, county: county, as: &coordinator, wallMillis: baseMillis + UInt64(i))
+            _ = try! seedReplica.write(
+                createOps(&rng), to: id, county: county, as: &coordinator, wallMillis: baseMillis + UInt64(i))
             sharedIDs.append(id)
         }
         var logs: [[Change]] = []
@@ -93,11 +98,13 @@ public struct StandardScenario: Sendable {
     }
 
     func createOps(_ rng: inout SplitMix64) -> [ReportOperation] {
-        [.create(county: county),
-         .set(field: .serviceCode, value: StandardScenario.categories.randomElement(using: &rng)!),
-         .set(field: .status, value: "open"),
-         .set(field: .lat, value: .double(-1.28 + Double.random(in: -0.1...0.1, using: &rng))),
-         .set(field: .long, value: .double(36.82 + Double.random(in: -0.1...0.1, using: &rng)))]
+        [
+            .create(county: county),
+            .set(field: .serviceCode, value: StandardScenario.categories.randomElement(using: &rng)!),
+            .set(field: .status, value: "open"),
+            .set(field: .lat, value: .double(-1.28 + Double.random(in: -0.1...0.1, using: &rng))),
+            .set(field: .long, value: .double(36.82 + Double.random(in: -0.1...0.1, using: &rng))),
+        ]
     }
 
     func editOps(_ rng: inout SplitMix64) -> [ReportOperation] {

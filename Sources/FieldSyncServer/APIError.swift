@@ -33,7 +33,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .timeout, .overloaded: return .serviceUnavailable
         case .storage, .internalError, .schemaTooNew, .databaseInUse: return .internalServerError
         case .invalidIdentifier, .invalidSequence, .invalidContext, .invalidOperation, .unknownField, .fieldTooLarge,
-             .emptyChange, .countyMismatch, .clockSkew, .badSignature, .tooManyChanges, .invalidEnrollment:
+            .emptyChange, .countyMismatch, .clockSkew, .badSignature, .tooManyChanges, .invalidEnrollment:
             return .unprocessableContent
         }
     }

@@ -15,11 +15,14 @@ public final class DeviceHealthRecorder: Sendable {
     /// Records a sync of `device` (`error` nil for a success) and the backlog it said it still
     /// held; a failure to record is not the sync's. A new outcome, or a backlog that emptied or
     /// began, is written at once.
-    func record(_ device: DeviceID, error: String?, client: String?, pending: UInt64? = nil, service: SyncService) async {
+    func record(_ device: DeviceID, error: String?, client: String?, pending: UInt64? = nil, service: SyncService) async
+    {
         let now = service.now()
         let idle = pending.map { $0 == 0 }
         let due = written.withLock { w -> Bool in
-            if let last = w[device], last.error == error, idle == nil || last.idle == idle, now < last.at &+ intervalMillis {
+            if let last = w[device], last.error == error, idle == nil || last.idle == idle,
+                now < last.at &+ intervalMillis
+            {
                 return false
             }
             if w.count > 200_000 { w.removeAll() }

@@ -24,8 +24,10 @@ public final class EmbeddedServer: Sendable {
     }
 
     /// Starts a server on `database` (created if needed), on a free loopback port.
-    public static func start(database: String, configuration: ServerConfiguration = ServerConfiguration(),
-                             signingKey: DeviceKey? = nil) async throws -> EmbeddedServer {
+    public static func start(
+        database: String, configuration: ServerConfiguration = ServerConfiguration(),
+        signingKey: DeviceKey? = nil
+    ) async throws -> EmbeddedServer {
         let store = try SQLiteStore(path: database, options: .server)
         let service = try await SyncService(store: store, configuration: configuration, signingKey: signingKey)
         var logger = Logger(label: "fieldsyncd-embedded")
@@ -38,8 +40,10 @@ public final class EmbeddedServer: Sendable {
         let task = Task { try await app.run() }
         var port = 0
         for await p in stream { port = p }
-        let admin = try await service.createOperator(OperatorRequest(name: "embedded admin", role: "admin", counties: ["*"]), by: nil)
-        return EmbeddedServer(service: service, url: URL(string: "http://127.0.0.1:\(port)")!, adminToken: admin.token, task: task)
+        let admin = try await service.createOperator(
+            OperatorRequest(name: "embedded admin", role: "admin", counties: ["*"]), by: nil)
+        return EmbeddedServer(
+            service: service, url: URL(string: "http://127.0.0.1:\(port)")!, adminToken: admin.token, task: task)
     }
 
     /// Stops serving and closes the database.

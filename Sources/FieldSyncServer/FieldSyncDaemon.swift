@@ -7,9 +7,9 @@ import Logging
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Assembles a runnable `fieldsyncd`: the store, the service, the HTTP application.
@@ -20,8 +20,10 @@ public enum FieldSyncDaemon {
     /// Builds the HTTP application for a service on `host:port`. `onRunning` receives the bound
     /// port (useful with port 0). Connections are reaped after `idleTimeoutSeconds` without a
     /// complete request head, and capped at `maxConnections` (within the descriptor limit).
-    public static func application(service: SyncService, host: String, port: Int, logger: Logger,
-                                   onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public static func application(
+        service: SyncService, host: String, port: Int, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         let configuration = service.configuration
         let connections = connectionCap(configuration.maxConnections, logger: logger)
         let idle = TimeAmount.milliseconds(Int64(max(0.001, configuration.idleTimeoutSeconds) * 1000))
@@ -49,9 +51,11 @@ public enum FieldSyncDaemon {
         }
         let available = Int(clamping: limit.rlim_cur) - reservedDescriptors
         guard available < wanted else { return max(1, wanted) }
-        logger.warning("connection cap lowered to fit the file-descriptor limit", metadata: [
-            "wanted": "\(wanted)", "cap": "\(max(1, available))", "nofile": "\(limit.rlim_cur)",
-        ])
+        logger.warning(
+            "connection cap lowered to fit the file-descriptor limit",
+            metadata: [
+                "wanted": "\(wanted)", "cap": "\(max(1, available))", "nofile": "\(limit.rlim_cur)",
+            ])
         return max(1, available)
     }
 }

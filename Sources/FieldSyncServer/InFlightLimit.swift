@@ -21,11 +21,14 @@ struct InFlightLimit: RouterMiddleware {
         counter = Counter()
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let now = counter.value.wrappingAdd(1, ordering: .relaxed).newValue
         defer { counter.value.wrappingSubtract(1, ordering: .relaxed) }
         guard now <= limit else {
-            throw FieldSyncError(.overloaded, "the server is handling \(limit) requests already; retry after the time in Retry-After")
+            throw FieldSyncError(
+                .overloaded, "the server is handling \(limit) requests already; retry after the time in Retry-After")
         }
         return try await next(request, context)
     }

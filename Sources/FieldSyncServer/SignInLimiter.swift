@@ -43,7 +43,9 @@ public final class SignInLimiter: Sendable {
 
     /// A limiter allowing `maxFailures` failed sign-ins per address and `maxGlobalFailures` over
     /// all addresses per `windowSeconds`.
-    public init(maxFailures: Int = 20, maxGlobalFailures: Int = 1_000, windowSeconds: Int = 60, maxClients: Int = 100_000) {
+    public init(
+        maxFailures: Int = 20, maxGlobalFailures: Int = 1_000, windowSeconds: Int = 60, maxClients: Int = 100_000
+    ) {
         self.maxFailures = maxFailures
         self.maxGlobalFailures = maxGlobalFailures
         self.windowMillis = UInt64(max(1, windowSeconds)) * 1000
@@ -53,7 +55,9 @@ public final class SignInLimiter: Sendable {
     /// Records one failed sign-in by `client` and says how to answer it.
     public func recordFailure(_ client: String, now: UInt64) -> Verdict {
         state.withLock { s in
-            if s.global.failures == 0 || now >= s.global.start + windowMillis { s.global = Window(start: now, failures: 0) }
+            if s.global.failures == 0 || now >= s.global.start + windowMillis {
+                s.global = Window(start: now, failures: 0)
+            }
             s.global.failures += 1
             if s.clients.count >= maxClients && s.clients[client] == nil { evict(&s.clients, now: now) }
             if let window = s.clients[client], now < window.start + windowMillis {
@@ -62,8 +66,12 @@ public final class SignInLimiter: Sendable {
                 s.clients[client] = Window(start: now, failures: 1)
             }
             let local = s.clients[client]!
-            if s.global.failures > maxGlobalFailures { return .limited(retryAfterSeconds: retryAfter(s.global, now), global: true) }
-            if local.failures > maxFailures { return .limited(retryAfterSeconds: retryAfter(local, now), global: false) }
+            if s.global.failures > maxGlobalFailures {
+                return .limited(retryAfterSeconds: retryAfter(s.global, now), global: true)
+            }
+            if local.failures > maxFailures {
+                return .limited(retryAfterSeconds: retryAfter(local, now), global: false)
+            }
             return .answer
         }
     }
@@ -78,9 +86,12 @@ public final class SignInLimiter: Sendable {
     }
 
     static func limitedError(_ seconds: UInt64, global: Bool) -> FieldSyncError {
-        FieldSyncError(.rateLimited, global
-            ? "too many failed sign-ins at this server; wait \(seconds) s before trying again, and check that the token is the one you were given"
-            : "too many failed sign-ins from this address; wait \(seconds) s before trying again, and check that the token is the one you were given")
+        FieldSyncError(
+            .rateLimited,
+            global
+                ? "too many failed sign-ins at this server; wait \(seconds) s before trying again, and check that the token is the one you were given"
+                : "too many failed sign-ins from this address; wait \(seconds) s before trying again, and check that the token is the one you were given"
+        )
     }
 
     private func retryAfter(_ window: Window, _ now: UInt64) -> UInt64 {

@@ -5,11 +5,15 @@ import Foundation
 /// The audit log: every administrative and operator action, who, when, from where, what.
 extension SyncService {
     /// Records an action by `caller` (nil: a `fieldsyncd admin` command in the shell) from `address`.
-    func audit(_ action: AuditAction, by caller: Principal?, from address: String?, county: String?,
-               subject: String, detail: String) async throws(FieldSyncError) {
+    func audit(
+        _ action: AuditAction, by caller: Principal?, from address: String?, county: String?,
+        subject: String, detail: String
+    ) async throws(FieldSyncError) {
         let (actor, role) = Self.actor(caller)
-        try await store.appendAudit(AuditEntry(atMillis: now(), actor: actor, role: role, address: address ?? "local",
-                                               action: action, county: county, subject: subject, detail: detail))
+        try await store.appendAudit(
+            AuditEntry(
+                atMillis: now(), actor: actor, role: role, address: address ?? "local",
+                action: action, county: county, subject: subject, detail: detail))
     }
 
     /// How the audit log names a caller.

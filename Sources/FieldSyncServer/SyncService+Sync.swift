@@ -24,7 +24,10 @@ extension SyncService {
         }
         let pushed = request.changes ?? []
         guard pushed.count <= configuration.maxPushChanges else {
-            throw FieldSyncError(.tooManyChanges, "a sync may push at most \(configuration.maxPushChanges) changes; you sent \(pushed.count): send the rest in the next request")
+            throw FieldSyncError(
+                .tooManyChanges,
+                "a sync may push at most \(configuration.maxPushChanges) changes; you sent \(pushed.count): send the rest in the next request"
+            )
         }
         let offer = request.offer ?? [:]
         guard offer.count <= configuration.maxOfferedLogs else {
@@ -62,10 +65,14 @@ extension SyncService {
         response.logs = logs
         response.refused = request.verdicts == true && !refused.isEmpty ? refused : nil
         response.serverTimeMillis = now()
-        if let from = request.ownLogFrom { (response.ownLog, response.ownLogMore) = try await ownLog(of: device.id, from: from, limit: limit) }
+        if let from = request.ownLogFrom {
+            (response.ownLog, response.ownLogMore) = try await ownLog(of: device.id, from: from, limit: limit)
+        }
         if request.revocations == true {
-            let list = Revocations(county: device.county, devices: try await store.devices(county: device.county)
-                .filter { $0.status == "revoked" }.map(\.id), atMillis: now())
+            let list = Revocations(
+                county: device.county,
+                devices: try await store.devices(county: device.county)
+                    .filter { $0.status == "revoked" }.map(\.id), atMillis: now())
             response.revoked = list.devices.map(\.rawValue)
             response.revokedAtMillis = list.atMillis
             response.revokedSignature = try signer().sign(list).base64EncodedString()
@@ -75,8 +82,10 @@ extension SyncService {
     }
 
     /// Verifies and ingests a push; returns what it did and the refused changes.
-    private func push(_ pushed: [SignedChange], from device: DeviceRecord,
-                      verdicts: Bool) async throws(FieldSyncError) -> (IngestSummary, [RefusedChange]) {
+    private func push(
+        _ pushed: [SignedChange], from device: DeviceRecord,
+        verdicts: Bool
+    ) async throws(FieldSyncError) -> (IngestSummary, [RefusedChange]) {
         let preRefused = try await verify(pushed, from: device)
         if !verdicts, let first = pushed.first(where: { preRefused[$0.change.dot] != nil }) {
             metrics.refused([RefusedChange(dot: first.change.dot, error: preRefused[first.change.dot]!)])
@@ -86,7 +95,9 @@ extension SyncService {
         do {
             r = try await store.ingest(signed: pushed, preRefused: preRefused, atomic: !verdicts, via: device.id)
         } catch {
-            if !verdicts, error.code != .storage { metrics.refused([RefusedChange(dot: pushed[0].change.dot, error: error)]) }
+            if !verdicts, error.code != .storage {
+                metrics.refused([RefusedChange(dot: pushed[0].change.dot, error: error)])
+            }
             throw error
         }
         store.faults?.reach(.afterCommit)
@@ -95,13 +106,16 @@ extension SyncService {
         metrics.conflictsOpened.increment(by: Int64(r.conflictsOpened))
         metrics.conflictsResolved.increment(by: Int64(r.conflictsResolved))
         metrics.refused(r.refusals)
-        let summary = IngestSummary(applied: r.applied, duplicates: r.duplicates, conflictsOpened: r.conflictsOpened,
-                                    conflictsResolved: r.conflictsResolved, refused: verdicts ? r.refusals.count : nil)
+        let summary = IngestSummary(
+            applied: r.applied, duplicates: r.duplicates, conflictsOpened: r.conflictsOpened,
+            conflictsResolved: r.conflictsResolved, refused: verdicts ? r.refusals.count : nil)
         return (summary, r.refusals)
     }
 
     /// How far the server holds each offered or pushed log, and the caller's own.
-    private func logPositions(offer: [String: UInt64], pushed: [SignedChange], device: DeviceRecord) async throws(FieldSyncError) -> [String: UInt64] {
+    private func logPositions(
+        offer: [String: UInt64], pushed: [SignedChange], device: DeviceRecord
+    ) async throws(FieldSyncError) -> [String: UInt64] {
         var names = Set(offer.keys)
         for c in pushed { names.insert(c.change.dot.device.rawValue) }
         names.insert(device.id.rawValue)
@@ -132,27 +146,35 @@ extension SyncService {
     }
 
     /// The page of changes after `cursor` for the device's county.
-    private func pull(after cursor: Int64, limit: Int, request: SyncRequest, device: DeviceRecord) async throws(FieldSyncError) -> SyncResponse {
+    private func pull(
+        after cursor: Int64, limit: Int, request: SyncRequest, device: DeviceRecord
+    ) async throws(FieldSyncError) -> SyncResponse {
         let excluding = request.includeOwn == true ? nil : device.id
         var cursor = cursor
-        var page = limit == 0
+        var page =
+            limit == 0
             ? ChangePage(changes: [], cursor: cursor, hasMore: false)
             : try await store.changes(after: cursor, county: device.county, excludingDevice: excluding, limit: limit)
         if page.changes.isEmpty, cursor > 0, try await store.lastPosition() < cursor {
             // A cursor beyond anything this database has issued: it was restored from a backup
             // older than the device's last pull. Start over rather than skip what it numbers anew.
             cursor = 0
-            page = limit == 0 ? ChangePage(changes: [], cursor: 0, hasMore: true)
+            page =
+                limit == 0
+                ? ChangePage(changes: [], cursor: 0, hasMore: true)
                 : try await store.changes(after: 0, county: device.county, excludingDevice: excluding, limit: limit)
         }
         metrics.changesServed.increment(by: Int64(page.changes.count))
         if !page.changes.isEmpty { store.faults?.reach(.midPull) }
-        return SyncResponse(accepted: nil, logs: [:], changes: page.changes.map(\.signed),
-                            cursor: SyncCursor.encode(page.cursor, epoch: epoch), more: page.hasMore)
+        return SyncResponse(
+            accepted: nil, logs: [:], changes: page.changes.map(\.signed),
+            cursor: SyncCursor.encode(page.cursor, epoch: epoch), more: page.hasMore)
     }
 
     /// The device's own log from `from`, at most `limit` (1,000 when 0), and whether more follows.
-    private func ownLog(of device: DeviceID, from: UInt64, limit: Int) async throws(FieldSyncError) -> ([SignedChange], Bool) {
+    private func ownLog(
+        of device: DeviceID, from: UInt64, limit: Int
+    ) async throws(FieldSyncError) -> ([SignedChange], Bool) {
         guard from >= 1, from <= Self.maxSeq else {
             throw FieldSyncError(.invalidRequest, "own_log_from must be between 1 and \(Self.maxSeq)")
         }
@@ -171,12 +193,15 @@ extension SyncService {
     /// Records, for operators, that a device found its log forked and moved its work.
     private func record(_ fork: ForkNotice, of device: DeviceRecord) async {
         guard fork.from >= 1, fork.from <= Self.maxSeq, fork.held <= Self.maxSeq,
-              fork.local <= Self.maxSeq else { return }
-        let message = "device \(device.id)'s log forked at seq \(fork.from): the server held 1–\(fork.held), the device had "
+            fork.local <= Self.maxSeq
+        else { return }
+        let message =
+            "device \(device.id)'s log forked at seq \(fork.from): the server held 1–\(fork.held), the device had "
             + "1–\(fork.local) with other changes from \(fork.from) (restored from a backup, or its store copied to another phone). "
             + "The device took back the server's changes and moved its own above \(fork.held); nothing was lost. "
             + "If this repeats, two phones share this identity: enroll the copy as a new device."
-        let verdict = RefusedChange(dot: Dot(device: device.id, seq: fork.from), error: FieldSyncError(.logForked, message))
+        let verdict = RefusedChange(
+            dot: Dot(device: device.id, seq: fork.from), error: FieldSyncError(.logForked, message))
         await store.recordRefusal(verdict, county: device.county, via: device.id)
     }
 
@@ -185,7 +210,9 @@ extension SyncService {
     /// a signature is accepted only if the store holds it byte for byte; a change the store holds
     /// byte for byte is never refused here (it is a duplicate, whoever relays it, even after its
     /// author was revoked).
-    func verify(_ changes: [SignedChange], from device: DeviceRecord) async throws(FieldSyncError) -> [Dot: FieldSyncError] {
+    func verify(
+        _ changes: [SignedChange], from device: DeviceRecord
+    ) async throws(FieldSyncError) -> [Dot: FieldSyncError] {
         var refused: [Dot: FieldSyncError] = [:]
         var authors: [DeviceID: Result<Data, FieldSyncError>] = [:]
         var inRequest: [Dot: Change] = [:]
@@ -206,7 +233,7 @@ extension SyncService {
                 continue
             case .success(let k): key = k
             }
-            guard let signature = signed.signature else { continue }   // must be covered: checked below
+            guard let signature = signed.signature else { continue }  // must be covered: checked below
             if signed.run <= 1 {
                 if !ChangeSignature.isValid(signed, publicKey: key) { refused[c.dot] = Self.forged(c.dot) }
                 continue
@@ -215,28 +242,42 @@ extension SyncService {
             case .failure(let error):
                 refused[c.dot] = error
             case .success(let members):
-                if members.count == signed.run, ChangeSignature.isValidRun(members, signature: signature, publicKey: key) {
+                if members.count == signed.run,
+                    ChangeSignature.isValidRun(members, signature: signature, publicKey: key)
+                {
                     for m in members { covered.insert(m.dot) }
                 } else {
                     refused[c.dot] = Self.forged(c.dot)
                 }
             }
         }
-        for signed in changes where signed.signature == nil && !covered.contains(signed.change.dot) && refused[signed.change.dot] == nil {
-            refused[signed.change.dot] = FieldSyncError(.badSignature, "change \(signed.change.dot) carries no signature and no signed run in this request covers it; send changes exactly as their author signed them")
+        for signed in changes
+        where signed.signature == nil && !covered.contains(signed.change.dot) && refused[signed.change.dot] == nil {
+            refused[signed.change.dot] = FieldSyncError(
+                .badSignature,
+                "change \(signed.change.dot) carries no signature and no signed run in this request covers it; send changes exactly as their author signed them"
+            )
         }
         for signed in changes where refused[signed.change.dot] != nil {
-            if let held = try await store.storedChange(signed.change.dot), held == signed.change { refused[signed.change.dot] = nil }
+            if let held = try await store.storedChange(signed.change.dot), held == signed.change {
+                refused[signed.change.dot] = nil
+            }
         }
         return refused
     }
 
     private func checkCountyAndClock(_ c: Change, device: DeviceRecord) -> FieldSyncError? {
         guard c.county == device.county else {
-            return FieldSyncError(.wrongCounty, "change \(c.dot) belongs to county '\(c.county.prefix(64))', but device \(device.id) syncs '\(device.county)'; a device may only push its own county's changes")
+            return FieldSyncError(
+                .wrongCounty,
+                "change \(c.dot) belongs to county '\(c.county.prefix(64))', but device \(device.id) syncs '\(device.county)'; a device may only push its own county's changes"
+            )
         }
         guard c.hlc.millis <= now() &+ configuration.maxClockAheadMillis else {
-            return FieldSyncError(.clockSkew, "change \(c.dot) is timestamped \(c.hlc.millis) ms, more than \(configuration.maxClockAheadMillis / 3_600_000) hours ahead of the server's clock (\(now()) ms); set the device's date and time and sync again: fieldsync corrects the timestamps of changes it has not pushed yet")
+            return FieldSyncError(
+                .clockSkew,
+                "change \(c.dot) is timestamped \(c.hlc.millis) ms, more than \(configuration.maxClockAheadMillis / 3_600_000) hours ahead of the server's clock (\(now()) ms); set the device's date and time and sync again: fieldsync corrects the timestamps of changes it has not pushed yet"
+            )
         }
         guard c.hlc.millis >= configuration.minClockMillis else {
             return .clockTooOld(c, floorMillis: configuration.minClockMillis)
@@ -245,21 +286,35 @@ extension SyncService {
     }
 
     /// The public key of a change's author, or why its changes are refused.
-    private func author(_ c: Change, authors: inout [DeviceID: Result<Data, FieldSyncError>]) async throws(FieldSyncError) -> Result<Data, FieldSyncError> {
+    private func author(
+        _ c: Change, authors: inout [DeviceID: Result<Data, FieldSyncError>]
+    ) async throws(FieldSyncError) -> Result<Data, FieldSyncError> {
         if let known = authors[c.dot.device] { return known }
         let result: Result<Data, FieldSyncError>
         if c.dot.device == serverID {
             result = .success(serverPublicKey)
         } else if let author = try await store.device(c.dot.device), let k = author.publicKey {
             if author.status != "active" {
-                result = .failure(FieldSyncError(.deviceRevoked, "change \(c.dot) is by \(c.dot.device), which has been revoked; its changes are no longer accepted (the device that relayed it is not affected: it sets the change aside)"))
+                result = .failure(
+                    FieldSyncError(
+                        .deviceRevoked,
+                        "change \(c.dot) is by \(c.dot.device), which has been revoked; its changes are no longer accepted (the device that relayed it is not affected: it sets the change aside)"
+                    ))
             } else if author.county != c.county {
-                result = .failure(FieldSyncError(.wrongCounty, "change \(c.dot) is by \(c.dot.device), enrolled in '\(author.county)', but touches county '\(c.county.prefix(64))'"))
+                result = .failure(
+                    FieldSyncError(
+                        .wrongCounty,
+                        "change \(c.dot) is by \(c.dot.device), enrolled in '\(author.county)', but touches county '\(c.county.prefix(64))'"
+                    ))
             } else {
                 result = .success(k)
             }
         } else {
-            result = .failure(FieldSyncError(.unknownDevice, "change \(c.dot) is by \(c.dot.device), which is not an enrolled device; only enrolled devices' changes are accepted"))
+            result = .failure(
+                FieldSyncError(
+                    .unknownDevice,
+                    "change \(c.dot) is by \(c.dot.device), which is not an enrolled device; only enrolled devices' changes are accepted"
+                ))
         }
         // The county check above depends on the change: cache only what holds for every change.
         if case .failure(let e) = result, e.code == .wrongCounty { return result }
@@ -268,7 +323,9 @@ extension SyncService {
     }
 
     /// The members of a signed run: from this request or, already verified, from the store.
-    private func runMembers(_ signed: SignedChange, inRequest: [Dot: Change]) async throws(FieldSyncError) -> Result<[Change], FieldSyncError> {
+    private func runMembers(
+        _ signed: SignedChange, inRequest: [Dot: Change]
+    ) async throws(FieldSyncError) -> Result<[Change], FieldSyncError> {
         var members: [Change] = []
         for seq in signed.coveredSeqs {
             let dot = Dot(device: signed.change.dot.device, seq: seq)
@@ -277,7 +334,11 @@ extension SyncService {
             } else if let m = try await store.storedChange(dot) {
                 members.append(m)
             } else {
-                return .failure(FieldSyncError(.badSignature, "the run signed on change \(signed.change.dot) covers \(dot), which is neither in this request nor held by the server; send the whole run"))
+                return .failure(
+                    FieldSyncError(
+                        .badSignature,
+                        "the run signed on change \(signed.change.dot) covers \(dot), which is neither in this request nor held by the server; send the whole run"
+                    ))
             }
         }
         return .success(members)
@@ -287,6 +348,9 @@ extension SyncService {
     static let maxSeq = UInt64(Int64.max)
 
     static func forged(_ dot: Dot) -> FieldSyncError {
-        FieldSyncError(.badSignature, "change \(dot) does not carry a valid signature by \(dot.device); it was altered or forged. Send changes exactly as their author signed them")
+        FieldSyncError(
+            .badSignature,
+            "change \(dot) does not carry a valid signature by \(dot.device); it was altered or forged. Send changes exactly as their author signed them"
+        )
     }
 }

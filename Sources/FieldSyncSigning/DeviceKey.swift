@@ -77,7 +77,8 @@ public enum ChangeSignature {
     /// Whether `signed` carries a valid signature by the holder of `publicKey`.
     public static func isValid(_ signed: SignedChange, publicKey: Data) -> Bool {
         guard let signature = signed.signature, signature.count == 64,
-              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)
+        else { return false }
         return key.isValidSignature(signature, for: signingInput(signed.change))
     }
 
@@ -95,7 +96,9 @@ public enum ChangeSignature {
     /// Whether `signature` is a valid signature of the run `changes` (in sequence order) by the
     /// holder of `publicKey`.
     public static func isValidRun(_ changes: [Change], signature: Data, publicKey: Data) -> Bool {
-        guard signature.count == 64, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+        guard signature.count == 64, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else {
+            return false
+        }
         return key.isValidSignature(signature, for: runSigningInput(changes))
     }
 
@@ -112,7 +115,8 @@ public enum Tokens {
         var rng = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let b64 = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+                of: "=", with: "")
         return "\(prefix)_\(b64)"
     }
 

@@ -47,8 +47,10 @@ public struct AuditEntry: Codable, Hashable, Sendable {
     public var detail: String
 
     /// Creates an entry.
-    public init(id: Int64 = 0, atMillis: UInt64, actor: String, role: String, address: String, action: AuditAction,
-                county: String?, subject: String, detail: String) {
+    public init(
+        id: Int64 = 0, atMillis: UInt64, actor: String, role: String, address: String, action: AuditAction,
+        county: String?, subject: String, detail: String
+    ) {
         self.id = id
         self.atMillis = atMillis
         self.actor = actor
@@ -83,8 +85,10 @@ public struct AuditFilter: Hashable, Sendable {
     public var offset: Int
 
     /// Creates a filter.
-    public init(counties: [String]? = nil, includeGlobal: Bool = true, action: AuditAction? = nil, actor: String? = nil,
-                sinceMillis: UInt64? = nil, limit: Int = 100, offset: Int = 0) {
+    public init(
+        counties: [String]? = nil, includeGlobal: Bool = true, action: AuditAction? = nil, actor: String? = nil,
+        sinceMillis: UInt64? = nil, limit: Int = 100, offset: Int = 0
+    ) {
         self.counties = counties
         self.includeGlobal = includeGlobal
         self.action = action

@@ -1,9 +1,9 @@
 import FieldSyncCore
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An exclusive lock on a SQLite database, held by the one process that may write it with
@@ -37,7 +37,10 @@ public final class DatabaseLock: @unchecked Sendable {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let owner = contents(fd)
             close(fd)
-            throw FieldSyncError(.databaseInUse, "the database \(database) is in use by \(owner.isEmpty ? "another process" : owner); stop it first (never run two fieldsyncd on one SQLite file)")
+            throw FieldSyncError(
+                .databaseInUse,
+                "the database \(database) is in use by \(owner.isEmpty ? "another process" : owner); stop it first (never run two fieldsyncd on one SQLite file)"
+            )
         }
         let text = Array("\(holder), since \(Date().ISO8601Format())\n".utf8)
         _ = ftruncate(fd, 0)
@@ -69,6 +72,7 @@ public final class DatabaseLock: @unchecked Sendable {
     private static func contents(_ fd: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 512)
         let n = pread(fd, &buffer, buffer.count, 0)
-        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        return n > 0
+            ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
     }
 }

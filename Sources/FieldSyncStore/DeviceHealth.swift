@@ -17,8 +17,10 @@ public struct DeviceHealth: Hashable, Sendable, Codable {
     public var refused: Int = 0
 
     /// Creates a record.
-    public init(lastSyncMillis: UInt64? = nil, lastError: String? = nil, lastErrorMillis: UInt64? = nil, client: String? = nil,
-                pending: UInt64? = nil, refused: Int = 0) {
+    public init(
+        lastSyncMillis: UInt64? = nil, lastError: String? = nil, lastErrorMillis: UInt64? = nil, client: String? = nil,
+        pending: UInt64? = nil, refused: Int = 0
+    ) {
         self.lastSyncMillis = lastSyncMillis
         self.lastError = lastError
         self.lastErrorMillis = lastErrorMillis

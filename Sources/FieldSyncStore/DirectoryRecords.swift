@@ -37,7 +37,8 @@ public struct OperatorRecord: Hashable, Sendable, Codable {
     public var expiresMillis: UInt64?
 
     /// Creates a record.
-    public init(id: String, name: String, role: String, counties: [String], revoked: Bool, expiresMillis: UInt64? = nil) {
+    public init(id: String, name: String, role: String, counties: [String], revoked: Bool, expiresMillis: UInt64? = nil)
+    {
         self.id = id
         self.name = name
         self.role = role
@@ -50,5 +51,7 @@ public struct OperatorRecord: Hashable, Sendable, Codable {
     public func expired(at nowMillis: UInt64) -> Bool { expiresMillis.map { nowMillis >= $0 } ?? false }
 
     /// Whether the operator may act in `county`.
-    public func covers(_ county: String) -> Bool { role == "admin" || counties.contains("*") || counties.contains(county) }
+    public func covers(_ county: String) -> Bool {
+        role == "admin" || counties.contains("*") || counties.contains(county)
+    }
 }

@@ -38,7 +38,10 @@ public final class FaultInjector: Sendable, Hashable {
         guard let specification, !specification.isEmpty else { return nil }
         let parts = specification.split(separator: ":", maxSplits: 1).map(String.init)
         guard let point = Point(rawValue: parts[0]), parts.count == 2, let n = Int(parts[1]), n >= 1 else {
-            throw FieldSyncError(.invalidRequest, "FIELDSYNC_FAULT '\(specification.prefix(60))' is not valid: use POINT:N with POINT one of \(Point.allCases.map(\.rawValue).joined(separator: ", ")) and N ≥ 1")
+            throw FieldSyncError(
+                .invalidRequest,
+                "FIELDSYNC_FAULT '\(specification.prefix(60))' is not valid: use POINT:N with POINT one of \(Point.allCases.map(\.rawValue).joined(separator: ", ")) and N ≥ 1"
+            )
         }
         self.init(point: point, hit: n)
     }

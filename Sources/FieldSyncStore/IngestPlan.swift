@@ -91,14 +91,17 @@ public struct IngestPlan: Sendable {
     /// Forgets every output before another `run` (what was read from the source is kept).
     public mutating func reset() {
         rows = []; heads = [:]; dirty = []; highest = [:]; counts = [:]; notes = []; media = []; resolved = []
-        result = IngestResult(); refused = []; newByDot = [:]; refusedSeqs = [:]; refusedCreates = [:]; refusedCodes = [:]
+        result = IngestResult(); refused = []; newByDot = [:]; refusedSeqs = [:]; refusedCreates = [:];
+        refusedCodes = [:]
     }
 
     /// Works out the batch. `preRefused` are changes the caller refused already (signature,
     /// author, county): they are reported as refused, and changes depending on them too. Throws
     /// only what the source throws (and, in replay mode, a change that cannot be replayed).
-    public mutating func run<S: IngestSource>(_ changes: [SignedChange], preRefused: [Dot: FieldSyncError] = [:],
-                                              from source: inout S) throws {
+    public mutating func run<S: IngestSource>(
+        _ changes: [SignedChange], preRefused: [Dot: FieldSyncError] = [:],
+        from source: inout S
+    ) throws {
         var remaining: [SignedChange] = []
         remaining.reserveCapacity(changes.count)
         for signed in changes {
@@ -198,7 +201,9 @@ public struct IngestPlan: Sendable {
     }
 
     /// Where the report's working head sits in `heads` (loading it first), `nil` if not held.
-    private mutating func headIndex<S: IngestSource>(_ id: ReportID, _ source: inout S) throws -> Dictionary<ReportID, ReportHead>.Index? {
+    private mutating func headIndex<S: IngestSource>(
+        _ id: ReportID, _ source: inout S
+    ) throws -> Dictionary<ReportID, ReportHead>.Index? {
         if let i = heads.index(forKey: id) { return i }
         guard try workingHead(id, &source) != nil else { return nil }
         return heads.index(forKey: id)
@@ -232,7 +237,7 @@ public struct IngestPlan: Sendable {
             }
         } else {
             var head = ReportHead(creating: c)
-            effects = head.apply(c) { _ in nil }   // a creating change refers to no earlier change
+            effects = head.apply(c) { _ in nil }  // a creating change refers to no earlier change
             heads[c.report] = head
             unheld.remove(c.report)
         }
@@ -271,7 +276,9 @@ public struct IngestPlan: Sendable {
             var still: [Change] = []
             for c in left {
                 if let dot = try refusedDependency(of: c, &source) {
-                    refuse(c, .dependencyRefused(c, on: dot, code: refusedCodes[dot] ?? .dependencyRefused), dependsOn: dot)
+                    refuse(
+                        c, .dependencyRefused(c, on: dot, code: refusedCodes[dot] ?? .dependencyRefused), dependsOn: dot
+                    )
                     progress = true
                 } else {
                     still.append(c)
@@ -287,7 +294,8 @@ public struct IngestPlan: Sendable {
     private mutating func refusedDependency<S: IngestSource>(of c: Change, _ source: inout S) throws -> Dot? {
         if mode == .server {
             let held = try workingHighest(c.dot.device, &source)
-            if c.dot.seq > held + 1, let seq = refusedSeqs[c.dot.device]?.first(where: { $0 > held && $0 < c.dot.seq }) {
+            if c.dot.seq > held + 1, let seq = refusedSeqs[c.dot.device]?.first(where: { $0 > held && $0 < c.dot.seq })
+            {
                 return Dot(device: c.dot.device, seq: seq)
             }
         }
@@ -308,12 +316,17 @@ public struct IngestPlan: Sendable {
         if c.dot.seq <= held, try isHeld(c.dot, below: held, &source) { return .dotReuse(c.dot) }
         if mode == .server && c.dot.seq > held + 1 { return .sequenceGap(c, held: held) }
         guard let head = try workingHead(c.report, &source) else { return .unknownReport(c) }
-        let missing = c.context.entries.filter { head.version[$0.device] < $0.seq }.map { Dot(device: $0.device, seq: $0.seq) }
+        let missing = c.context.entries.filter { head.version[$0.device] < $0.seq }.map {
+            Dot(device: $0.device, seq: $0.seq)
+        }
         return .missingDependency(c, missing: missing)
     }
 
     private static func unreplayable(_ c: Change) -> FieldSyncError {
-        FieldSyncError(.storage, "change \(c.dot) cannot be replayed onto its report; the database may be corrupt: run 'fieldsyncd admin verify'")
+        FieldSyncError(
+            .storage,
+            "change \(c.dot) cannot be replayed onto its report; the database may be corrupt: run 'fieldsyncd admin verify'"
+        )
     }
 }
 

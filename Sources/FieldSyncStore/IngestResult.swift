@@ -79,8 +79,10 @@ public struct ReportFilter: Sendable, Hashable {
     public var offset = 0
 
     /// No filter.
-    public init(county: String? = nil, lifecycle: String? = nil, status: String? = nil, serviceCode: String? = nil,
-                updatedSince: HybridTimestamp? = nil, text: String? = nil, limit: Int = 100, offset: Int = 0) {
+    public init(
+        county: String? = nil, lifecycle: String? = nil, status: String? = nil, serviceCode: String? = nil,
+        updatedSince: HybridTimestamp? = nil, text: String? = nil, limit: Int = 100, offset: Int = 0
+    ) {
         self.county = county
         self.text = text
         self.lifecycle = lifecycle
@@ -112,8 +114,10 @@ public struct ConflictFilter: Sendable, Hashable {
     public var offset = 0
 
     /// No filter.
-    public init(open: Bool? = nil, county: String? = nil, field: FieldName? = nil, report: ReportID? = nil,
-                sinceArrival: Int64? = nil, sinceMillis: UInt64? = nil, limit: Int = 100, offset: Int = 0) {
+    public init(
+        open: Bool? = nil, county: String? = nil, field: FieldName? = nil, report: ReportID? = nil,
+        sinceArrival: Int64? = nil, sinceMillis: UInt64? = nil, limit: Int = 100, offset: Int = 0
+    ) {
         self.open = open
         self.sinceMillis = sinceMillis
         self.county = county

@@ -18,11 +18,16 @@ public enum PeerExchange {
     /// changes of devices it knows are revoked (the `revoked` setting a sync stores) that it does
     /// not already hold — and sets each refused change aside with its reason; the rest flows.
     @discardableResult
-    public static func pull(from source: SQLiteStore, into destination: SQLiteStore, peerName: String,
-                            county: String? = nil, batchSize: Int = 500) async throws(FieldSyncError) -> Transfer {
+    public static func pull(
+        from source: SQLiteStore, into destination: SQLiteStore, peerName: String,
+        county: String? = nil, batchSize: Int = 500
+    ) async throws(FieldSyncError) -> Transfer {
         var transfer = Transfer()
         var cursor = try await destination.cursor(for: peerName)
-        let revoked = Set(try await destination.setting("revoked")?.split(separator: ",").compactMap { DeviceID(rawValue: String($0)) } ?? [])
+        let revoked = Set(
+            try await destination.setting("revoked")?.split(separator: ",").compactMap {
+                DeviceID(rawValue: String($0))
+            } ?? [])
         while true {
             let page = try await source.changes(after: cursor, county: county, limit: batchSize)
             if page.changes.isEmpty { break }
@@ -43,23 +48,33 @@ public enum PeerExchange {
     }
 
     /// What the destination refuses before looking further: what the server would refuse for sure.
-    static func doorRefusals(_ changes: [SignedChange], county: String?, revoked: Set<DeviceID>,
-                             destination: SQLiteStore) async throws(FieldSyncError) -> [Dot: FieldSyncError] {
+    static func doorRefusals(
+        _ changes: [SignedChange], county: String?, revoked: Set<DeviceID>,
+        destination: SQLiteStore
+    ) async throws(FieldSyncError) -> [Dot: FieldSyncError] {
         var refused: [Dot: FieldSyncError] = [:]
         for signed in changes {
             let c = signed.change
             if let county, c.county != county {
-                refused[c.dot] = FieldSyncError(.wrongCounty, "change \(c.dot) belongs to county '\(c.county.prefix(64))'; this device syncs '\(county)' and takes only its own county's changes from peers")
+                refused[c.dot] = FieldSyncError(
+                    .wrongCounty,
+                    "change \(c.dot) belongs to county '\(c.county.prefix(64))'; this device syncs '\(county)' and takes only its own county's changes from peers"
+                )
             } else if revoked.contains(c.dot.device), try await destination.storedChange(c.dot) == nil {
-                refused[c.dot] = FieldSyncError(.deviceRevoked, "change \(c.dot) is by \(c.dot.device), which the server revoked; its changes are not taken from peers")
+                refused[c.dot] = FieldSyncError(
+                    .deviceRevoked,
+                    "change \(c.dot) is by \(c.dot.device), which the server revoked; its changes are not taken from peers"
+                )
             }
         }
         return refused
     }
 
     /// Exchanges changes both ways.
-    public static func exchange(_ a: SQLiteStore, _ b: SQLiteStore, aName: String, bName: String,
-                                county: String? = nil) async throws(FieldSyncError) -> (Transfer, Transfer) {
+    public static func exchange(
+        _ a: SQLiteStore, _ b: SQLiteStore, aName: String, bName: String,
+        county: String? = nil
+    ) async throws(FieldSyncError) -> (Transfer, Transfer) {
         let toB = try await pull(from: a, into: b, peerName: aName, county: county)
         let toA = try await pull(from: b, into: a, peerName: bName, county: county)
         return (toB, toA)

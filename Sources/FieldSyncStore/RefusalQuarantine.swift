@@ -53,7 +53,8 @@ public struct RefusalQuarantine: Sendable, Hashable {
     /// Whether one more record of `size` body bytes fits; if it does, `usage` counts it.
     public func admit(size: Int, into usage: inout Usage) -> Bool {
         guard usage.deviceRows < rowsPerDevice, usage.rows < rows,
-              usage.deviceBytes + size <= bytesPerDevice, usage.bytes + size <= bytes else { return false }
+            usage.deviceBytes + size <= bytesPerDevice, usage.bytes + size <= bytes
+        else { return false }
         usage.deviceRows += 1
         usage.rows += 1
         usage.deviceBytes += size

@@ -19,7 +19,8 @@ final class SQLiteConnection {
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)
-            throw FieldSyncError(.storage, "cannot open database '\(path)': \(message); check that the directory exists and is writable")
+            throw FieldSyncError(
+                .storage, "cannot open database '\(path)': \(message); check that the directory exists and is writable")
         }
         handle = db
         // Stores hold personal data and (on a server) the signing key and token hashes: owner

@@ -5,7 +5,9 @@ import Foundation
 /// same file as the logs. Tokens are stored only as hashes computed by the caller.
 extension SQLiteStore {
     /// Records a one-time enrollment token (its hash) for a device id in a county.
-    public func createEnrollment(tokenHash: Data, device: DeviceID, county: String, expiresMillis: UInt64, nowMillis: UInt64) throws(FieldSyncError) {
+    public func createEnrollment(
+        tokenHash: Data, device: DeviceID, county: String, expiresMillis: UInt64, nowMillis: UInt64
+    ) throws(FieldSyncError) {
         defer { db.resetBusyStatements() }
         try db.transaction { () throws(FieldSyncError) in
             let existing = try db.statement("SELECT status FROM devices WHERE id = ?").bind(.text(device.rawValue))
@@ -13,20 +15,30 @@ extension SQLiteStore {
                 throw FieldSyncError.alreadyEnrolled(device.rawValue, status: existing.text(0))
             }
             existing.reset()
-            try db.statement("INSERT OR REPLACE INTO devices(id, county, public_key, token_hash, status, created_ms, updated_ms) VALUES (?, ?, NULL, NULL, 'enrolling', ?, ?)")
-                .bind(.text(device.rawValue), .text(county), .int(Int64(nowMillis)), .int(Int64(nowMillis))).run()
+            try db.statement(
+                "INSERT OR REPLACE INTO devices(id, county, public_key, token_hash, status, created_ms, updated_ms) VALUES (?, ?, NULL, NULL, 'enrolling', ?, ?)"
+            )
+            .bind(.text(device.rawValue), .text(county), .int(Int64(nowMillis)), .int(Int64(nowMillis))).run()
             // One pending enrollment per device id: a new one replaces the old token.
-            try db.statement("DELETE FROM enrollments WHERE device_id = ? AND used_ms IS NULL").bind(.text(device.rawValue)).run()
-            try db.statement("INSERT INTO enrollments(token_hash, device_id, county, expires_ms, used_ms) VALUES (?, ?, ?, ?, NULL)")
-                .bind(.blob(tokenHash), .text(device.rawValue), .text(county), .int(Int64(expiresMillis))).run()
+            try db.statement("DELETE FROM enrollments WHERE device_id = ? AND used_ms IS NULL").bind(
+                .text(device.rawValue)
+            ).run()
+            try db.statement(
+                "INSERT INTO enrollments(token_hash, device_id, county, expires_ms, used_ms) VALUES (?, ?, ?, ?, NULL)"
+            )
+            .bind(.blob(tokenHash), .text(device.rawValue), .text(county), .int(Int64(expiresMillis))).run()
         }
     }
 
     /// Uses an enrollment token: registers the device's public key and its bearer token hash.
-    public func completeEnrollment(tokenHash: Data, publicKey: Data, bearerHash: Data, nowMillis: UInt64) throws(FieldSyncError) -> DeviceRecord {
+    public func completeEnrollment(
+        tokenHash: Data, publicKey: Data, bearerHash: Data, nowMillis: UInt64
+    ) throws(FieldSyncError) -> DeviceRecord {
         defer { db.resetBusyStatements() }
         return try db.transaction { () throws(FieldSyncError) -> DeviceRecord in
-            let s = try db.statement("SELECT device_id, county, expires_ms, used_ms FROM enrollments WHERE token_hash = ?").bind(.blob(tokenHash))
+            let s = try db.statement(
+                "SELECT device_id, county, expires_ms, used_ms FROM enrollments WHERE token_hash = ?"
+            ).bind(.blob(tokenHash))
             guard try s.step() else {
                 throw FieldSyncError.unknownEnrollmentToken
             }
@@ -39,9 +51,13 @@ extension SQLiteStore {
                 throw FieldSyncError.notWaitingForEnrollment(device)
             }
             status.reset()
-            try db.statement("UPDATE enrollments SET used_ms = ? WHERE token_hash = ?").bind(.int(Int64(nowMillis)), .blob(tokenHash)).run()
-            try db.statement("UPDATE devices SET public_key = ?, token_hash = ?, status = 'active', updated_ms = ? WHERE id = ?")
-                .bind(.blob(publicKey), .blob(bearerHash), .int(Int64(nowMillis)), .text(device)).run()
+            try db.statement("UPDATE enrollments SET used_ms = ? WHERE token_hash = ?").bind(
+                .int(Int64(nowMillis)), .blob(tokenHash)
+            ).run()
+            try db.statement(
+                "UPDATE devices SET public_key = ?, token_hash = ?, status = 'active', updated_ms = ? WHERE id = ?"
+            )
+            .bind(.blob(publicKey), .blob(bearerHash), .int(Int64(nowMillis)), .text(device)).run()
             return DeviceRecord(id: DeviceID(rawValue: device)!, county: county, publicKey: publicKey, status: "active")
         }
     }
@@ -49,21 +65,27 @@ extension SQLiteStore {
     /// The device whose bearer token has this hash.
     public func device(tokenHash: Data) throws(FieldSyncError) -> DeviceRecord? {
         defer { db.resetBusyStatements() }
-        return try deviceRow(try db.statement("SELECT id, county, public_key, status FROM devices WHERE token_hash = ?").bind(.blob(tokenHash)))
+        return try deviceRow(
+            try db.statement("SELECT id, county, public_key, status FROM devices WHERE token_hash = ?").bind(
+                .blob(tokenHash)))
     }
 
     /// A device by id.
     public func device(_ id: DeviceID) throws(FieldSyncError) -> DeviceRecord? {
         defer { db.resetBusyStatements() }
-        return try deviceRow(try db.statement("SELECT id, county, public_key, status FROM devices WHERE id = ?").bind(.text(id.rawValue)))
+        return try deviceRow(
+            try db.statement("SELECT id, county, public_key, status FROM devices WHERE id = ?").bind(.text(id.rawValue))
+        )
     }
 
     /// Devices, optionally of one county, by id.
     public func devices(county: String?) throws(FieldSyncError) -> [DeviceRecord] {
         defer { db.resetBusyStatements() }
-        let s = county == nil
+        let s =
+            county == nil
             ? try db.statement("SELECT id, county, public_key, status FROM devices ORDER BY id")
-            : try db.statement("SELECT id, county, public_key, status FROM devices WHERE county = ? ORDER BY id").bind(.text(county!))
+            : try db.statement("SELECT id, county, public_key, status FROM devices WHERE county = ? ORDER BY id").bind(
+                .text(county!))
         var result: [DeviceRecord] = []
         while let d = try deviceRow(s) { result.append(d) }
         return result
@@ -78,7 +100,9 @@ extension SQLiteStore {
     @discardableResult
     public func revokeDevice(_ id: DeviceID, nowMillis: UInt64) throws(FieldSyncError) -> Bool {
         defer { db.resetBusyStatements() }
-        try db.statement("UPDATE devices SET status = 'revoked', updated_ms = ? WHERE id = ?").bind(.int(Int64(nowMillis)), .text(id.rawValue)).run()
+        try db.statement("UPDATE devices SET status = 'revoked', updated_ms = ? WHERE id = ?").bind(
+            .int(Int64(nowMillis)), .text(id.rawValue)
+        ).run()
         return db.changes > 0
     }
 
@@ -86,16 +110,21 @@ extension SQLiteStore {
     public func createOperator(_ record: OperatorRecord, tokenHash: Data, nowMillis: UInt64) throws(FieldSyncError) {
         defer { db.resetBusyStatements() }
         let expires: SQLiteValue = record.expiresMillis.map { .int(Int64(clamping: $0)) } ?? .null
-        try db.statement("INSERT INTO operators(id, name, role, counties, token_hash, revoked, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, 0, ?, ?)")
-            .bind(.text(record.id), .text(record.name), .text(record.role), .text(record.counties.joined(separator: ",")),
-                  .blob(tokenHash), .int(Int64(nowMillis)), expires).run()
+        try db.statement(
+            "INSERT INTO operators(id, name, role, counties, token_hash, revoked, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, 0, ?, ?)"
+        )
+        .bind(
+            .text(record.id), .text(record.name), .text(record.role), .text(record.counties.joined(separator: ",")),
+            .blob(tokenHash), .int(Int64(nowMillis)), expires
+        ).run()
     }
 
     static let operatorColumns = "id, name, role, counties, revoked, expires_ms"
 
     private func operatorRecord(_ s: SQLiteStatement) -> OperatorRecord {
-        OperatorRecord(id: s.text(0), name: s.text(1), role: s.text(2), counties: s.text(3).split(separator: ",").map(String.init),
-                       revoked: s.int64(4) != 0, expiresMillis: s.isNull(5) ? nil : UInt64(clamping: s.int64(5)))
+        OperatorRecord(
+            id: s.text(0), name: s.text(1), role: s.text(2), counties: s.text(3).split(separator: ",").map(String.init),
+            revoked: s.int64(4) != 0, expiresMillis: s.isNull(5) ? nil : UInt64(clamping: s.int64(5)))
     }
 
     /// Every operator and admin, by id.
@@ -119,7 +148,8 @@ extension SQLiteStore {
     /// The operator whose token has this hash.
     public func operatorRecord(tokenHash: Data) throws(FieldSyncError) -> OperatorRecord? {
         defer { db.resetBusyStatements() }
-        let s = try db.statement("SELECT \(Self.operatorColumns) FROM operators WHERE token_hash = ?").bind(.blob(tokenHash))
+        let s = try db.statement("SELECT \(Self.operatorColumns) FROM operators WHERE token_hash = ?").bind(
+            .blob(tokenHash))
         guard try s.step() else { return nil }
         return operatorRecord(s)
     }
@@ -141,7 +171,9 @@ extension SQLiteStore {
     public func setServerIdentity(_ key: String, _ value: Data?) throws(FieldSyncError) {
         defer { db.resetBusyStatements() }
         if let value {
-            try db.statement("INSERT OR REPLACE INTO server_identity(key, value) VALUES (?, ?)").bind(.text(key), .blob(value)).run()
+            try db.statement("INSERT OR REPLACE INTO server_identity(key, value) VALUES (?, ?)").bind(
+                .text(key), .blob(value)
+            ).run()
         } else {
             try db.statement("DELETE FROM server_identity WHERE key = ?").bind(.text(key)).run()
         }
@@ -150,7 +182,9 @@ extension SQLiteStore {
     /// Sets a value of the server's identity, unless already set; returns the stored value.
     public func initServerIdentity(_ key: String, _ value: Data) throws(FieldSyncError) -> Data {
         defer { db.resetBusyStatements() }
-        try db.statement("INSERT OR IGNORE INTO server_identity(key, value) VALUES (?, ?)").bind(.text(key), .blob(value)).run()
+        try db.statement("INSERT OR IGNORE INTO server_identity(key, value) VALUES (?, ?)").bind(
+            .text(key), .blob(value)
+        ).run()
         return try serverIdentity(key) ?? value
     }
 }
@@ -169,7 +203,9 @@ extension SQLiteStore {
         defer { db.resetBusyStatements() }
         try db.transaction { () throws(FieldSyncError) in
             for (k, v) in values {
-                try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").bind(.text("setting:" + k), .text(v)).run()
+                try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").bind(
+                    .text("setting:" + k), .text(v)
+                ).run()
             }
         }
     }

@@ -14,30 +14,42 @@ extension SQLiteStore {
             var usage: [String: RefusalQuarantine.Usage] = [:]
             for (verdict, change) in kept {
                 let sender = via?.rawValue ?? change.dot.device.rawValue
-                try db.statement("UPDATE refusals SET times = times + 1, at_ms = ? WHERE device = ? AND seq = ? AND code = ?")
-                    .bind(.int(Int64(clamping: nowMillis)), .text(change.dot.device.rawValue), .int(Int64(clamping: change.dot.seq)),
-                          .text(verdict.code.rawValue)).run()
+                try db.statement(
+                    "UPDATE refusals SET times = times + 1, at_ms = ? WHERE device = ? AND seq = ? AND code = ?"
+                )
+                .bind(
+                    .int(Int64(clamping: nowMillis)), .text(change.dot.device.rawValue),
+                    .int(Int64(clamping: change.dot.seq)),
+                    .text(verdict.code.rawValue)
+                ).run()
                 if db.changes > 0 { continue }
                 var u: RefusalQuarantine.Usage
                 if let known = usage[sender] { u = known } else { u = try quarantineUsage(of: sender) }
                 let full = ChangeCodec.encodeData(change)
                 let body = options.quarantine.keepsBody(verdict, size: full.count) ? full : Data()
                 guard options.quarantine.admit(size: body.count, into: &u) else {
-                    try db.statement("""
+                    try db.statement(
+                        """
                         INSERT INTO refusal_overflow(via, dropped) VALUES (?, 1)
                         ON CONFLICT(via) DO UPDATE SET dropped = dropped + 1
-                        """).bind(.text(sender)).run()
+                        """
+                    ).bind(.text(sender)).run()
                     usage[sender] = u
                     continue
                 }
                 usage[sender] = u
-                try db.statement("""
+                try db.statement(
+                    """
                     INSERT INTO refusals(at_ms, device, seq, code, message, body, via, county, depends_on)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).bind(.int(Int64(clamping: nowMillis)), .text(change.dot.device.rawValue), .int(Int64(clamping: change.dot.seq)),
-                              .text(verdict.code.rawValue), .text(verdict.message), .blob(body),
-                              via.map { .text($0.rawValue) } ?? .null, .text(change.county),
-                              verdict.dependsOn.map { .text($0.description) } ?? .null).run()
+                    """
+                ).bind(
+                    .int(Int64(clamping: nowMillis)), .text(change.dot.device.rawValue),
+                    .int(Int64(clamping: change.dot.seq)),
+                    .text(verdict.code.rawValue), .text(verdict.message), .blob(body),
+                    via.map { .text($0.rawValue) } ?? .null, .text(change.county),
+                    verdict.dependsOn.map { .text($0.description) } ?? .null
+                ).run()
             }
         }
     }
@@ -46,23 +58,33 @@ extension SQLiteStore {
     public func recordRefusal(_ verdict: RefusedChange, county: String, via: DeviceID?) {
         defer { db.resetBusyStatements() }
         let sender = via?.rawValue ?? verdict.dot.device.rawValue
-        guard var usage = try? quarantineUsage(of: sender), options.quarantine.admit(size: 0, into: &usage) else { return }
-        try? db.statement("""
+        guard var usage = try? quarantineUsage(of: sender), options.quarantine.admit(size: 0, into: &usage) else {
+            return
+        }
+        try? db.statement(
+            """
             INSERT INTO refusals(at_ms, device, seq, code, message, body, via, county, depends_on) VALUES (?, ?, ?, ?, ?, x'', ?, ?, NULL)
             ON CONFLICT(device, seq, code) DO UPDATE SET times = times + 1, at_ms = excluded.at_ms, message = excluded.message
-            """).bind(.int(Int64(clamping: Self.nowMillis())), .text(verdict.dot.device.rawValue), .int(Int64(clamping: verdict.dot.seq)),
-                      .text(verdict.code.rawValue), .text(verdict.message), via.map { .text($0.rawValue) } ?? .null, .text(county)).run()
+            """
+        ).bind(
+            .int(Int64(clamping: Self.nowMillis())), .text(verdict.dot.device.rawValue),
+            .int(Int64(clamping: verdict.dot.seq)),
+            .text(verdict.code.rawValue), .text(verdict.message), via.map { .text($0.rawValue) } ?? .null, .text(county)
+        ).run()
     }
 
     private func quarantineUsage(of sender: String) throws(FieldSyncError) -> RefusalQuarantine.Usage {
-        let s = try db.statement("""
+        let s = try db.statement(
+            """
             SELECT (SELECT count(*) FROM refusals WHERE coalesce(via, device) = ?),
                    (SELECT coalesce(sum(length(body)), 0) FROM refusals WHERE coalesce(via, device) = ?),
                    (SELECT count(*) FROM refusals), (SELECT coalesce(sum(length(body)), 0) FROM refusals)
-            """).bind(.text(sender), .text(sender))
+            """
+        ).bind(.text(sender), .text(sender))
         defer { s.reset() }
         guard try s.step() else { return .init() }
-        return .init(deviceRows: Int(s.int64(0)), deviceBytes: Int(s.int64(1)), rows: Int(s.int64(2)), bytes: Int(s.int64(3)))
+        return .init(
+            deviceRows: Int(s.int64(0)), deviceBytes: Int(s.int64(1)), rows: Int(s.int64(2)), bytes: Int(s.int64(3)))
     }
 
     /// Quarantined refusals (on a device: changes set aside), newest first.
@@ -82,17 +104,20 @@ extension SQLiteStore {
         var result: [Refusal] = []
         while try s.step() {
             guard let d = DeviceID(rawValue: s.text(0)) else { continue }
-            result.append(Refusal(dot: Dot(device: d, seq: UInt64(clamping: s.int64(1))), code: s.text(2), message: s.text(3),
-                                  dependsOn: s.isNull(4) ? nil : Dot(parsing: s.text(4)), via: s.isNull(5) ? nil : s.text(5),
-                                  times: Int(s.int64(6)), atMillis: UInt64(clamping: s.int64(7))))
+            result.append(
+                Refusal(
+                    dot: Dot(device: d, seq: UInt64(clamping: s.int64(1))), code: s.text(2), message: s.text(3),
+                    dependsOn: s.isNull(4) ? nil : Dot(parsing: s.text(4)), via: s.isNull(5) ? nil : s.text(5),
+                    times: Int(s.int64(6)), atMillis: UInt64(clamping: s.int64(7))))
         }
         return result
     }
 
     /// How many refusals are kept, and how many were counted without being stored.
     public func refusalSummary() throws(FieldSyncError) -> RefusalSummary {
-        RefusalSummary(stored: Int(try db.scalar("SELECT count(*) FROM refusals") ?? 0),
-                       dropped: Int(try db.scalar("SELECT coalesce(sum(dropped), 0) FROM refusal_overflow") ?? 0))
+        RefusalSummary(
+            stored: Int(try db.scalar("SELECT count(*) FROM refusals") ?? 0),
+            dropped: Int(try db.scalar("SELECT coalesce(sum(dropped), 0) FROM refusal_overflow") ?? 0))
     }
 
     /// Sets changes aside on a device, with the verdicts the server (or a check at the door)
@@ -103,13 +128,19 @@ extension SQLiteStore {
         defer { db.resetBusyStatements() }
         try db.transaction { () throws(FieldSyncError) in
             for v in verdicts where v.isFinal {
-                try db.statement("""
+                try db.statement(
+                    """
                     INSERT INTO refusals(at_ms, device, seq, code, message, body, via, county, depends_on)
                     VALUES (?, ?, ?, ?, ?, coalesce((SELECT body FROM changes WHERE device = ? AND seq = ?), x''), ?, NULL, ?)
                     ON CONFLICT(device, seq, code) DO UPDATE SET times = times + 1, at_ms = excluded.at_ms
-                    """).bind(.int(Int64(clamping: Self.nowMillis())), .text(v.dot.device.rawValue), .int(Int64(clamping: v.dot.seq)),
-                              .text(v.code.rawValue), .text(v.message), .text(v.dot.device.rawValue), .int(Int64(clamping: v.dot.seq)),
-                              .text(sender), v.dependsOn.map { .text($0.description) } ?? .null).run()
+                    """
+                ).bind(
+                    .int(Int64(clamping: Self.nowMillis())), .text(v.dot.device.rawValue),
+                    .int(Int64(clamping: v.dot.seq)),
+                    .text(v.code.rawValue), .text(v.message), .text(v.dot.device.rawValue),
+                    .int(Int64(clamping: v.dot.seq)),
+                    .text(sender), v.dependsOn.map { .text($0.description) } ?? .null
+                ).run()
             }
         }
     }

@@ -35,14 +35,16 @@ extension SQLiteStore {
                     .bind(.text(dot.device.rawValue), .int(Int64(clamping: dot.seq))).run()
             }
             for signed in adding { try insertRaw(signed) }
-            try db.execute("""
+            try db.execute(
+                """
                 DELETE FROM reports; DELETE FROM conflicts; DELETE FROM notes; DELETE FROM media; DELETE FROM report_changes;
                 DELETE FROM device_logs;
                 INSERT OR REPLACE INTO meta(key, value) VALUES ('heads_through', '0');
                 INSERT INTO device_logs(device, highest_seq, change_count) SELECT device, max(seq), count(*) FROM changes GROUP BY device;
                 """)
             try Self.replayUnflushed(db)
-            return Rewrite(removed: removed.subtracting(replaced).sorted(), dependents: removed.subtracting(removing).sorted())
+            return Rewrite(
+                removed: removed.subtracting(replaced).sorted(), dependents: removed.subtracting(removing).sorted())
         }
         headCache.removeAll()
         dirtyHeads.removeAll()
@@ -79,13 +81,17 @@ extension SQLiteStore {
             let c = try StoredForm.change(s.blob(0))
             var via = dots.contains(c.dot) ? c.dot : nil
             if via == nil, let seen = firstRemoved[c.report] {
-                via = c.context.entries.lazy.compactMap { e in seen[e.device].flatMap { $0.seq <= e.seq ? $0.root : nil } }.first
+                via =
+                    c.context.entries.lazy.compactMap { e in seen[e.device].flatMap { $0.seq <= e.seq ? $0.root : nil }
+                    }.first
             }
             if via == nil { via = c.resolves.values.lazy.flatMap { $0 }.compactMap { root[$0] }.first }
             guard let r = via else { continue }
             root[c.dot] = root[r] ?? r
             let known = firstRemoved[c.report]?[c.dot.device]
-            if known == nil || c.dot.seq < known!.seq { firstRemoved[c.report, default: [:]][c.dot.device] = (c.dot.seq, root[c.dot]!) }
+            if known == nil || c.dot.seq < known!.seq {
+                firstRemoved[c.report, default: [:]][c.dot.device] = (c.dot.seq, root[c.dot]!)
+            }
         }
         for d in dots { root[d] = nil }
         return root
@@ -94,12 +100,16 @@ extension SQLiteStore {
     private func insertRaw(_ signed: SignedChange) throws(FieldSyncError) {
         let c = signed.change
         try options.limits.validate(c)
-        try db.statement("""
+        try db.statement(
+            """
             INSERT INTO changes(device, seq, report, county, hlc_ms, hlc_c, body, sig, sig_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).bind(.text(c.dot.device.rawValue), .int(Int64(clamping: c.dot.seq)), .text(c.report.rawValue), .text(c.county),
-                      .int(Int64(clamping: c.hlc.millis)), .int(Int64(c.hlc.counter)), .blob(ChangeCodec.encodeData(c)),
-                      signed.signature.map(SQLiteValue.blob) ?? .null,
-                      signed.signature != nil && signed.run > 1 ? .int(Int64(signed.run)) : .null).run()
+            """
+        ).bind(
+            .text(c.dot.device.rawValue), .int(Int64(clamping: c.dot.seq)), .text(c.report.rawValue), .text(c.county),
+            .int(Int64(clamping: c.hlc.millis)), .int(Int64(c.hlc.counter)), .blob(ChangeCodec.encodeData(c)),
+            signed.signature.map(SQLiteValue.blob) ?? .null,
+            signed.signature != nil && signed.run > 1 ? .int(Int64(signed.run)) : .null
+        ).run()
     }
 
     /// Writes a consistent copy of the store to `path` (what a phone's backup holds).
@@ -118,8 +128,10 @@ extension SQLiteStore {
             .bind(.text(me.rawValue), .int(Int64(clamping: seq)))
         var result: [SignedChange] = []
         while try s.step() {
-            result.append(SignedChange(change: try StoredForm.change(s.blob(0)), signature: s.isNull(1) ? nil : s.blob(1),
-                                       run: s.isNull(2) ? 1 : Int(s.int64(2))))
+            result.append(
+                SignedChange(
+                    change: try StoredForm.change(s.blob(0)), signature: s.isNull(1) ? nil : s.blob(1),
+                    run: s.isNull(2) ? 1 : Int(s.int64(2))))
         }
         return result
     }

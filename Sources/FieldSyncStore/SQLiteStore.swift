@@ -92,7 +92,9 @@ public actor SQLiteStore: ChangeStore {
 
     /// Changes that arrived after `cursor`, leaving out one device's own (it has them). The
     /// cursor still moves past the changes left out.
-    public func changes(after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int) throws(FieldSyncError) -> ChangePage {
+    public func changes(
+        after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int
+    ) throws(FieldSyncError) -> ChangePage {
         defer { db.resetBusyStatements() }
         // Filters are in SQL so that LIMIT counts exactly the rows returned.
         var sql = "SELECT arrival, body, sig, sig_run FROM changes WHERE arrival > ?"
@@ -109,8 +111,10 @@ public actor SQLiteStore: ChangeStore {
         while try s.step() {
             if rows.count == limit { more = true; break }
             last = s.int64(0)
-            rows.append(ChangePage.Entry(arrival: last, change: try decodeChange(s.blob(1)), signature: s.isNull(2) ? nil : s.blob(2),
-                                         run: s.isNull(3) ? 1 : Int(s.int64(3))))
+            rows.append(
+                ChangePage.Entry(
+                    arrival: last, change: try decodeChange(s.blob(1)), signature: s.isNull(2) ? nil : s.blob(2),
+                    run: s.isNull(3) ? 1 : Int(s.int64(3))))
         }
         return ChangePage(changes: rows, cursor: last, hasMore: more)
     }
@@ -158,18 +162,24 @@ public actor SQLiteStore: ChangeStore {
 
     private func view(_ head: ReportHead) throws(FieldSyncError) -> Report {
         var notes: [Note] = []
-        let n = try db.statement("SELECT device, seq, hlc_ms, hlc_c, text FROM notes WHERE report = ?").bind(.text(head.id.rawValue))
+        let n = try db.statement("SELECT device, seq, hlc_ms, hlc_c, text FROM notes WHERE report = ?").bind(
+            .text(head.id.rawValue))
         while try n.step() {
             guard let d = DeviceID(rawValue: n.text(0)) else { continue }
-            notes.append(Note(dot: Dot(device: d, seq: UInt64(n.int64(1))),
-                              hlc: HybridTimestamp(millis: UInt64(n.int64(2)), counter: UInt32(n.int64(3))), text: n.text(4)))
+            notes.append(
+                Note(
+                    dot: Dot(device: d, seq: UInt64(n.int64(1))),
+                    hlc: HybridTimestamp(millis: UInt64(n.int64(2)), counter: UInt32(n.int64(3))), text: n.text(4)))
         }
         var media: [MediaAttachment] = []
-        let m = try db.statement("SELECT device, seq, sha256, content_type, size FROM media WHERE report = ?").bind(.text(head.id.rawValue))
+        let m = try db.statement("SELECT device, seq, sha256, content_type, size FROM media WHERE report = ?").bind(
+            .text(head.id.rawValue))
         while try m.step() {
             guard let d = DeviceID(rawValue: m.text(0)) else { continue }
-            media.append(MediaAttachment(dot: Dot(device: d, seq: UInt64(m.int64(1))),
-                                         media: MediaRef(sha256: m.text(2), contentType: m.text(3), size: UInt64(m.int64(4)))))
+            media.append(
+                MediaAttachment(
+                    dot: Dot(device: d, seq: UInt64(m.int64(1))),
+                    media: MediaRef(sha256: m.text(2), contentType: m.text(3), size: UInt64(m.int64(4)))))
         }
         return Report(head: head, notes: notes, media: media)
     }
@@ -204,10 +214,12 @@ public actor SQLiteStore: ChangeStore {
     public func history(of report: ReportID) throws(FieldSyncError) -> [Change] {
         try flush()
         defer { db.resetBusyStatements() }
-        let s = try db.statement("""
+        let s = try db.statement(
+            """
             SELECT c.body FROM report_changes r JOIN changes c ON c.arrival = r.arrival
             WHERE r.report = ? ORDER BY r.arrival
-            """).bind(.text(report.rawValue))
+            """
+        ).bind(.text(report.rawValue))
         var result: [Change] = []
         while try s.step() { result.append(try decodeChange(s.blob(0))) }
         return result
@@ -243,14 +255,17 @@ public actor SQLiteStore: ChangeStore {
     public func canonicalState(county: String?) throws(FieldSyncError) -> Data {
         try flush()
         defer { db.resetBusyStatements() }
-        let s = county == nil ? try db.statement("SELECT head FROM reports ORDER BY id")
+        let s =
+            county == nil
+            ? try db.statement("SELECT head FROM reports ORDER BY id")
             : try db.statement("SELECT head FROM reports WHERE county = ? ORDER BY id").bind(.text(county!))
         var heads: [ReportHead] = []
         while try s.step() { heads.append(try decodeHead(s.blob(0))) }
         var reports: [Report] = []
         for h in heads { reports.append(try view(h)) }
         let all = try conflicts(ConflictFilter(county: county, limit: Int(Int32.max)))
-        return MergedState(reports: reports, open: all.filter(\.isOpen), resolved: all.filter { !$0.isOpen }).canonicalJSON()
+        return MergedState(reports: reports, open: all.filter(\.isOpen), resolved: all.filter { !$0.isOpen })
+            .canonicalJSON()
     }
 
     // MARK: Device identity and cursors
@@ -258,9 +273,11 @@ public actor SQLiteStore: ChangeStore {
     /// Makes this store the store of device `id` (once; a store belongs to one device).
     public func setIdentity(_ id: DeviceID) throws(FieldSyncError) {
         if let existing = try identity(), existing != id {
-            throw FieldSyncError(.invalidIdentifier, "this store belongs to device \(existing); use a new store file for device \(id)")
+            throw FieldSyncError(
+                .invalidIdentifier, "this store belongs to device \(existing); use a new store file for device \(id)")
         }
-        try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('device_id', ?)").bind(.text(id.rawValue)).run()
+        try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('device_id', ?)").bind(.text(id.rawValue))
+            .run()
     }
 
     /// The device this store belongs to, if it is a device store.
@@ -276,9 +293,12 @@ public actor SQLiteStore: ChangeStore {
         guard let id = try identity() else {
             throw FieldSyncError(.invalidIdentifier, "this store has no device identity; enroll the device first")
         }
-        let s = try db.statement("SELECT seq, hlc_ms, hlc_c FROM changes WHERE device = ? ORDER BY seq DESC LIMIT 1").bind(.text(id.rawValue))
+        let s = try db.statement("SELECT seq, hlc_ms, hlc_c FROM changes WHERE device = ? ORDER BY seq DESC LIMIT 1")
+            .bind(.text(id.rawValue))
         guard try s.step() else { return LocalDevice(id: id) }
-        return LocalDevice(id: id, lastSeq: UInt64(s.int64(0)), clock: HybridTimestamp(millis: UInt64(s.int64(1)), counter: UInt32(s.int64(2))))
+        return LocalDevice(
+            id: id, lastSeq: UInt64(s.int64(0)),
+            clock: HybridTimestamp(millis: UInt64(s.int64(1)), counter: UInt32(s.int64(2))))
     }
 
     /// How far this store has synced with `peer` (0 if never).
@@ -290,7 +310,9 @@ public actor SQLiteStore: ChangeStore {
 
     /// Records how far this store has synced with `peer`.
     public func setCursor(_ position: Int64, for peer: String) throws(FieldSyncError) {
-        try db.statement("INSERT OR REPLACE INTO cursors(peer, position) VALUES (?, ?)").bind(.text(peer), .int(position)).run()
+        try db.statement("INSERT OR REPLACE INTO cursors(peer, position) VALUES (?, ?)").bind(
+            .text(peer), .int(position)
+        ).run()
     }
 
     /// What the store holds, checked from the database (integrity, logs, duplicates, counties).
@@ -306,7 +328,8 @@ public actor SQLiteStore: ChangeStore {
         var counties: [String] = []
         let c = try db.statement("SELECT DISTINCT county FROM reports ORDER BY county")
         while try c.step() { counties.append(c.text(0)) }
-        return StoreVerification(integrity: integrity, changes: changes, duplicateDots: changes - distinct, logs: logs, counties: counties)
+        return StoreVerification(
+            integrity: integrity, changes: changes, duplicateDots: changes - distinct, logs: logs, counties: counties)
     }
 
     /// Every table's rows in a canonical byte form (tables by name, rows sorted), after writing

@@ -216,7 +216,10 @@ enum Schema {
     static func migrate(_ db: SQLiteConnection) throws(FieldSyncError) {
         let version = try db.scalar("PRAGMA user_version") ?? 0
         guard version <= currentVersion else {
-            throw FieldSyncError(.schemaTooNew, "database '\(db.path)' has schema version \(version), but this build knows only up to \(currentVersion); upgrade FieldSync before opening it")
+            throw FieldSyncError(
+                .schemaTooNew,
+                "database '\(db.path)' has schema version \(version), but this build knows only up to \(currentVersion); upgrade FieldSync before opening it"
+            )
         }
         for v in Int(version)..<migrations.count {
             try db.transaction { () throws(FieldSyncError) in

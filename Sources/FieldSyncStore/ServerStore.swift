@@ -27,12 +27,16 @@ public protocol ServerStore: Sendable {
     /// each change that can be applied is, each other one is refused with its own reason and
     /// quarantined (bounded); `atomic` refuses the whole batch at its first refusal instead.
     /// Signatures are checked by the caller, which passes what it refused as `preRefused`.
-    func ingest(signed changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
-                via: DeviceID?) async throws(FieldSyncError) -> IngestResult
+    func ingest(
+        signed changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
+        via: DeviceID?
+    ) async throws(FieldSyncError) -> IngestResult
     /// Writes a new change authored by the store's own identity (the server's resolutions) and
     /// applies it; `signer` signs it.
-    func write(_ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64,
-               signer: @Sendable (Change) -> Data?) async throws(FieldSyncError) -> Change
+    func write(
+        _ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64,
+        signer: @Sendable (Change) -> Data?
+    ) async throws(FieldSyncError) -> Change
     /// The stored change with this dot.
     func storedChange(_ dot: Dot) async throws(FieldSyncError) -> Change?
     /// The highest sequence number held of a device's log (0 if none).
@@ -45,7 +49,9 @@ public protocol ServerStore: Sendable {
     func changeCount() async throws(FieldSyncError) -> Int
     /// Changes after pull position `cursor`, optionally of one county and leaving out one
     /// device's own; the page's cursor moves past everything it covers.
-    func changes(after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int) async throws(FieldSyncError) -> ChangePage
+    func changes(
+        after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int
+    ) async throws(FieldSyncError) -> ChangePage
 
     // MARK: Reading
 
@@ -82,9 +88,13 @@ public protocol ServerStore: Sendable {
     // MARK: Directory
 
     /// Records a one-time enrollment token (its hash) for a device id in a county.
-    func createEnrollment(tokenHash: Data, device: DeviceID, county: String, expiresMillis: UInt64, nowMillis: UInt64) async throws(FieldSyncError)
+    func createEnrollment(
+        tokenHash: Data, device: DeviceID, county: String, expiresMillis: UInt64, nowMillis: UInt64)
+        async throws(FieldSyncError)
     /// Uses an enrollment token: registers the device's public key and its bearer token hash.
-    func completeEnrollment(tokenHash: Data, publicKey: Data, bearerHash: Data, nowMillis: UInt64) async throws(FieldSyncError) -> DeviceRecord
+    func completeEnrollment(
+        tokenHash: Data, publicKey: Data, bearerHash: Data, nowMillis: UInt64
+    ) async throws(FieldSyncError) -> DeviceRecord
     /// The device whose bearer token has this hash.
     func device(tokenHash: Data) async throws(FieldSyncError) -> DeviceRecord?
     /// A device by id.
@@ -114,7 +124,8 @@ public protocol ServerStore: Sendable {
     /// Audit entries, newest first.
     func audit(_ filter: AuditFilter) async throws(FieldSyncError) -> [AuditEntry]
     /// Records a device's sync: a success (`error` nil) or the code it failed with.
-    func recordDeviceSync(_ id: DeviceID, atMillis: UInt64, error: String?, client: String?, pending: UInt64?)
+    func recordDeviceSync(
+        _ id: DeviceID, atMillis: UInt64, error: String?, client: String?, pending: UInt64?)
         async throws(FieldSyncError)
     /// The health of every device that has synced, by device id.
     func deviceHealth() async throws(FieldSyncError) -> [DeviceID: DeviceHealth]
@@ -189,9 +200,12 @@ extension SQLiteStore: ServerStore {
     /// The database's epoch (made on first use).
     public func epoch() throws(FieldSyncError) -> String {
         defer { db.resetBusyStatements() }
-        try db.statement("INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)").bind(.text(Self.makeEpoch())).run()
+        try db.statement("INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)").bind(.text(Self.makeEpoch()))
+            .run()
         let s = try db.statement("SELECT value FROM meta WHERE key = 'epoch'")
-        guard try s.step() else { throw FieldSyncError(.storage, "the store's epoch could not be read; run integrity_check") }
+        guard try s.step() else {
+            throw FieldSyncError(.storage, "the store's epoch could not be read; run integrity_check")
+        }
         return s.text(0)
     }
 

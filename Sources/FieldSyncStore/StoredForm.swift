@@ -6,7 +6,9 @@ import Foundation
 public enum StoredForm {
     /// A stored report head.
     public static func head(_ data: Data) throws(FieldSyncError) -> ReportHead {
-        do throws(FieldSyncError) { return try ReportHeadCodec.decode(data) } catch { throw damaged("report head", error) }
+        do throws(FieldSyncError) { return try ReportHeadCodec.decode(data) } catch {
+            throw damaged("report head", error)
+        }
     }
 
     /// A stored change.
@@ -16,10 +18,15 @@ public enum StoredForm {
 
     /// A stored conflict record.
     public static func conflict(_ data: Data) throws(FieldSyncError) -> Conflict {
-        do throws(FieldSyncError) { return try ConflictCodec.decode(data) } catch { throw damaged("conflict record", error) }
+        do throws(FieldSyncError) { return try ConflictCodec.decode(data) } catch {
+            throw damaged("conflict record", error)
+        }
     }
 
     private static func damaged(_ what: String, _ error: FieldSyncError) -> FieldSyncError {
-        FieldSyncError(.storage, "a stored \(what) cannot be decoded (\(error.message)); the database may be corrupt: run 'fieldsyncd admin verify' and restore from a backup if it fails")
+        FieldSyncError(
+            .storage,
+            "a stored \(what) cannot be decoded (\(error.message)); the database may be corrupt: run 'fieldsyncd admin verify' and restore from a backup if it fails"
+        )
     }
 }

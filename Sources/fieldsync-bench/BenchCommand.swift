@@ -21,12 +21,17 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Directory for the SQLite files.") var dir: String?
     @Option(help: "Write the figures as JSON to this file.") var json: String?
     @Option(help: "Changes pushed in the 10-device HTTP sync figure.") var syncChanges = 20_000
-    @Option(help: "Only write the scenario's edits as JSON to this file (for scripts/bench-peer) and exit.") var export: String?
-    @Option(help: "Only fill this server database for the pull benchmark (scripts/bench-pull) and exit.") var fillServer: String?
+    @Option(help: "Only write the scenario's edits as JSON to this file (for scripts/bench-peer) and exit.") var export:
+        String?
+    @Option(help: "Only fill this server database for the pull benchmark (scripts/bench-pull) and exit.")
+    var fillServer: String?
     @Option(help: "Changes to fill with.") var fillChanges = 1_000_000
     @Option(help: "Where to write the reader's enrollment token.") var tokenFile = "reader.token"
     @Option(help: "Only measure this figure: merge or ingest (for profiling).") var only: String?
-    @Option(help: "Only push the scenario through these running daemons (comma-separated URLs; scripts/bench-scaleout) and print changes/s.")
+    @Option(
+        help:
+            "Only push the scenario through these running daemons (comma-separated URLs; scripts/bench-scaleout) and print changes/s."
+    )
     var ingestServers: String?
     @Option(help: "Admin token of --ingest-servers.") var adminToken: String?
 
@@ -37,15 +42,22 @@ struct BenchCommand: AsyncParsableCommand {
         let scenario = StandardScenario(devices: devices, editsPerDevice: edits, sharedFraction: shared)
         if let ingestServers {
             let urls = ingestServers.split(separator: ",").compactMap { URL(string: String($0)) }
-            guard !urls.isEmpty, let adminToken else { throw ValidationError("give --ingest-servers URL[,URL…] and --admin-token") }
+            guard !urls.isEmpty, let adminToken else {
+                throw ValidationError("give --ingest-servers URL[,URL…] and --admin-token")
+            }
             let r = try await IngestThroughDaemons.run(servers: urls, adminToken: adminToken, scenario: scenario)
-            print(String(format: "ingest through %d daemon(s): %d changes in %.2f s = %.0f changes/s", urls.count, r.changes, r.seconds, Double(r.changes) / r.seconds))
+            print(
+                String(
+                    format: "ingest through %d daemon(s): %d changes in %.2f s = %.0f changes/s", urls.count, r.changes,
+                    r.seconds, Double(r.changes) / r.seconds))
             return
         }
         let generated = scenario.generate()
         let all = generated.all
         let edits = generated.editCount
-        print("scenario: \(devices) devices × \(self.edits) edits, \(Int(shared * 100))% on shared reports, seed \(scenario.seed): \(all.count) changes")
+        print(
+            "scenario: \(devices) devices × \(self.edits) edits, \(Int(shared * 100))% on shared reports, seed \(scenario.seed): \(all.count) changes"
+        )
 
         if let export {
             try ScenarioExport.write(generated, to: export)
@@ -64,14 +76,17 @@ struct BenchCommand: AsyncParsableCommand {
             mergeTimes.append(seconds(since: start))
             conflicts = replica.openConflicts.count + replica.resolvedConflicts.count
         }
-        figures.append(Figure(name: "in-memory merge", unit: "changes/s", samples: mergeTimes.map { Double(all.count) / $0 }))
+        figures.append(
+            Figure(name: "in-memory merge", unit: "changes/s", samples: mergeTimes.map { Double(all.count) / $0 }))
         print("  conflict records after merge: \(conflicts)")
         if only == "merge" {
             print("merge: \(fmt(figures[0].median)) changes/s (median of \(repeats))")
             return
         }
 
-        let directory = dir.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+        let directory =
+            dir.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("fieldsync-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(at: directory) } }
@@ -85,7 +100,7 @@ struct BenchCommand: AsyncParsableCommand {
             let store = try SQLiteStore(path: path, options: .server)
             let start = DispatchTime.now()
             for b in batches { _ = try await store.ingest(b) }
-            try await store.flush()   // heads and conflicts written too: the whole cost is measured
+            try await store.flush()  // heads and conflicts written too: the whole cost is measured
             ingestTimes.append(seconds(since: start))
             await store.close()
 
@@ -93,8 +108,13 @@ struct BenchCommand: AsyncParsableCommand {
             let rawPath = directory.appendingPathComponent("raw-\(i).sqlite").path
             rawTimes.append(try RawInsertBaseline.run(path: rawPath, batches: batches))
         }
-        figures.append(Figure(name: "SQLite ingest (server path)", unit: "changes/s", samples: ingestTimes.map { Double(all.count) / $0 }))
-        figures.append(Figure(name: "SQLite raw insert, same rows", unit: "rows/s", samples: rawTimes.map { Double(all.count) / $0 }))
+        figures.append(
+            Figure(
+                name: "SQLite ingest (server path)", unit: "changes/s",
+                samples: ingestTimes.map { Double(all.count) / $0 }))
+        figures.append(
+            Figure(
+                name: "SQLite raw insert, same rows", unit: "rows/s", samples: rawTimes.map { Double(all.count) / $0 }))
         let ratios = zip(ingestTimes, rawTimes).map { $1 / $0 }
         figures.append(Figure(name: "ingest ÷ raw insert (same run)", unit: "ratio", samples: ratios))
         if only == "ingest" {
@@ -130,14 +150,16 @@ struct BenchCommand: AsyncParsableCommand {
         // The same sync over each link profile (docs/links.md), for the chart.
         for profile in [LinkProfile.twoG, .threeG, .lan] {
             let r = try await WireBenchmark.linkSync(profile: profile, directory: directory)
-            figures.append(Figure(name: "1,000 reports over \(profile.name)", unit: "s (simulated)", samples: [r.seconds]))
+            figures.append(
+                Figure(name: "1,000 reports over \(profile.name)", unit: "s (simulated)", samples: [r.seconds]))
             figures.append(Figure(name: "  bound over \(profile.name)", unit: "s", samples: [r.bound]))
         }
         // Push throughput against fleet size: n devices push at once over HTTP on loopback.
         for n in [1, 5, 25, 50] {
             var rates: [Double] = []
             for _ in 0..<max(1, repeats / 2) {
-                let r = try await SyncBenchmark.run(devices: n, perDevice: syncChanges / n, directory: directory, quiet: true)
+                let r = try await SyncBenchmark.run(
+                    devices: n, perDevice: syncChanges / n, directory: directory, quiet: true)
                 rates.append(Double(r.changes) / r.pushSeconds)
             }
             figures.append(Figure(name: "push, \(n) devices at once", unit: "changes/s", samples: rates))
@@ -146,7 +168,9 @@ struct BenchCommand: AsyncParsableCommand {
         print("")
         print("figure                                    median        min          max          unit")
         for f in figures {
-            print("\(f.name.padding(toLength: 40, withPad: " ", startingAt: 0))  \(fmt(f.median).leftPad(11))  \(fmt(f.min).leftPad(11))  \(fmt(f.max).leftPad(11))  \(f.unit)")
+            print(
+                "\(f.name.padding(toLength: 40, withPad: " ", startingAt: 0))  \(fmt(f.median).leftPad(11))  \(fmt(f.min).leftPad(11))  \(fmt(f.max).leftPad(11))  \(f.unit)"
+            )
         }
         print("(\(edits) device edits; \(repeats) repetitions; fsync at every batch commit)")
         if let json {

@@ -11,7 +11,9 @@ import Foundation
 /// load balancer. Measures changes/s from the first push to the last answer; the daemons' store
 /// (SQLite or PostgreSQL) is whatever they were started on.
 enum IngestThroughDaemons {
-    static func run(servers: [URL], adminToken: String, scenario: StandardScenario) async throws -> (changes: Int, seconds: Double) {
+    static func run(
+        servers: [URL], adminToken: String, scenario: StandardScenario
+    ) async throws -> (changes: Int, seconds: Double) {
         let generated = scenario.generate()
         let admin = FieldSyncAPI(transport: URLSessionTransport(baseURL: servers[0], timeout: 300), token: adminToken)
         // Enroll every author; sign every push before the clock starts.
@@ -21,11 +23,15 @@ enum IngestThroughDaemons {
         for (id, log) in authors {
             let enrollment = try await admin.enroll(EnrollmentRequest(county: scenario.county, deviceID: id.rawValue))
             let key = DeviceKey()
-            let registered = try await FieldSyncAPI(transport: URLSessionTransport(baseURL: servers[0])).register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
+            let registered = try await FieldSyncAPI(transport: URLSessionTransport(baseURL: servers[0])).register(
+                enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
             var batches: [[SignedChange]] = []
             for start in stride(from: 0, to: log.count, by: 500) {
                 let changes = Array(log[start..<min(start + 500, log.count)])
-                batches.append(SignedChange.sealingRuns(changes.map { SignedChange(change: $0, signature: nil) }, author: id, sign: { key.signRun($0) }))
+                batches.append(
+                    SignedChange.sealingRuns(
+                        changes.map { SignedChange(change: $0, signature: nil) }, author: id, sign: { key.signRun($0) })
+                )
             }
             pushes.append((registered.token, batches))
         }
@@ -40,7 +46,8 @@ enum IngestThroughDaemons {
         let applied = try await withThrowingTaskGroup(of: Int.self) { group in
             for (i, push) in pushes.enumerated() {
                 group.addTask {
-                    let transport = SpreadTransport(servers.map { URLSessionTransport(baseURL: $0, timeout: 300) }, offset: i)
+                    let transport = SpreadTransport(
+                        servers.map { URLSessionTransport(baseURL: $0, timeout: 300) }, offset: i)
                     let api = FieldSyncAPI(transport: transport, token: push.token)
                     var applied = 0
                     for b in push.batches {

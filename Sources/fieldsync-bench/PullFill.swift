@@ -13,18 +13,22 @@ enum PullFill {
         let server = try await EmbeddedServer.start(database: database)
         let writer = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "filler"), by: nil)
         let key = DeviceKey()
-        _ = try await FieldSyncAPI(transport: URLSessionTransport(baseURL: server.url)).register(enrollmentToken: writer.enrollmentToken, publicKey: key.publicKey)
+        _ = try await FieldSyncAPI(transport: URLSessionTransport(baseURL: server.url)).register(
+            enrollmentToken: writer.enrollmentToken, publicKey: key.publicKey)
         var device = LocalDevice(id: DeviceID(rawValue: "filler")!)
         var written = 0
         while written < count {
             var batch: [SignedChange] = []
             for _ in 0..<min(5_000, count - written) {
                 let id = ReportID(rawValue: "fill-\(written)")!
-                let change = try device.makeChange(report: id, county: "kisumu", head: nil,
-                                                   ops: [.create(county: "kisumu"), .set(field: .serviceCode, value: "pothole"),
-                                                         .set(field: .description, value: .string("Report \(written) for the pull benchmark")),
-                                                         .set(field: .status, value: "open")],
-                                                   wallMillis: 1_795_000_000_000 + UInt64(written))
+                let change = try device.makeChange(
+                    report: id, county: "kisumu", head: nil,
+                    ops: [
+                        .create(county: "kisumu"), .set(field: .serviceCode, value: "pothole"),
+                        .set(field: .description, value: .string("Report \(written) for the pull benchmark")),
+                        .set(field: .status, value: "open"),
+                    ],
+                    wallMillis: 1_795_000_000_000 + UInt64(written))
                 batch.append(key.signed(change))
                 written += 1
             }

@@ -8,7 +8,11 @@ enum RawInsertBaseline {
     /// Inserts every change's row and returns the seconds it took.
     static func run(path: String, batches: [[Change]]) throws -> Double {
         // Encode outside the timed part: the baseline measures SQLite alone, with the same bodies.
-        let rows = batches.map { $0.map { c in (c.dot.device.rawValue, Int64(c.dot.seq), c.report.rawValue, c.county, ChangeCodec.encodeData(c)) } }
+        let rows = batches.map {
+            $0.map { c in
+                (c.dot.device.rawValue, Int64(c.dot.seq), c.report.rawValue, c.county, ChangeCodec.encodeData(c))
+            }
+        }
         let table = try RawTable(path: path)
         let start = DispatchTime.now()
         for b in rows { try table.insert(b) }
@@ -27,8 +31,14 @@ final class RawTable {
     init(path: String) throws {
         guard sqlite3_open(path, &db) == SQLITE_OK else { throw BenchError("cannot open \(path)") }
         try exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
-        try exec("CREATE TABLE changes(arrival INTEGER PRIMARY KEY, device TEXT NOT NULL, seq INTEGER NOT NULL, report TEXT NOT NULL, county TEXT NOT NULL, body BLOB NOT NULL, UNIQUE(device, seq))")
-        guard sqlite3_prepare_v2(db, "INSERT INTO changes(device, seq, report, county, body) VALUES (?, ?, ?, ?, ?)", -1, &insert, nil) == SQLITE_OK else {
+        try exec(
+            "CREATE TABLE changes(arrival INTEGER PRIMARY KEY, device TEXT NOT NULL, seq INTEGER NOT NULL, report TEXT NOT NULL, county TEXT NOT NULL, body BLOB NOT NULL, UNIQUE(device, seq))"
+        )
+        guard
+            sqlite3_prepare_v2(
+                db, "INSERT INTO changes(device, seq, report, county, body) VALUES (?, ?, ?, ?, ?)", -1, &insert, nil)
+                == SQLITE_OK
+        else {
             throw BenchError("prepare failed")
         }
     }
@@ -39,7 +49,9 @@ final class RawTable {
     }
 
     func exec(_ sql: String) throws {
-        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BenchError(String(cString: sqlite3_errmsg(db))) }
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+            throw BenchError(String(cString: sqlite3_errmsg(db)))
+        }
     }
 
     func insert(_ rows: [(String, Int64, String, String, Data)]) throws {

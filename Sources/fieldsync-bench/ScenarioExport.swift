@@ -25,7 +25,8 @@ enum ScenarioExport {
     }
 
     static func write(_ output: StandardScenario.Output, to path: String) throws {
-        let document = Document(seedReports: output.seedChanges.map(edit), devices: output.deviceLogs.map { $0.map(edit) })
+        let document = Document(
+            seedReports: output.seedChanges.map(edit), devices: output.deviceLogs.map { $0.map(edit) })
         try JSONEncoder().encode(document).write(to: URL(fileURLWithPath: path))
     }
 }

@@ -28,7 +28,10 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     case "report-head": fuzzReportHead(data)
     case "recording": _ = try? Recording.parse(data)
     case "cursor": _ = try? SyncCursor.decode(String(decoding: data, as: UTF8.self))
-    default: fatalError("set FUZZ_TARGET to one of: sync-body, compressed, json-messages, change-binary, report-head, recording, cursor")
+    default:
+        fatalError(
+            "set FUZZ_TARGET to one of: sync-body, compressed, json-messages, change-binary, report-head, recording, cursor"
+        )
     }
     return 0
 }
@@ -41,8 +44,11 @@ func fuzzSyncBody(_ data: Data) {
     guard let first = data.first else { return }
     var body = data.dropFirst()
     switch first % 3 {
-    case 1: guard let d = try? BodyCompression.gzip.decompress(Data(body), maxBytes: 1 << 20) else { return }; body = d[...]
-    case 2: guard let d = try? BodyCompression.deflate.decompress(Data(body), maxBytes: 1 << 20) else { return }; body = d[...]
+    case 1:
+        guard let d = try? BodyCompression.gzip.decompress(Data(body), maxBytes: 1 << 20) else { return }; body = d[...]
+    case 2:
+        guard let d = try? BodyCompression.deflate.decompress(Data(body), maxBytes: 1 << 20) else { return };
+        body = d[...]
     default: break
     }
     guard let request = try? codec.decode(SyncRequest.self, from: Data(body)) else { return }
@@ -53,7 +59,9 @@ func fuzzSyncBody(_ data: Data) {
         let c = signed.change
         var integers = [c.dot.seq, c.hlc.millis] + c.context.entries.map(\.seq)
         for case .attachMedia(let m) in c.ops { integers.append(m.size) }
-        guard integers.allSatisfy({ Int64(exactly: $0) != nil }) else { fatalError("a valid change holds an integer a store cannot: \(c)") }
+        guard integers.allSatisfy({ Int64(exactly: $0) != nil }) else {
+            fatalError("a valid change holds an integer a store cannot: \(c)")
+        }
         let bytes = ChangeCodec.encode(signed.change)
         // What the daemon accepts has one binary form, and it decodes back to the same change.
         guard let back = try? ChangeCodec.decode(bytes), back == signed.change else {
@@ -78,7 +86,10 @@ func fuzzMessages(_ data: Data) {
 func fuzzChangeBinary(_ data: Data) {
     guard let change = try? ChangeCodec.decode(data) else { return }
     let again = ChangeCodec.encodeData(change)
-    guard again == data else { fatalError("binary form is not canonical: \(data.count) bytes decode, re-encode to \(again.count) different bytes") }
+    guard again == data else {
+        fatalError(
+            "binary form is not canonical: \(data.count) bytes decode, re-encode to \(again.count) different bytes")
+    }
 }
 
 func fuzzReportHead(_ data: Data) {
@@ -91,8 +102,11 @@ func fuzzReportHead(_ data: Data) {
 
 /// libFuzzer's driver, which the fuzzer runtime provides.
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
 
 /// The entry point SwiftPM links an executable target under: hands over to libFuzzer.
 @_cdecl("fieldsync_fuzz_main")

@@ -12,18 +12,23 @@ import Foundation
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the FieldSync tour: embedded server, two counties, offline work, peer sync, 2G sync, conflicts, resolution."
+        abstract:
+            "Run the FieldSync tour: embedded server, two counties, offline work, peer sync, 2G sync, conflicts, resolution."
     )
 
     @Option(help: "Directory for the SQLite files (default: a new temporary directory).") var dir: String?
     @Option(help: "Link profile for the devices' syncs.") var link = "2g"
 
     func run() async throws {
-        let directory = dir.map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-demo-\(UUID().uuidString.prefix(8))")
+        let directory =
+            dir.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fieldsync-demo-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for name in ["server", "amina", "brian", "wanjiru"] {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(at: directory.appendingPathComponent("\(name).sqlite\(suffix)")) }
+            for suffix in ["", "-wal", "-shm"] {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent("\(name).sqlite\(suffix)"))
+            }
         }
         let profile = try LinkProfile.parse(link)
         print("FieldSync demo — files in \(directory.path)\n")
@@ -34,41 +39,69 @@ struct DemoCommand: AsyncParsableCommand {
         var officers: [String: Officer] = [:]
         for (name, county) in [("amina", "kisumu"), ("brian", "kisumu"), ("wanjiru", "nairobi")] {
             let enrollment = try await admin.enroll(EnrollmentRequest(county: county, deviceID: "\(name)-tablet"))
-            officers[name] = try await Officer.enroll(name: name, token: enrollment.enrollmentToken, server: server.url, directory: directory, profile: profile)
+            officers[name] = try await Officer.enroll(
+                name: name, token: enrollment.enrollmentToken, server: server.url, directory: directory,
+                profile: profile)
             print("   \(name)-tablet in \(county)")
         }
         let amina = officers["amina"]!, brian = officers["brian"]!, wanjiru = officers["wanjiru"]!
-        let operatorToken = try await admin.createOperator(OperatorRequest(name: "Kisumu desk", role: "operator", counties: ["kisumu"])).token
+        let operatorToken = try await admin.createOperator(
+            OperatorRequest(name: "Kisumu desk", role: "operator", counties: ["kisumu"])
+        ).token
         let desk = FieldSyncAPI(transport: URLSessionTransport(baseURL: server.url), token: operatorToken)
 
         var t: UInt64 = 1_795_340_000_000
         func tick() -> UInt64 { t += 60_000; return t }
         print("\n1. At the ward office Amina files two reports and syncs; Brian syncs too.")
-        try await amina.write([.create(county: "kisumu"), .set(field: .serviceCode, value: "pothole"), .set(field: .description, value: "Deep pothole outside Kondele market"),
-                               .set(field: .lat, value: -0.0917), .set(field: .long, value: 34.768), .set(field: .status, value: "open"),
-                               .set(field: .reporterPhone, value: "+254 700 000 001")], "kisumu-0001", tick())
-        try await amina.write([.create(county: "kisumu"), .set(field: .serviceCode, value: "water_point"),
-                               .set(field: .description, value: "Borehole pump broken at Nyalenda"), .set(field: .status, value: "open")], "kisumu-0002", tick())
-        try await wanjiru.write([.create(county: "nairobi"), .set(field: .serviceCode, value: "streetlight"),
-                                 .set(field: .description, value: "Streetlights out on Jogoo Road"), .set(field: .status, value: "open")], "nairobi-0001", tick())
+        try await amina.write(
+            [
+                .create(county: "kisumu"), .set(field: .serviceCode, value: "pothole"),
+                .set(field: .description, value: "Deep pothole outside Kondele market"),
+                .set(field: .lat, value: -0.0917), .set(field: .long, value: 34.768),
+                .set(field: .status, value: "open"),
+                .set(field: .reporterPhone, value: "+254 700 000 001"),
+            ], "kisumu-0001", tick())
+        try await amina.write(
+            [
+                .create(county: "kisumu"), .set(field: .serviceCode, value: "water_point"),
+                .set(field: .description, value: "Borehole pump broken at Nyalenda"),
+                .set(field: .status, value: "open"),
+            ], "kisumu-0002", tick())
+        try await wanjiru.write(
+            [
+                .create(county: "nairobi"), .set(field: .serviceCode, value: "streetlight"),
+                .set(field: .description, value: "Streetlights out on Jogoo Road"), .set(field: .status, value: "open"),
+            ], "nairobi-0001", tick())
         for o in [amina, brian, wanjiru] { print("   \(o.name): \(try await o.sync())") }
 
         print("\n2. The Kisumu officers go to the field, offline for the day, and edit the same reports.")
-        try await amina.write([.set(field: .status, value: "in_progress"), .set(field: .assignee, value: "roads-crew-3")], "kisumu-0001", tick())
-        try await brian.write([.set(field: .status, value: "closed"), .addTag("verified-on-site")], "kisumu-0001", tick())
+        try await amina.write(
+            [.set(field: .status, value: "in_progress"), .set(field: .assignee, value: "roads-crew-3")], "kisumu-0001",
+            tick())
+        try await brian.write(
+            [.set(field: .status, value: "closed"), .addTag("verified-on-site")], "kisumu-0001", tick())
         try await brian.write([.appendNote(text: "Crew filled it with gravel; needs tarmac.")], "kisumu-0001", tick())
         try await amina.write([.withdraw(reason: "duplicate of county ticket 2291")], "kisumu-0002", tick())
-        try await brian.write([.set(field: .priority, value: 1), .appendNote(text: "Queue of 40 people at the kiosk.")], "kisumu-0002", tick())
+        try await brian.write(
+            [.set(field: .priority, value: 1), .appendNote(text: "Queue of 40 people at the kiosk.")], "kisumu-0002",
+            tick())
         for i in 0..<3 {
-            try await brian.write([.create(county: "kisumu"), .set(field: .serviceCode, value: "drainage"),
-                                   .set(field: .description, value: .string("Blocked drain \(i + 1), Manyatta")), .set(field: .status, value: "open")], "kisumu-01\(i)", tick())
+            try await brian.write(
+                [
+                    .create(county: "kisumu"), .set(field: .serviceCode, value: "drainage"),
+                    .set(field: .description, value: .string("Blocked drain \(i + 1), Manyatta")),
+                    .set(field: .status, value: "open"),
+                ], "kisumu-01\(i)", tick())
         }
         print("   Amina: pothole → in_progress; water point → withdrawn as a duplicate.")
         print("   Brian: pothole → closed, tagged, noted; water point → priority 1, noted; 3 new drainage reports.")
 
         print("\n3. They meet in a village with no signal and sync peer to peer.")
-        let (toBrian, toAmina) = try await PeerExchange.exchange(amina.store, brian.store, aName: "peer:amina", bName: "peer:brian")
-        print("   Amina → Brian \(toBrian.result.applied) changes, Brian → Amina \(toAmina.result.applied); conflicts opened \(toBrian.result.conflictsOpened + toAmina.result.conflictsOpened).")
+        let (toBrian, toAmina) = try await PeerExchange.exchange(
+            amina.store, brian.store, aName: "peer:amina", bName: "peer:brian")
+        print(
+            "   Amina → Brian \(toBrian.result.applied) changes, Brian → Amina \(toAmina.result.applied); conflicts opened \(toBrian.result.conflictsOpened + toAmina.result.conflictsOpened)."
+        )
         let (aState, bState) = (try await amina.store.canonicalState(), try await brian.store.canonicalState())
         print("   Same state on both tablets: \(aState == bState ? "yes" : "NO")")
 
@@ -79,17 +112,25 @@ struct DemoCommand: AsyncParsableCommand {
         print("\n5. The Kisumu desk reads the conflict log.")
         let open = try await desk.conflicts(query: ["state": "open"]).conflicts
         for c in open {
-            print("   \(c.id): \(c.candidates.map { "\($0.dot) → \($0.value)" }.joined(separator: "  vs  ")), showing \(c.winner?.value.description ?? "?")")
+            print(
+                "   \(c.id): \(c.candidates.map { "\($0.dot) → \($0.value)" }.joined(separator: "  vs  ")), showing \(c.winner?.value.description ?? "?")"
+            )
         }
         let reports = try await desk.reports(query: ["county": "kisumu"]).reports
         print("\n   Merged reports in Kisumu:")
         for r in reports {
-            let fields = ["service_code", "status", "priority", "assignee"].compactMap { k in r.fields[k].map { "\(k)=\($0)" } }.joined(separator: ", ")
-            print("   \(r.id) [\(r.lifecycle)\(r.conflicted.isEmpty ? "" : "; conflict on \(r.conflicted.joined(separator: ", "))")] \(fields)")
+            let fields = ["service_code", "status", "priority", "assignee"].compactMap { k in
+                r.fields[k].map { "\(k)=\($0)" }
+            }.joined(separator: ", ")
+            print(
+                "   \(r.id) [\(r.lifecycle)\(r.conflicted.isEmpty ? "" : "; conflict on \(r.conflicted.joined(separator: ", "))")] \(fields)"
+            )
         }
 
         print("\n6. The desk keeps Brian's 'closed' on the pothole and confirms the water point withdrawal.")
-        if let status = open.first(where: { $0.field == .status }), let closed = status.candidates.first(where: { $0.value == "closed" }) {
+        if let status = open.first(where: { $0.field == .status }),
+            let closed = status.candidates.first(where: { $0.value == "closed" })
+        {
             let r = try await desk.resolve(status.id, ResolveRequest(choose: closed.dot.description))
             print("   \(status.id) resolved by \(r.change.dot) (a change signed by the server)")
         }
@@ -107,7 +148,9 @@ struct DemoCommand: AsyncParsableCommand {
         let wanjiruState = try await wanjiru.store.canonicalState()
         let agree = aminaState == kisumuServer && brianState == kisumuServer && wanjiruState == nairobiServer
         print("   Every tablet holds exactly its county's state on the server: \(agree ? "yes" : "NO")")
-        print("   Wanjiru (Nairobi) holds \(try await wanjiru.store.reports(ReportFilter()).count) report(s): other counties' data never reaches her.")
+        print(
+            "   Wanjiru (Nairobi) holds \(try await wanjiru.store.reports(ReportFilter()).count) report(s): other counties' data never reaches her."
+        )
 
         print("\nConflict log (Kisumu):")
         for c in try await desk.conflicts(query: ["state": "all"]).conflicts {
@@ -130,25 +173,34 @@ struct Officer: Sendable {
     let sync: DeviceSync
     let link: SimulatedLink
 
-    static func enroll(name: String, token: String, server: URL, directory: URL, profile: LinkProfile) async throws -> Officer {
+    static func enroll(
+        name: String, token: String, server: URL, directory: URL, profile: LinkProfile
+    ) async throws -> Officer {
         let key = DeviceKey()
         let http = URLSessionTransport(baseURL: server)
-        let registered = try await FieldSyncAPI(transport: http).register(enrollmentToken: token, publicKey: key.publicKey)
+        let registered = try await FieldSyncAPI(transport: http).register(
+            enrollmentToken: token, publicKey: key.publicKey)
         let store = try SQLiteStore(path: directory.appendingPathComponent("\(name).sqlite").path)
         try await store.setIdentity(DeviceID(validating: registered.deviceID))
         let link = SimulatedLink(http, profile: profile, seed: UInt64(name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
-        return Officer(name: name, county: registered.county, key: key, store: store,
-                       sync: DeviceSync(store: store, api: FieldSyncAPI(transport: link, token: registered.token), runSigner: { key.signRun($0) }, signer: { key.sign($0) }), link: link)
+        return Officer(
+            name: name, county: registered.county, key: key, store: store,
+            sync: DeviceSync(
+                store: store, api: FieldSyncAPI(transport: link, token: registered.token),
+                runSigner: { key.signRun($0) }, signer: { key.sign($0) }), link: link)
     }
 
     func write(_ ops: [ReportOperation], _ report: String, _ wall: UInt64) async throws {
         let key = self.key
-        _ = try await store.write(ops, to: ReportID(validating: report), county: county, wallMillis: wall, signer: { key.sign($0) })
+        _ = try await store.write(
+            ops, to: ReportID(validating: report), county: county, wallMillis: wall, signer: { key.sign($0) })
     }
 
     func sync() async throws -> String {
         let before = link.simulatedSeconds
         let (s, attempts) = try await sync.runWithRetries(sleep: { _ in })
-        return "pushed \(s.pushed), pulled \(s.pulled), \(s.bytesSent + s.bytesReceived) bytes, \(s.roundTrips) round trip\(s.roundTrips == 1 ? "" : "s")\(attempts > 1 ? ", \(attempts) attempts" : ""), " + String(format: "%.1f s on %@", link.simulatedSeconds - before, link.profile.name)
+        return
+            "pushed \(s.pushed), pulled \(s.pulled), \(s.bytesSent + s.bytesReceived) bytes, \(s.roundTrips) round trip\(s.roundTrips == 1 ? "" : "s")\(attempts > 1 ? ", \(attempts) attempts" : ""), "
+            + String(format: "%.1f s on %@", link.simulatedSeconds - before, link.profile.name)
     }
 }

@@ -29,32 +29,42 @@ struct DeviceCredentials {
 
     static func load(_ store: SQLiteStore) async throws -> DeviceCredentials {
         guard let id = try await store.identity(),
-              let county = try await store.setting("device.county"),
-              let keyText = try await store.setting("device.key"), let keyData = Data(base64Encoded: keyText),
-              let token = try await store.setting("device.token"),
-              let server = try await store.setting("device.server").flatMap(URL.init(string:)) else {
-            throw ValidationError("this store is not enrolled: run 'fieldsync device enroll --server URL --token ENROLLMENT_TOKEN' first")
+            let county = try await store.setting("device.county"),
+            let keyText = try await store.setting("device.key"), let keyData = Data(base64Encoded: keyText),
+            let token = try await store.setting("device.token"),
+            let server = try await store.setting("device.server").flatMap(URL.init(string:))
+        else {
+            throw ValidationError(
+                "this store is not enrolled: run 'fieldsync device enroll --server URL --token ENROLLMENT_TOKEN' first")
         }
-        return DeviceCredentials(id: id, county: county, key: try DeviceKey(rawRepresentation: keyData), token: token, server: server)
+        return DeviceCredentials(
+            id: id, county: county, key: try DeviceKey(rawRepresentation: keyData), token: token, server: server)
     }
 
     /// What is waiting to sync from `store` to this device's server.
     func status(_ store: SQLiteStore) async throws -> DeviceSync.Status {
-        try await DeviceSync(store: store, api: FieldSyncAPI(transport: URLSessionTransport(baseURL: server), token: token)).status()
+        try await DeviceSync(
+            store: store, api: FieldSyncAPI(transport: URLSessionTransport(baseURL: server), token: token)
+        ).status()
     }
 
     func save(_ store: SQLiteStore) async throws {
         try await store.setIdentity(id)
-        try await store.setSettings(["device.county": county, "device.key": key.rawRepresentation.base64EncodedString(),
-                                     "device.token": token, "device.server": server.absoluteString])
+        try await store.setSettings([
+            "device.county": county, "device.key": key.rawRepresentation.base64EncodedString(),
+            "device.token": token, "device.server": server.absoluteString,
+        ])
     }
 }
 
 /// Writes changes as the enrolled device, signed.
-func writeSigned(_ store: SQLiteStore, _ ops: [ReportOperation], to report: ReportID, county: String? = nil) async throws -> Change {
+func writeSigned(
+    _ store: SQLiteStore, _ ops: [ReportOperation], to report: ReportID, county: String? = nil
+) async throws -> Change {
     let credentials = try await DeviceCredentials.load(store)
     let key = credentials.key
-    return try await store.write(ops, to: report, county: county ?? credentials.county, wallMillis: wallMillis(), signer: { key.sign($0) })
+    return try await store.write(
+        ops, to: report, county: county ?? credentials.county, wallMillis: wallMillis(), signer: { key.sign($0) })
 }
 
 /// Parses `field=value`: the value as JSON when it is valid JSON, else as a string.
@@ -81,7 +91,11 @@ func printJSON<T: Encodable>(_ value: T) throws {
 /// other cells are cut at 48 characters.
 func printTable(_ header: [String], _ rows: [[String]]) {
     var widths = header.map(\.count)
-    for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = i == 0 ? max(widths[i], c.count) : min(max(widths[i], c.count), 48) } }
+    for r in rows {
+        for (i, c) in r.enumerated() where i < widths.count {
+            widths[i] = i == 0 ? max(widths[i], c.count) : min(max(widths[i], c.count), 48)
+        }
+    }
     func line(_ cells: [String]) -> String {
         cells.enumerated().map { i, c in
             let cell = i > 0 && c.count > 48 ? String(c.prefix(47)) + "…" : c

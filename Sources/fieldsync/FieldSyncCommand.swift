@@ -5,9 +5,14 @@ import ArgumentParser
 struct FieldSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldsync",
-        abstract: "FieldSync device-side tools: a device's reports and sync, peer sync, operators' conflict tools, QA record and replay.",
-        subcommands: [DemoCommand.self, DeviceCommand.self, ReportCommand.self, LogCommand.self, StatusCommand.self, SyncCommand.self,
-                      PeerCommand.self, ReportsCommand.self, ConflictsCommand.self, RefusalsCommand.self, ReplayCommand.self, SimulateCommand.self, VerifyCommand.self, IngestStressCommand.self],
+        abstract:
+            "FieldSync device-side tools: a device's reports and sync, peer sync, operators' conflict tools, QA record and replay.",
+        subcommands: [
+            DemoCommand.self, DeviceCommand.self, ReportCommand.self, LogCommand.self, StatusCommand.self,
+            SyncCommand.self,
+            PeerCommand.self, ReportsCommand.self, ConflictsCommand.self, RefusalsCommand.self, ReplayCommand.self,
+            SimulateCommand.self, VerifyCommand.self, IngestStressCommand.self,
+        ],
         defaultSubcommand: DemoCommand.self
     )
 
@@ -23,7 +28,9 @@ struct FieldSyncCommand: AsyncParsableCommand {
         var i = 0
         while i < arguments.count {
             let a = arguments[i]
-            if a.hasPrefix("--"), !a.contains("="), i + 1 < arguments.count, arguments[i + 1].hasPrefix("-"), Double(arguments[i + 1]) != nil {
+            if a.hasPrefix("--"), !a.contains("="), i + 1 < arguments.count, arguments[i + 1].hasPrefix("-"),
+                Double(arguments[i + 1]) != nil
+            {
                 out.append("\(a)=\(arguments[i + 1])")
                 i += 2
             } else {

@@ -9,17 +9,24 @@ import Foundation
 struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Write N seeded edits offline as this device: new reports, edits of its own reports and of reports it shares with others.")
+        abstract:
+            "Write N seeded edits offline as this device: new reports, edits of its own reports and of reports it shares with others."
+    )
     @OptionGroup var options: StoreOptions
     @Option(help: "Edits to write.") var count = 100
     @Option(help: "Seed (the same seed, device and store give the same edits).") var seed: UInt64 = 1
     @Option(help: "Share of edits on reports this device did not create (held in its store), 0–1.") var shared = 0.2
     @Option(help: "Share of edits that create a new report, 0–1.") var create = 0.2
-    @Option(help: "Wall clock of the first edit, ms since the epoch; edits follow 1 s apart (default: ending now, so the device's clock never runs ahead).") var startMillis: UInt64?
+    @Option(
+        help:
+            "Wall clock of the first edit, ms since the epoch; edits follow 1 s apart (default: ending now, so the device's clock never runs ahead)."
+    ) var startMillis: UInt64?
 
     func validate() throws {
         guard count >= 0, count <= 1_000_000 else { throw ValidationError("--count must be between 0 and 1,000,000") }
-        guard (0...1).contains(shared), (0...1).contains(create) else { throw ValidationError("--shared and --create must be between 0 and 1") }
+        guard (0...1).contains(shared), (0...1).contains(create) else {
+            throw ValidationError("--shared and --create must be between 0 and 1")
+        }
     }
 
     func run() async throws {
@@ -29,7 +36,10 @@ struct GenerateCommand: AsyncParsableCommand {
         // Seeded by the seed and the device id (FNV-1a), so devices given one seed differ.
         // New report ids carry the device's next sequence number, so they never repeat.
         let firstSeq = try await store.highestSeq(of: credentials.id) + 1
-        var rng = SplitMix64(seed: credentials.id.rawValue.utf8.reduce(seed ^ firstSeq ^ 0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 })
+        var rng = SplitMix64(
+            seed: credentials.id.rawValue.utf8.reduce(seed ^ firstSeq ^ 0xcbf2_9ce4_8422_2325) {
+                ($0 ^ UInt64($1)) &* 0x100_0000_01b3
+            })
         let held = try await store.reports(ReportFilter(limit: 100_000)).map(\.id)
         let prefix = credentials.id.rawValue + "-"
         let others = held.filter { !$0.rawValue.hasPrefix(prefix) }.sorted()
@@ -47,8 +57,12 @@ struct GenerateCommand: AsyncParsableCommand {
             var ops: [ReportOperation] = []
             if own.isEmpty || roll < create {
                 report = try ReportID(validating: "\(credentials.id.rawValue)-r\(firstSeq + UInt64(i))")
-                ops = [.create(county: credentials.county), .set(field: .serviceCode, value: categories[Int(rng.next() % 5)]),
-                       .set(field: .description, value: .string("Report \(i) from \(credentials.id.rawValue)")), .set(field: .status, value: "open")]
+                ops = [
+                    .create(county: credentials.county),
+                    .set(field: .serviceCode, value: categories[Int(rng.next() % 5)]),
+                    .set(field: .description, value: .string("Report \(i) from \(credentials.id.rawValue)")),
+                    .set(field: .status, value: "open"),
+                ]
                 own.append(report)
             } else {
                 if !others.isEmpty && roll < create + shared {
@@ -68,7 +82,8 @@ struct GenerateCommand: AsyncParsableCommand {
                     }
                 }
             }
-            _ = try await store.write(ops, to: report, county: credentials.county, wallMillis: clock, signer: { key.sign($0) })
+            _ = try await store.write(
+                ops, to: report, county: credentials.county, wallMillis: clock, signer: { key.sign($0) })
         }
         try await store.flush()
         await store.close()

@@ -9,7 +9,8 @@ import Foundation
 struct IngestStressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest-stress",
-        abstract: "Ingest a seeded workload batch by batch, printing 'committed N' after each commit (for crash tests).",
+        abstract:
+            "Ingest a seeded workload batch by batch, printing 'committed N' after each commit (for crash tests).",
         shouldDisplay: false
     )
 

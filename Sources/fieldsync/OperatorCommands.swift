@@ -6,7 +6,8 @@ import Foundation
 
 /// `--server` and `--token` for operator commands.
 struct OperatorOptions: ParsableArguments {
-    @Option(help: "Server URL.") var server: String = ProcessInfo.processInfo.environment["FIELDSYNC_SERVER"] ?? "http://127.0.0.1:8080"
+    @Option(help: "Server URL.") var server: String =
+        ProcessInfo.processInfo.environment["FIELDSYNC_SERVER"] ?? "http://127.0.0.1:8080"
     @Option(help: "Operator token (or FIELDSYNC_TOKEN).") var token: String?
     @Flag(help: "Print JSON (for scripts).") var json = false
 
@@ -21,8 +22,9 @@ struct OperatorOptions: ParsableArguments {
 
 /// `fieldsync conflicts …`: the conflict log.
 struct ConflictsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "conflicts", abstract: "Inspect and resolve conflicts (operators).",
-                                                    subcommands: [List.self, Show.self, Resolve.self])
+    static let configuration = CommandConfiguration(
+        commandName: "conflicts", abstract: "Inspect and resolve conflicts (operators).",
+        subcommands: [List.self, Show.self, Resolve.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List conflicts.")
@@ -45,11 +47,16 @@ struct ConflictsCommand: AsyncParsableCommand {
             var list = try await options.api().conflicts(query: q)
             list.conflicts = list.conflicts.map { PersonalData.redact($0, shown: personal) }
             if options.json { return try printJSON(list) }
-            printTable(["id", "state", "candidates", "showing / resolved to", "when"], list.conflicts.map { c in
-                [c.id, c.isOpen ? "open" : "resolved", c.candidates.map { "\($0.dot)=\($0.value)" }.joined(separator: " | "),
-                 c.resolution.map { "\($0.value) by \($0.device)" } ?? (c.winner?.value.description ?? ""),
-                 humanTime(c.resolution?.hlc ?? c.candidates.map(\.hlc).max() ?? .zero)]
-            })
+            printTable(
+                ["id", "state", "candidates", "showing / resolved to", "when"],
+                list.conflicts.map { c in
+                    [
+                        c.id, c.isOpen ? "open" : "resolved",
+                        c.candidates.map { "\($0.dot)=\($0.value)" }.joined(separator: " | "),
+                        c.resolution.map { "\($0.value) by \($0.device)" } ?? (c.winner?.value.description ?? ""),
+                        humanTime(c.resolution?.hlc ?? c.candidates.map(\.hlc).max() ?? .zero),
+                    ]
+                })
             if let next = list.nextOffset { print("more: --offset \(next)") }
         }
     }
@@ -66,22 +73,29 @@ struct ConflictsCommand: AsyncParsableCommand {
             print("\(c.id) — \(c.county), field \(c.field), \(c.isOpen ? "OPEN" : "resolved")")
             for cand in c.candidates { print("  candidate \(cand.dot)  \(humanTime(cand.hlc))  \(cand.value)") }
             if let r = c.resolution {
-                print("  resolved by \(r.dot) at \(humanTime(r.hlc)) → \(r.value)\(r.chosen.map { " (kept \($0))" } ?? " (new value)")")
+                print(
+                    "  resolved by \(r.dot) at \(humanTime(r.hlc)) → \(r.value)\(r.chosen.map { " (kept \($0))" } ?? " (new value)")"
+                )
             } else {
-                print("  showing \(c.winner?.value.description ?? "?") until resolved: fieldsync conflicts resolve \(c.id) --choose DEVICE:SEQ | --value VALUE")
+                print(
+                    "  showing \(c.winner?.value.description ?? "?") until resolved: fieldsync conflicts resolve \(c.id) --choose DEVICE:SEQ | --value VALUE"
+                )
             }
         }
     }
 
     struct Resolve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Resolve an open conflict: keep a candidate or set a new value.")
+        static let configuration = CommandConfiguration(
+            abstract: "Resolve an open conflict: keep a candidate or set a new value.")
         @OptionGroup var options: OperatorOptions
         @Argument(help: "Conflict id (report/field).") var id: String
         @Option(help: "The candidate to keep, as device:seq.") var choose: String?
         @Option(help: "A new value (JSON if valid, else text).") var value: String?
 
         func run() async throws {
-            guard (choose == nil) != (value == nil) else { throw ValidationError("give exactly one of --choose or --value") }
+            guard (choose == nil) != (value == nil) else {
+                throw ValidationError("give exactly one of --choose or --value")
+            }
             let r = try await options.api().resolve(id, ResolveRequest(choose: choose, value: value.map(parseValue)))
             if options.json { return try printJSON(r) }
             print("resolved \(id) with change \(r.change.dot); it syncs to every device")
@@ -91,8 +105,9 @@ struct ConflictsCommand: AsyncParsableCommand {
 
 /// `fieldsync reports …`: the server's reports.
 struct ReportsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "reports", abstract: "Browse the server's reports (operators).",
-                                                    subcommands: [List.self, Show.self, History.self])
+    static let configuration = CommandConfiguration(
+        commandName: "reports", abstract: "Browse the server's reports (operators).",
+        subcommands: [List.self, Show.self, History.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List reports.")
@@ -144,9 +159,14 @@ struct ReportsCommand: AsyncParsableCommand {
         func run() async throws {
             let d = try await options.api().report(id)
             if options.json { return try printJSON(d.history.map { PersonalData.redact($0, shown: personal) }) }
-            printTable(["change", "when", "operations"], d.history.map { c in
-                ["\(c.dot)", humanTime(c.hlc), c.ops.map(LogCommand.describe).joined(separator: "; ") + (c.resolves.isEmpty ? "" : " (resolves \(c.resolves.keys.map(\.rawValue).sorted().joined(separator: ",")))")]
-            })
+            printTable(
+                ["change", "when", "operations"],
+                d.history.map { c in
+                    [
+                        "\(c.dot)", humanTime(c.hlc),
+                        LogCommand.summary(of: c),
+                    ]
+                })
         }
     }
 }
@@ -155,14 +175,16 @@ struct ReportsCommand: AsyncParsableCommand {
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay", abstract: "Re-send recorded sync sessions and diff the responses (QA).")
-    @Argument(help: """
-        Recordings (from 'fieldsync sync --record'), or directories of them (from 'fieldsync simulate --record'): \
-        replayed as one timeline, in the order their exchanges were recorded.
-        """)
+    @Argument(
+        help: """
+            Recordings (from 'fieldsync sync --record'), or directories of them (from 'fieldsync simulate --record'): \
+            replayed as one timeline, in the order their exchanges were recorded.
+            """)
     var files: [String]
     @Option(help: "Server to replay against (or FIELDSYNC_SERVER).")
     var server: String = ProcessInfo.processInfo.environment["FIELDSYNC_SERVER"] ?? "http://127.0.0.1:8080"
-    @Option(help: "The device's token on that server (replaying against the server it was recorded on).") var token: String?
+    @Option(help: "The device's token on that server (replaying against the server it was recorded on).") var token:
+        String?
     @Option(help: "An admin token: enroll each recorded device (same id and public key) on a fresh server first.")
     var adminToken: String?
 
@@ -173,7 +195,9 @@ struct ReplayCommand: AsyncParsableCommand {
         try checkDevices(recordings)
         let transport = URLSessionTransport(baseURL: url)
         // Every device first: a fleet's devices relay each other's changes.
-        if token == nil, let adminToken { try await refuseKnownDevices(recordings, admin: FieldSyncAPI(transport: transport, token: adminToken)) }
+        if token == nil, let adminToken {
+            try await refuseKnownDevices(recordings, admin: FieldSyncAPI(transport: transport, token: adminToken))
+        }
         var tokens: [String: String] = [:]
         for recording in recordings where tokens[recording.header.deviceID] == nil {
             if let token {
@@ -204,7 +228,8 @@ struct ReplayCommand: AsyncParsableCommand {
                 paths.append(file)
                 continue
             }
-            let names = try FileManager.default.contentsOfDirectory(atPath: file).filter { $0.hasSuffix(".jsonl") }.sorted()
+            let names = try FileManager.default.contentsOfDirectory(atPath: file).filter { $0.hasSuffix(".jsonl") }
+                .sorted()
             guard !names.isEmpty else { throw ValidationError("\(file) holds no recordings (*.jsonl)") }
             paths += names.map { URL(fileURLWithPath: file).appendingPathComponent($0).path }
         }
@@ -226,15 +251,20 @@ struct ReplayCommand: AsyncParsableCommand {
         var keys: [String: String] = [:]
         for r in recordings {
             if let key = keys[r.header.deviceID], key != r.header.publicKey {
-                throw ValidationError("the recordings of \(r.header.deviceID) carry different public keys (two enrollments of one id): replay them on separate fresh servers")
+                throw ValidationError(
+                    "the recordings of \(r.header.deviceID) carry different public keys (two enrollments of one id): replay them on separate fresh servers"
+                )
             }
             keys[r.header.deviceID] = r.header.publicKey
         }
         if token != nil, keys.count > 1 {
-            throw ValidationError("--token is one device's token, and these recordings are of \(keys.count) devices: use --admin-token on a fresh server, or replay one device at a time")
+            throw ValidationError(
+                "--token is one device's token, and these recordings are of \(keys.count) devices: use --admin-token on a fresh server, or replay one device at a time"
+            )
         }
         if token == nil, adminToken == nil {
-            throw ValidationError("give --token (the server the session was recorded on) or --admin-token (a fresh server)")
+            throw ValidationError(
+                "give --token (the server the session was recorded on) or --admin-token (a fresh server)")
         }
     }
 
@@ -250,7 +280,9 @@ struct ReplayCommand: AsyncParsableCommand {
     private func enroll(_ recording: Recording, transport: URLSessionTransport) async throws -> String {
         let device = recording.header.deviceID
         guard let adminToken else { throw ValidationError("give --token or --admin-token") }
-        guard let key = Data(base64Encoded: recording.header.publicKey) else { throw ValidationError("the recording's public key is not base64") }
+        guard let key = Data(base64Encoded: recording.header.publicKey) else {
+            throw ValidationError("the recording's public key is not base64")
+        }
         let admin = FieldSyncAPI(transport: transport, token: adminToken)
         let enrollment: EnrollmentResponse
         do {
@@ -259,8 +291,12 @@ struct ReplayCommand: AsyncParsableCommand {
             guard error.code == .invalidEnrollment else { throw error }
             throw ValidationError(Self.alreadyEnrolled(device, server: server))
         }
-        let token = try await FieldSyncAPI(transport: transport).register(enrollmentToken: enrollment.enrollmentToken, publicKey: key).token
-        print("enrolled \(device) in \(recording.header.county); its device token (for --token in later replays): \(token)")
+        let token = try await FieldSyncAPI(transport: transport).register(
+            enrollmentToken: enrollment.enrollmentToken, publicKey: key
+        ).token
+        print(
+            "enrolled \(device) in \(recording.header.county); its device token (for --token in later replays): \(token)"
+        )
         return token
     }
 }

@@ -6,8 +6,9 @@ import Foundation
 
 /// `fieldsync refusals list`: the changes the server refused, with their reasons (operators).
 struct RefusalsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "refusals", abstract: "Read the server's refusals quarantine (operators).",
-                                                    subcommands: [List.self])
+    static let configuration = CommandConfiguration(
+        commandName: "refusals", abstract: "Read the server's refusals quarantine (operators).",
+        subcommands: [List.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List refused changes, newest first.")
@@ -23,11 +24,17 @@ struct RefusalsCommand: AsyncParsableCommand {
             q["device"] = device
             let list = try await options.api().refusals(query: q)
             if options.json { return try printJSON(list) }
-            printTable(["change", "code", "sent by", "times", "when", "depends on", "reason"], list.refusals.map { r in
-                ["\(r.dot)", r.code, r.via ?? "", "\(r.times)", humanTime(HybridTimestamp(millis: r.atMillis)),
-                 r.dependsOn?.description ?? "", String(r.message.prefix(120))]
-            })
-            if let dropped = list.dropped, dropped > 0 { print("\(dropped) more refusals were over the quarantine's bounds: counted, not kept") }
+            printTable(
+                ["change", "code", "sent by", "times", "when", "depends on", "reason"],
+                list.refusals.map { r in
+                    [
+                        "\(r.dot)", r.code, r.via ?? "", "\(r.times)", humanTime(HybridTimestamp(millis: r.atMillis)),
+                        r.dependsOn?.description ?? "", String(r.message.prefix(120)),
+                    ]
+                })
+            if let dropped = list.dropped, dropped > 0 {
+                print("\(dropped) more refusals were over the quarantine's bounds: counted, not kept")
+            }
             if let next = list.nextOffset { print("more: --offset \(next)") }
         }
     }

@@ -7,7 +7,10 @@ import Foundation
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Create and edit citizen reports on this device (works offline).",
-        subcommands: [New.self, Edit.self, Tag.self, NoteCmd.self, Withdraw.self, Restore.self, List.self, Show.self, GenerateCommand.self])
+        subcommands: [
+            New.self, Edit.self, Tag.self, NoteCmd.self, Withdraw.self, Restore.self, List.self, Show.self,
+            GenerateCommand.self,
+        ])
 
     struct New: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "File a new report; prints its id.")
@@ -21,15 +24,18 @@ struct ReportCommand: AsyncParsableCommand {
         @Option(help: "Priority 1 (urgent) – 4 (low).") var priority: Int?
         @Option(help: "Reporter's name (personal data).") var reporterName: String?
         @Option(help: "Reporter's phone (personal data).") var reporterPhone: String?
-        @Option(parsing: .singleValue, help: "A county-specific attribute, key=value (repeatable).") var attr: [String] = []
+        @Option(parsing: .singleValue, help: "A county-specific attribute, key=value (repeatable).") var attr:
+            [String] = []
         @Option(help: "Report id (default: a new UUID).") var id: String?
 
         func run() async throws {
             let store = try options.open()
             let credentials = try await DeviceCredentials.load(store)
             let report = try ReportID(validating: id ?? UUID().uuidString.lowercased())
-            var ops: [ReportOperation] = [.create(county: credentials.county), .set(field: .serviceCode, value: .string(category)),
-                                          .set(field: .description, value: .string(description)), .set(field: .status, value: "open")]
+            var ops: [ReportOperation] = [
+                .create(county: credentials.county), .set(field: .serviceCode, value: .string(category)),
+                .set(field: .description, value: .string(description)), .set(field: .status, value: "open"),
+            ]
             if let lat { ops.append(.set(field: .lat, value: .double(lat))) }
             if let long { ops.append(.set(field: .long, value: .double(long))) }
             if let address { ops.append(.set(field: .address, value: .string(address))) }
@@ -50,7 +56,9 @@ struct ReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set fields: --set status=closed --set priority=1.")
         @OptionGroup var options: StoreOptions
         @Argument(help: "Report id.") var id: String
-        @Option(name: .customLong("set"), parsing: .singleValue, help: "field=value (value as JSON if valid, else text); repeatable.") var assignments: [String]
+        @Option(
+            name: .customLong("set"), parsing: .singleValue,
+            help: "field=value (value as JSON if valid, else text); repeatable.") var assignments: [String]
 
         func run() async throws {
             let ops = try Self.operations(assignments)
@@ -96,7 +104,9 @@ struct ReportCommand: AsyncParsableCommand {
         @Argument(help: "The note.") var text: String
 
         func run() async throws {
-            print("\(try await writeSigned(try options.open(), [.appendNote(text: text)], to: try ReportID(validating: id)).dot)")
+            print(
+                "\(try await writeSigned(try options.open(), [.appendNote(text: text)], to: try ReportID(validating: id)).dot)"
+            )
         }
     }
 
@@ -107,7 +117,9 @@ struct ReportCommand: AsyncParsableCommand {
         @Option(help: "Why.") var reason: String = ""
 
         func run() async throws {
-            print("\(try await writeSigned(try options.open(), [.withdraw(reason: reason)], to: try ReportID(validating: id)).dot)")
+            print(
+                "\(try await writeSigned(try options.open(), [.withdraw(reason: reason)], to: try ReportID(validating: id)).dot)"
+            )
         }
     }
 
@@ -143,7 +155,9 @@ struct ReportCommand: AsyncParsableCommand {
         @Flag(help: "Show personal data (reporter contact).") var personal = false
 
         func run() async throws {
-            guard let r = try await options.open().report(try ReportID(validating: id)) else { throw ValidationError("no report \(id) on this device") }
+            guard let r = try await options.open().report(try ReportID(validating: id)) else {
+                throw ValidationError("no report \(id) on this device")
+            }
             if json { return try printJSON(r) }
             printReport(r, personal: personal)
         }
@@ -151,17 +165,24 @@ struct ReportCommand: AsyncParsableCommand {
 }
 
 func printReports(_ reports: [Report]) {
-    printTable(["id", "category", "status", "lifecycle", "updated", "conflicts", "description"], reports.map { r in
-        [r.id.rawValue, r[.serviceCode]?.description ?? "", r[.status]?.description ?? "", r.lifecycle, humanTime(r.updatedAt),
-         r.conflicted.joined(separator: ","), r[.description]?.description ?? ""]
-    })
+    printTable(
+        ["id", "category", "status", "lifecycle", "updated", "conflicts", "description"],
+        reports.map { r in
+            [
+                r.id.rawValue, r[.serviceCode]?.description ?? "", r[.status]?.description ?? "", r.lifecycle,
+                humanTime(r.updatedAt),
+                r.conflicted.joined(separator: ","), r[.description]?.description ?? "",
+            ]
+        })
 }
 
 func printReport(_ r: Report, personal: Bool) {
     print("\(r.id) — \(r.county), \(r.lifecycle), \(r.changeCount) changes, updated \(humanTime(r.updatedAt))")
     for (k, v) in r.fields.sorted(by: { $0.key < $1.key }) {
         let hidden = (FieldName(rawValue: k)?.isPersonal ?? false) && !personal
-        print("  \(k.padding(toLength: 20, withPad: " ", startingAt: 0)) \(hidden ? "(personal — use --personal)" : v.description)\(r.conflicted.contains(k) ? "   ⚠ conflict" : "")")
+        print(
+            "  \(k.padding(toLength: 20, withPad: " ", startingAt: 0)) \(hidden ? "(personal — use --personal)" : v.description)\(r.conflicted.contains(k) ? "   ⚠ conflict" : "")"
+        )
     }
     if !r.tags.isEmpty { print("  tags: \(r.tags.joined(separator: ", "))") }
     for n in r.notes { print("  note \(humanTime(n.hlc)) by \(n.dot.device): \(n.text)") }

@@ -7,9 +7,14 @@ import Foundation
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Run a fleet of simulated devices from a scenario file, then check that every device and the server converge.")
+        abstract:
+            "Run a fleet of simulated devices from a scenario file, then check that every device and the server converge."
+    )
     @Option(help: "Scenario file (JSON), e.g. scripts/scenarios/county-week-offline.json.") var scenario: String
-    @Option(help: "Server URL (default: an embedded server in a temporary directory). Several, comma-separated, for daemons sharing one database: each device's requests go to each in turn.") var server: String?
+    @Option(
+        help:
+            "Server URL (default: an embedded server in a temporary directory). Several, comma-separated, for daemons sharing one database: each device's requests go to each in turn."
+    ) var server: String?
     @Option(help: "Admin token of --server.") var adminToken: String?
     @Option(help: "Directory for device stores (default: temporary).") var dir: String?
     @Option(help: "Record every device's exchanges into this directory.") var record: String?
@@ -18,7 +23,10 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try FleetScenario.load(scenario)
-        let directory = dir.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("fieldsync-sim-\(UUID().uuidString.prefix(8))")
+        let directory =
+            dir.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fieldsync-sim-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(at: directory) } }
         var embedded: EmbeddedServer?
@@ -26,7 +34,9 @@ struct SimulateCommand: AsyncParsableCommand {
         let url: URL, admin: String
         if let server {
             let urls = server.split(separator: ",").compactMap { URL(string: String($0)) }
-            guard let u = urls.first, let adminToken else { throw ValidationError("with --server, give --admin-token too") }
+            guard let u = urls.first, let adminToken else {
+                throw ValidationError("with --server, give --admin-token too")
+            }
             (url, admin) = (u, adminToken)
             more = Array(urls.dropFirst())
         } else {

@@ -10,25 +10,31 @@ struct SyncCommand: AsyncParsableCommand {
         commandName: "sync", abstract: "Sync with the server until up to date (resumable; retries with backoff).")
     @OptionGroup var options: StoreOptions
     @Option(help: "Server URL (default: the one enrolled with).") var server: String?
-    @Option(help: "Simulated link: offline, 2g, edge, 3g, flaky, lan or custom:bw=KBIT,up=KBIT,rtt=MS,loss=P,cut=P.") var link: String?
+    @Option(help: "Simulated link: offline, 2g, edge, 3g, flaky, lan or custom:bw=KBIT,up=KBIT,rtt=MS,loss=P,cut=P.")
+    var link: String?
     @Option(help: "Seed of the simulated link.") var seed: UInt64 = 1
-    @Flag(help: "Wait out simulated link time for real (default: account it on a simulated clock).") var realTime = false
+    @Flag(help: "Wait out simulated link time for real (default: account it on a simulated clock).") var realTime =
+        false
     @Option(help: "Record every exchange to this file (JSON Lines, see protocol/recording.md).") var record: String?
     @Option(help: "Attempts before giving up on transient failures.") var attempts = 8
     @Flag(help: "Print the summary as JSON.") var json = false
-    @Option(help: "Changes per request, pushed and pulled (smaller requests lose less to a cut on a poor link).") var batch = 500
+    @Option(help: "Changes per request, pushed and pulled (smaller requests lose less to a cut on a poor link).")
+    var batch = 500
 
     func validate() throws {
-        guard (1...1_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 1,000 (the server's limit per request)") }
+        guard (1...1_000).contains(batch) else {
+            throw ValidationError("--batch must be between 1 and 1,000 (the server's limit per request)")
+        }
     }
 
     func run() async throws {
         let store = try options.open()
         let credentials = try await DeviceCredentials.load(store)
-        let url = try server.map { s throws -> URL in
-            guard let u = URL(string: s) else { throw ValidationError("--server must be a URL") }
-            return u
-        } ?? credentials.server
+        let url =
+            try server.map { s throws -> URL in
+                guard let u = URL(string: s) else { throw ValidationError("--server must be a URL") }
+                return u
+            } ?? credentials.server
         var transport: any SyncTransport = URLSessionTransport(baseURL: url)
         var simulated: SimulatedLink?
         if let link {
@@ -37,53 +43,82 @@ struct SyncCommand: AsyncParsableCommand {
             transport = s
         }
         if let record {
-            transport = try RecordingTransport(transport, path: record, header: Recording.Header(
-                deviceID: credentials.id.rawValue, county: credentials.county, publicKey: credentials.key.publicKey.base64EncodedString(),
-                server: url.absoluteString, startedAtMillis: wallMillis(), link: link), link: simulated)
+            transport = try RecordingTransport(
+                transport, path: record,
+                header: Recording.Header(
+                    deviceID: credentials.id.rawValue, county: credentials.county,
+                    publicKey: credentials.key.publicKey.base64EncodedString(),
+                    server: url.absoluteString, startedAtMillis: wallMillis(), link: link), link: simulated)
         }
         var sync = DeviceSync(store: store, api: FieldSyncAPI(transport: transport, token: credentials.token))
         sync.pushBatch = batch
         sync.pullLimit = batch
         let key = credentials.key
-        sync.runSigner = { key.signRun($0) }   // one signature per run of own changes
-        sync.signer = { key.sign($0) }         // changes moved or re-timed are signed again
+        sync.runSigner = { key.signRun($0) }  // one signature per run of own changes
+        sync.signer = { key.sign($0) }  // changes moved or re-timed are signed again
         let waitForReal = simulated == nil || realTime
         let link = simulated
         let terminal = isatty(STDOUT_FILENO) == 1
         let progress: @Sendable (DeviceSync.Summary) -> Void = { s in
-            let line = "… pushed \(s.pushed), pulled \(s.pulled), \(s.bytesSent + s.bytesReceived) bytes, \(s.roundTrips) round trips"
-            if terminal { FileHandle.standardOutput.write(Data("\r\(line)\u{1B}[K".utf8)) } else if !json { print(line) }
+            let line =
+                "… pushed \(s.pushed), pulled \(s.pulled), \(s.bytesSent + s.bytesReceived) bytes, \(s.roundTrips) round trips"
+            if terminal {
+                FileHandle.standardOutput.write(Data("\r\(line)\u{1B}[K".utf8))
+            } else if !json {
+                print(line)
+            }
         }
-        let (summary, tries) = try await sync.runWithRetries(maxAttempts: attempts, seed: seed, sleep: { seconds in
-            if let link { await link.idle(seconds) } else if waitForReal { try? await Task.sleep(for: .seconds(seconds)) }
-        }, onRetry: { attempt, error, delay in
-            FileHandle.standardError.write(Data("attempt \(attempt) failed (\(error.code.rawValue)); retrying in \(String(format: "%.1f", delay)) s\n".utf8))
-        }, progress: json ? nil : progress)
+        let (summary, tries) = try await sync.runWithRetries(
+            maxAttempts: attempts, seed: seed,
+            sleep: { seconds in
+                if let link {
+                    await link.idle(seconds)
+                } else if waitForReal {
+                    try? await Task.sleep(for: .seconds(seconds))
+                }
+            },
+            onRetry: { attempt, error, delay in
+                FileHandle.standardError.write(
+                    Data(
+                        "attempt \(attempt) failed (\(error.code.rawValue)); retrying in \(String(format: "%.1f", delay)) s\n"
+                            .utf8))
+            }, progress: json ? nil : progress)
         if terminal && !json { print("") }
         let linkSeconds = simulated?.simulatedSeconds
         if json {
             struct Out: Encodable {
-                var pushed, pulled, conflictsOpened, conflictsResolved, bytesSent, bytesReceived, roundTrips, attempts, setAside, moved, retimed: Int
+                var pushed, pulled, conflictsOpened, conflictsResolved, bytesSent, bytesReceived, roundTrips, attempts,
+                    setAside, moved, retimed: Int
                 var seconds: Double
                 var linkSeconds: Double?
             }
-            try printJSON(Out(pushed: summary.pushed, pulled: summary.pulled, conflictsOpened: summary.conflictsOpened, conflictsResolved: summary.conflictsResolved,
-                              bytesSent: summary.bytesSent, bytesReceived: summary.bytesReceived, roundTrips: summary.roundTrips, attempts: tries,
-                              setAside: summary.setAside, moved: summary.moved, retimed: summary.retimed,
-                              seconds: summary.seconds, linkSeconds: linkSeconds))
+            try printJSON(
+                Out(
+                    pushed: summary.pushed, pulled: summary.pulled, conflictsOpened: summary.conflictsOpened,
+                    conflictsResolved: summary.conflictsResolved,
+                    bytesSent: summary.bytesSent, bytesReceived: summary.bytesReceived, roundTrips: summary.roundTrips,
+                    attempts: tries,
+                    setAside: summary.setAside, moved: summary.moved, retimed: summary.retimed,
+                    seconds: summary.seconds, linkSeconds: linkSeconds))
         } else {
-            print("synced: \(summary)\(tries > 1 ? ", \(tries) attempts" : "")\(linkSeconds.map { String(format: ", %.1f s on the simulated link", $0) } ?? "")")
+            print(
+                "synced: \(summary)\(tries > 1 ? ", \(tries) attempts" : "")\(linkSeconds.map { String(format: ", %.1f s on the simulated link", $0) } ?? "")"
+            )
         }
     }
 }
 
 /// `fieldsync peer sync`: two devices exchange changes directly.
 struct PeerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "peer", abstract: "Exchange changes directly between two devices (no server).",
-                                                    subcommands: [Sync.self])
+    static let configuration = CommandConfiguration(
+        commandName: "peer", abstract: "Exchange changes directly between two devices (no server).",
+        subcommands: [Sync.self])
 
     struct Sync: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Exchange changes both ways with another device's store; either can later carry the other's signed changes to the server.")
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Exchange changes both ways with another device's store; either can later carry the other's signed changes to the server."
+        )
         @OptionGroup var options: StoreOptions
         @Option(name: .customLong("with"), help: "The other device's store.") var other: String
 
@@ -92,17 +127,23 @@ struct PeerCommand: AsyncParsableCommand {
             let theirs = try SQLiteStore(path: other)
             let me = try await DeviceCredentials.load(mine), them = try await DeviceCredentials.load(theirs)
             guard me.county == them.county else {
-                throw ValidationError("\(me.id) works in \(me.county) and \(them.id) in \(them.county): peers exchange only their shared county's reports")
+                throw ValidationError(
+                    "\(me.id) works in \(me.county) and \(them.id) in \(them.county): peers exchange only their shared county's reports"
+                )
             }
             // The newer server-signed list of revoked devices goes both ways first.
             if let key = try await mine.setting("device.server_key").flatMap({ Data(base64Encoded: $0) }) {
                 try await PeerRevocations.share(mine, theirs, county: me.county, serverKey: key)
             }
-            let (toThem, toMe) = try await PeerExchange.exchange(mine, theirs, aName: "peer:\(me.id)", bName: "peer:\(them.id)", county: me.county)
-            print("\(me.id) → \(them.id): \(toThem.result.applied) changes; \(them.id) → \(me.id): \(toMe.result.applied) changes; conflicts opened \(toThem.result.conflictsOpened + toMe.result.conflictsOpened)")
+            let (toThem, toMe) = try await PeerExchange.exchange(
+                mine, theirs, aName: "peer:\(me.id)", bName: "peer:\(them.id)", county: me.county)
+            print(
+                "\(me.id) → \(them.id): \(toThem.result.applied) changes; \(them.id) → \(me.id): \(toMe.result.applied) changes; conflicts opened \(toThem.result.conflictsOpened + toMe.result.conflictsOpened)"
+            )
             for (name, t) in [(them.id, toThem), (me.id, toMe)] where !t.result.refusals.isEmpty {
-                print("\(name) set aside \(t.result.refusals.count) change\(t.result.refusals.count == 1 ? "" : "s"): "
-                      + t.result.refusals.prefix(3).map { "\($0.dot) (\($0.code.rawValue))" }.joined(separator: ", "))
+                print(
+                    "\(name) set aside \(t.result.refusals.count) change\(t.result.refusals.count == 1 ? "" : "s"): "
+                        + t.result.refusals.prefix(3).map { "\($0.dot) (\($0.code.rawValue))" }.joined(separator: ", "))
             }
         }
     }

@@ -23,18 +23,30 @@ struct DaemonCommand: AsyncParsableCommand {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the HTTP server (SIGTERM drains requests and closes the database).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP server (SIGTERM drains requests and closes the database).")
 
     @OptionGroup var database: DatabaseOptions
-    @Option(help: "Address to listen on (also FIELDSYNC_HOST).") var host: String = ProcessInfo.processInfo.environment["FIELDSYNC_HOST"] ?? "127.0.0.1"
-    @Option(help: "Port to listen on, 0 picks a free one (also FIELDSYNC_PORT).") var port: Int = Int(ProcessInfo.processInfo.environment["FIELDSYNC_PORT"] ?? "") ?? 8080
-    @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel: Logger.Level = .info
+    @Option(help: "Address to listen on (also FIELDSYNC_HOST).") var host: String =
+        ProcessInfo.processInfo.environment["FIELDSYNC_HOST"] ?? "127.0.0.1"
+    @Option(help: "Port to listen on, 0 picks a free one (also FIELDSYNC_PORT).") var port: Int =
+        Int(ProcessInfo.processInfo.environment["FIELDSYNC_PORT"] ?? "") ?? 8080
+    @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel: Logger.Level =
+        .info
     @Option(help: "Write the bound port to this file once listening.") var portFile: String?
-    @Option(help: "Failed sign-ins (wrong tokens) allowed per client address per minute; raise it when many devices share one address (NAT).")
+    @Option(
+        help:
+            "Failed sign-ins (wrong tokens) allowed per client address per minute; raise it when many devices share one address (NAT)."
+    )
     var signInLimit: Int = 20
-    @Option(help: "Failed sign-ins allowed per minute over all addresses (scanning from many addresses); beyond, failures answer 429.")
+    @Option(
+        help:
+            "Failed sign-ins allowed per minute over all addresses (scanning from many addresses); beyond, failures answer 429."
+    )
     var signInBudget: Int = 1_000
-    @Option(help: "Seconds a connection may go without a complete request head (idle, or slow headers) before it is closed.")
+    @Option(
+        help: "Seconds a connection may go without a complete request head (idle, or slow headers) before it is closed."
+    )
     var idleTimeout: Double = 30
     @Option(help: "Open connections at most (kept below the file-descriptor limit); more wait in the accept queue.")
     var maxConnections: Int = 1_000
@@ -69,20 +81,27 @@ struct Serve: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Administration from the shell (bootstrap a fresh database).",
-        subcommands: [CreateAdmin.self, CreateOperator.self, Operators.self, RevokeOperator.self, Enroll.self, Revoke.self, Devices.self,
-                      Verify.self, NewEpoch.self, SigningKey.self, Audit.self, Check.self]
+        subcommands: [
+            CreateAdmin.self, CreateOperator.self, Operators.self, RevokeOperator.self, Enroll.self, Revoke.self,
+            Devices.self,
+            Verify.self, NewEpoch.self, SigningKey.self, Audit.self, Check.self,
+        ]
     )
 
     struct CreateAdmin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create an admin (and the database, if new) and print its token (shown once; safe while the daemon runs).")
+            abstract:
+                "Create an admin (and the database, if new) and print its token (shown once; safe while the daemon runs)."
+        )
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Display name.") var name = "admin"
-        @Option(help: "Days until the token stops working (1-3650); omit for a token that does not expire.") var expiresInDays: Int?
+        @Option(help: "Days until the token stops working (1-3650); omit for a token that does not expire.")
+        var expiresInDays: Int?
 
         func run() async throws {
             let service = try await database.open(.create)
-            let r = try await service.createOperator(OperatorRequest(name: name, role: "admin", counties: ["*"], expiresInDays: expiresInDays), by: nil)
+            let r = try await service.createOperator(
+                OperatorRequest(name: name, role: "admin", counties: ["*"], expiresInDays: expiresInDays), by: nil)
             print(r.token)
             await service.store.close()
         }
@@ -90,31 +109,41 @@ struct Admin: AsyncParsableCommand {
 
     struct CreateOperator: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create an operator for some counties and print its token (shown once; safe while the daemon runs).")
+            abstract:
+                "Create an operator for some counties and print its token (shown once; safe while the daemon runs).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Display name.") var name: String
         @Option(parsing: .upToNextOption, help: "Counties the operator may read and resolve in.") var county: [String]
-        @Option(help: "Days until the token stops working (1-3650); omit for a token that does not expire.") var expiresInDays: Int?
+        @Option(help: "Days until the token stops working (1-3650); omit for a token that does not expire.")
+        var expiresInDays: Int?
 
         func run() async throws {
             let service = try await database.open()
-            let r = try await service.createOperator(OperatorRequest(name: name, role: "operator", counties: county, expiresInDays: expiresInDays), by: nil)
+            let r = try await service.createOperator(
+                OperatorRequest(name: name, role: "operator", counties: county, expiresInDays: expiresInDays), by: nil)
             print(r.token)
             await service.store.close()
         }
     }
 
     struct Operators: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List operators and admins (never their tokens; safe while the daemon runs).")
+        static let configuration = CommandConfiguration(
+            abstract: "List operators and admins (never their tokens; safe while the daemon runs).")
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             let list = try await database.withService { try await $0.operators(by: nil) }
             let now = UInt64(Date().timeIntervalSince1970 * 1000)
             for op in list {
-                let state = op.revoked ? "revoked" : op.expiresAtMillis.map { $0 <= now ? "expired" : "active" } ?? "active"
-                let expiry = op.expiresAtMillis.map { " expires \(Date(timeIntervalSince1970: Double($0) / 1000).ISO8601Format())" } ?? ""
-                print("\(op.operatorID)\t\(op.role)\t\(state)\t\(op.counties.joined(separator: ","))\t\(op.name)\(expiry)")
+                let state =
+                    op.revoked ? "revoked" : op.expiresAtMillis.map { $0 <= now ? "expired" : "active" } ?? "active"
+                let expiry =
+                    op.expiresAtMillis.map {
+                        " expires \(Date(timeIntervalSince1970: Double($0) / 1000).ISO8601Format())"
+                    } ?? ""
+                print(
+                    "\(op.operatorID)\t\(op.role)\t\(state)\t\(op.counties.joined(separator: ","))\t\(op.name)\(expiry)"
+                )
             }
         }
     }
@@ -133,7 +162,8 @@ struct Admin: AsyncParsableCommand {
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Prepare a device's enrollment and print the one-time enrollment token (safe while the daemon runs).")
+            abstract:
+                "Prepare a device's enrollment and print the one-time enrollment token (safe while the daemon runs).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The device's county.") var county: String
         @Option(help: "The device id (generated if omitted).") var device: String?
@@ -141,7 +171,8 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             let service = try await database.open()
-            let r = try await service.enroll(EnrollmentRequest(county: county, deviceID: device, expiresInHours: hours), by: nil)
+            let r = try await service.enroll(
+                EnrollmentRequest(county: county, deviceID: device, expiresInHours: hours), by: nil)
             print("device \(r.deviceID) in \(r.county); enrollment token (one use):")
             print(r.enrollmentToken)
             await service.store.close()
@@ -149,7 +180,8 @@ struct Admin: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a device: its token stops working at once (safe while the daemon runs).")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a device: its token stops working at once (safe while the daemon runs).")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The device id.") var device: String
 
@@ -163,16 +195,21 @@ struct Admin: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the database: integrity, every log, duplicates, and a digest of each county's state (refused while a daemon holds the database unless --force: it brings report heads up to date first).")
+            abstract:
+                "Check the database: integrity, every log, duplicates, and a digest of each county's state (refused while a daemon holds the database unless --force: it brings report heads up to date first)."
+        )
         @OptionGroup var database: DatabaseOptions
         @Flag(help: "Print JSON.") var json = false
-        @Flag(help: "Run even though a daemon holds the database (its report heads may be rewritten under it).") var force = false
+        @Flag(help: "Run even though a daemon holds the database (its report heads may be rewritten under it).")
+        var force = false
 
         func run() async throws {
             let store = try await database.openStore(.exclusive, force: force)
             let v = try await store.verification()
             var states: [String: String] = [:]
-            for county in v.counties { states[county] = Digest.sha256Hex(try await store.canonicalState(county: county)) }
+            for county in v.counties {
+                states[county] = Digest.sha256Hex(try await store.canonicalState(county: county))
+            }
             await store.close()
             if json {
                 struct Out: Encodable { var verification: StoreVerification; var states: [String: String] }
@@ -181,7 +218,9 @@ struct Admin: AsyncParsableCommand {
                 print(String(decoding: try encoder.encode(Out(verification: v, states: states)), as: UTF8.self))
             } else {
                 print("integrity: \(v.integrity.joined(separator: "; "))")
-                print("changes: \(v.changes) in \(v.logs.count) logs; duplicated dots: \(v.duplicateDots); missing below a log's head: \(v.logs.values.map(\.missing).reduce(0, +))")
+                print(
+                    "changes: \(v.changes) in \(v.logs.count) logs; duplicated dots: \(v.duplicateDots); missing below a log's head: \(v.logs.values.map(\.missing).reduce(0, +))"
+                )
                 for (county, digest) in states.sorted(by: { $0.key < $1.key }) { print("state \(county): \(digest)") }
             }
             if v.integrity != ["ok"] || v.duplicateDots != 0 { throw ExitCode(2) }
@@ -190,7 +229,9 @@ struct Admin: AsyncParsableCommand {
 
     struct NewEpoch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "After restoring the database from a backup: give it a new epoch, so that every device pulls its county again from the start once instead of skipping changes (run with the daemons stopped).")
+            abstract:
+                "After restoring the database from a backup: give it a new epoch, so that every device pulls its county again from the start once instead of skipping changes (run with the daemons stopped)."
+        )
         @OptionGroup var database: DatabaseOptions
         @Flag(help: "Run even though a daemon holds the database.") var force = false
 
@@ -198,7 +239,8 @@ struct Admin: AsyncParsableCommand {
             let store = try await database.openStore(.exclusive, force: force)
             let old = try await store.epoch()
             let new = try await store.renewEpoch()
-            try await shellAudit(store, .newEpoch, subject: new, detail: "epoch \(old) replaced: devices pull from the start once")
+            try await shellAudit(
+                store, .newEpoch, subject: new, detail: "epoch \(old) replaced: devices pull from the start once")
             await store.close()
             print("epoch \(old) → \(new): devices will pull from the start on their next sync")
         }
@@ -216,22 +258,32 @@ struct Admin: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func validate() throws {
-            if let silentDays, !(0...3650).contains(silentDays) { throw ValidationError("--silent-days must be 0–3650") }
+            if let silentDays, !(0...3650).contains(silentDays) {
+                throw ValidationError("--silent-days must be 0–3650")
+            }
         }
 
         func run() async throws {
-            let list = try await database.withService { try await $0.devices(county: county, by: nil, silentDays: silentDays) }
+            let list = try await database.withService {
+                try await $0.devices(county: county, by: nil, silentDays: silentDays)
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
                 return print(String(decoding: try encoder.encode(list), as: UTF8.self))
             }
-            func time(_ ms: UInt64?) -> String { ms.map { Date(timeIntervalSince1970: Double($0) / 1000).ISO8601Format() } ?? "never" }
-            let rows = list.map { d in
-                [d.deviceID, d.county, d.status, time(d.lastSyncMillis), d.pending.map(String.init) ?? "-", "\(d.refused ?? 0)",
-                 d.lastError.map { "\($0) at \(time(d.lastErrorMillis))" } ?? "-", d.client ?? "-"]
+            func time(_ ms: UInt64?) -> String {
+                ms.map { Date(timeIntervalSince1970: Double($0) / 1000).ISO8601Format() } ?? "never"
             }
-            TextTable.print(["device", "county", "status", "last sync", "pending", "refused", "last error", "client"], rows)
+            let rows = list.map { d in
+                [
+                    d.deviceID, d.county, d.status, time(d.lastSyncMillis), d.pending.map(String.init) ?? "-",
+                    "\(d.refused ?? 0)",
+                    d.lastError.map { "\($0) at \(time(d.lastErrorMillis))" } ?? "-", d.client ?? "-",
+                ]
+            }
+            TextTable.print(
+                ["device", "county", "status", "last sync", "pending", "refused", "last error", "client"], rows)
         }
     }
 }

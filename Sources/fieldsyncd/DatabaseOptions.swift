@@ -26,15 +26,23 @@ nonisolated(unsafe) var heldLock: DatabaseLock?
 
 /// Options shared by every subcommand that opens the database.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("SQLite database file (the default store; also FIELDSYNC_DB). Must exist except for serve and create-admin.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "SQLite database file (the default store; also FIELDSYNC_DB). Must exist except for serve and create-admin.",
+            valueName: "path"))
     var db: String?
-    @Option(name: .long, help: ArgumentHelp(
-        "Store everything in PostgreSQL instead (several daemons may share it): postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require&pool=10&schema=public]. Also FIELDSYNC_POSTGRES_URL.",
-        valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Store everything in PostgreSQL instead (several daemons may share it): postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require&pool=10&schema=public]. Also FIELDSYNC_POSTGRES_URL.",
+            valueName: "url"))
     var postgres: String? = ProcessInfo.processInfo.environment["FIELDSYNC_POSTGRES_URL"]
-    @Option(name: .long, help: ArgumentHelp(
-        "The server's signing key, when kept outside the database: a file readable by its owner only (fieldsyncd admin signing-key export writes one). Also FIELDSYNC_SIGNING_KEY_FILE, or the key itself (base64) in FIELDSYNC_SIGNING_KEY.",
-        valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The server's signing key, when kept outside the database: a file readable by its owner only (fieldsyncd admin signing-key export writes one). Also FIELDSYNC_SIGNING_KEY_FILE, or the key itself (base64) in FIELDSYNC_SIGNING_KEY.",
+            valueName: "path"))
     var signingKeyFile: String? = ProcessInfo.processInfo.environment["FIELDSYNC_SIGNING_KEY_FILE"]
 
     static let defaultPath = "fieldsync.sqlite"
@@ -44,7 +52,9 @@ struct DatabaseOptions: ParsableArguments {
     func validate() throws {
         let given = CommandLine.arguments.contains { $0 == "--postgres" || $0.hasPrefix("--postgres=") }
         if given, postgres?.trimmingCharacters(in: .whitespaces).isEmpty ?? true {
-            throw ValidationError("--postgres is empty (is the variable holding the URL set?); give postgres://USER:PASSWORD@HOST:PORT/DB")
+            throw ValidationError(
+                "--postgres is empty (is the variable holding the URL set?); give postgres://USER:PASSWORD@HOST:PORT/DB"
+            )
         }
     }
 
@@ -76,8 +86,10 @@ struct DatabaseOptions: ParsableArguments {
         guard !usesPostgres else { return nil }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         guard let mode = (try? FileManager.default.attributesOfItem(atPath: directory))?[.posixPermissions] as? Int,
-              mode & 0o027 != 0 else { return nil }
-        return "the database's directory \(directory) has mode \(String(mode, radix: 8)): others may enter or change it; chmod 700 it (or 750 for a group of admins)"
+            mode & 0o027 != 0
+        else { return nil }
+        return
+            "the database's directory \(directory) has mode \(String(mode, radix: 8)): others may enter or change it; chmod 700 it (or 750 for a group of admins)"
     }
 
     /// Checks, before opening a SQLite file, that `access` may: the file exists unless the
@@ -90,7 +102,9 @@ struct DatabaseOptions: ParsableArguments {
         let creates = access == .serve || access == .create
         if creates && !exists { note("creating a new database at \(path)") }
         if !creates && !exists {
-            throw ValidationError("no database at \(path); create one with fieldsyncd admin create-admin --db \(path), or name the right one with --db or FIELDSYNC_DB")
+            throw ValidationError(
+                "no database at \(path); create one with fieldsyncd admin create-admin --db \(path), or name the right one with --db or FIELDSYNC_DB"
+            )
         }
         if access == .serve {
             heldLock = try DatabaseLock.acquire(database: path, holder: holder)
@@ -110,7 +124,8 @@ struct DatabaseOptions: ParsableArguments {
             heldLock = try DatabaseLock.acquire(database: path, holder: holder)
             return
         }
-        let message = "the database \(path) is in use by \(owner). This command rewrites what a running daemon keeps in memory; "
+        let message =
+            "the database \(path) is in use by \(owner). This command rewrites what a running daemon keeps in memory; "
             + (force == nil ? "stop the daemon first" : "stop the daemon first (or pass --force if you are sure)")
         throw FieldSyncError(.databaseInUse, message)
     }
@@ -120,8 +135,10 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// Opens the configured store: PostgreSQL when a URL is given, else the SQLite file.
-    func openStore(_ access: DatabaseAccess = .live, force: Bool? = nil, faults: FaultInjector? = nil,
-                   logger: Logger? = nil) async throws -> any ServerStore {
+    func openStore(
+        _ access: DatabaseAccess = .live, force: Bool? = nil, faults: FaultInjector? = nil,
+        logger: Logger? = nil
+    ) async throws -> any ServerStore {
         var quiet = Logger(label: "fieldsyncd")
         quiet.logLevel = .warning
         let log = logger ?? quiet
@@ -141,8 +158,10 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// Opens the store, runs `body` on it, and closes it whether `body` returns or throws.
-    func withStore<T>(_ access: DatabaseAccess = .live, force: Bool? = nil,
-                      _ body: (any ServerStore) async throws -> T) async throws -> T {
+    func withStore<T>(
+        _ access: DatabaseAccess = .live, force: Bool? = nil,
+        _ body: (any ServerStore) async throws -> T
+    ) async throws -> T {
         let store = try await openStore(access, force: force)
         do {
             let result = try await body(store)
@@ -169,12 +188,16 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens the store and the service. The daemon (`.serve`) needs the signing key; the shell's
     /// administration does not, and opens without it when it is kept outside the database.
-    func open(_ access: DatabaseAccess = .live, faults: FaultInjector? = nil, configuration: ServerConfiguration = ServerConfiguration(),
-              logger: Logger? = nil) async throws -> SyncService {
+    func open(
+        _ access: DatabaseAccess = .live, faults: FaultInjector? = nil,
+        configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger? = nil
+    ) async throws -> SyncService {
         let key = try externalSigningKey()
         let store = try await openStore(access, faults: faults, logger: logger)
         do {
-            return try await SyncService(store: store, configuration: configuration, signingKey: key, requireSigningKey: access == .serve)
+            return try await SyncService(
+                store: store, configuration: configuration, signingKey: key, requireSigningKey: access == .serve)
         } catch {
             await store.close()
             throw error

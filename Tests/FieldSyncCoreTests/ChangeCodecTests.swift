@@ -12,18 +12,30 @@ import Testing
                 let bytes = ChangeCodec.encode(c)
                 let decoded = try? ChangeCodec.decode(bytes)
                 #expect(decoded == c, "seed \(seed): \(c.dot) did not round-trip")
-                #expect(decoded.map(ChangeCodec.encode) == bytes, "seed \(seed): re-encoding \(c.dot) changed its bytes")
+                #expect(
+                    decoded.map(ChangeCodec.encode) == bytes, "seed \(seed): re-encoding \(c.dot) changed its bytes")
             }
         }
     }
 
     @Test func valuesOfEveryKindRoundTrip() throws {
-        let value: FieldValue = .object(["a": .array([.null, true, false, .int(-5), .int(Int64.max), .double(-1.25), "ñ✓"]), "b": .object([:])])
-        let c = Change(dot: Dot(device: DeviceID(rawValue: "d")!, seq: 300), report: ReportID(rawValue: "r")!, county: "kisumu",
-                       context: VersionVector([DeviceID(rawValue: "a")!: 1, DeviceID(rawValue: "d")!: 299]),
-                       hlc: HybridTimestamp(millis: 1_795_000_000_000, counter: 70_000),
-                       ops: [.set(field: .description, value: value), .attachMedia(MediaRef(sha256: String(repeating: "a", count: 64), contentType: "image/png", size: 1 << 40))],
-                       resolves: [.description: [Dot(device: DeviceID(rawValue: "a")!, seq: 1), Dot(device: DeviceID(rawValue: "d")!, seq: 299)]])
+        let value: FieldValue = .object([
+            "a": .array([.null, true, false, .int(-5), .int(Int64.max), .double(-1.25), "ñ✓"]), "b": .object([:]),
+        ])
+        let c = Change(
+            dot: Dot(device: DeviceID(rawValue: "d")!, seq: 300), report: ReportID(rawValue: "r")!, county: "kisumu",
+            context: VersionVector([DeviceID(rawValue: "a")!: 1, DeviceID(rawValue: "d")!: 299]),
+            hlc: HybridTimestamp(millis: 1_795_000_000_000, counter: 70_000),
+            ops: [
+                .set(field: .description, value: value),
+                .attachMedia(
+                    MediaRef(sha256: String(repeating: "a", count: 64), contentType: "image/png", size: 1 << 40)),
+            ],
+            resolves: [
+                .description: [
+                    Dot(device: DeviceID(rawValue: "a")!, seq: 1), Dot(device: DeviceID(rawValue: "d")!, seq: 299),
+                ]
+            ])
         #expect(try ChangeCodec.decode(ChangeCodec.encode(c)) == c)
     }
 
@@ -43,7 +55,7 @@ import Testing
         for _ in 0..<2_000 {
             var mutated = bytes
             mutated[Int.random(in: 0..<mutated.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
-            _ = try? ChangeCodec.decode(mutated)   // must not crash
+            _ = try? ChangeCodec.decode(mutated)  // must not crash
         }
     }
 

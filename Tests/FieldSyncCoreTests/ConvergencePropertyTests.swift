@@ -14,7 +14,8 @@ import Testing
             let schedule = RandomSchedule(seed: seed)
             var run = schedule.run()
             schedule.exchangeAll(&run)
-            let label = "seed \(seed) (replicas \(schedule.replicaCount), steps \(schedule.steps)); reproduce with RandomSchedule(seed: \(seed))"
+            let label =
+                "seed \(seed) (replicas \(schedule.replicaCount), steps \(schedule.steps)); reproduce with RandomSchedule(seed: \(seed))"
 
             // Every replica holds every change and nothing is left waiting.
             for r in run.replicas {
@@ -29,24 +30,37 @@ import Testing
             // The state matches the definitions, computed by brute force from the set.
             let oracle = Oracle(run.changes)
             let replica = run.replicas[0]
-            #expect(Set(replica.openConflicts.map(Oracle.Record.init)) == oracle.openConflicts, "open conflicts differ from the oracle: \(label)")
-            #expect(Set(replica.resolvedConflicts.map(Oracle.Record.init)) == oracle.resolvedConflicts, "resolved conflicts differ from the oracle: \(label)")
+            #expect(
+                Set(replica.openConflicts.map(Oracle.Record.init)) == oracle.openConflicts,
+                "open conflicts differ from the oracle: \(label)")
+            #expect(
+                Set(replica.resolvedConflicts.map(Oracle.Record.init)) == oracle.resolvedConflicts,
+                "resolved conflicts differ from the oracle: \(label)")
             for report in replica.reports {
-                #expect(report.fields == oracle.values(report.id), "field values of \(report.id) differ from the oracle: \(label)")
+                #expect(
+                    report.fields == oracle.values(report.id),
+                    "field values of \(report.id) differ from the oracle: \(label)")
                 #expect(report.tags == oracle.tags(report.id), "tags of \(report.id) differ from the oracle: \(label)")
-                #expect(report.changeCount == oracle.byReport[report.id]?.count, "change count of \(report.id): \(label)")
+                #expect(
+                    report.changeCount == oracle.byReport[report.id]?.count, "change count of \(report.id): \(label)")
             }
             // Conflict candidates are pairwise concurrent and hold different values.
             let byDot = Dictionary(uniqueKeysWithValues: run.changes.map { ($0.dot, $0) })
             for c in replica.openConflicts + replica.resolvedConflicts {
                 #expect(Set(c.candidates.map(\.value)).count > 1, "conflict \(c.id) has no differing values: \(label)")
                 if c.field != .lifecycle {
-                    for a in c.candidates { for b in c.candidates where a.dot != b.dot {
-                        #expect(Oracle.concurrent(byDot[a.dot]!, byDot[b.dot]!), "conflict \(c.id) lists \(a.dot) and \(b.dot), which are not concurrent: \(label)")
-                    } }
+                    for a in c.candidates {
+                        for b in c.candidates where a.dot != b.dot {
+                            #expect(
+                                Oracle.concurrent(byDot[a.dot]!, byDot[b.dot]!),
+                                "conflict \(c.id) lists \(a.dot) and \(b.dot), which are not concurrent: \(label)")
+                        }
+                    }
                 }
                 if let resolution = c.resolution {
-                    #expect(c.candidates.allSatisfy { byDot[resolution.dot]!.context.contains($0.dot) }, "resolver of \(c.id) did not see all candidates: \(label)")
+                    #expect(
+                        c.candidates.allSatisfy { byDot[resolution.dot]!.context.contains($0.dot) },
+                        "resolver of \(c.id) did not see all candidates: \(label)")
                 }
             }
         }
@@ -61,7 +75,9 @@ import Testing
             let before = replica.canonicalState()
             var rng = SplitMix64(seed: seed)
             for c in run.changes.shuffled(using: &rng) {
-                #expect((try? replica.receive(c)) == .duplicate, "seed \(seed): re-delivery of \(c.dot) was not a duplicate")
+                #expect(
+                    (try? replica.receive(c)) == .duplicate, "seed \(seed): re-delivery of \(c.dot) was not a duplicate"
+                )
             }
             #expect(replica.canonicalState() == before, "seed \(seed): state changed on re-delivery")
         }
@@ -77,10 +93,14 @@ import Testing
             var rng = SplitMix64(seed: seed)
             let chosen = Set(run.changes.map(\.report).filter { _ in rng.chance(0.5) })
             var partial = Replica()
-            for c in run.changes.filter({ chosen.contains($0.report) }).shuffled(using: &rng) { try! partial.receive(c) }
+            for c in run.changes.filter({ chosen.contains($0.report) }).shuffled(using: &rng) {
+                try! partial.receive(c)
+            }
             #expect(partial.pendingCount == 0, "seed \(seed)")
             for id in chosen {
-                #expect(partial.report(id) == run.replicas[0].report(id), "seed \(seed): report \(id) differs under partial replication")
+                #expect(
+                    partial.report(id) == run.replicas[0].report(id),
+                    "seed \(seed): report \(id) differs under partial replication")
             }
         }
     }

@@ -12,8 +12,12 @@ import Testing
     /// Alice creates the report on her replica; Bob and Carol receive it.
     mutating func start() throws -> (Replica, Replica, Replica) {
         var a = Replica(), b = Replica(), c = Replica()
-        let create = try a.write([.create(county: "nairobi"), .set(field: .serviceCode, value: "pothole"), .set(field: .status, value: "open")],
-                                 to: report, county: "nairobi", as: &alice, wallMillis: 1_000)
+        let create = try a.write(
+            [
+                .create(county: "nairobi"), .set(field: .serviceCode, value: "pothole"),
+                .set(field: .status, value: "open"),
+            ],
+            to: report, county: "nairobi", as: &alice, wallMillis: 1_000)
         try b.receive(create)
         try c.receive(create)
         return (a, b, c)
@@ -21,7 +25,8 @@ import Testing
 
     @Test mutating func createThenSetIsNoConflict() throws {
         var (a, _, _) = try start()
-        try a.write([.set(field: .status, value: "acknowledged")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        try a.write(
+            [.set(field: .status, value: "acknowledged")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
         let r = try #require(a.report(report))
         #expect(r[.status] == "acknowledged")
         #expect(r[.serviceCode] == "pothole")
@@ -31,8 +36,10 @@ import Testing
 
     @Test mutating func concurrentSetsOpenAConflictWithEveryCandidate() throws {
         var (a, b, _) = try start()
-        let ca = try a.write([.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
-        let cb = try b.write([.set(field: .status, value: "in_progress")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
+        let ca = try a.write(
+            [.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        let cb = try b.write(
+            [.set(field: .status, value: "in_progress")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
         try a.receive(cb)
         try b.receive(ca)
         #expect(a.canonicalState() == b.canonicalState())
@@ -51,8 +58,10 @@ import Testing
 
     @Test mutating func concurrentEqualValuesMergeSilently() throws {
         var (a, b, _) = try start()
-        let ca = try a.write([.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
-        let cb = try b.write([.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
+        let ca = try a.write(
+            [.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        let cb = try b.write(
+            [.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
         try a.receive(cb)
         try b.receive(ca)
         #expect(a.openConflicts.isEmpty)
@@ -61,8 +70,10 @@ import Testing
 
     @Test mutating func concurrentWritesToDifferentFieldsDoNotConflict() throws {
         var (a, b, _) = try start()
-        let ca = try a.write([.set(field: .priority, value: 2)], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
-        let cb = try b.write([.set(field: .assignee, value: "roads-team")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
+        let ca = try a.write(
+            [.set(field: .priority, value: 2)], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        let cb = try b.write(
+            [.set(field: .assignee, value: "roads-team")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
         try a.receive(cb)
         try b.receive(ca)
         #expect(a.openConflicts.isEmpty)
@@ -72,11 +83,14 @@ import Testing
 
     @Test mutating func aLaterWriteThatSawAllCandidatesResolvesAndIsRecorded() throws {
         var (a, b, c) = try start()
-        let ca = try a.write([.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
-        let cb = try b.write([.set(field: .status, value: "in_progress")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
+        let ca = try a.write(
+            [.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        let cb = try b.write(
+            [.set(field: .status, value: "in_progress")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
         try c.receive([ca, cb])
         // Carol sees the conflict and keeps Alice's value.
-        let resolve = try c.write([.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &carol, wallMillis: 4_000)
+        let resolve = try c.write(
+            [.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &carol, wallMillis: 4_000)
         #expect(resolve.resolves[.status] == [ca.dot, cb.dot])
         #expect(c.openConflicts.isEmpty)
         let record = try #require(c.resolvedConflicts.first)
@@ -96,8 +110,10 @@ import Testing
 
     @Test mutating func aNewValueResolutionHasNoChosenCandidate() throws {
         var (a, b, _) = try start()
-        let ca = try a.write([.set(field: .priority, value: 1)], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
-        let cb = try b.write([.set(field: .priority, value: 3)], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
+        let ca = try a.write(
+            [.set(field: .priority, value: 1)], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        let cb = try b.write(
+            [.set(field: .priority, value: 3)], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
         try a.receive(cb)
         _ = ca
         try a.write([.set(field: .priority, value: 2)], to: report, county: "nairobi", as: &alice, wallMillis: 4_000)
@@ -107,10 +123,13 @@ import Testing
 
     @Test mutating func aWriteThatSawOnlyOneCandidateKeepsTheConflictOpen() throws {
         var (a, b, _) = try start()
-        let ca = try a.write([.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
-        let cb = try b.write([.set(field: .status, value: "in_progress")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
+        let ca = try a.write(
+            [.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        let cb = try b.write(
+            [.set(field: .status, value: "in_progress")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
         // Alice writes again without having seen Bob's value.
-        let ca2 = try a.write([.set(field: .status, value: "open")], to: report, county: "nairobi", as: &alice, wallMillis: 5_000)
+        let ca2 = try a.write(
+            [.set(field: .status, value: "open")], to: report, county: "nairobi", as: &alice, wallMillis: 5_000)
         try a.receive(cb)
         _ = ca
         #expect(a.openConflicts.first?.candidates.map(\.dot) == [ca2.dot, cb.dot])
@@ -123,7 +142,8 @@ import Testing
         try b.receive(add)
         // Bob removes the tag he saw; Alice concurrently re-adds it.
         let remove = try b.write([.removeTag("urgent")], to: report, county: "nairobi", as: &bob, wallMillis: 3_000)
-        let readd = try a.write([.addTag("urgent"), .addTag("verified")], to: report, county: "nairobi", as: &alice, wallMillis: 3_500)
+        let readd = try a.write(
+            [.addTag("urgent"), .addTag("verified")], to: report, county: "nairobi", as: &alice, wallMillis: 3_500)
         try a.receive(remove)
         try b.receive(readd)
         #expect(a.report(report)?.tags == ["urgent", "verified"])
@@ -135,8 +155,10 @@ import Testing
 
     @Test mutating func notesAreAppendOnlyAndOrderedByTimestamp() throws {
         var (a, b, _) = try start()
-        let n1 = try b.write([.appendNote(text: "road crew on site")], to: report, county: "nairobi", as: &bob, wallMillis: 5_000)
-        let n2 = try a.write([.appendNote(text: "citizen called again")], to: report, county: "nairobi", as: &alice, wallMillis: 3_000)
+        let n1 = try b.write(
+            [.appendNote(text: "road crew on site")], to: report, county: "nairobi", as: &bob, wallMillis: 5_000)
+        let n2 = try a.write(
+            [.appendNote(text: "citizen called again")], to: report, county: "nairobi", as: &alice, wallMillis: 3_000)
         try a.receive(n1)
         try b.receive(n2)
         #expect(a.report(report)?.notes.map(\.text) == ["citizen called again", "road crew on site"])
@@ -158,10 +180,12 @@ import Testing
 
     @Test mutating func withdrawThenRestore() throws {
         var (a, _, _) = try start()
-        try a.write([.withdraw(reason: "duplicate of r0")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        try a.write(
+            [.withdraw(reason: "duplicate of r0")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
         #expect(a.report(report)?.lifecycle == "withdrawn")
         // An edit that saw the withdrawal annotates it; it does not restore it or conflict.
-        try a.write([.appendNote(text: "closing as duplicate")], to: report, county: "nairobi", as: &alice, wallMillis: 2_500)
+        try a.write(
+            [.appendNote(text: "closing as duplicate")], to: report, county: "nairobi", as: &alice, wallMillis: 2_500)
         #expect(a.report(report)?.lifecycle == "withdrawn")
         #expect(a.openConflicts.isEmpty)
         try a.write([.restore], to: report, county: "nairobi", as: &alice, wallMillis: 3_000)
@@ -170,8 +194,11 @@ import Testing
 
     @Test mutating func withdrawConcurrentWithAnEditIsAConflict() throws {
         var (a, b, c) = try start()
-        let w = try a.write([.withdraw(reason: "duplicate")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
-        let e = try b.write([.set(field: .description, value: "deeper than it looks")], to: report, county: "nairobi", as: &bob, wallMillis: 2_100)
+        let w = try a.write(
+            [.withdraw(reason: "duplicate")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        let e = try b.write(
+            [.set(field: .description, value: "deeper than it looks")], to: report, county: "nairobi", as: &bob,
+            wallMillis: 2_100)
         try a.receive(e)
         try b.receive(w)
         try c.receive([e, w])
@@ -184,7 +211,8 @@ import Testing
         }
         #expect(a.canonicalState() == c.canonicalState())
         // Carol confirms the withdrawal having seen the edit: resolved, recorded.
-        let confirm = try c.write([.withdraw(reason: "confirmed duplicate")], to: report, county: "nairobi", as: &carol, wallMillis: 3_000)
+        let confirm = try c.write(
+            [.withdraw(reason: "confirmed duplicate")], to: report, county: "nairobi", as: &carol, wallMillis: 3_000)
         #expect(confirm.resolves[.lifecycle] == [w.dot, e.dot])
         #expect(c.openConflicts.isEmpty)
         #expect(c.report(report)?.lifecycle == "withdrawn")
@@ -195,8 +223,10 @@ import Testing
 
     @Test mutating func outOfOrderDeliveryWaitsForDependencies() throws {
         var (a, _, _) = try start()
-        let c1 = try a.write([.set(field: .status, value: "acknowledged")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
-        let c2 = try a.write([.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 3_000)
+        let c1 = try a.write(
+            [.set(field: .status, value: "acknowledged")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        let c2 = try a.write(
+            [.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 3_000)
         var fresh = Replica()
         #expect(try fresh.receive(c2) == .waiting)
         #expect(try fresh.receive(c1) == .waiting)
@@ -208,12 +238,14 @@ import Testing
 
     @Test mutating func aReusedDotWithDifferentContentIsRefused() throws {
         var (a, _, _) = try start()
-        let original = try a.write([.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        let original = try a.write(
+            [.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
         // Alice's phone is restored from a backup taken before `original` and writes seq 2 again.
         var restored = LocalDevice(id: alice.id, lastSeq: 1)
         var b = Replica()
         try b.receive(a.log[0])
-        let forked = try b.write([.set(field: .status, value: "open")], to: report, county: "nairobi", as: &restored, wallMillis: 2_500)
+        let forked = try b.write(
+            [.set(field: .status, value: "open")], to: report, county: "nairobi", as: &restored, wallMillis: 2_500)
         #expect(forked.dot == original.dot)
         let before = a.canonicalState()
         #expect(throws: FieldSyncError.self) { try a.receive(forked) }
@@ -225,13 +257,17 @@ import Testing
         var (a, _, _) = try start()
         var mallory = LocalDevice(id: DeviceID(rawValue: "mallory")!)
         var other = Replica()
-        let dup = try other.write([.create(county: "nairobi")], to: report, county: "nairobi", as: &mallory, wallMillis: 1)
-        do { try a.receive(dup); Issue.record("accepted a second create") } catch { #expect(error.code == .reportExists) }
+        let dup = try other.write(
+            [.create(county: "nairobi")], to: report, county: "nairobi", as: &mallory, wallMillis: 1)
+        do { try a.receive(dup); Issue.record("accepted a second create") } catch {
+            #expect(error.code == .reportExists)
+        }
     }
 
     @Test mutating func aChangeLabelledWithAnotherCountyIsAnsweredAsForAnUnknownReport() throws {
         var (a, _, _) = try start()
-        var change = try a.write([.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
+        var change = try a.write(
+            [.set(field: .status, value: "closed")], to: report, county: "nairobi", as: &alice, wallMillis: 2_000)
         change.dot.seq = 9
         change.county = "mombasa"
         do { try a.receive(change); Issue.record("accepted") } catch {
@@ -245,8 +281,9 @@ import Testing
     let r = ReportID(rawValue: "r")!
 
     func change(seq: UInt64 = 2, context: VersionVector? = nil, ops: [ReportOperation]) -> Change {
-        Change(dot: Dot(device: d, seq: seq), report: r, county: "nairobi",
-               context: context ?? VersionVector([d: 1]), hlc: HybridTimestamp(millis: 1), ops: ops)
+        Change(
+            dot: Dot(device: d, seq: seq), report: r, county: "nairobi",
+            context: context ?? VersionVector([d: 1]), hlc: HybridTimestamp(millis: 1), ops: ops)
     }
 
     func code(_ c: Change) -> FieldSyncError.Code? {
@@ -259,26 +296,36 @@ import Testing
         #expect(code(change(ops: [])) == .emptyChange)
         #expect(code(change(seq: 1, context: VersionVector([d: 1]), ops: [.restore])) == .invalidContext)
         #expect(code(change(context: VersionVector(), ops: [.restore])) == .invalidContext)
-        #expect(code(change(ops: [.set(field: .status, value: "a"), .set(field: .status, value: "b")])) == .invalidOperation)
-        #expect(code(change(ops: [.set(field: .status, value: .string(String(repeating: "x", count: 20_000)))])) == .fieldTooLarge)
+        #expect(
+            code(change(ops: [.set(field: .status, value: "a"), .set(field: .status, value: "b")])) == .invalidOperation
+        )
+        #expect(
+            code(change(ops: [.set(field: .status, value: .string(String(repeating: "x", count: 20_000)))]))
+                == .fieldTooLarge)
         var deep: FieldValue = "x"
         for _ in 0..<10 { deep = .array([deep]) }
         #expect(code(change(ops: [.set(field: .description, value: deep)])) == .fieldTooLarge)
         #expect(code(change(ops: [.appendNote(text: "")])) == .fieldTooLarge)
         #expect(code(change(ops: [.addTag("bad\u{0}tag")])) == .invalidOperation)
-        #expect(code(change(ops: [.addTag("bad\u{85}tag")])) == .invalidOperation)   // C1 control
-        #expect(code(change(ops: [.set(field: .lat, value: .double(2.0))])) == .invalidOperation)   // must be .int(2)
+        #expect(code(change(ops: [.addTag("bad\u{85}tag")])) == .invalidOperation)  // C1 control
+        #expect(code(change(ops: [.set(field: .lat, value: .double(2.0))])) == .invalidOperation)  // must be .int(2)
         #expect(code(change(ops: [.set(field: .lat, value: .double(2.5))])) == nil)
         #expect(code(change(ops: [.addTag("bad\u{7F}tag")])) == .invalidOperation)
-        #expect(code(change(ops: [.addTag("ñandú-✓-\u{A0}")])) == nil)               // not controls
+        #expect(code(change(ops: [.addTag("ñandú-✓-\u{A0}")])) == nil)  // not controls
         #expect(code(change(ops: [.withdraw(reason: "x"), .restore])) == .invalidOperation)
         #expect(code(change(ops: [.create(county: "nairobi")])) == .invalidContext)
         #expect(code(change(ops: [.set(field: .status, value: "x"), .create(county: "nairobi")])) == .invalidOperation)
         #expect(code(change(seq: 1, context: VersionVector(), ops: [.create(county: "mombasa")])) == .countyMismatch)
-        #expect(code(change(ops: [.attachMedia(MediaRef(sha256: "nothex", contentType: "image/png", size: 1))])) == .invalidOperation)
-        #expect(code(Change(dot: Dot(device: d, seq: 2), report: r, county: "nairobi", context: VersionVector([d: 1]),
-                            hlc: .zero, ops: [.set(field: .status, value: "x")],
-                            resolves: [.status: [Dot(device: d, seq: 1), Dot(device: DeviceID(rawValue: "e")!, seq: 1)]])) == .invalidContext)
+        #expect(
+            code(change(ops: [.attachMedia(MediaRef(sha256: "nothex", contentType: "image/png", size: 1))]))
+                == .invalidOperation)
+        #expect(
+            code(
+                Change(
+                    dot: Dot(device: d, seq: 2), report: r, county: "nairobi", context: VersionVector([d: 1]),
+                    hlc: .zero, ops: [.set(field: .status, value: "x")],
+                    resolves: [.status: [Dot(device: d, seq: 1), Dot(device: DeviceID(rawValue: "e")!, seq: 1)]]))
+                == .invalidContext)
         #expect(code(change(ops: Array(repeating: .appendNote(text: "x"), count: 65))) == .invalidOperation)
     }
 
@@ -297,15 +344,21 @@ import Testing
     }
 
     @Test func changeRoundTripsThroughJSON() throws {
-        let c = Change(dot: Dot(device: d, seq: 3), report: r, county: "nairobi", context: VersionVector([d: 2]),
-                       hlc: HybridTimestamp(millis: 7, counter: 1),
-                       ops: [.set(field: .lat, value: -1.2921), .addTag("t"), .removeTag("u"), .appendNote(text: "n"),
-                             .attachMedia(MediaRef(sha256: String(repeating: "0", count: 64), contentType: "image/jpeg", size: 3)),
-                             .withdraw(reason: "r")])
+        let c = Change(
+            dot: Dot(device: d, seq: 3), report: r, county: "nairobi", context: VersionVector([d: 2]),
+            hlc: HybridTimestamp(millis: 7, counter: 1),
+            ops: [
+                .set(field: .lat, value: -1.2921), .addTag("t"), .removeTag("u"), .appendNote(text: "n"),
+                .attachMedia(MediaRef(sha256: String(repeating: "0", count: 64), contentType: "image/jpeg", size: 3)),
+                .withdraw(reason: "r"),
+            ])
         let data = try JSONEncoder().encode(c)
         #expect(try JSONDecoder().decode(Change.self, from: data) == c)
         #expect(throws: DecodingError.self) {
-            try JSONDecoder().decode(Change.self, from: Data(#"{"device":"d","seq":1,"report":"r","county":"c","hlc":[1,0],"ops":[{"op":"explode"}]}"#.utf8))
+            try JSONDecoder().decode(
+                Change.self,
+                from: Data(
+                    #"{"device":"d","seq":1,"report":"r","county":"c","hlc":[1,0],"ops":[{"op":"explode"}]}"#.utf8))
         }
     }
 }

@@ -27,7 +27,9 @@ struct Oracle {
         var candidates: [Dot]
         var values: [FieldValue]
         var resolver: Dot?
-        var description: String { "\(report)/\(field) \(candidates) \(values) by \(resolver.map(\.description) ?? "-")" }
+        var description: String {
+            "\(report)/\(field) \(candidates) \(values) by \(resolver.map(\.description) ?? "-")"
+        }
     }
 
     /// The open conflict (candidates) on a regular field within `set`.
@@ -65,7 +67,10 @@ struct Oracle {
         for (report, set) in byReport {
             for field in fieldsWritten(set) {
                 if let f = Oracle.fieldConflict(set, field) {
-                    result.insert(Record(report: report, field: field, candidates: f.map(\.dot), values: f.map { $0.value(of: field)! }))
+                    result.insert(
+                        Record(
+                            report: report, field: field, candidates: f.map(\.dot),
+                            values: f.map { $0.value(of: field)! }))
                 }
             }
             if let l = Oracle.lifecycleConflict(set) {
@@ -84,12 +89,18 @@ struct Oracle {
                 let past = set.filter { r.context.contains($0.dot) }
                 for case .set(let field, let value) in r.ops {
                     if let f = Oracle.fieldConflict(past, field) {
-                        result.insert(Record(report: report, field: field, candidates: f.map(\.dot), values: f.map { $0.value(of: field)! }, resolver: r.dot))
+                        result.insert(
+                            Record(
+                                report: report, field: field, candidates: f.map(\.dot),
+                                values: f.map { $0.value(of: field)! }, resolver: r.dot))
                         _ = value
                     }
                 }
                 if r.lifecycleValue != nil, !r.isCreate, let l = Oracle.lifecycleConflict(past) {
-                    result.insert(Record(report: report, field: .lifecycle, candidates: l.map(\.0), values: l.map(\.1), resolver: r.dot))
+                    result.insert(
+                        Record(
+                            report: report, field: .lifecycle, candidates: l.map(\.0), values: l.map(\.1),
+                            resolver: r.dot))
                 }
             }
         }
@@ -115,8 +126,8 @@ struct Oracle {
         for add in set {
             for case .addTag(let t) in add.ops {
                 let removedOrReplaced = set.contains { other in
-                    other.dot != add.dot && other.context.contains(add.dot) &&
-                        other.ops.contains { $0 == .removeTag(t) || $0 == .addTag(t) }
+                    other.dot != add.dot && other.context.contains(add.dot)
+                        && other.ops.contains { $0 == .removeTag(t) || $0 == .addTag(t) }
                 }
                 if !removedOrReplaced { live.insert(t) }
             }
@@ -127,6 +138,8 @@ struct Oracle {
 
 extension Oracle.Record {
     init(_ c: Conflict) {
-        self.init(report: c.report, field: c.field, candidates: c.candidates.map(\.dot), values: c.candidates.map(\.value), resolver: c.resolution?.dot)
+        self.init(
+            report: c.report, field: c.field, candidates: c.candidates.map(\.dot), values: c.candidates.map(\.value),
+            resolver: c.resolution?.dot)
     }
 }

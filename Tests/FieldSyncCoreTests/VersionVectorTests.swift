@@ -54,8 +54,12 @@ import Testing
         let data = try JSONEncoder().encode(VersionVector([a: 2]))
         #expect(String(decoding: data, as: UTF8.self) == #"{"a":2}"#)
         #expect(try JSONDecoder().decode(VersionVector.self, from: data) == VersionVector([a: 2]))
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode(VersionVector.self, from: Data(#"{"a":0}"#.utf8)) }
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode(VersionVector.self, from: Data(#"{"bad id":1}"#.utf8)) }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(VersionVector.self, from: Data(#"{"a":0}"#.utf8))
+        }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(VersionVector.self, from: Data(#"{"bad id":1}"#.utf8))
+        }
     }
 }
 
@@ -76,7 +80,7 @@ import Testing
     @Test func observeOrdersLaterEventsAfterRemoteOnes() {
         var clock = HybridClock()
         clock.observe(HybridTimestamp(millis: 9_000, counter: 4))
-        let t = clock.tick(wallMillis: 1_000)   // local clock days behind
+        let t = clock.tick(wallMillis: 1_000)  // local clock days behind
         #expect(t > HybridTimestamp(millis: 9_000, counter: 4))
     }
 

@@ -13,10 +13,14 @@ import Testing
 /// replay, absorbed as a no-op) and leaves what is stored byte-identical.
 @Suite(.serialized) struct AbuseTests {
     /// Sends `body` to `path` with a bearer token and returns (status, error code).
-    func send(_ server: TestServer, _ path: String, method: String = "POST", token: String?, body: Data = Data("{}".utf8)) async throws -> (Int, String?) {
+    func send(
+        _ server: TestServer, _ path: String, method: String = "POST", token: String?, body: Data = Data("{}".utf8)
+    ) async throws -> (Int, String?) {
         var headers = ["Content-Type": "application/json"]
         if let token { headers["Authorization"] = "Bearer \(token)" }
-        let reply = try #require(await RawHTTP.send(port: server.port, method, path, headers: headers, body: method == "GET" ? Data() : body))
+        let reply = try #require(
+            await RawHTTP.send(port: server.port, method, path, headers: headers, body: method == "GET" ? Data() : body)
+        )
         return (reply.status, (try? JSONDecoder().decode(ErrorBody.self, from: reply.body))?.code)
     }
 
@@ -35,16 +39,24 @@ import Testing
             #expect(status == 401 && code == "unauthorized", "guess \(i): \(status) \(code ?? "")")
         }
         // … then the address's failures are answered 429 with a Retry-After …
-        let reply6 = try #require(await RawHTTP.send(port: server.port, "POST", "/v1/sync",
-                                                     headers: ["Authorization": "Bearer fsd_guess-6", "Content-Type": "application/json"], body: Data("{}".utf8)))
-        #expect(reply6.status == 429 && (try? JSONDecoder().decode(ErrorBody.self, from: reply6.body))?.code == "rate_limited")
+        let reply6 = try #require(
+            await RawHTTP.send(
+                port: server.port, "POST", "/v1/sync",
+                headers: ["Authorization": "Bearer fsd_guess-6", "Content-Type": "application/json"],
+                body: Data("{}".utf8)))
+        #expect(
+            reply6.status == 429
+                && (try? JSONDecoder().decode(ErrorBody.self, from: reply6.body))?.code == "rate_limited")
         #expect(reply6.headers["retry-after"] != nil, "a 429 says when to come back")
         // … but a good token from the same address (officers behind one NAT) is still served.
         let (good, _) = try await send(server, "/v1/sync", token: a.token)
         #expect(good == 200, "a valid token is never locked out: \(good)")
         // Enrollment tokens count too.
-        let (enrollStatus, enrollCode) = try await send(server, "/v1/devices/register", token: nil,
-                                                        body: Data(#"{"enrollment_token":"fse_guess","public_key":"\#(DeviceKey().publicKey.base64EncodedString())"}"#.utf8))
+        let (enrollStatus, enrollCode) = try await send(
+            server, "/v1/devices/register", token: nil,
+            body: Data(
+                #"{"enrollment_token":"fse_guess","public_key":"\#(DeviceKey().publicKey.base64EncodedString())"}"#.utf8
+            ))
         #expect(enrollStatus == 429 && enrollCode == "rate_limited")
         #expect(try await server.fingerprint() == before)
         await server.stop()
@@ -55,9 +67,9 @@ import Testing
         #expect(limiter.recordFailure("10.0.0.1", now: 1_000) == .answer)
         #expect(limiter.recordFailure("10.0.0.1", now: 1_000) == .answer)
         #expect(limiter.recordFailure("10.0.0.1", now: 2_000) == .limited(retryAfterSeconds: 59, global: false))
-        #expect(limiter.recordFailure("10.0.0.2", now: 2_000) == .answer)            // other addresses are not affected
-        #expect(limiter.recordFailure("10.0.0.1", now: 61_001) == .answer)           // the window has ended
-        for i in 0..<100 { _ = limiter.recordFailure("10.1.0.\(i)", now: 5_000) }    // a spray of addresses
+        #expect(limiter.recordFailure("10.0.0.2", now: 2_000) == .answer)  // other addresses are not affected
+        #expect(limiter.recordFailure("10.0.0.1", now: 61_001) == .answer)  // the window has ended
+        for i in 0..<100 { _ = limiter.recordFailure("10.1.0.\(i)", now: 5_000) }  // a spray of addresses
         _ = limiter.recordFailure("10.0.0.9", now: 5_000)
         _ = limiter.recordFailure("10.0.0.9", now: 5_000)
         #expect(limiter.recordFailure("10.0.0.9", now: 5_001) != .answer, "tracked although 100 addresses came since")
@@ -93,7 +105,9 @@ import Testing
         // The old batch with one change altered (same dot, new content, re-signed) is refused.
         var altered = batch[1].change
         altered.ops = [.set(field: .priority, value: 4)]
-        await #expect(throws: FieldSyncError.self) { _ = try await a.api.sync(SyncRequest(changes: [a.key.signed(altered)], limit: 0), traffic: &traffic) }
+        await #expect(throws: FieldSyncError.self) {
+            _ = try await a.api.sync(SyncRequest(changes: [a.key.signed(altered)], limit: 0), traffic: &traffic)
+        }
         #expect(try await server.fingerprint() == before)
         await server.stop()
     }
@@ -101,20 +115,31 @@ import Testing
     @Test func injectionStringsInEveryTextFieldAreStoredVerbatim() async throws {
         let server = try await TestServer.start()
         let a = try await server.device("tab-a"), b = try await server.device("tab-b")
-        let nasty = ["'; DROP TABLE changes; --", "\" OR 1=1 --", "../../../../etc/passwd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-                     "<script>alert(1)</script>", "${jndi:ldap://x/a}", "Robert'); DELETE FROM reports;--", "\\x00\\u0000 NUL", "😀 Kisumu – Kakamega"]
+        let nasty = [
+            "'; DROP TABLE changes; --", "\" OR 1=1 --", "../../../../etc/passwd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+            "<script>alert(1)</script>", "${jndi:ldap://x/a}", "Robert'); DELETE FROM reports;--", "\\x00\\u0000 NUL",
+            "😀 Kisumu – Kakamega",
+        ]
         for (i, s) in nasty.enumerated() {
-            try await a.write([.create(county: "kisumu"), .set(field: .serviceCode, value: .string(s)), .set(field: .description, value: .string(s)),
-                               .set(field: .address, value: .string(s)), .set(field: .ward, value: .string(s)), .set(field: .statusNotes, value: .string(s)),
-                               .set(field: .reporterName, value: .string(s)), .set(field: FieldName(rawValue: "attributes.note")!, value: .string(s))],
-                              to: "inj-\(i)")
+            try await a.write(
+                [
+                    .create(county: "kisumu"), .set(field: .serviceCode, value: .string(s)),
+                    .set(field: .description, value: .string(s)),
+                    .set(field: .address, value: .string(s)), .set(field: .ward, value: .string(s)),
+                    .set(field: .statusNotes, value: .string(s)),
+                    .set(field: .reporterName, value: .string(s)),
+                    .set(field: FieldName(rawValue: "attributes.note")!, value: .string(s)),
+                ],
+                to: "inj-\(i)")
             try await a.write([.addTag(s), .appendNote(text: s)], to: "inj-\(i)")
         }
         try await a.sync()
         try await b.sync()
         let op = server.api(token: try await server.operatorToken(["kisumu"]))
         for (i, s) in nasty.enumerated() {
-            for report in [try await b.store.report(ReportID(rawValue: "inj-\(i)")!), try await op.report("inj-\(i)").report] {
+            for report in [
+                try await b.store.report(ReportID(rawValue: "inj-\(i)")!), try await op.report("inj-\(i)").report,
+            ] {
                 let r = try #require(report, "inj-\(i) missing")
                 for field in [FieldName.serviceCode, .description, .address, .ward, .statusNotes] {
                     #expect(r.fields[field.rawValue] == .string(s), "\(field) of inj-\(i)")
@@ -128,11 +153,17 @@ import Testing
         // Injection through the path and the query string: refused, nothing read or changed.
         let before = try await server.fingerprint()
         let opToken = try await server.operatorToken(["kisumu"])
-        for path in ["/v1/reports/..%2F..%2Fetc%2Fpasswd", "/v1/reports/inj-0'%20OR%20'1'='1", "/v1/conflicts/inj-0/status%3BDROP/resolve"] {
-            let (status, _) = try await send(server, path, method: path.hasSuffix("resolve") ? "POST" : "GET", token: opToken, body: Data(#"{"value":"x"}"#.utf8))
+        for path in [
+            "/v1/reports/..%2F..%2Fetc%2Fpasswd", "/v1/reports/inj-0'%20OR%20'1'='1",
+            "/v1/conflicts/inj-0/status%3BDROP/resolve",
+        ] {
+            let (status, _) = try await send(
+                server, path, method: path.hasSuffix("resolve") ? "POST" : "GET", token: opToken,
+                body: Data(#"{"value":"x"}"#.utf8))
             #expect((400..<500).contains(status), "\(path): \(status)")
         }
-        let (status, code) = try await send(server, "/v1/reports?county=kisumu'%20OR%201=1--", method: "GET", token: opToken)
+        let (status, code) = try await send(
+            server, "/v1/reports?county=kisumu'%20OR%201=1--", method: "GET", token: opToken)
         #expect(status == 422 && code == "invalid_identifier")
         #expect(try await server.fingerprint() == before)
         #expect(try await server.service.store.verification().integrity == ["ok"])
@@ -165,7 +196,8 @@ import Testing
         let a = try await server.device("tab-a")
         for i in 0..<30 { try await a.create("r\(i)") }
         // The admin revokes the device after its first request of a multi-request sync.
-        let transport = RevokingTransport(URLSessionTransport(baseURL: server.baseURL), admin: server.api(token: server.adminToken), device: "tab-a")
+        let transport = RevokingTransport(
+            URLSessionTransport(baseURL: server.baseURL), admin: server.api(token: server.adminToken), device: "tab-a")
         var sync = DeviceSync(store: a.store, api: FieldSyncAPI(transport: transport, token: a.token))
         sync.pushBatch = 10
         await #expect(throws: FieldSyncError.self) { _ = try await sync.run() }
@@ -195,7 +227,9 @@ final class RevokingTransport: SyncTransport {
 
     func send(_ request: TransportRequest) async throws(FieldSyncError) -> TransportResponse {
         let response = try await inner.send(request)
-        if !revoked.withLock({ let was = $0; $0 = true; return was }) {
+        if !revoked.withLock({
+            let was = $0; $0 = true; return was
+        }) {
             _ = try await admin.revoke(device: device)
         }
         return response

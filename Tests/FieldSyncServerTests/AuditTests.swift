@@ -12,7 +12,9 @@ import Testing
     struct Entries: Decodable { var entries: [AuditEntry] }
 
     func audit(_ server: TestServer, token: String, query: String = "") async throws -> [AuditEntry] {
-        let reply = try #require(await RawHTTP.send(port: server.port, "GET", "/v1/audit\(query)", headers: ["Authorization": "Bearer \(token)"]))
+        let reply = try #require(
+            await RawHTTP.send(
+                port: server.port, "GET", "/v1/audit\(query)", headers: ["Authorization": "Bearer \(token)"]))
         #expect(reply.status == 200, "\(String(decoding: reply.body.prefix(300), as: UTF8.self))")
         return try JSONDecoder().decode(Entries.self, from: reply.body).entries
     }
@@ -22,17 +24,24 @@ import Testing
         let admin = server.adminToken
         let (a, _) = try await ContractTests().conflicted(server)
         let n = try await server.device("tab-n", county: "nairobi")
-        let op = try await server.service.createOperator(OperatorRequest(name: "desk", role: "operator", counties: ["kisumu"]), by: nil)
-        let resolved = try #require(await RawHTTP.send(port: server.port, "POST", "/v1/conflicts/r1/status/resolve",
-                                                       headers: ["Authorization": "Bearer \(op.token)", "Content-Type": "application/json"],
-                                                       body: Data(#"{"value":"closed"}"#.utf8)))
+        let op = try await server.service.createOperator(
+            OperatorRequest(name: "desk", role: "operator", counties: ["kisumu"]), by: nil)
+        let resolved = try #require(
+            await RawHTTP.send(
+                port: server.port, "POST", "/v1/conflicts/r1/status/resolve",
+                headers: ["Authorization": "Bearer \(op.token)", "Content-Type": "application/json"],
+                body: Data(#"{"value":"closed"}"#.utf8)))
         #expect(resolved.status == 201)
-        let revoked = await RawHTTP.send(port: server.port, "POST", "/v1/admin/devices/\(n.id)/revoke", headers: ["Authorization": "Bearer \(admin)"])
+        let revoked = await RawHTTP.send(
+            port: server.port, "POST", "/v1/admin/devices/\(n.id)/revoke", headers: ["Authorization": "Bearer \(admin)"]
+        )
         #expect(revoked?.status == 200)
 
         let all = try await audit(server, token: admin)
         let resolve = try #require(all.first { $0.action == .resolve })
-        #expect(resolve.actor == op.operatorID && resolve.role == "operator" && resolve.address == "127.0.0.1" && resolve.county == "kisumu")
+        #expect(
+            resolve.actor == op.operatorID && resolve.role == "operator" && resolve.address == "127.0.0.1"
+                && resolve.county == "kisumu")
         #expect(resolve.subject == "r1/status" && resolve.detail.contains("new value"))
         let revocation = try #require(all.first { $0.action == .revokeDevice })
         #expect(revocation.subject == "tab-n" && revocation.county == "nairobi" && revocation.role == "admin")
@@ -45,8 +54,13 @@ import Testing
         // An operator reads its counties' entries only, and no operator management.
         let mine = try await audit(server, token: op.token)
         #expect(!mine.isEmpty && mine.allSatisfy { $0.county == "kisumu" })
-        #expect(await RawHTTP.send(port: server.port, "GET", "/v1/audit?county=nairobi", headers: ["Authorization": "Bearer \(op.token)"])?.status == 403)
-        #expect(await RawHTTP.send(port: server.port, "GET", "/v1/audit", headers: ["Authorization": "Bearer \(a.token)"])?.status == 403)
+        #expect(
+            await RawHTTP.send(
+                port: server.port, "GET", "/v1/audit?county=nairobi", headers: ["Authorization": "Bearer \(op.token)"])?
+                .status == 403)
+        #expect(
+            await RawHTTP.send(port: server.port, "GET", "/v1/audit", headers: ["Authorization": "Bearer \(a.token)"])?
+                .status == 403)
         #expect(try await audit(server, token: admin, query: "?action=resolve").map(\.action) == [.resolve])
 
         // Sign-ins: an operator's first request from an address, not every request after it.
@@ -69,7 +83,11 @@ import Testing
         for statement in ["DELETE FROM audit", "UPDATE audit SET actor = 'nobody'"] {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", path, statement]
+            p.arguments = [
+                "python3", "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", path,
+                statement,
+            ]
             p.standardError = FileHandle.nullDevice
             try p.run()
             p.waitUntilExit()

@@ -9,7 +9,9 @@ import Testing
 
 /// Who may do what: tokens, revocation, counties, signatures.
 @Suite(.serialized) struct AuthAndScopeTests {
-    func expectRefusal(_ code: FieldSyncError.Code, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async {
+    func expectRefusal(
+        _ code: FieldSyncError.Code, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
         do {
             try await body()
             Issue.record("expected \(code.rawValue), but the request succeeded", sourceLocation: sourceLocation)
@@ -28,7 +30,9 @@ import Testing
         try await a.sync()
         let before = try await server.fingerprint()
         var traffic = FieldSyncAPI.Traffic()
-        await expectRefusal(.unauthorized) { _ = try await server.api(token: "fsd_not-a-real-token").sync(SyncRequest(), traffic: &traffic) }
+        await expectRefusal(.unauthorized) {
+            _ = try await server.api(token: "fsd_not-a-real-token").sync(SyncRequest(), traffic: &traffic)
+        }
         await expectRefusal(.unauthorized) { _ = try await server.api().sync(SyncRequest(), traffic: &traffic) }
         await expectRefusal(.unauthorized) { _ = try await server.api(token: "fso_guess").reports() }
         // Revoked mid-life: refused at once, data untouched.
@@ -39,11 +43,19 @@ import Testing
         #expect(try await server.fingerprint() == before)
         // An enrollment token works once.
         let enrollment = try await admin.enroll(EnrollmentRequest(county: "kisumu", deviceID: "tab-z"))
-        _ = try await server.api().register(enrollmentToken: enrollment.enrollmentToken, publicKey: DeviceKey().publicKey)
-        await expectRefusal(.invalidEnrollment) { _ = try await server.api().register(enrollmentToken: enrollment.enrollmentToken, publicKey: DeviceKey().publicKey) }
-        await expectRefusal(.invalidEnrollment) { _ = try await server.api().register(enrollmentToken: "fse_made-up", publicKey: DeviceKey().publicKey) }
+        _ = try await server.api().register(
+            enrollmentToken: enrollment.enrollmentToken, publicKey: DeviceKey().publicKey)
+        await expectRefusal(.invalidEnrollment) {
+            _ = try await server.api().register(
+                enrollmentToken: enrollment.enrollmentToken, publicKey: DeviceKey().publicKey)
+        }
+        await expectRefusal(.invalidEnrollment) {
+            _ = try await server.api().register(enrollmentToken: "fse_made-up", publicKey: DeviceKey().publicKey)
+        }
         // Tokens are stored hashed: the plain token appears nowhere in the database file.
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: server.dbPath)) + ((try? Data(contentsOf: URL(fileURLWithPath: server.dbPath + "-wal"))) ?? Data())
+        let bytes =
+            try Data(contentsOf: URL(fileURLWithPath: server.dbPath))
+            + ((try? Data(contentsOf: URL(fileURLWithPath: server.dbPath + "-wal"))) ?? Data())
         #expect(bytes.range(of: Data(a.token.utf8)) == nil)
         #expect(bytes.range(of: Data(server.adminToken.utf8)) == nil)
         await server.stop()
@@ -87,19 +99,33 @@ import Testing
         let change = try await b.write([.set(field: .status, value: "closed")], to: "r1")
         // Forged: signed with a key that is not B's.
         let forged = SignedChange(change: change, signature: DeviceKey().sign(change))
-        await expectRefusal(.badSignature) { _ = try await b.api.sync(SyncRequest(changes: [forged]), traffic: &traffic) }
+        await expectRefusal(.badSignature) {
+            _ = try await b.api.sync(SyncRequest(changes: [forged]), traffic: &traffic)
+        }
         // Tampered: B's signature, altered content.
         var altered = change
         altered.ops = [.set(field: .status, value: "open")]
-        await expectRefusal(.badSignature) { _ = try await b.api.sync(SyncRequest(changes: [SignedChange(change: altered, signature: b.key.sign(change))]), traffic: &traffic) }
+        await expectRefusal(.badSignature) {
+            _ = try await b.api.sync(
+                SyncRequest(changes: [SignedChange(change: altered, signature: b.key.sign(change))]), traffic: &traffic)
+        }
         // A pushes B's change unsigned.
-        await expectRefusal(.badSignature) { _ = try await a.api.sync(SyncRequest(changes: [SignedChange(change: change, signature: nil)]), traffic: &traffic) }
+        await expectRefusal(.badSignature) {
+            _ = try await a.api.sync(
+                SyncRequest(changes: [SignedChange(change: change, signature: nil)]), traffic: &traffic)
+        }
         // A pushes a change claiming to be by a device that does not exist.
         var ghost = change
         ghost.dot = Dot(device: DeviceID(rawValue: "ghost")!, seq: 1)
-        await expectRefusal(.unknownDevice) { _ = try await a.api.sync(SyncRequest(changes: [SignedChange(change: ghost, signature: a.key.sign(ghost))]), traffic: &traffic) }
+        await expectRefusal(.unknownDevice) {
+            _ = try await a.api.sync(
+                SyncRequest(changes: [SignedChange(change: ghost, signature: a.key.sign(ghost))]), traffic: &traffic)
+        }
         // A Nairobi device pushes a Kisumu change.
-        await expectRefusal(.wrongCounty) { _ = try await other.api.sync(SyncRequest(changes: [SignedChange(change: change, signature: b.key.sign(change))]), traffic: &traffic) }
+        await expectRefusal(.wrongCounty) {
+            _ = try await other.api.sync(
+                SyncRequest(changes: [SignedChange(change: change, signature: b.key.sign(change))]), traffic: &traffic)
+        }
         #expect(try await server.fingerprint() == before)
         // The genuine change still goes through afterwards.
         let ok = try await b.sync()

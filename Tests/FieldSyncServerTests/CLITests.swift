@@ -16,7 +16,8 @@ import Testing
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             dir = dir.deletingLastPathComponent()
         }
-        let local = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/\(name)")
+        let local = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(
+            ".build/debug/\(name)")
         return FileManager.default.isExecutableFile(atPath: local.path) ? local : nil
     }
 
@@ -37,15 +38,21 @@ import Testing
             #expect(r.status == 0, "fieldsync \(args.joined(separator: " ")) failed: \(r.out)")
             return r.out
         }
-        let e1 = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "cli-a"), by: nil).enrollmentToken
-        let e2 = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "cli-b"), by: nil).enrollmentToken
+        let e1 = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "cli-a"), by: nil)
+            .enrollmentToken
+        let e2 = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "cli-b"), by: nil)
+            .enrollmentToken
         _ = try await ok(["device", "enroll", "--store", "a.sqlite", "--server", s, "--token", e1])
         _ = try await ok(["device", "enroll", "--store", "b.sqlite", "--server", s, "--token", e2])
-        let reused = try await Self.cli(["device", "enroll", "--store", "c.sqlite", "--server", s, "--token", e1], in: dir)
+        let reused = try await Self.cli(
+            ["device", "enroll", "--store", "c.sqlite", "--server", s, "--token", e1], in: dir)
         #expect(reused.status != 0 && reused.out.contains("invalid_enrollment"))
 
-        let id = try await ok(["report", "new", "--store", "a.sqlite", "--category", "pothole", "--description", "Hole at Kondele",
-                               "--lat=-0.09", "--long", "34.77", "--reporter-phone", "+254700000001", "--attr", "depth_cm=30", "--id", "pot-1"])
+        let id = try await ok([
+            "report", "new", "--store", "a.sqlite", "--category", "pothole", "--description", "Hole at Kondele",
+            "--lat=-0.09", "--long", "34.77", "--reporter-phone", "+254700000001", "--attr", "depth_cm=30", "--id",
+            "pot-1",
+        ])
         #expect(id.trimmingCharacters(in: .whitespacesAndNewlines) == "pot-1")
         _ = try await ok(["report", "tag", "pot-1", "--store", "a.sqlite", "--add", "urgent"])
         _ = try await ok(["report", "note", "pot-1", "--store", "a.sqlite", "Seen by the roads team"])
@@ -59,11 +66,19 @@ import Testing
         let statusBefore = try await ok(["status", "--store", "a.sqlite", "--json"])
         #expect(try JSONDecoder().decode(DeviceSync.Status.self, from: Data(statusBefore.utf8)).pending == 3)
 
-        let synced = try await ok(["sync", "--store", "a.sqlite", "--link", "2g", "--seed", "4", "--record", "a.jsonl", "--json"])
+        let synced = try await ok([
+            "sync", "--store", "a.sqlite", "--link", "2g", "--seed", "4", "--record", "a.jsonl", "--json",
+        ])
         #expect(synced.contains("\"pushed\" : 3"))
         _ = try await ok(["sync", "--store", "b.sqlite"])
-        _ = try await ok(["report", "edit", "pot-1", "--store", "a.sqlite", "--set", "status=closed", "--set", "reporter_phone=+254700000002"])
-        _ = try await ok(["report", "edit", "pot-1", "--store", "b.sqlite", "--set", "status=in_progress", "--set", "reporter_phone=+254700000003"])
+        _ = try await ok([
+            "report", "edit", "pot-1", "--store", "a.sqlite", "--set", "status=closed", "--set",
+            "reporter_phone=+254700000002",
+        ])
+        _ = try await ok([
+            "report", "edit", "pot-1", "--store", "b.sqlite", "--set", "status=in_progress", "--set",
+            "reporter_phone=+254700000003",
+        ])
         let peer = try await ok(["peer", "sync", "--store", "a.sqlite", "--with", "b.sqlite"])
         #expect(peer.contains("cli-a → cli-b: 1 changes"))
         _ = try await ok(["sync", "--store", "b.sqlite", "--link", "flaky", "--seed", "9"])
@@ -75,33 +90,44 @@ import Testing
         let list = try JSONDecoder().decode(ConflictList.self, from: Data(conflicts.utf8))
         #expect(list.conflicts.map(\.id).sorted() == ["pot-1/reporter_phone", "pot-1/status"])
         // Reporters' phone numbers appear only with --personal, in tables and JSON alike.
-        for args in [["conflicts", "list"], ["conflicts", "list", "--json"], ["conflicts", "show", "pot-1/reporter_phone"],
-                     ["reports", "history", "pot-1", "--json"], ["reports", "list", "--json"], ["reports", "show", "pot-1", "--json"]] {
+        for args in [
+            ["conflicts", "list"], ["conflicts", "list", "--json"], ["conflicts", "show", "pot-1/reporter_phone"],
+            ["reports", "history", "pot-1", "--json"], ["reports", "list", "--json"],
+            ["reports", "show", "pot-1", "--json"],
+        ] {
             let out = try await ok(args + ["--server", s, "--token", op])
             #expect(!out.contains("+2547000000"), "\(args.joined(separator: " ")) printed a phone number")
         }
         let personal = try await ok(["conflicts", "list", "--personal", "--server", s, "--token", op])
         #expect(personal.contains("+254700000002") && personal.contains("+254700000003"))
-        let chosen = try #require(list.conflicts.first { $0.field == .status }?.candidates.first { $0.value == "closed" }?.dot)
-        _ = try await ok(["conflicts", "resolve", "pot-1/status", "--choose", chosen.description, "--server", s, "--token", op])
+        let chosen = try #require(
+            list.conflicts.first { $0.field == .status }?.candidates.first { $0.value == "closed" }?.dot)
+        _ = try await ok([
+            "conflicts", "resolve", "pot-1/status", "--choose", chosen.description, "--server", s, "--token", op,
+        ])
         let table = try await ok(["conflicts", "list", "--state", "resolved", "--server", s, "--token", op])
         #expect(table.contains("pot-1/status/fieldsyncd:1"))
-        _ = try await ok(["conflicts", "resolve", "pot-1/reporter_phone", "--value", "+254700000004", "--server", s, "--token", op])
+        _ = try await ok([
+            "conflicts", "resolve", "pot-1/reporter_phone", "--value", "+254700000004", "--server", s, "--token", op,
+        ])
         let history = try await ok(["reports", "history", "pot-1", "--server", s, "--token", op])
-        #expect(history.contains("fieldsyncd:1") && history.contains("resolves status") && !history.contains("+2547000000"))
+        #expect(
+            history.contains("fieldsyncd:1") && history.contains("resolves status") && !history.contains("+2547000000"))
         _ = try await ok(["sync", "--store", "a.sqlite"])
         let after = try await ok(["report", "show", "pot-1", "--store", "a.sqlite", "--json"])
         #expect(try JSONDecoder().decode(Report.self, from: Data(after.utf8)).conflicted.isEmpty)
 
         // Replay a's first session: against the same server it changes nothing...
         let before = try await server.fingerprint()
-        let token = try #require(try await SQLiteStore(path: dir.appendingPathComponent("a.sqlite").path).setting("device.token"))
+        let token = try #require(
+            try await SQLiteStore(path: dir.appendingPathComponent("a.sqlite").path).setting("device.token"))
         let sameServer = try await Self.cli(["replay", "a.jsonl", "--server", s, "--token", token], in: dir)
         #expect(try await server.fingerprint() == before, "replaying against the original server changed it")
         #expect(sameServer.out.contains("replayed"))
         // ...and against a fresh server it rebuilds the same state for that session.
         let fresh = try await TestServer.start()
-        let replay = try await Self.cli(["replay", "a.jsonl", "--server", fresh.baseURL.absoluteString, "--admin-token", fresh.adminToken], in: dir)
+        let replay = try await Self.cli(
+            ["replay", "a.jsonl", "--server", fresh.baseURL.absoluteString, "--admin-token", fresh.adminToken], in: dir)
         #expect(replay.status == 0, "replay diverged: \(replay.out)")
         #expect(replay.out.contains("no divergence"))
         #expect(try await fresh.service.store.highestSeq(of: DeviceID(rawValue: "cli-a")!) == 3)
@@ -142,9 +168,12 @@ import Testing
         #expect(try await server.service.store.changeCount() == 40)
         #expect(try await a.store.canonicalState() == server.service.store.canonicalState())
         // A 2G link costs about bytes ÷ bandwidth plus round trips.
-        let twoG = SimulatedLink(URLSessionTransport(baseURL: server.baseURL), profile: try LinkProfile.parse("custom:bw=20,up=18,rtt=1300"), seed: 1)
+        let twoG = SimulatedLink(
+            URLSessionTransport(baseURL: server.baseURL), profile: try LinkProfile.parse("custom:bw=20,up=18,rtt=1300"),
+            seed: 1)
         var traffic = FieldSyncAPI.Traffic()
-        _ = try await FieldSyncAPI(transport: twoG, token: a.token).sync(SyncRequest(cursor: nil, limit: 0), traffic: &traffic)
+        _ = try await FieldSyncAPI(transport: twoG, token: a.token).sync(
+            SyncRequest(cursor: nil, limit: 0), traffic: &traffic)
         #expect(twoG.simulatedSeconds >= 1.3)
         #expect(throws: FieldSyncError.self) { try LinkProfile.parse("5g") }
         #expect(try LinkProfile.parse("custom:bw=240,rtt=840,loss=0.01,cut=0.1").cut == 0.1)
@@ -162,12 +191,15 @@ import Testing
         scenario.link = "flaky"
         let dir = server.dir.appendingPathComponent("fleet")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let good = try await FleetSimulator(scenario: scenario, server: server.baseURL, adminToken: server.adminToken, directory: dir).run()
+        let good = try await FleetSimulator(
+            scenario: scenario, server: server.baseURL, adminToken: server.adminToken, directory: dir
+        ).run()
         #expect(good.diverged.isEmpty)
         #expect(good.changesOnServer == good.changesWritten)
         let dir2 = server.dir.appendingPathComponent("fleet2")
         try FileManager.default.createDirectory(at: dir2, withIntermediateDirectories: true)
-        var bad = FleetSimulator(scenario: scenario, server: server.baseURL, adminToken: server.adminToken, directory: dir2)
+        var bad = FleetSimulator(
+            scenario: scenario, server: server.baseURL, adminToken: server.adminToken, directory: dir2)
         bad.withholdOneChange = true
         let caught = try await bad.run()
         #expect(caught.diverged.count == 1, "the check must notice a change that never reached the server")

@@ -17,7 +17,9 @@ import Testing
         let server = try await TestServer.start(configuration: Self.configuration())
         let port = server.port
         let (idle, slow, healthy) = await RawSocket.run { () -> (Bool, Bool, Bool) in
-            guard let idle = RawSocket(port: port), let slow = RawSocket(port: port) else { return (false, false, false) }
+            guard let idle = RawSocket(port: port), let slow = RawSocket(port: port) else {
+                return (false, false, false)
+            }
             // A slow loris: a request line, then a header byte every 100 ms, never the blank line.
             slow.send(Data("GET /healthz HTTP/1.1\r\nHost: x\r\n".utf8))
             let start = Date()
@@ -30,7 +32,9 @@ import Testing
             let user = RawSocket(port: port)
             var served = user != nil
             for _ in 0..<3 where served {
-                served = user!.send(Data("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)) && !user!.closedByPeer(within: 0.3)
+                served =
+                    user!.send(Data("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                    && !user!.closedByPeer(within: 0.3)
             }
             return (idle.closedByPeer(within: 3), slowClosed, served)
         }
@@ -66,7 +70,8 @@ import Testing
             guard let slow = RawSocket(port: port) else { return nil }
             slow.send(Data("POST /v1/devices/register HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{".utf8))
             Thread.sleep(forTimeInterval: 0.3)
-            return RawHTTP.parse(RawHTTP.blockingExchange(port: port, RawHTTP.request("GET", "/v1/me"), readLimit: 1 << 16))
+            return RawHTTP.parse(
+                RawHTTP.blockingExchange(port: port, RawHTTP.request("GET", "/v1/me"), readLimit: 1 << 16))
         }
         #expect(refused?.status == 503, "\(refused?.status ?? 0)")
         #expect(refused.flatMap { try? JSONDecoder().decode(Expected.self, from: $0.body).code } == "overloaded")

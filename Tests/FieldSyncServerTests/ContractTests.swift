@@ -35,15 +35,20 @@ import Testing
         // The same signed change with its candidates listed in reverse on the wire.
         var json = String(decoding: try JSONWireCodec().encode(signed.change), as: UTF8.self)
         let sorted = try JSONWireCodec().encode(dots), reversed = try JSONWireCodec().encode(Array(dots.reversed()))
-        json = json.replacingOccurrences(of: String(decoding: sorted, as: UTF8.self), with: String(decoding: reversed, as: UTF8.self))
+        json = json.replacingOccurrences(
+            of: String(decoding: sorted, as: UTF8.self), with: String(decoding: reversed, as: UTF8.self))
         #expect(json.contains(String(decoding: reversed, as: UTF8.self)))
-        let body = #"{"verdicts":true,"changes":[{"change":\#(json),"sig":"\#(signed.signature!.base64EncodedString())"}]}"#
-        let reply = try #require(await RawHTTP.send(port: server.port, "POST", "/v1/sync",
-                                                    headers: ["Authorization": "Bearer \(a.token)", "Content-Type": "application/json"],
-                                                    body: Data(body.utf8)))
+        let body =
+            #"{"verdicts":true,"changes":[{"change":\#(json),"sig":"\#(signed.signature!.base64EncodedString())"}]}"#
+        let reply = try #require(
+            await RawHTTP.send(
+                port: server.port, "POST", "/v1/sync",
+                headers: ["Authorization": "Bearer \(a.token)", "Content-Type": "application/json"],
+                body: Data(body.utf8)))
         let answer = try JSONWireCodec().decode(SyncResponse.self, from: reply.body)
-        #expect(reply.status == 200 && answer.accepted?.applied == 1 && (answer.refused ?? []).isEmpty,
-                "\(reply.status) \(String(decoding: reply.body.prefix(400), as: UTF8.self))")
+        #expect(
+            reply.status == 200 && answer.accepted?.applied == 1 && (answer.refused ?? []).isEmpty,
+            "\(reply.status) \(String(decoding: reply.body.prefix(400), as: UTF8.self))")
         await server.stop()
     }
 
@@ -52,11 +57,15 @@ import Testing
         _ = try await conflicted(server)
         let op = try await server.operatorToken(["kisumu"])
         let headers = ["Authorization": "Bearer \(op)", "Content-Type": "application/json"]
-        let reply = try #require(await RawHTTP.send(port: server.port, "POST", "/v1/conflicts/r1/status/resolve",
-                                                    headers: headers, body: Data(#"{"value":null}"#.utf8)))
+        let reply = try #require(
+            await RawHTTP.send(
+                port: server.port, "POST", "/v1/conflicts/r1/status/resolve",
+                headers: headers, body: Data(#"{"value":null}"#.utf8)))
         #expect(reply.status == 201, "\(reply.status) \(String(decoding: reply.body.prefix(300), as: UTF8.self))")
-        let neither = try #require(await RawHTTP.send(port: server.port, "POST", "/v1/conflicts/r1/status/resolve",
-                                                      headers: headers, body: Data("{}".utf8)))
+        let neither = try #require(
+            await RawHTTP.send(
+                port: server.port, "POST", "/v1/conflicts/r1/status/resolve",
+                headers: headers, body: Data("{}".utf8)))
         let message = String(decoding: neither.body, as: UTF8.self)
         #expect(neither.status != 201 && !message.contains("not both"), "\(message)")
         await server.stop()
@@ -65,7 +74,8 @@ import Testing
     @Test func meAnswersCountiesAsAList() async throws {
         let server = try await TestServer.start()
         let op = try await server.operatorToken(["kisumu", "nairobi"])
-        let reply = try #require(await RawHTTP.send(port: server.port, "GET", "/v1/me", headers: ["Authorization": "Bearer \(op)"]))
+        let reply = try #require(
+            await RawHTTP.send(port: server.port, "GET", "/v1/me", headers: ["Authorization": "Bearer \(op)"]))
         let me = try JSONWireCodec().decode(MeResponse.self, from: reply.body)
         #expect(me.kind == "operator" && me.counties == ["kisumu", "nairobi"])
         await server.stop()
@@ -73,16 +83,19 @@ import Testing
 
     @Test func aReportOfAnotherCountyAnswersAsAnUnknownReport() async throws {
         let server = try await TestServer.start()
-        let k = try await server.device("tab-k", county: "kisumu"), n = try await server.device("tab-n", county: "nairobi")
+        let k = try await server.device("tab-k", county: "kisumu"),
+            n = try await server.device("tab-n", county: "nairobi")
         try await n.create("shared-id")
         try await n.sync()
         try await k.create("shared-id")
         var traffic = FieldSyncAPI.Traffic()
         let create = try #require(try await k.store.storedChange(Dot(device: k.id, seq: 1)))
-        let answer = try await k.api.sync(SyncRequest(changes: [k.key.signed(create)], limit: 0, verdicts: true), traffic: &traffic)
+        let answer = try await k.api.sync(
+            SyncRequest(changes: [k.key.signed(create)], limit: 0, verdicts: true), traffic: &traffic)
         let refusal = try #require(answer.refused?.first)
-        #expect(refusal.code == .reportExists && !refusal.message.contains("nairobi") && !refusal.message.contains("tab-n"),
-                "\(refusal.code): \(refusal.message)")
+        #expect(
+            refusal.code == .reportExists && !refusal.message.contains("nairobi") && !refusal.message.contains("tab-n"),
+            "\(refusal.code): \(refusal.message)")
         await server.stop()
     }
 }

@@ -61,7 +61,7 @@ import Testing
         try await b.sync()
         let oldCursor = try await pull(b, cursor: nil).cursor
         let oldEpoch = server.service.epoch
-        await server.embedded.stop()   // the daemon stops; the database stays
+        await server.embedded.stop()  // the daemon stops; the database stays
 
         let store = try SQLiteStore(path: server.dbPath, options: .server)
         let renewed = try await store.renewEpoch()
@@ -79,7 +79,8 @@ import Testing
         try await DeviceSync(store: b.store, api: api).run()
         let next = try await DeviceSync(store: b.store, api: api).run()
         #expect(next.roundTrips == 1 && next.pulled == 0)
-        #expect(try await b.store.canonicalState(county: b.county) == (try await a.store.canonicalState(county: a.county)))
+        #expect(
+            try await b.store.canonicalState(county: b.county) == (try await a.store.canonicalState(county: a.county)))
         await restarted.stop()
         try? FileManager.default.removeItem(at: server.dir)
     }

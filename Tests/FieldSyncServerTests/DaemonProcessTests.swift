@@ -36,20 +36,22 @@ import Testing
         let db = dir.appendingPathComponent("county.sqlite").path
         let (status, adminOut) = try await Self.run(binary, ["admin", "create-admin", "--db", db])
         #expect(status == 0)
-        let admin = adminOut.split(separator: "\n").last.map(String.init) ?? ""   // (stderr notes come first)
+        let admin = adminOut.split(separator: "\n").last.map(String.init) ?? ""  // (stderr notes come first)
         #expect(admin.hasPrefix("fsa_"), "admin tokens have their own prefix")
-        let (enrollStatus, enrollOut) = try await Self.run(binary, ["admin", "enroll", "--db", db, "--county", "kisumu", "--device", "tab-1"])
+        let (enrollStatus, enrollOut) = try await Self.run(
+            binary, ["admin", "enroll", "--db", db, "--county", "kisumu", "--device", "tab-1"])
         #expect(enrollStatus == 0)
         #expect(enrollOut.contains("fse_"))
 
         let (server, log, bound) = try await Self.serve(binary, db: db, dir: dir, logLevel: "info")
-        let api = FieldSyncAPI(transport: URLSessionTransport(baseURL: URL(string: "http://127.0.0.1:\(bound)")!), token: admin)
+        let api = FieldSyncAPI(
+            transport: URLSessionTransport(baseURL: URL(string: "http://127.0.0.1:\(bound)")!), token: admin)
         let reports = try await api.reports()
         #expect(reports.reports.isEmpty)
         let enrollment = try await api.enroll(EnrollmentRequest(county: "nairobi"))
         #expect(enrollment.enrollmentToken.hasPrefix("fse_"))
 
-        server.terminate()   // SIGTERM
+        server.terminate()  // SIGTERM
         let output: String = await withCheckedContinuation { continuation in
             Thread {
                 let data = log.fileHandleForReading.readDataToEndOfFile()
@@ -66,7 +68,9 @@ import Testing
     }
 
     /// Starts `fieldsyncd serve` on `db`; returns the process, its output pipe and its port.
-    static func serve(_ binary: URL, db: String, dir: URL, logLevel: String = "warning") async throws -> (Process, Pipe, Int) {
+    static func serve(
+        _ binary: URL, db: String, dir: URL, logLevel: String = "warning"
+    ) async throws -> (Process, Pipe, Int) {
         let portFile = dir.appendingPathComponent("port-\(UUID().uuidString)").path
         let server = Process()
         server.executableURL = binary
@@ -77,7 +81,9 @@ import Testing
         try server.run()
         for _ in 0..<200 {
             try await Task.sleep(for: .milliseconds(50))
-            if let port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            if let port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap({
+                Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }) {
                 return (server, log, port)
             }
         }
@@ -102,14 +108,18 @@ import Testing
 
         #expect(try await Self.run(binary, ["admin", "create-admin", "--db", db]).0 == 0)
         let (checked, checkOut) = try await Self.run(binary, ["admin", "check", "--db", db])
-        #expect(checked == 0 && checkOut.contains("database: ok") && checkOut.contains("signing key: ok"), "\(checkOut)")
+        #expect(
+            checked == 0 && checkOut.contains("database: ok") && checkOut.contains("signing key: ok"), "\(checkOut)")
         let (server, log, _) = try await Self.serve(binary, db: db, dir: dir)
         defer { server.terminate() }
         // A second daemon on the same file refuses, naming the first.
         let (second, secondOut) = try await Self.run(binary, ["serve", "--db", db, "--port", "0"])
-        #expect(second != 0 && secondOut.contains("in use by fieldsyncd serve (pid \(server.processIdentifier)"), "\(secondOut)")
+        #expect(
+            second != 0 && secondOut.contains("in use by fieldsyncd serve (pid \(server.processIdentifier)"),
+            "\(secondOut)")
         // Directory commands are safe on a live database; verify is refused unless forced.
-        let (enroll, enrollOut) = try await Self.run(binary, ["admin", "enroll", "--db", db, "--county", "kisumu", "--device", "tab-9"])
+        let (enroll, enrollOut) = try await Self.run(
+            binary, ["admin", "enroll", "--db", db, "--county", "kisumu", "--device", "tab-9"])
         #expect(enroll == 0 && enrollOut.contains("fse_"), "\(enrollOut)")
         let (verify, verifyOut) = try await Self.run(binary, ["admin", "verify", "--db", db])
         #expect(verify != 0 && verifyOut.contains("stop the daemon first"), "\(verifyOut)")

@@ -22,7 +22,9 @@ import Testing
         await #expect(throws: FieldSyncError.self) { _ = try await sync.runWithRetries(sleep: { _ in }) }
         status = try await sync.status()
         #expect(status.revoked && status.lastError?.hasPrefix("device_revoked") == true, "\(status)")
-        #expect(status.lastError?.contains("Lost, stolen and revoked devices") == true, "the message points at the procedure")
+        #expect(
+            status.lastError?.contains("Lost, stolen and revoked devices") == true,
+            "the message points at the procedure")
         // The desk sees the lost phone still trying.
         let desk = try await server.service.devices(county: nil, by: nil).first { $0.deviceID == "tab-a" }
         #expect(desk?.status == "revoked" && desk?.lastError == "device_revoked", "\(String(describing: desk))")
@@ -32,12 +34,21 @@ import Testing
     @Test func unknownQueryParametersAreRefusedByName() async throws {
         let server = try await TestServer.start()
         let op = try await server.operatorToken(["kisumu"])
-        for path in ["/v1/reports?stauts=open", "/v1/conflicts?since_arrival=5", "/v1/refusals?cuonty=kisumu", "/v1/audit?who=me"] {
-            let reply = try #require(await RawHTTP.send(port: server.port, "GET", path, headers: ["Authorization": "Bearer \(op)"]))
+        for path in [
+            "/v1/reports?stauts=open", "/v1/conflicts?since_arrival=5", "/v1/refusals?cuonty=kisumu",
+            "/v1/audit?who=me",
+        ] {
+            let reply = try #require(
+                await RawHTTP.send(port: server.port, "GET", path, headers: ["Authorization": "Bearer \(op)"]))
             let name = String(path.split(separator: "?")[1].split(separator: "=")[0])
-            #expect(reply.status == 400 && String(decoding: reply.body, as: UTF8.self).contains("'\(name)'"), "\(path): \(reply.status)")
+            #expect(
+                reply.status == 400 && String(decoding: reply.body, as: UTF8.self).contains("'\(name)'"),
+                "\(path): \(reply.status)")
         }
-        #expect(await RawHTTP.send(port: server.port, "GET", "/v1/reports?status=open&limit=5", headers: ["Authorization": "Bearer \(op)"])?.status == 200)
+        #expect(
+            await RawHTTP.send(
+                port: server.port, "GET", "/v1/reports?status=open&limit=5", headers: ["Authorization": "Bearer \(op)"])?
+                .status == 200)
         await server.stop()
     }
 
@@ -48,19 +59,29 @@ import Testing
         try await a.create("r1")
         try await a.sync()
         // A sync that fails leaves its code; the next success clears it.
-        let bad = await RawHTTP.send(port: server.port, "POST", "/v1/sync", headers: ["Authorization": "Bearer \(b.token)", "Content-Type": "application/json",
-                                                                                  "User-Agent": "test-phone/2"], body: Data(#"{"changes":5}"#.utf8))
+        let bad = await RawHTTP.send(
+            port: server.port, "POST", "/v1/sync",
+            headers: [
+                "Authorization": "Bearer \(b.token)", "Content-Type": "application/json",
+                "User-Agent": "test-phone/2",
+            ], body: Data(#"{"changes":5}"#.utf8))
         #expect(bad?.status == 400)
         struct List: Decodable { var devices: [DeviceInfo] }
         func list(_ query: String = "") async throws -> [DeviceInfo] {
-            let reply = try #require(await RawHTTP.send(port: server.port, "GET", "/v1/admin/devices\(query)", headers: ["Authorization": "Bearer \(server.adminToken)"]))
+            let reply = try #require(
+                await RawHTTP.send(
+                    port: server.port, "GET", "/v1/admin/devices\(query)",
+                    headers: ["Authorization": "Bearer \(server.adminToken)"]))
             #expect(reply.status == 200, "\(String(decoding: reply.body.prefix(200), as: UTF8.self))")
             return try JSONWireCodec().decode(List.self, from: reply.body).devices
         }
         let devices = try await list()
-        let tabA = try #require(devices.first { $0.deviceID == "tab-a" }), tabB = try #require(devices.first { $0.deviceID == "tab-b" })
+        let tabA = try #require(devices.first { $0.deviceID == "tab-a" }),
+            tabB = try #require(devices.first { $0.deviceID == "tab-b" })
         #expect(tabA.lastSyncMillis != nil && tabA.lastError == nil && tabA.client == "fieldsync-client/1", "\(tabA)")
-        #expect(tabB.lastSyncMillis == nil && tabB.lastError == "invalid_request" && tabB.lastErrorMillis != nil && tabB.client == "test-phone/2", "\(tabB)")
+        #expect(
+            tabB.lastSyncMillis == nil && tabB.lastError == "invalid_request" && tabB.lastErrorMillis != nil
+                && tabB.client == "test-phone/2", "\(tabB)")
         // Silent for a day or more: b never synced; a did just now.
         #expect(try await list("?silent_days=1").map(\.deviceID) == ["tab-b"])
         try await b.sync()
@@ -79,8 +100,12 @@ import Testing
         var traffic = FieldSyncAPI.Traffic()
         _ = try await a.api.sync(SyncRequest(limit: 0, pending: 42), traffic: &traffic)
         #expect(try await info("tab-a")?.pending == 42)
-        let tooMany = await RawHTTP.send(port: server.port, "POST", "/v1/sync", headers: ["Authorization": "Bearer \(b.token)",
-                                         "Content-Type": "application/json"], body: Data(#"{"pending":1000000001}"#.utf8))
+        let tooMany = await RawHTTP.send(
+            port: server.port, "POST", "/v1/sync",
+            headers: [
+                "Authorization": "Bearer \(b.token)",
+                "Content-Type": "application/json",
+            ], body: Data(#"{"pending":1000000001}"#.utf8))
         #expect(tooMany?.status == 400)
         #expect(try await info("tab-b")?.pending == nil, "a refused request records no backlog")
 

@@ -41,7 +41,8 @@ import Testing
                 try await d.sync()
                 for e in 0..<5 {
                     if rng.chance(0.3) {
-                        try await d.write([.set(field: .priority, value: .int(Int64.random(in: 1...4, using: &rng)))], to: "shared")
+                        try await d.write(
+                            [.set(field: .priority, value: .int(Int64.random(in: 1...4, using: &rng)))], to: "shared")
                     } else {
                         let id = "\(d.id)-\(round)-\(e)"
                         try await d.create(id)
@@ -77,8 +78,12 @@ import Testing
         let upToDate = try await a.sync()
         #expect(upToDate.roundTrips == 1)
         #expect(upToDate.pushed == 0 && upToDate.pulled == 0)
-        #expect(upToDate.bytesSent + upToDate.bytesReceived < 300, "up-to-date sync cost \(upToDate.bytesSent + upToDate.bytesReceived) bytes")
-        print("up-to-date sync: \(upToDate.roundTrips) round trip, \(upToDate.bytesSent) bytes up + \(upToDate.bytesReceived) bytes down")
+        #expect(
+            upToDate.bytesSent + upToDate.bytesReceived < 300,
+            "up-to-date sync cost \(upToDate.bytesSent + upToDate.bytesReceived) bytes")
+        print(
+            "up-to-date sync: \(upToDate.roundTrips) round trip, \(upToDate.bytesSent) bytes up + \(upToDate.bytesReceived) bytes down"
+        )
         await server.stop()
     }
 
@@ -104,7 +109,9 @@ import Testing
         for d in [a, b] {
             #expect(try await d.store.conflicts(ConflictFilter(open: true)).isEmpty)
             #expect(try await d.store.report(ReportID(rawValue: "r1")!)?[.status] == "closed")
-            #expect(try await d.store.conflicts(ConflictFilter(open: false)).first?.resolution?.device.rawValue == "fieldsyncd")
+            #expect(
+                try await d.store.conflicts(ConflictFilter(open: false)).first?.resolution?.device.rawValue
+                    == "fieldsyncd")
         }
         #expect(try await a.store.canonicalState() == server.service.store.canonicalState())
         // Reports and history for operators.
@@ -120,8 +127,12 @@ import Testing
     @Test func integralNumbersSurviveTheWireAndTheSignature() async throws {
         let server = try await TestServer.start()
         let a = try await server.device("tab-a"), b = try await server.device("tab-b")
-        try await a.write([.create(county: "kisumu"), .set(field: .lat, value: .double(-1.0)), .set(field: .long, value: .double(34.5)),
-                           .set(field: FieldName(rawValue: "attributes.depth")!, value: .array([.double(2.0), .double(2.5)]))], to: "r-int")
+        try await a.write(
+            [
+                .create(county: "kisumu"), .set(field: .lat, value: .double(-1.0)),
+                .set(field: .long, value: .double(34.5)),
+                .set(field: FieldName(rawValue: "attributes.depth")!, value: .array([.double(2.0), .double(2.5)])),
+            ], to: "r-int")
         #expect(try await a.sync().pushed == 1)
         try await b.sync()
         let report = try #require(try await b.store.report(ReportID(rawValue: "r-int")!))

@@ -35,11 +35,15 @@ import Testing
         ]
         for change in bodies {
             let body = Data(#"{"verdicts":true,"changes":[{"change":\#(change)}]}"#.utf8)
-            let reply = await RawHTTP.send(port: server.port, "POST", "/v1/sync",
-                                           headers: ["Authorization": "Bearer \(a.token)", "Content-Type": "application/json"], body: body)
+            let reply = await RawHTTP.send(
+                port: server.port, "POST", "/v1/sync",
+                headers: ["Authorization": "Bearer \(a.token)", "Content-Type": "application/json"], body: body)
             let status = reply?.status ?? 0
             // Too large for a store: refused by the limits (422), or where decoded (timestamps: 400).
-            #expect(status == 422 || (status == 400 && code(reply) == "malformed_json"), "\(change.prefix(60)): status \(status) \(String(decoding: reply?.body ?? Data(), as: UTF8.self).prefix(200))")
+            #expect(
+                status == 422 || (status == 400 && code(reply) == "malformed_json"),
+                "\(change.prefix(60)): status \(status) \(String(decoding: reply?.body ?? Data(), as: UTF8.self).prefix(200))"
+            )
         }
         #expect(try await server.fingerprint() == before, "nothing stored changed")
         #expect(await RawHTTP.send(port: server.port, "GET", "/healthz")?.status == 200, "the daemon still answers")
@@ -48,14 +52,16 @@ import Testing
 
     @Test func aDeviceLearnsNothingAboutOtherCountiesLogs() async throws {
         let server = try await TestServer.start()
-        let k = try await server.device("tab-k", county: "kisumu"), n = try await server.device("tab-n", county: "nairobi")
+        let k = try await server.device("tab-k", county: "kisumu"),
+            n = try await server.device("tab-n", county: "nairobi")
         let k2 = try await server.device("tab-k2", county: "kisumu")
         try await n.create("n-1")
         try await n.sync()
         try await k2.create("k-1")
         try await k2.sync()
         var traffic = FieldSyncAPI.Traffic()
-        let answer = try await k.api.sync(SyncRequest(offer: ["tab-n": 0, "tab-k2": 0, "ghost": 0], limit: 0), traffic: &traffic)
+        let answer = try await k.api.sync(
+            SyncRequest(offer: ["tab-n": 0, "tab-k2": 0, "ghost": 0], limit: 0), traffic: &traffic)
         #expect(answer.logs["tab-n"] == nil && answer.logs["ghost"] == nil, "\(answer.logs)")
         #expect(answer.logs["tab-k2"] == 1 && answer.logs["tab-k"] == 0)
         await server.stop()
@@ -70,9 +76,12 @@ import Testing
         let headers = ["Content-Type": "application/json", "Content-Encoding": "gzip"]
         let first = await RawHTTP.send(port: server.port, "POST", "/v1/devices/register", headers: headers, body: bomb)
         #expect(first?.status == 413 && code(first) == "body_too_large", "\(first?.status ?? 0)")
-        for _ in 0..<4 { _ = await RawHTTP.send(port: server.port, "POST", "/v1/devices/register", headers: headers, body: bomb) }
-        let limited = await RawHTTP.send(port: server.port, "POST", "/v1/devices/register", headers: ["Content-Type": "application/json"],
-                                         body: Data(#"{"enrollment_token":"x","public_key":"AAAA"}"#.utf8))
+        for _ in 0..<4 {
+            _ = await RawHTTP.send(port: server.port, "POST", "/v1/devices/register", headers: headers, body: bomb)
+        }
+        let limited = await RawHTTP.send(
+            port: server.port, "POST", "/v1/devices/register", headers: ["Content-Type": "application/json"],
+            body: Data(#"{"enrollment_token":"x","public_key":"AAAA"}"#.utf8))
         #expect(limited?.status == 429 && code(limited) == "rate_limited", "\(limited?.status ?? 0)")
         // A valid enrollment token from the same address still registers (no NAT lockout).
         let device = try await server.device("tab-ok")
@@ -88,11 +97,15 @@ import Testing
         let before = try await server.fingerprint()
         // A device refuses such text when it writes; a hostile client sends it anyway.
         let base = try await a.write([.appendNote(text: "x")], to: "r1")
-        for ops: [ReportOperation] in [[.appendNote(text: "routine check\u{0} HIDDEN")], [.set(field: .status, value: "open\u{0}closed")]] {
+        for ops: [ReportOperation] in [
+            [.appendNote(text: "routine check\u{0} HIDDEN")], [.set(field: .status, value: "open\u{0}closed")],
+        ] {
             var bad = base
             bad.ops = ops
             var traffic = FieldSyncAPI.Traffic()
-            await #expect(throws: FieldSyncError.self) { _ = try await a.api.sync(SyncRequest(changes: [a.key.signed(bad)], limit: 0), traffic: &traffic) }
+            await #expect(throws: FieldSyncError.self) {
+                _ = try await a.api.sync(SyncRequest(changes: [a.key.signed(bad)], limit: 0), traffic: &traffic)
+            }
         }
         #expect(try await server.fingerprint() == before, "nothing stored changed")
         try await a.write([.appendNote(text: "line one\nline two\ttab \u{1}")], to: "r1")
@@ -108,13 +121,17 @@ import Testing
         for i in 0..<50 { _ = await RawHTTP.send(port: server.port, "GET", "/v1/guess-\(i)") }
         let op = try await server.operatorToken(["kisumu"])
         for id in ["r-1", "r-2"] {
-            _ = await RawHTTP.send(port: server.port, "GET", "/v1/reports/\(id)", headers: ["Authorization": "Bearer \(op)"])
+            _ = await RawHTTP.send(
+                port: server.port, "GET", "/v1/reports/\(id)", headers: ["Authorization": "Bearer \(op)"])
         }
-        let metrics = String(decoding: try #require(await RawHTTP.send(port: server.port, "GET", "/metrics")).body, as: UTF8.self)
+        let metrics = String(
+            decoding: try #require(await RawHTTP.send(port: server.port, "GET", "/metrics")).body, as: UTF8.self)
         #expect(!metrics.contains("probe-") && !metrics.contains("guess-"), "paths never become labels")
         #expect(metrics.contains("route=\"unmatched\""))
         #expect(metrics.contains("route=\"unmatched\",method=\"GET\",status=\"404\"} 100"))
-        #expect(metrics.contains("route=\"/v1/reports/{id}\",method=\"GET\",status=\"404\"} 2"), "labels are route templates")
+        #expect(
+            metrics.contains("route=\"/v1/reports/{id}\",method=\"GET\",status=\"404\"} 2"),
+            "labels are route templates")
         await server.stop()
     }
 

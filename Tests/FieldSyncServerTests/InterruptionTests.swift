@@ -52,14 +52,17 @@ final class CuttingTransport: SyncTransport, @unchecked Sendable {
                     try await d.create("\(d.id)-\(round)-\(i)")
                     written += 1
                 }
-                let transport = CuttingTransport(URLSessionTransport(baseURL: server.baseURL), seed: rng.next(), probability: 0.4)
+                let transport = CuttingTransport(
+                    URLSessionTransport(baseURL: server.baseURL), seed: rng.next(), probability: 0.4)
                 cuts += try await Self.syncUntilDone(d, transport: transport)
             }
         }
         try await a.sync()
         try await b.sync()
         #expect(cuts > 0, "seed \(seed): the transport never cut")
-        #expect(try await server.service.store.changeCount() == written, "seed \(seed): server holds a different number of changes than were written")
+        #expect(
+            try await server.service.store.changeCount() == written,
+            "seed \(seed): server holds a different number of changes than were written")
         let reference = try await server.service.store.canonicalState()
         #expect(try await a.store.canonicalState() == reference, "seed \(seed)")
         #expect(try await b.store.canonicalState() == reference, "seed \(seed)")
@@ -93,8 +96,9 @@ final class CuttingTransport: SyncTransport, @unchecked Sendable {
         let changes = try await a.store.changes(after: 0, county: nil, limit: 100).changes.map(\.signed)
         let body = try JSONWireCodec().encode(SyncRequest(changes: changes))
         let before = try await server.fingerprint()
-        let partial = RawHTTP.request("POST", "/v1/sync", headers: ["Authorization": "Bearer \(a.token)", "Content-Type": "application/json"],
-                                      body: body.prefix(body.count / 2), contentLength: body.count)
+        let partial = RawHTTP.request(
+            "POST", "/v1/sync", headers: ["Authorization": "Bearer \(a.token)", "Content-Type": "application/json"],
+            body: body.prefix(body.count / 2), contentLength: body.count)
         _ = await RawHTTP.exchange(port: server.port, partial, readLimit: 0)
         try await Task.sleep(for: .milliseconds(200))
         #expect(try await server.fingerprint() == before)
@@ -113,11 +117,16 @@ final class CuttingTransport: SyncTransport, @unchecked Sendable {
         let mine = try await b.store.changes(after: 0, county: nil, limit: 10).changes.map(\.signed)
         // B pushes its change and starts receiving 200 changes; the connection dies mid-reply.
         let body = try JSONWireCodec().encode(SyncRequest(changes: mine))
-        let reply = await RawHTTP.exchange(port: server.port, RawHTTP.request("POST", "/v1/sync", headers: ["Authorization": "Bearer \(b.token)", "Content-Type": "application/json"], body: body), readLimit: 300)
+        let reply = await RawHTTP.exchange(
+            port: server.port,
+            RawHTTP.request(
+                "POST", "/v1/sync",
+                headers: ["Authorization": "Bearer \(b.token)", "Content-Type": "application/json"], body: body),
+            readLimit: 300)
         #expect(reply.count <= 300)
-        #expect(try await server.service.store.highestSeq(of: b.id) == 1)   // committed before the reply
+        #expect(try await server.service.store.highestSeq(of: b.id) == 1)  // committed before the reply
         let summary = try await b.sync()
-        #expect(summary.pushed == 0)   // the server already had it
+        #expect(summary.pushed == 0)  // the server already had it
         #expect(summary.pulled == 200)
         #expect(try await b.store.canonicalState() == server.service.store.canonicalState())
         await server.stop()

@@ -22,25 +22,29 @@ import Testing
     /// Where two states differ (for failure messages).
     func difference(_ a: Data, _ b: Data) -> String {
         guard let x = try? JSONSerialization.jsonObject(with: a) as? [String: Any],
-              let y = try? JSONSerialization.jsonObject(with: b) as? [String: Any] else { return "?" }
+            let y = try? JSONSerialization.jsonObject(with: b) as? [String: Any]
+        else { return "?" }
         var out: [String] = []
         for key in Set(x.keys).union(y.keys).sorted() {
             let xs = (x[key] as? [Any])?.map { "\($0)" } ?? [], ys = (y[key] as? [Any])?.map { "\($0)" } ?? []
             let onlyX = Set(xs).subtracting(ys), onlyY = Set(ys).subtracting(xs)
-            if !onlyX.isEmpty || !onlyY.isEmpty { out.append("\(key): device-only \(onlyX.sorted().prefix(3)) server-only \(onlyY.sorted().prefix(3))") }
+            if !onlyX.isEmpty || !onlyY.isEmpty {
+                out.append("\(key): device-only \(onlyX.sorted().prefix(3)) server-only \(onlyY.sorted().prefix(3))")
+            }
         }
         return out.joined(separator: "\n")
     }
 
     @Test func aRevokedPeersChangesAreSetAsideAndEverythingElseFlows() async throws {
         let server = try await TestServer.start()
-        let w = try await server.device("tab-w"), r = try await server.device("tab-r"), v = try await server.device("tab-v")
+        let w = try await server.device("tab-w"), r = try await server.device("tab-r"),
+            v = try await server.device("tab-v")
         try await r.create("r-1")
         try await r.create("r-2")
         try await PeerExchange.exchange(w.store, r.store, aName: "peer:w", bName: "peer:r", county: "kisumu")
         _ = try await server.service.revoke("tab-r", by: nil)
         try await w.create("w-1")
-        try await w.write([.set(field: .status, value: "in_progress")], to: "r-1")   // depends on r's change
+        try await w.write([.set(field: .status, value: "in_progress")], to: "r-1")  // depends on r's change
         try await w.create("w-2")
         let first = try await sync(w)
         #expect(first.pushed == 2, "w's own independent work arrived")
@@ -72,11 +76,12 @@ import Testing
 
     @Test func aSignedRevocationListTravelsBetweenPeersAndATamperedOneDoesNot() async throws {
         let server = try await TestServer.start()
-        let w = try await server.device("tab-w"), v = try await server.device("tab-v"), r = try await server.device("tab-r")
+        let w = try await server.device("tab-w"), v = try await server.device("tab-v"),
+            r = try await server.device("tab-r")
         let u = try await server.device("tab-u")
         try await r.create("r-1")
         _ = try await server.service.revoke("tab-r", by: nil)
-        try await sync(w)   // w learns the signed list
+        try await sync(w)  // w learns the signed list
         let key = server.service.serverPublicKey
         #expect(try await PeerRevocations.share(v.store, w.store, county: "kisumu", serverKey: key) == 1)
         #expect(try await v.store.setting(PeerRevocations.listKey) == "tab-r")
@@ -99,8 +104,9 @@ import Testing
         _ = try await server.service.revoke("tab-r", by: nil)
         let change = try #require(try await r.store.storedChange(Dot(device: r.id, seq: 1)))
         var traffic = FieldSyncAPI.Traffic()
-        let answer = try await w.api.sync(SyncRequest(changes: [SignedChange(change: change, signature: nil)], limit: 0, verdicts: true),
-                                          traffic: &traffic)
+        let answer = try await w.api.sync(
+            SyncRequest(changes: [SignedChange(change: change, signature: nil)], limit: 0, verdicts: true),
+            traffic: &traffic)
         #expect(answer.accepted?.duplicates == 1 && answer.refused == nil)
         await server.stop()
     }
@@ -119,7 +125,9 @@ import Testing
         let batch = own.map { w.key.signed($0) } + [w.key.signed(foreign)]
         let before = try await server.fingerprint()
         var traffic = FieldSyncAPI.Traffic()
-        await #expect(throws: FieldSyncError.self) { _ = try await w.api.sync(SyncRequest(changes: batch, limit: 0), traffic: &traffic) }
+        await #expect(throws: FieldSyncError.self) {
+            _ = try await w.api.sync(SyncRequest(changes: batch, limit: 0), traffic: &traffic)
+        }
         #expect(try await server.fingerprint() == before, "without verdicts, the first refusal refuses the whole push")
         let answer = try await w.api.sync(SyncRequest(changes: batch, limit: 0, verdicts: true), traffic: &traffic)
         #expect(answer.accepted?.applied == 2 && answer.accepted?.refused == 1)
@@ -133,7 +141,8 @@ import Testing
         try await w.write([.create(county: "kisumu")], to: "old-1", at: 86_400_000)
         var traffic = FieldSyncAPI.Traffic()
         let change = try #require(try await w.store.storedChange(Dot(device: w.id, seq: 1)))
-        let answer = try await w.api.sync(SyncRequest(changes: [w.key.signed(change)], limit: 0, verdicts: true), traffic: &traffic)
+        let answer = try await w.api.sync(
+            SyncRequest(changes: [w.key.signed(change)], limit: 0, verdicts: true), traffic: &traffic)
         #expect(answer.refused?.first?.code == .clockSkew)
         #expect(answer.refused?.first?.message.contains("not set") == true)
         await server.stop()
@@ -178,17 +187,21 @@ import Testing
             if known.isEmpty || rng.chance(0.4) {
                 try await r.create("after-\(k)")
             } else {
-                try await r.write([.set(field: .description, value: .string("after \(k)"))], to: known[Int.random(in: 0..<known.count, using: &rng)])
+                try await r.write(
+                    [.set(field: .description, value: .string("after \(k)"))],
+                    to: known[Int.random(in: 0..<known.count, using: &rng)])
             }
             fresh.append(try #require(try await restored.log(of: p.id, after: 0, limit: 100_000).last))
         }
         let summary = try await sync(r, batch: 2)
         try await sync(q)
         try await sync(r)
-        let held = try await server.service.store.changes(after: 0, county: nil, limit: 100_000).changes.map(\.change).filter { $0.dot.device == p.id }
+        let held = try await server.service.store.changes(after: 0, county: nil, limit: 100_000).changes.map(\.change)
+            .filter { $0.dot.device == p.id }
         for c in fresh {
-            #expect(held.contains { $0.report == c.report && $0.ops == c.ops && $0.hlc == c.hlc },
-                    "seed \(seed): the restored phone's change to \(c.report) was lost (moved \(summary.moved))")
+            #expect(
+                held.contains { $0.report == c.report && $0.ops == c.ops && $0.hlc == c.hlc },
+                "seed \(seed): the restored phone's change to \(c.report) was lost (moved \(summary.moved))")
         }
         let before = try await p.store.log(of: p.id, after: 0, limit: 100_000)
         for c in before { #expect(held.contains(c), "seed \(seed): \(c.dot) written before the backup was lost") }
@@ -208,15 +221,17 @@ import Testing
         try await sync(a)
         let copyPath = server.dir.appendingPathComponent("clone.sqlite").path
         try await a.store.backup(to: copyPath)
-        let b = TestDevice(id: a.id, county: a.county, key: a.key, token: a.token, store: try SQLiteStore(path: copyPath), server: server)
+        let b = TestDevice(
+            id: a.id, county: a.county, key: a.key, token: a.token, store: try SQLiteStore(path: copyPath),
+            server: server)
         try await a.create("from-a")
         try await b.create("from-b")
         try await b.write([.set(field: .status, value: "closed")], to: "a-1")
         try await PeerExchange.exchange(w.store, b.store, aName: "peer:w", bName: "peer:b", county: "kisumu")
         try await w.create("w-1")
         try await sync(a)
-        try await sync(w)    // w relays b's copies, which reuse dots a pushed: w drops them
-        try await sync(b)    // b finds its log forked and moves its work above the server's head
+        try await sync(w)  // w relays b's copies, which reuse dots a pushed: w drops them
+        try await sync(b)  // b finds its log forked and moves its work above the server's head
         try await a.create("from-a-2")
         try await b.create("from-b-2")
         for d in [a, b, w, a, b, w] { try await sync(d) }
@@ -228,13 +243,19 @@ import Testing
         let reference = try await store.canonicalState(county: "kisumu")
         for (name, d) in [("a", a), ("b", b), ("w", w)] {
             let s = try await state(d)
-            let mine = try await d.store.changes(after: 0, county: nil, limit: 1_000).changes.map { "\($0.change.dot)" }.sorted()
-            let theirs = try await server.service.store.changes(after: 0, county: nil, limit: 1_000).changes.map { "\($0.change.dot)" }.sorted()
+            let mine = try await d.store.changes(after: 0, county: nil, limit: 1_000).changes.map { "\($0.change.dot)" }
+                .sorted()
+            let theirs = try await server.service.store.changes(after: 0, county: nil, limit: 1_000).changes.map {
+                "\($0.change.dot)"
+            }.sorted()
             let aside = try await d.store.refusals(limit: 100).map { "\($0.dot) \($0.code)" }
             #expect(s == reference, "\(name) diverged: holds \(mine), server \(theirs), aside \(aside)")
         }
         let op = try await server.operatorToken(["kisumu"])
-        #expect(try await server.api(token: op).refusals().refusals.contains { $0.code == "log_forked" && $0.dot.device == a.id })
+        #expect(
+            try await server.api(token: op).refusals().refusals.contains {
+                $0.code == "log_forked" && $0.dot.device == a.id
+            })
         await server.stop()
     }
 
@@ -267,7 +288,8 @@ import Testing
     /// The server's resolutions are stamped from its own clock, not from another report's future.
     @Test func aFutureDatedChangeDoesNotMoveTheServersClockForOtherReports() async throws {
         let server = try await TestServer.start()
-        let a = try await server.device("tab-a", county: "kisumu"), b = try await server.device("tab-b", county: "nakuru")
+        let a = try await server.device("tab-a", county: "kisumu"),
+            b = try await server.device("tab-b", county: "nakuru")
         let b2 = try await server.device("tab-b2", county: "nakuru")
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         // An old client pushes a change dated 6 days ahead (allowed) to a kisumu report.
@@ -283,9 +305,12 @@ import Testing
         try await b2.write([.set(field: .status, value: "open")], to: "n-1")
         try await sync(b)
         try await sync(b2)
-        let op = try await server.service.createOperator(OperatorRequest(name: "desk", role: "admin", counties: ["*"]), by: nil)
-        let resolved = try await server.service.resolve(report: "n-1", field: "status", ResolveRequest(choose: nil, value: "closed"),
-                                                        by: .operator_(OperatorRecord(id: op.operatorID, name: "desk", role: "admin", counties: ["*"], revoked: false)))
+        let op = try await server.service.createOperator(
+            OperatorRequest(name: "desk", role: "admin", counties: ["*"]), by: nil)
+        let resolved = try await server.service.resolve(
+            report: "n-1", field: "status", ResolveRequest(choose: nil, value: "closed"),
+            by: .operator_(
+                OperatorRecord(id: op.operatorID, name: "desk", role: "admin", counties: ["*"], revoked: false)))
         #expect(resolved.change.hlc.millis < now + 3_600_000, "the resolution is stamped now, not 6 days ahead")
         await server.stop()
     }
@@ -303,15 +328,19 @@ import Testing
         reuse.ops.append(.appendNote(text: String(repeating: "x", count: 10_000)))
         var traffic = FieldSyncAPI.Traffic()
         for _ in 0..<10 {
-            _ = try await w.api.sync(SyncRequest(changes: [w.key.signed(reuse)], limit: 0, verdicts: true), traffic: &traffic)
+            _ = try await w.api.sync(
+                SyncRequest(changes: [w.key.signed(reuse)], limit: 0, verdicts: true), traffic: &traffic)
         }
         var records = try await server.service.store.refusals(limit: 100)
         #expect(records.count == 1 && records[0].times == 10)
         // 300 unsigned changes of an unknown author: at most 200 records for this sender.
         let junk = (1...300).map { i in
-            SignedChange(change: Change(dot: Dot(device: DeviceID(rawValue: "ghost")!, seq: UInt64(i)), report: ReportID(rawValue: "g-\(i)")!,
-                                        county: "kisumu", context: VersionVector(), hlc: HybridTimestamp(millis: 1_795_000_000_000),
-                                        ops: [.create(county: "kisumu")]), signature: nil)
+            SignedChange(
+                change: Change(
+                    dot: Dot(device: DeviceID(rawValue: "ghost")!, seq: UInt64(i)),
+                    report: ReportID(rawValue: "g-\(i)")!,
+                    county: "kisumu", context: VersionVector(), hlc: HybridTimestamp(millis: 1_795_000_000_000),
+                    ops: [.create(county: "kisumu")]), signature: nil)
         }
         let answer = try await w.api.sync(SyncRequest(changes: junk, limit: 0, verdicts: true), traffic: &traffic)
         #expect(answer.refused?.count == 300)
@@ -328,12 +357,13 @@ import Testing
         let a = try await server.device("tab-a")
         try await a.create("a-1")
         try await sync(a)
-        try await sync(a)   // an up-to-date sync: reads only
+        try await sync(a)  // an up-to-date sync: reads only
         // The shell revokes the device from another process while the daemon runs.
         let binary = try #require(CLITests.binary("fieldsyncd"), "build fieldsyncd first (swift build)")
-        let (status, output) = try await DaemonProcessTests.run(binary, ["admin", "revoke", "tab-a", "--db", server.dbPath])
+        let (status, output) = try await DaemonProcessTests.run(
+            binary, ["admin", "revoke", "tab-a", "--db", server.dbPath])
         #expect(status == 0, "\(output)")
-        let b = try await server.device("tab-b")   // a write by the daemon after the shell's write
+        let b = try await server.device("tab-b")  // a write by the daemon after the shell's write
         try await b.create("b-1")
         try await sync(b)
         var traffic = FieldSyncAPI.Traffic()

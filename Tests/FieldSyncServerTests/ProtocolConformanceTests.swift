@@ -23,13 +23,19 @@ import Testing
 
     @Test func everyDocumentedRouteExistsAndEveryRouteIsDocumented() async throws {
         let documented = try Self.openAPIRoutes()
-        #expect(documented == Set(HTTPAPI.routes), "documented but not served: \(documented.subtracting(HTTPAPI.routes)); served but not documented: \(Set(HTTPAPI.routes).subtracting(documented))")
+        #expect(
+            documented == Set(HTTPAPI.routes),
+            "documented but not served: \(documented.subtracting(HTTPAPI.routes)); served but not documented: \(Set(HTTPAPI.routes).subtracting(documented))"
+        )
         // And the live router answers each one (anything but "no such endpoint").
         let server = try await TestServer.start()
         for route in HTTPAPI.routes {
             let parts = route.split(separator: " ")
             let path = parts[1].replacingOccurrences(of: "{", with: "").replacingOccurrences(of: "}", with: "")
-            let reply = try #require(await RawHTTP.send(port: server.port, String(parts[0]), path, headers: ["Authorization": "Bearer \(server.adminToken)"], body: Data("{}".utf8)))
+            let reply = try #require(
+                await RawHTTP.send(
+                    port: server.port, String(parts[0]), path,
+                    headers: ["Authorization": "Bearer \(server.adminToken)"], body: Data("{}".utf8)))
             let error = try? JSONDecoder().decode(ErrorBody.self, from: reply.body)
             #expect(!(error?.message.hasPrefix("no such endpoint") ?? false), "\(route) is not served")
             #expect(reply.status < 500, "\(route) answered \(reply.status)")
@@ -40,16 +46,24 @@ import Testing
     @Test func testVectorsReplayAgainstTheDaemon() async throws {
         let server = try await TestServer.start()
         let dir = Self.protocolDir.appendingPathComponent("vectors")
-        let fixture = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("fixture.json"))) as? [String: Any])
+        let fixture = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("fixture.json")))
+                as? [String: Any])
         let key = try DeviceKey(rawRepresentation: try #require(Data(base64Encoded: fixture["private_key"] as! String)))
-        let enrollment = try await server.service.enroll(EnrollmentRequest(county: fixture["county"] as! String, deviceID: fixture["device_id"] as? String), by: nil)
-        let device = try await server.api().register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
+        let enrollment = try await server.service.enroll(
+            EnrollmentRequest(county: fixture["county"] as! String, deviceID: fixture["device_id"] as? String), by: nil)
+        let device = try await server.api().register(
+            enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
         let operatorToken = try await server.operatorToken(fixture["operator_counties"] as! [String])
 
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") && $0 != "fixture.json" }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+            $0.hasSuffix(".json") && $0 != "fixture.json"
+        }.sorted()
         #expect(files.count >= 10)
         for file in files {
-            let vector = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(file))) as? [String: Any])
+            let vector = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(file)))
+                    as? [String: Any])
             let request = vector["request"] as! [String: Any]
             let expected = vector["response"] as! [String: Any]
             var headers = ["Content-Type": "application/json"]
@@ -62,8 +76,13 @@ import Testing
             var body = Data()
             if let text = request["body_text"] as? String { body = Data(text.utf8) }
             if let object = request["body"] { body = try JSONSerialization.data(withJSONObject: object) }
-            let reply = try #require(await RawHTTP.send(port: server.port, request["method"] as! String, request["path"] as! String, headers: headers, body: body), "\(file): no reply")
-            #expect(reply.status == expected["status"] as! Int, "\(file): status \(reply.status): \(String(decoding: reply.body.prefix(300), as: UTF8.self))")
+            let reply = try #require(
+                await RawHTTP.send(
+                    port: server.port, request["method"] as! String, request["path"] as! String, headers: headers,
+                    body: body), "\(file): no reply")
+            #expect(
+                reply.status == expected["status"] as! Int,
+                "\(file): status \(reply.status): \(String(decoding: reply.body.prefix(300), as: UTF8.self))")
             let actual = try JSONSerialization.jsonObject(with: reply.body)
             if let mismatch = Self.mismatch(expected: expected["body_includes"] as Any, actual: actual, path: "$") {
                 Issue.record("\(file): \(mismatch)")

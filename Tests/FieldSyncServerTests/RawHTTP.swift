@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Raw HTTP/1.1 over a TCP socket on loopback: for requests no well-behaved client sends (cut
@@ -17,7 +17,9 @@ enum RawHTTP {
     /// on the few threads Swift concurrency (and so the server under test) runs on.
     static func exchange(port: Int, _ request: Data, readLimit: Int = 1 << 22) async -> Data {
         await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: blockingExchange(port: port, request, readLimit: readLimit)) }
+            let thread = Thread {
+                continuation.resume(returning: blockingExchange(port: port, request, readLimit: readLimit))
+            }
             thread.start()
         }
     }
@@ -36,7 +38,9 @@ enum RawHTTP {
         var connected: Int32
         repeat {
             connected = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         } while connected != 0 && errno == EINTR
         guard connected == 0 || errno == EISCONN else { return Data() }
@@ -56,13 +60,19 @@ enum RawHTTP {
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             reply.append(contentsOf: buffer[0..<n])
-            if let parsed = parse(reply), parsed.body.count >= (Int(parsed.headers["content-length"] ?? "") ?? Int.max) { break }
+            if let parsed = parse(reply), parsed.body.count >= (Int(parsed.headers["content-length"] ?? "") ?? Int.max)
+            {
+                break
+            }
         }
         return reply
     }
 
     /// Builds a request.
-    static func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data = Data(), contentLength: Int? = nil) -> Data {
+    static func request(
+        _ method: String, _ path: String, headers: [String: String] = [:], body: Data = Data(),
+        contentLength: Int? = nil
+    ) -> Data {
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         for (k, v) in headers { text += "\(k): \(v)\r\n" }
         text += "Content-Length: \(contentLength ?? body.count)\r\n\r\n"
@@ -70,18 +80,22 @@ enum RawHTTP {
     }
 
     /// Sends a complete request and parses the reply.
-    static func send(port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: Data = Data()) async -> Reply? {
+    static func send(
+        port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: Data = Data()
+    ) async -> Reply? {
         parse(await exchange(port: port, request(method, path, headers: headers, body: body)))
     }
 
     static func parse(_ data: Data) -> Reply? {
         guard let split = data.range(of: Data("\r\n\r\n".utf8)) else { return nil }
         let head = String(decoding: data[..<split.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
-        guard let statusLine = head.first, let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        guard let statusLine = head.first, let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
         var headers: [String: String] = [:]
         for line in head.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         return Reply(status: status, headers: headers, body: Data(data[split.upperBound...]))
     }

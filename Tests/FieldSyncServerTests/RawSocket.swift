@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One raw TCP connection to a loopback port, driven by blocking calls: for clients that
@@ -20,7 +20,9 @@ final class RawSocket: @unchecked Sendable {
         var connected: Int32
         repeat {
             connected = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         } while connected != 0 && errno == EINTR
         guard connected == 0 else {

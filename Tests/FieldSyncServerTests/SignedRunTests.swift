@@ -31,8 +31,10 @@ import Testing
         try await b.write([.set(field: .status, value: "closed")], to: "r3")
         try await runSync(b)
         try await runSync(a)
-        #expect(try await a.store.canonicalState(county: "kisumu") == server.service.store.canonicalState(county: "kisumu"))
-        #expect(try await b.store.canonicalState(county: "kisumu") == server.service.store.canonicalState(county: "kisumu"))
+        #expect(
+            try await a.store.canonicalState(county: "kisumu") == server.service.store.canonicalState(county: "kisumu"))
+        #expect(
+            try await b.store.canonicalState(county: "kisumu") == server.service.store.canonicalState(county: "kisumu"))
         await server.stop()
     }
 
@@ -43,9 +45,12 @@ import Testing
         let own = try await a.store.changes(after: 0, county: nil, limit: 100).changes.map(\.change)
         let before = try await server.fingerprint()
         var traffic = FieldSyncAPI.Traffic()
-        func push(_ batch: [SignedChange]) async throws { _ = try await a.api.sync(SyncRequest(changes: batch, limit: 0), traffic: &traffic) }
+        func push(_ batch: [SignedChange]) async throws {
+            _ = try await a.api.sync(SyncRequest(changes: batch, limit: 0), traffic: &traffic)
+        }
         func run(_ changes: [Change], key: DeviceKey) -> [SignedChange] {
-            SignedChange.sealingRuns(changes.map { SignedChange(change: $0, signature: nil) }, author: a.id, sign: { key.signRun($0) })
+            SignedChange.sealingRuns(
+                changes.map { SignedChange(change: $0, signature: nil) }, author: a.id, sign: { key.signRun($0) })
         }
         // One change altered after signing.
         var altered = run(own, key: a.key)
@@ -72,10 +77,12 @@ import Testing
         for i in 0..<8 { try await a.create("r\(i)") }
         let own = try await a.store.changes(after: 0, county: nil, limit: 100).changes.map(\.change)
         var traffic = FieldSyncAPI.Traffic()
-        let sealed = SignedChange.sealingRuns(own.map { SignedChange(change: $0, signature: nil) }, author: a.id, sign: { a.key.signRun($0) })
+        let sealed = SignedChange.sealingRuns(
+            own.map { SignedChange(change: $0, signature: nil) }, author: a.id, sign: { a.key.signRun($0) })
         // The first 4 arrive with their own signatures; then only the rest of the run is sent,
         // its signature covering all 8 — the server checks it against the 4 it holds.
-        _ = try await a.api.sync(SyncRequest(changes: own.prefix(4).map { a.key.signed($0) }, limit: 0), traffic: &traffic)
+        _ = try await a.api.sync(
+            SyncRequest(changes: own.prefix(4).map { a.key.signed($0) }, limit: 0), traffic: &traffic)
         let reply = try await a.api.sync(SyncRequest(changes: Array(sealed.suffix(4)), limit: 0), traffic: &traffic)
         #expect(reply.accepted?.applied == 4)
         // A relay of changes the server holds, with no signatures at all, changes nothing.

@@ -18,7 +18,9 @@ import Testing
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    func service(_ store: SQLiteStore, key: DeviceKey? = nil, required: Bool = true) async throws(FieldSyncError) -> SyncService {
+    func service(
+        _ store: SQLiteStore, key: DeviceKey? = nil, required: Bool = true
+    ) async throws(FieldSyncError) -> SyncService {
         try await SyncService(store: store, signingKey: key, requireSigningKey: required)
     }
 
@@ -40,15 +42,18 @@ import Testing
         let shell = try await service(store, required: false)
         #expect(shell.signingKey == nil && shell.serverPublicKey == original)
         // A second export has nothing to move, and never overwrites a file.
-        await #expect(throws: FieldSyncError.self) { _ = try await ServerSigningKey.export(from: store, to: path("key2")) }
+        await #expect(throws: FieldSyncError.self) {
+            _ = try await ServerSigningKey.export(from: store, to: path("key2"))
+        }
         await store.close()
     }
 
     @Test func aKeyFileOthersCanReadIsRefused() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let key = DeviceKey()
-        FileManager.default.createFile(atPath: path("open.key"), contents: Data(key.rawRepresentation.base64EncodedString().utf8),
-                                       attributes: [.posixPermissions: 0o644])
+        FileManager.default.createFile(
+            atPath: path("open.key"), contents: Data(key.rawRepresentation.base64EncodedString().utf8),
+            attributes: [.posixPermissions: 0o644])
         #expect(throws: FieldSyncError.self) { _ = try ServerSigningKey.read(path: path("open.key")) }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path("open.key"))
         #expect(try ServerSigningKey.read(path: path("open.key")).publicKey == key.publicKey)
@@ -62,7 +67,9 @@ import Testing
         try await a.create("r1")
         try await a.sync()
         let old = server.service.serverPublicKey
-        #expect(try await a.store.setting("device.server_key") == old.base64EncodedString(), "a sync hands the device the server's key")
+        #expect(
+            try await a.store.setting("device.server_key") == old.base64EncodedString(),
+            "a sync hands the device the server's key")
         await server.stop(keepingFiles: true)
         // Rotate on the stopped server's database, then serve it with the new key.
         let store = try SQLiteStore(path: server.dbPath, options: .server)
@@ -70,13 +77,16 @@ import Testing
         #expect(try await store.serverIdentity("retired_public_keys") == old)
         await store.close()
         #expect(new.publicKey != old)
-        let again = try await TestServer.start(in: server.dir, signingKey: try ServerSigningKey.read(path: path("new.key")))
+        let again = try await TestServer.start(
+            in: server.dir, signingKey: try ServerSigningKey.read(path: path("new.key")))
         #expect(again.service.serverPublicKey == new.publicKey)
         let device = TestDevice(id: a.id, county: a.county, key: a.key, token: a.token, store: a.store, server: again)
-        try await device.store.setSettings([PeerRevocations.atKey: "0"])   // its revocation list is due
+        try await device.store.setSettings([PeerRevocations.atKey: "0"])  // its revocation list is due
         try await device.write([.set(field: .status, value: "closed")], to: "r1")
         try await device.sync()
-        #expect(try await device.store.setting("device.server_key") == new.publicKey.base64EncodedString(), "the device follows the rotation")
+        #expect(
+            try await device.store.setting("device.server_key") == new.publicKey.base64EncodedString(),
+            "the device follows the rotation")
         await again.stop()
     }
 }

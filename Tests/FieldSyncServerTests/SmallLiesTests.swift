@@ -30,11 +30,15 @@ import Testing
         let dir = server.dir
         let s = server.baseURL.absoluteString
         func run(_ args: [String]) async throws -> CLITests.Run { try await CLITests.cli(args, in: dir) }
-        let e = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "cli-a"), by: nil).enrollmentToken
+        let e = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "cli-a"), by: nil)
+            .enrollmentToken
         #expect(try await run(["device", "enroll", "--store", "a.sqlite", "--server", s, "--token", e]).status == 0)
         // A negative number after an option is its value.
         let long = String(repeating: "x", count: 60) + "-1"
-        let created = try await run(["report", "new", "--store", "a.sqlite", "--id", long, "--category", "pothole", "--description", "Hole", "--lat", "-0.09", "--long", "34.77"])
+        let created = try await run([
+            "report", "new", "--store", "a.sqlite", "--id", long, "--category", "pothole", "--description", "Hole",
+            "--lat", "-0.09", "--long", "34.77",
+        ])
         #expect(created.status == 0, "\(created.out)")
         // Ids are never cut in tables.
         let list = try await run(["report", "list", "--store", "a.sqlite"])
@@ -44,9 +48,12 @@ import Testing
         #expect(edit.status != 0 && edit.out.contains("there is no report no-such-report"), "\(edit.out)")
         // A generated day of work ends now: the device's clock is not pushed ahead.
         #expect(try await run(["report", "generate", "--store", "a.sqlite", "--count", "500"]).status == 0)
-        let log = try JSONDecoder().decode([Change].self, from: Data(try await run(["log", "--store", "a.sqlite", "--json"]).out.utf8))
+        let log = try JSONDecoder().decode(
+            [Change].self, from: Data(try await run(["log", "--store", "a.sqlite", "--json"]).out.utf8))
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        #expect(log.count == 501 && (log.map(\.hlc.millis).max() ?? 0) <= now + 2_000, "the last edit is stamped \((log.map(\.hlc.millis).max() ?? 0) - now) ms ahead")
+        #expect(
+            log.count == 501 && (log.map(\.hlc.millis).max() ?? 0) <= now + 2_000,
+            "the last edit is stamped \((log.map(\.hlc.millis).max() ?? 0) - now) ms ahead")
         await server.stop()
     }
 }

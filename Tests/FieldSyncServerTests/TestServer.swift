@@ -19,12 +19,17 @@ final class TestServer: Sendable {
     var dbPath: String { dir.appendingPathComponent("server.sqlite").path }
 
     /// Starts a server in a new temporary directory, or again in `dir` (after `stop(keepingFiles:)`).
-    static func start(configuration: ServerConfiguration = ServerConfiguration(), in existing: URL? = nil,
-                      signingKey: DeviceKey? = nil) async throws -> TestServer {
-        let dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("fieldsyncd-test-\(UUID().uuidString)")
+    static func start(
+        configuration: ServerConfiguration = ServerConfiguration(), in existing: URL? = nil,
+        signingKey: DeviceKey? = nil
+    ) async throws -> TestServer {
+        let dir =
+            existing
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("fieldsyncd-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let embedded = try await EmbeddedServer.start(database: dir.appendingPathComponent("server.sqlite").path, configuration: configuration,
-                                                      signingKey: signingKey)
+        let embedded = try await EmbeddedServer.start(
+            database: dir.appendingPathComponent("server.sqlite").path, configuration: configuration,
+            signingKey: signingKey)
         return TestServer(dir: dir, embedded: embedded)
     }
 
@@ -44,7 +49,8 @@ final class TestServer: Sendable {
 
     /// An operator token for some counties.
     func operatorToken(_ counties: [String]) async throws -> String {
-        try await service.createOperator(OperatorRequest(name: "op", role: "operator", counties: counties), by: nil).token
+        try await service.createOperator(OperatorRequest(name: "op", role: "operator", counties: counties), by: nil)
+            .token
     }
 
     /// Enrolls and registers a device over HTTP; returns it with its own store.
@@ -54,7 +60,8 @@ final class TestServer: Sendable {
         let registered = try await api().register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
         let store = try SQLiteStore(path: dir.appendingPathComponent("\(id).sqlite").path)
         try await store.setIdentity(DeviceID(rawValue: registered.deviceID)!)
-        return TestDevice(id: DeviceID(rawValue: id)!, county: county, key: key, token: registered.token, store: store, server: self)
+        return TestDevice(
+            id: DeviceID(rawValue: id)!, county: county, key: key, token: registered.token, store: store, server: self)
     }
 
     /// Every table of the server's database, byte for byte, but the bounded record of refusals
@@ -93,12 +100,19 @@ struct TestDevice: Sendable {
     }
 
     @discardableResult
-    func write(_ ops: [ReportOperation], to report: String, at millis: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) async throws -> Change {
+    func write(
+        _ ops: [ReportOperation], to report: String, at millis: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)
+    ) async throws -> Change {
         let key = self.key
-        return try await store.write(ops, to: ReportID(rawValue: report)!, county: county, wallMillis: millis, signer: { key.sign($0) })
+        return try await store.write(
+            ops, to: ReportID(rawValue: report)!, county: county, wallMillis: millis, signer: { key.sign($0) })
     }
 
     func create(_ report: String, category: String = "pothole") async throws {
-        try await write([.create(county: county), .set(field: .serviceCode, value: .string(category)), .set(field: .status, value: "open")], to: report)
+        try await write(
+            [
+                .create(county: county), .set(field: .serviceCode, value: .string(category)),
+                .set(field: .status, value: "open"),
+            ], to: report)
     }
 }

@@ -22,27 +22,37 @@ import Testing
         }
     }
 
-    static func startDaemon(_ binary: URL, postgres: String, dir: URL, name: String, fault: String? = nil) async throws -> Daemon {
+    static func startDaemon(
+        _ binary: URL, postgres: String, dir: URL, name: String, fault: String? = nil
+    ) async throws -> Daemon {
         let portFile = dir.appendingPathComponent("\(name).port").path
         let p = Process()
         p.executableURL = binary
-        p.arguments = ["serve", "--postgres", postgres, "--port", "0", "--port-file", portFile, "--log-level", "warning"]
+        p.arguments = [
+            "serve", "--postgres", postgres, "--port", "0", "--port-file", portFile, "--log-level", "warning",
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["FIELDSYNC_FAULT"] = fault
         p.environment = environment
         p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        p.standardError = try FileHandle(forWritingTo: {
-            let log = dir.appendingPathComponent("\(name).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            return log
-        }())
+        p.standardError = try FileHandle(
+            forWritingTo: {
+                let log = dir.appendingPathComponent("\(name).log")
+                FileManager.default.createFile(atPath: log.path, contents: nil)
+                return log
+            }())
         try p.run()
         var port: Int?
         for _ in 0..<400 where port == nil {
             try await Task.sleep(for: .milliseconds(50))
-            port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap {
+                Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
         }
-        let bound = try #require(port, "daemon \(name) did not start: \((try? String(contentsOf: dir.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? "")")
+        let bound = try #require(
+            port,
+            "daemon \(name) did not start: \((try? String(contentsOf: dir.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? "")"
+        )
         return Daemon(process: p, url: URL(string: "http://127.0.0.1:\(bound)")!)
     }
 
@@ -59,11 +69,14 @@ import Testing
 
     func run(fault: String?) async throws {
         guard let base = ProcessInfo.processInfo.environment["FIELDSYNC_TEST_POSTGRES_URL"], !base.isEmpty else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI must set FIELDSYNC_TEST_POSTGRES_URL") }
+            if ProcessInfo.processInfo.environment["CI"] == "true" {
+                Issue.record("CI must set FIELDSYNC_TEST_POSTGRES_URL")
+            }
             print("note: FIELDSYNC_TEST_POSTGRES_URL is not set; the two-daemon test is skipped")
             return
         }
-        let seed = UInt64(ProcessInfo.processInfo.environment["FIELDSYNC_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
+        let seed =
+            UInt64(ProcessInfo.processInfo.environment["FIELDSYNC_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
         print("two-daemon test seed \(seed) (FIELDSYNC_TEST_SEED=\(seed) repeats it)")
         let binary = try #require(CLITests.binary("fieldsyncd"), "build fieldsyncd first (swift build)")
         let schema = "fs_t_two_" + UUID().uuidString.prefix(8).lowercased()
@@ -72,15 +85,20 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
 
-        let (status, adminOut) = try await DaemonProcessTests.run(binary, ["admin", "create-admin", "--postgres", postgres])
+        let (status, adminOut) = try await DaemonProcessTests.run(
+            binary, ["admin", "create-admin", "--postgres", postgres])
         try #require(status == 0, "create-admin failed: \(adminOut)")
         let admin = try #require(adminOut.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) })
-        let daemons = [try await Self.startDaemon(binary, postgres: postgres, dir: dir, name: "a", fault: fault),
-                       try await Self.startDaemon(binary, postgres: postgres, dir: dir, name: "b")]
+        let daemons = [
+            try await Self.startDaemon(binary, postgres: postgres, dir: dir, name: "a", fault: fault),
+            try await Self.startDaemon(binary, postgres: postgres, dir: dir, name: "b"),
+        ]
         defer { for d in daemons where d.process.isRunning { d.process.terminate() } }
         /// Every request to the next daemon in turn (failing over when one is down).
         func api(_ i: Int, _ token: String?) -> FieldSyncAPI {
-            FieldSyncAPI(transport: SpreadTransport(daemons.map { URLSessionTransport(baseURL: $0.url, timeout: 30) }, offset: i), token: token)
+            FieldSyncAPI(
+                transport: SpreadTransport(
+                    daemons.map { URLSessionTransport(baseURL: $0.url, timeout: 30) }, offset: i), token: token)
         }
 
         // Enroll on one daemon, register on the other: the directory is shared.
@@ -111,8 +129,9 @@ import Testing
         let shared = (0..<8).map { "shared-\($0)" }
         for r in shared {
             let key = writers[0].key
-            _ = try await writers[0].store!.write([.create(county: "kisumu"), .set(field: .status, value: "open")], to: ReportID(rawValue: r)!,
-                                                 county: "kisumu", wallMillis: 1_795_000_000_000, signer: { key.sign($0) })
+            _ = try await writers[0].store!.write(
+                [.create(county: "kisumu"), .set(field: .status, value: "open")], to: ReportID(rawValue: r)!,
+                county: "kisumu", wallMillis: 1_795_000_000_000, signer: { key.sign($0) })
         }
         try await sync(writers[0], via: 0)
         for (i, w) in writers.enumerated() { try await sync(w, via: i) }
@@ -125,14 +144,21 @@ import Testing
                     for round in 0..<rounds {
                         for k in 0..<Int.random(in: 1...6, using: &rng) {
                             let key = w.key
-                            let report = rng.chance(0.6) ? shared[Int.random(in: 0..<shared.count, using: &rng)] : "own-\(wi)-\(round % 3)"
+                            let report =
+                                rng.chance(0.6)
+                                ? shared[Int.random(in: 0..<shared.count, using: &rng)] : "own-\(wi)-\(round % 3)"
                             let id = ReportID(rawValue: report)!
-                            var ops: [ReportOperation] = [.set(field: .description, value: .string("w\(wi) r\(round) k\(k)"))]
+                            var ops: [ReportOperation] = [
+                                .set(field: .description, value: .string("w\(wi) r\(round) k\(k)"))
+                            ]
                             if try await w.store!.report(id) == nil { ops.insert(.create(county: "kisumu"), at: 0) }
                             if rng.chance(0.2) { ops.append(.appendNote(text: "note \(wi)/\(round)/\(k)")) }
-                            _ = try await w.store!.write(ops, to: id, county: "kisumu", wallMillis: 1_795_000_002_000 + UInt64(round * 10 + k), signer: { key.sign($0) })
+                            _ = try await w.store!.write(
+                                ops, to: id, county: "kisumu", wallMillis: 1_795_000_002_000 + UInt64(round * 10 + k),
+                                signer: { key.sign($0) })
                         }
-                        try await sync(w, via: Int.random(in: 0...1, using: &rng), batch: Int.random(in: 2...9, using: &rng))
+                        try await sync(
+                            w, via: Int.random(in: 0...1, using: &rng), batch: Int.random(in: 2...9, using: &rng))
                     }
                     return nil
                 }
@@ -148,7 +174,9 @@ import Testing
                         let finished = done.isSet
                         var traffic = FieldSyncAPI.Traffic()
                         let r = try await api(Int.random(in: 0...1, using: &rng), p.token)
-                            .sync(SyncRequest(cursor: cursor, limit: Int.random(in: 1...40, using: &rng)), traffic: &traffic)
+                            .sync(
+                                SyncRequest(cursor: cursor, limit: Int.random(in: 1...40, using: &rng)),
+                                traffic: &traffic)
                         got += r.changes
                         cursor = r.cursor
                         if finished && !r.more { quietAfterDone += 1 }
@@ -160,7 +188,9 @@ import Testing
             var results: [[SignedChange]] = []
             var writersLeft = writers.count
             while let r = try await group.next() {
-                if let r { results.append(r) } else {
+                if let r {
+                    results.append(r)
+                } else {
                     writersLeft -= 1
                     if writersLeft == 0 { done.set() }
                 }
@@ -176,8 +206,12 @@ import Testing
         #expect(total > 4 * rounds)
         for (pi, changes) in received.enumerated() {
             let dots = changes.map(\.change.dot)
-            #expect(Set(dots).count == dots.count, "seed \(seed): puller \(pi) received \(dots.count - Set(dots).count) changes twice")
-            #expect(all.subtracting(dots).isEmpty, "seed \(seed): puller \(pi) missed \(all.subtracting(dots).count) of \(all.count) changes")
+            #expect(
+                Set(dots).count == dots.count,
+                "seed \(seed): puller \(pi) received \(dots.count - Set(dots).count) changes twice")
+            #expect(
+                all.subtracting(dots).isEmpty,
+                "seed \(seed): puller \(pi) missed \(all.subtracting(dots).count) of \(all.count) changes")
             #expect(Set(dots).subtracting(all).isEmpty, "seed \(seed): puller \(pi) received changes no writer wrote")
             var replica = Replica()
             for c in changes {
@@ -186,16 +220,21 @@ import Testing
                     break
                 }
             }
-            #expect(replica.canonicalState() == (try await writers[0].store!.canonicalState(county: "kisumu")), "seed \(seed): puller \(pi) diverged")
+            #expect(
+                replica.canonicalState() == (try await writers[0].store!.canonicalState(county: "kisumu")),
+                "seed \(seed): puller \(pi) diverged")
         }
         let reference = try await writers[0].store!.canonicalState(county: "kisumu")
         for w in writers.dropFirst() {
             #expect(try await w.store!.canonicalState(county: "kisumu") == reference, "seed \(seed): \(w.id) diverged")
         }
         // The database itself: sound, and its state is the devices' state.
-        let (vStatus, vOut) = try await DaemonProcessTests.run(binary, ["admin", "verify", "--postgres", postgres, "--json"])
+        let (vStatus, vOut) = try await DaemonProcessTests.run(
+            binary, ["admin", "verify", "--postgres", postgres, "--json"])
         #expect(vStatus == 0, "verify: \(vOut)")
-        #expect(vOut.contains("\"kisumu\":\"\(Digest.sha256Hex(reference))\""), "seed \(seed): the database's state differs from the devices'")
+        #expect(
+            vOut.contains("\"kisumu\":\"\(Digest.sha256Hex(reference))\""),
+            "seed \(seed): the database's state differs from the devices'")
         #expect(vOut.contains("\"integrity\":[\"ok\"]"))
 
         if fault != nil {
@@ -207,11 +246,15 @@ import Testing
             // would stall every server under test in this process.
             let process = d.process
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                Thread { process.waitUntilExit(); done.resume() }.start()
+                Thread {
+                    process.waitUntilExit(); done.resume()
+                }.start()
             }
         }
         #expect(daemons[1].process.terminationStatus == 0)
-        _ = try await DaemonProcessTests.run(URL(fileURLWithPath: "/usr/bin/psql"), [base.components(separatedBy: "?")[0], "-qc", "DROP SCHEMA IF EXISTS \(schema) CASCADE"])
+        _ = try await DaemonProcessTests.run(
+            URL(fileURLWithPath: "/usr/bin/psql"),
+            [base.components(separatedBy: "?")[0], "-qc", "DROP SCHEMA IF EXISTS \(schema) CASCADE"])
     }
 }
 

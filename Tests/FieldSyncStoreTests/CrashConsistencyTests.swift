@@ -17,19 +17,25 @@ import Testing
             candidates.append(dir.appendingPathComponent("fieldsync"))
             dir = dir.deletingLastPathComponent()
         }
-        candidates.append(URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent(".build/debug/fieldsync"))
+        candidates.append(
+            URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent(".build/debug/fieldsync"))
         return candidates.first { fm.isExecutableFile(atPath: $0.path) }
     }
 
     /// Starts the child, waits for `killAfter` acknowledgements, kills it, and returns how many
     /// batches it acknowledged in all.
-    static func runAndKill(binary: URL, path: String, killAfter: Int, extraMicros: UInt32) async throws -> (Int, Process.TerminationReason) {
+    static func runAndKill(
+        binary: URL, path: String, killAfter: Int, extraMicros: UInt32
+    ) async throws -> (Int, Process.TerminationReason) {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
                 do {
                     let process = Process()
                     process.executableURL = binary
-                    process.arguments = ["ingest-stress", "--db", path, "--seed", "5", "--devices", "8", "--edits", "250", "--batch", "50"]
+                    process.arguments = [
+                        "ingest-stress", "--db", path, "--seed", "5", "--devices", "8", "--edits", "250", "--batch",
+                        "50",
+                    ]
                     let out = Pipe()
                     process.standardOutput = out
                     try process.run()
@@ -44,7 +50,8 @@ import Testing
                     kill(process.processIdentifier, SIGKILL)
                     process.waitUntilExit()
                     text += String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
-                    continuation.resume(returning: (text.components(separatedBy: "committed ").count - 1, process.terminationReason))
+                    continuation.resume(
+                        returning: (text.components(separatedBy: "committed ").count - 1, process.terminationReason))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -63,7 +70,8 @@ import Testing
         let extraMicros = UInt32.random(in: 0..<20_000, using: &rng)
 
         // The child is driven with blocking calls, on a thread of its own (not Swift concurrency's).
-        let (acknowledged, reason) = try await Self.runAndKill(binary: binary, path: path, killAfter: killAfter, extraMicros: extraMicros)
+        let (acknowledged, reason) = try await Self.runAndKill(
+            binary: binary, path: path, killAfter: killAfter, extraMicros: extraMicros)
         #expect(reason == .uncaughtSignal, "seed \(seed): the child finished before it was killed")
 
         let store = try SQLiteStore(path: path, options: .server)
@@ -76,7 +84,8 @@ import Testing
         #expect(prefix >= acknowledged, "seed \(seed): \(acknowledged) batches acknowledged but only \(prefix) held")
         var replica = Replica()
         for b in batches.prefix(prefix) { try replica.receive(b) }
-        #expect(try await store.canonicalState() == replica.canonicalState(), "seed \(seed): state after the crash differs")
+        #expect(
+            try await store.canonicalState() == replica.canonicalState(), "seed \(seed): state after the crash differs")
         // The store keeps working after the crash: the rest of the batches apply.
         for b in batches.dropFirst(prefix) { _ = try await store.ingest(b) }
         for b in batches.dropFirst(prefix) { try replica.receive(b) }

@@ -37,13 +37,14 @@ import Testing
             let store = try SQLiteStore(path: path)
             try await store.setIdentity(id)
             _ = try await store.write([.create(county: "nakuru")], to: report, county: "nakuru", wallMillis: 1_000)
-            _ = try await store.write([.set(field: .status, value: "open")], to: report, county: "nakuru", wallMillis: 2_000)
+            _ = try await store.write(
+                [.set(field: .status, value: "open")], to: report, county: "nakuru", wallMillis: 2_000)
             await store.close()
         }
         let store = try SQLiteStore(path: path)
         let c = try await store.write([.addTag("flooded")], to: report, county: "nakuru", wallMillis: 500)
         #expect(c.dot == Dot(device: id, seq: 3))
-        #expect(c.hlc > HybridTimestamp(millis: 2_000))   // the clock never runs back
+        #expect(c.hlc > HybridTimestamp(millis: 2_000))  // the clock never runs back
         #expect(try await store.log(of: id).map(\.dot.seq) == [1, 2, 3])
         do {
             try await store.setIdentity(DeviceID(rawValue: "someone-else")!)
@@ -61,7 +62,10 @@ import Testing
         await raw.close()
         let proc = Process()
         proc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        proc.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version=99'); c.commit()", path]
+        proc.arguments = [
+            "python3", "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version=99'); c.commit()", path,
+        ]
         try proc.run()
         proc.waitUntilExit()
         do {
@@ -98,7 +102,9 @@ import Testing
         for id in replica.heads.keys {
             let expected = Set(replica.log.filter { $0.report == id }.map(\.dot))
             let history = try await reopened.history(of: id)
-            #expect(history.count == expected.count && Set(history.map(\.dot)) == expected, "history of \(id), flush every \(flushAfter)")
+            #expect(
+                history.count == expected.count && Set(history.map(\.dot)) == expected,
+                "history of \(id), flush every \(flushAfter)")
         }
     }
 }

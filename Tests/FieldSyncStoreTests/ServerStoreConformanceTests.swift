@@ -14,7 +14,9 @@ import Testing
         CrashWorkload.batches(seed: seed, devices: 3, edits: 60, batchSize: 10_000)[0]
     }
 
-    static func signed(_ changes: [Change]) -> [SignedChange] { changes.map { SignedChange(change: $0, signature: nil) } }
+    static func signed(_ changes: [Change]) -> [SignedChange] {
+        changes.map { SignedChange(change: $0, signature: nil) }
+    }
 
     @Test(arguments: StoreKind.available)
     func ingestThenReopenKeepsEverything(kind: StoreKind) async throws {
@@ -121,7 +123,8 @@ import Testing
         var a = LocalDevice(id: DeviceID(rawValue: "a")!), b = LocalDevice(id: DeviceID(rawValue: "b")!)
         var replica = Replica()
         _ = try replica.write([.create(county: "c")], to: ReportID(rawValue: "r1")!, county: "c", as: &a, wallMillis: 1)
-        let edit = try replica.write([.set(field: .description, value: "x")], to: ReportID(rawValue: "r1")!, county: "c", as: &b, wallMillis: 2)
+        let edit = try replica.write(
+            [.set(field: .description, value: "x")], to: ReportID(rawValue: "r1")!, county: "c", as: &b, wallMillis: 2)
         do {
             _ = try await s.store.ingest(signed: Self.signed([edit]))
             Issue.record("accepted a change without its report")
@@ -147,7 +150,9 @@ import Testing
         let page = try await s.store.changes(after: 0, county: nil, limit: 10_000)
         var again = Replica()
         for e in page.changes {
-            guard case .applied = try again.receive(e.change) else { Issue.record("\(e.change.dot) pulled before a change it depends on"); break }
+            guard case .applied = try again.receive(e.change) else {
+                Issue.record("\(e.change.dot) pulled before a change it depends on"); break
+            }
         }
         #expect(again.canonicalState() == replica.canonicalState())
         await s.finish()
@@ -162,9 +167,11 @@ import Testing
         for (i, county) in ["nairobi", "kisumu", "nairobi", "mombasa", "nairobi", "nairobi"].enumerated() {
             let id = ReportID(rawValue: "r\(i)")!
             if i == 5 {
-                all.append(try replica.write([.create(county: county)], to: id, county: county, as: &b, wallMillis: UInt64(i)))
+                all.append(
+                    try replica.write([.create(county: county)], to: id, county: county, as: &b, wallMillis: UInt64(i)))
             } else {
-                all.append(try replica.write([.create(county: county)], to: id, county: county, as: &a, wallMillis: UInt64(i)))
+                all.append(
+                    try replica.write([.create(county: county)], to: id, county: county, as: &a, wallMillis: UInt64(i)))
             }
         }
         for c in all { _ = try await s.store.ingest(signed: Self.signed([c])) }
@@ -196,9 +203,11 @@ import Testing
             // Runs of own changes between others', longer than a page.
             let id = ReportID(rawValue: "r\(i)")!
             if (i / 7) % 2 == 0 {
-                all.append(try replica.write([.create(county: "c")], to: id, county: "c", as: &mine, wallMillis: UInt64(i)))
+                all.append(
+                    try replica.write([.create(county: "c")], to: id, county: "c", as: &mine, wallMillis: UInt64(i)))
             } else {
-                all.append(try replica.write([.create(county: "c")], to: id, county: "c", as: &theirs, wallMillis: UInt64(i)))
+                all.append(
+                    try replica.write([.create(county: "c")], to: id, county: "c", as: &theirs, wallMillis: UInt64(i)))
             }
         }
         _ = try await s.store.ingest(signed: Self.signed(all))
@@ -224,8 +233,10 @@ import Testing
         let c2 = try replica.write([.set(field: .description, value: "x")], to: id, county: "c", as: &a, wallMillis: 2)
         let c3 = try replica.write([.set(field: .description, value: "y")], to: id, county: "c", as: &a, wallMillis: 3)
         let sig1 = Data(repeating: 1, count: 64), sigRun = Data(repeating: 2, count: 64)
-        _ = try await s.store.ingest(signed: [SignedChange(change: c1, signature: sig1), SignedChange(change: c2, signature: nil),
-                                              SignedChange(change: c3, signature: sigRun, run: 2)])
+        _ = try await s.store.ingest(signed: [
+            SignedChange(change: c1, signature: sig1), SignedChange(change: c2, signature: nil),
+            SignedChange(change: c3, signature: sigRun, run: 2),
+        ])
         let page = try await s.store.changes(after: 0, county: "c", limit: 10)
         #expect(page.changes.map(\.signature) == [sig1, nil, sigRun])
         #expect(page.changes.map(\.run) == [1, 1, 2])
@@ -240,21 +251,35 @@ import Testing
         let s = try await StoreUnderTest.open(kind)
         try await s.store.setIdentity(DeviceID(rawValue: "desk")!)
         let r1 = ReportID(rawValue: "r1")!, r2 = ReportID(rawValue: "r2")!
-        _ = try await s.store.write([.create(county: "nairobi"), .set(field: .serviceCode, value: "pothole"), .set(field: .status, value: "open"),
-                                     .set(field: .description, value: "Deep Pothole on Moi Avenue")], to: r1, county: "nairobi", wallMillis: 1, signer: { _ in nil })
-        _ = try await s.store.write([.create(county: "nairobi"), .set(field: .serviceCode, value: "streetlight"), .set(field: .status, value: "closed")],
-                                    to: r2, county: "nairobi", wallMillis: 2, signer: { _ in nil })
-        _ = try await s.store.write([.appendNote(text: "bulb replaced"), .addTag("night")], to: r2, county: "nairobi", wallMillis: 3, signer: { _ in nil })
-        _ = try await s.store.write([.withdraw(reason: "test")], to: r1, county: "nairobi", wallMillis: 4, signer: { _ in nil })
+        _ = try await s.store.write(
+            [
+                .create(county: "nairobi"), .set(field: .serviceCode, value: "pothole"),
+                .set(field: .status, value: "open"),
+                .set(field: .description, value: "Deep Pothole on Moi Avenue"),
+            ], to: r1, county: "nairobi", wallMillis: 1, signer: { _ in nil })
+        _ = try await s.store.write(
+            [
+                .create(county: "nairobi"), .set(field: .serviceCode, value: "streetlight"),
+                .set(field: .status, value: "closed"),
+            ],
+            to: r2, county: "nairobi", wallMillis: 2, signer: { _ in nil })
+        _ = try await s.store.write(
+            [.appendNote(text: "bulb replaced"), .addTag("night")], to: r2, county: "nairobi", wallMillis: 3,
+            signer: { _ in nil })
+        _ = try await s.store.write(
+            [.withdraw(reason: "test")], to: r1, county: "nairobi", wallMillis: 4, signer: { _ in nil })
         #expect(try await s.store.reports(ReportFilter(status: "closed")).map(\.id) == [r2])
         #expect(try await s.store.reports(ReportFilter(serviceCode: "pothole")).map(\.id) == [r1])
         #expect(try await s.store.reports(ReportFilter(lifecycle: "withdrawn")).map(\.id) == [r1])
         #expect(try await s.store.reports(ReportFilter(county: "kisumu")).isEmpty)
         #expect(try await s.store.reports(ReportFilter(text: "moi avenue")).map(\.id) == [r1])
         #expect(try await s.store.reports(ReportFilter(text: "NIGHT")).map(\.id) == [r2])
-        #expect(try await s.store.reports(ReportFilter(limit: 1)).map(\.id) == [r1])   // most recently updated first
+        #expect(try await s.store.reports(ReportFilter(limit: 1)).map(\.id) == [r1])  // most recently updated first
         #expect(try await s.store.reports(ReportFilter(limit: 1, offset: 1)).map(\.id) == [r2])
-        #expect(try await s.store.reports(ReportFilter(updatedSince: HybridTimestamp(millis: 4, counter: 0))).map(\.id) == [r1])
+        #expect(
+            try await s.store.reports(ReportFilter(updatedSince: HybridTimestamp(millis: 4, counter: 0))).map(\.id) == [
+                r1
+            ])
         #expect(try await s.store.report(r2)?.notes.map(\.text) == ["bulb replaced"])
         #expect(try await s.store.history(of: r2).map(\.dot.seq) == [2, 3])
         do {
@@ -276,8 +301,9 @@ import Testing
         let target = try #require(open.first { $0.field != .lifecycle })
         let byReport = try await s.store.conflicts(ConflictFilter(report: target.report, limit: 100))
         #expect(byReport.contains(target))
-        let change = try await s.store.write([.set(field: target.field, value: target.candidates[0].value)], to: target.report, county: target.county,
-                                             wallMillis: 10_000_000, signer: { _ in Data(repeating: 7, count: 64) })
+        let change = try await s.store.write(
+            [.set(field: target.field, value: target.candidates[0].value)], to: target.report, county: target.county,
+            wallMillis: 10_000_000, signer: { _ in Data(repeating: 7, count: 64) })
         #expect(change.resolves[target.field] != nil)
         let after = try await s.store.conflicts(ConflictFilter(report: target.report, limit: 100))
         #expect(!after.contains { $0.id == target.id && $0.isOpen })
@@ -287,7 +313,9 @@ import Testing
         var replica = Replica()
         try replica.receive(changes + [change])
         #expect(try await s.store.canonicalState() == replica.canonicalState())
-        #expect(try await s.store.canonicalState(county: "no-such-county") == MergedState(reports: [], open: [], resolved: []).canonicalJSON())
+        #expect(
+            try await s.store.canonicalState(county: "no-such-county")
+                == MergedState(reports: [], open: [], resolved: []).canonicalJSON())
         await s.finish()
     }
 
@@ -296,7 +324,9 @@ import Testing
         let s = try await StoreUnderTest.open(kind)
         let store = s.store
         func entry(_ at: UInt64, _ action: AuditAction, _ county: String?, actor: String = "op-1") -> AuditEntry {
-            AuditEntry(atMillis: at, actor: actor, role: "admin", address: "10.0.0.1", action: action, county: county, subject: "tab-\(at)", detail: "d\(at)")
+            AuditEntry(
+                atMillis: at, actor: actor, role: "admin", address: "10.0.0.1", action: action, county: county,
+                subject: "tab-\(at)", detail: "d\(at)")
         }
         let first = try await store.appendAudit(entry(1, .enroll, "kisumu"))
         let second = try await store.appendAudit(entry(2, .createOperator, nil))
@@ -323,12 +353,19 @@ import Testing
         try await s.store.recordDeviceSync(tab, atMillis: 200, error: "bad_signature", client: nil, pending: nil)
         try await s.store.recordDeviceSync(other, atMillis: 300, error: "timeout", client: "app/2", pending: nil)
         var health = try await s.store.deviceHealth()
-        #expect(health[tab] == DeviceHealth(lastSyncMillis: 100, lastError: "bad_signature", lastErrorMillis: 200, client: "app/1",
-                                            pending: 12), "a sync that does not say its backlog keeps the last one")
-        #expect(health[other] == DeviceHealth(lastSyncMillis: nil, lastError: "timeout", lastErrorMillis: 300, client: "app/2"))
+        #expect(
+            health[tab]
+                == DeviceHealth(
+                    lastSyncMillis: 100, lastError: "bad_signature", lastErrorMillis: 200, client: "app/1",
+                    pending: 12), "a sync that does not say its backlog keeps the last one")
+        #expect(
+            health[other]
+                == DeviceHealth(lastSyncMillis: nil, lastError: "timeout", lastErrorMillis: 300, client: "app/2"))
         try await s.store.recordDeviceSync(tab, atMillis: 400, error: nil, client: "app/3", pending: 0)
         health = try await s.store.deviceHealth()
-        #expect(health[tab] == DeviceHealth(lastSyncMillis: 400, client: "app/3", pending: 0), "a success clears the failure")
+        #expect(
+            health[tab] == DeviceHealth(lastSyncMillis: 400, client: "app/3", pending: 0),
+            "a success clears the failure")
         await s.finish()
     }
 
@@ -337,33 +374,50 @@ import Testing
         let s = try await StoreUnderTest.open(kind)
         let store = s.store
         let tab = DeviceID(rawValue: "tab-1")!
-        try await store.createEnrollment(tokenHash: Data("e1".utf8), device: tab, county: "kisumu", expiresMillis: 1_000, nowMillis: 10)
+        try await store.createEnrollment(
+            tokenHash: Data("e1".utf8), device: tab, county: "kisumu", expiresMillis: 1_000, nowMillis: 10)
         #expect(try await store.device(tab)?.status == "enrolling")
         do {
-            _ = try await store.completeEnrollment(tokenHash: Data("e1".utf8), publicKey: Data(repeating: 3, count: 32), bearerHash: Data("b1".utf8), nowMillis: 2_000)
+            _ = try await store.completeEnrollment(
+                tokenHash: Data("e1".utf8), publicKey: Data(repeating: 3, count: 32), bearerHash: Data("b1".utf8),
+                nowMillis: 2_000)
             Issue.record("an expired token was accepted")
         } catch { #expect(error.code == .invalidEnrollment) }
-        let d = try await store.completeEnrollment(tokenHash: Data("e1".utf8), publicKey: Data(repeating: 3, count: 32), bearerHash: Data("b1".utf8), nowMillis: 500)
-        #expect(d == DeviceRecord(id: tab, county: "kisumu", publicKey: Data(repeating: 3, count: 32), status: "active"))
+        let d = try await store.completeEnrollment(
+            tokenHash: Data("e1".utf8), publicKey: Data(repeating: 3, count: 32), bearerHash: Data("b1".utf8),
+            nowMillis: 500)
+        #expect(
+            d == DeviceRecord(id: tab, county: "kisumu", publicKey: Data(repeating: 3, count: 32), status: "active"))
         do {
-            _ = try await store.completeEnrollment(tokenHash: Data("e1".utf8), publicKey: Data(repeating: 4, count: 32), bearerHash: Data("b2".utf8), nowMillis: 600)
+            _ = try await store.completeEnrollment(
+                tokenHash: Data("e1".utf8), publicKey: Data(repeating: 4, count: 32), bearerHash: Data("b2".utf8),
+                nowMillis: 600)
             Issue.record("a token was used twice")
         } catch { #expect(error.code == .invalidEnrollment) }
         do {
-            try await store.createEnrollment(tokenHash: Data("e2".utf8), device: tab, county: "kisumu", expiresMillis: 1_000, nowMillis: 10)
+            try await store.createEnrollment(
+                tokenHash: Data("e2".utf8), device: tab, county: "kisumu", expiresMillis: 1_000, nowMillis: 10)
             Issue.record("an enrolled device was enrolled again")
         } catch { #expect(error.code == .invalidEnrollment) }
         do {
-            _ = try await store.completeEnrollment(tokenHash: Data("nope".utf8), publicKey: Data(repeating: 4, count: 32), bearerHash: Data("b3".utf8), nowMillis: 600)
+            _ = try await store.completeEnrollment(
+                tokenHash: Data("nope".utf8), publicKey: Data(repeating: 4, count: 32), bearerHash: Data("b3".utf8),
+                nowMillis: 600)
             Issue.record("an unknown token was accepted")
         } catch { #expect(error.code == .invalidEnrollment) }
         #expect(try await store.device(tokenHash: Data("b1".utf8))?.id == tab)
         #expect(try await store.device(tokenHash: Data("b2".utf8)) == nil)
         // One pending enrollment per device id: a second (another county) replaces the first token.
-        try await store.createEnrollment(tokenHash: Data("e4".utf8), device: DeviceID(rawValue: "tab-2")!, county: "kisumu", expiresMillis: 1_000, nowMillis: 10)
-        try await store.createEnrollment(tokenHash: Data("e3".utf8), device: DeviceID(rawValue: "tab-2")!, county: "nairobi", expiresMillis: 1_000, nowMillis: 10)
+        try await store.createEnrollment(
+            tokenHash: Data("e4".utf8), device: DeviceID(rawValue: "tab-2")!, county: "kisumu", expiresMillis: 1_000,
+            nowMillis: 10)
+        try await store.createEnrollment(
+            tokenHash: Data("e3".utf8), device: DeviceID(rawValue: "tab-2")!, county: "nairobi", expiresMillis: 1_000,
+            nowMillis: 10)
         do {
-            _ = try await store.completeEnrollment(tokenHash: Data("e4".utf8), publicKey: Data(repeating: 5, count: 32), bearerHash: Data("b4".utf8), nowMillis: 20)
+            _ = try await store.completeEnrollment(
+                tokenHash: Data("e4".utf8), publicKey: Data(repeating: 5, count: 32), bearerHash: Data("b4".utf8),
+                nowMillis: 20)
             Issue.record("a replaced enrollment token was accepted")
         } catch { #expect(error.code == .invalidEnrollment) }
         #expect(try await store.devices(county: nil).map(\.id.rawValue) == ["tab-1", "tab-2"])
@@ -372,12 +426,14 @@ import Testing
         #expect(try await store.device(tokenHash: Data("b1".utf8))?.status == "revoked")
         #expect(try await store.revokeDevice(DeviceID(rawValue: "ghost")!, nowMillis: 700) == false)
 
-        let op = OperatorRecord(id: "op-1", name: "Achieng", role: "operator", counties: ["kisumu", "siaya"], revoked: false)
+        let op = OperatorRecord(
+            id: "op-1", name: "Achieng", role: "operator", counties: ["kisumu", "siaya"], revoked: false)
         try await store.createOperator(op, tokenHash: Data("o1".utf8), nowMillis: 1)
         #expect(try await store.operatorRecord(tokenHash: Data("o1".utf8)) == op)
         #expect(try await store.operatorRecord(tokenHash: Data("o2".utf8)) == nil)
         // Tokens with an expiry, listing and revocation (the time of the first revocation is kept).
-        let admin = OperatorRecord(id: "op-0", name: "Desk", role: "admin", counties: ["*"], revoked: false, expiresMillis: 9_000)
+        let admin = OperatorRecord(
+            id: "op-0", name: "Desk", role: "admin", counties: ["*"], revoked: false, expiresMillis: 9_000)
         try await store.createOperator(admin, tokenHash: Data("a1".utf8), nowMillis: 2)
         #expect(try await store.operatorRecord(tokenHash: Data("a1".utf8)) == admin)
         #expect(try await store.operators() == [admin, op])
@@ -390,7 +446,9 @@ import Testing
 
         let key = try await store.initServerIdentity("signing_key", Data([1, 2, 3]))
         #expect(key == Data([1, 2, 3]))
-        #expect(try await store.initServerIdentity("signing_key", Data([9])) == Data([1, 2, 3]), "a second daemon must get the first key")
+        #expect(
+            try await store.initServerIdentity("signing_key", Data([9])) == Data([1, 2, 3]),
+            "a second daemon must get the first key")
         await s.finish()
     }
 }
@@ -411,12 +469,16 @@ import Testing
                 let n = Int.random(in: 1...20, using: &rng)
                 var batch = Array(run.changes[i..<min(i + n, run.changes.count)])
                 batch.shuffle(using: &rng)
-                do { _ = try await s.store.ingest(signed: ServerStoreConformanceTests.signed(batch)) } catch { Issue.record("seed \(seed): \(error)") }
+                do { _ = try await s.store.ingest(signed: ServerStoreConformanceTests.signed(batch)) } catch {
+                    Issue.record("seed \(seed): \(error)")
+                }
                 if rng.chance(0.3) { _ = try? await s.store.ingest(signed: ServerStoreConformanceTests.signed(batch)) }
                 i += n
             }
             let stored = try? await s.store.canonicalState()
-            #expect(stored == run.replicas[0].canonicalState(), "seed \(seed): the \(kind) store diverged from the in-memory replica")
+            #expect(
+                stored == run.replicas[0].canonicalState(),
+                "seed \(seed): the \(kind) store diverged from the in-memory replica")
             await s.finish()
         }
     }
@@ -481,22 +543,33 @@ import Testing
                     forged.ops.append(.addTag("forged"))
                     batch.append(forged)
                 }
-                let pre = Dictionary(batch.filter { refused.contains($0.dot) }.map { ($0.dot, FieldSyncError(.deviceRevoked, "refused")) },
-                                     uniquingKeysWith: { a, _ in a })
+                let pre = Dictionary(
+                    batch.filter { refused.contains($0.dot) }.map {
+                        ($0.dot, FieldSyncError(.deviceRevoked, "refused"))
+                    },
+                    uniquingKeysWith: { a, _ in a })
                 do {
-                    let r = try await s.store.ingest(signed: ServerStoreConformanceTests.signed(batch), preRefused: pre, atomic: false, via: nil)
+                    let r = try await s.store.ingest(
+                        signed: ServerStoreConformanceTests.signed(batch), preRefused: pre, atomic: false, via: nil)
                     applied += r.applied
                     for v in r.refusals where v.code != .dotReuse {
-                        #expect(expected.change(v.dot) == nil, "seed \(seed): \(v.dot) refused (\(v.code): \(v.message)) though nothing it needs was refused")
+                        #expect(
+                            expected.change(v.dot) == nil,
+                            "seed \(seed): \(v.dot) refused (\(v.code): \(v.message)) though nothing it needs was refused"
+                        )
                     }
                 } catch {
                     Issue.record("seed \(seed): \(error)")
                 }
                 i += n
             }
-            #expect(applied == expected.log.count, "seed \(seed): \(applied) applied, the replica holds \(expected.log.count)")
+            #expect(
+                applied == expected.log.count,
+                "seed \(seed): \(applied) applied, the replica holds \(expected.log.count)")
             let stored = try? await s.store.canonicalState()
-            #expect(stored == expected.canonicalState(), "seed \(seed): the \(kind) store diverged from the replica without the refused changes")
+            #expect(
+                stored == expected.canonicalState(),
+                "seed \(seed): the \(kind) store diverged from the replica without the refused changes")
             await s.finish()
         }
     }

@@ -51,7 +51,9 @@ final class StoreUnderTest: Sendable {
         switch kind {
         case .sqlite:
             let dir = TemporaryDirectory()
-            return StoreUnderTest(kind: kind, store: try SQLiteStore(path: dir.path("\(name).sqlite"), options: .server), directory: dir, name: name)
+            return StoreUnderTest(
+                kind: kind, store: try SQLiteStore(path: dir.path("\(name).sqlite"), options: .server), directory: dir,
+                name: name)
         case .postgres:
             let store = try await openPostgres(schema: name, pool: pool)
             return StoreUnderTest(kind: kind, store: store, directory: nil, name: name)
@@ -59,7 +61,8 @@ final class StoreUnderTest: Sendable {
     }
 
     static func openPostgres(schema: String, pool: Int = 4) async throws -> PostgresStore {
-        let url = try #require(StoreKind.postgresURL, "set FIELDSYNC_TEST_POSTGRES_URL to a PostgreSQL database (CI starts one)")
+        let url = try #require(
+            StoreKind.postgresURL, "set FIELDSYNC_TEST_POSTGRES_URL to a PostgreSQL database (CI starts one)")
         var configuration = try PostgresStoreConfiguration(url: url)
         configuration.schema = schema
         configuration.poolSize = pool
