@@ -14,9 +14,8 @@ extension PostgresStore {
         try await transaction { conn in
             let existing = try await conn.rows(
                 "SELECT status FROM devices WHERE id = \(device.rawValue) FOR UPDATE", self.logger)
-            if let status = try existing.first?.decode(String.self), status != "enrolling" {
-                throw FieldSyncError.alreadyEnrolled(device.rawValue, status: status)
-            }
+            let current = try existing.first.map { DeviceStatus(stored: try $0.decode(String.self)) }
+            try EnrollmentRules.checkIssue(device.rawValue, current: current)
             try await conn.run(
                 """
                 INSERT INTO devices(id, county, public_key, token_hash, status, created_ms, updated_ms)
@@ -48,13 +47,13 @@ extension PostgresStore {
                 throw FieldSyncError.unknownEnrollmentToken
             }
             let (device, county, expires, used) = try row.decode((String, String, Int64, Int64?).self)
-            guard used == nil else { throw FieldSyncError.usedEnrollmentToken }
-            guard expires >= Int64(nowMillis) else { throw FieldSyncError.expiredEnrollmentToken }
-            let status = try await conn.rows("SELECT status FROM devices WHERE id = \(device) FOR UPDATE", self.logger)
-                .first?.decode(String.self)
-            guard status == "enrolling" else {
-                throw FieldSyncError.notWaitingForEnrollment(device)
-            }
+            let statusRow = try await conn.rows(
+                "SELECT status FROM devices WHERE id = \(device) FOR UPDATE", self.logger
+            )
+            .first
+            let current = try statusRow.map { DeviceStatus(stored: try $0.decode(String.self)) }
+            try EnrollmentRules.checkRedeem(
+                device, used: used != nil, expiresMillis: expires, nowMillis: nowMillis, current: current)
             try await conn.run(
                 "UPDATE enrollments SET used_ms = \(Int64(nowMillis)) WHERE token_hash = \(ByteBuffer(data: tokenHash))",
                 self.logger)
@@ -63,7 +62,7 @@ extension PostgresStore {
                 UPDATE devices SET public_key = \(ByteBuffer(data: publicKey)), token_hash = \(ByteBuffer(data: bearerHash)), status = 'active',
                     updated_ms = \(Int64(nowMillis)) WHERE id = \(device)
                 """, self.logger)
-            return DeviceRecord(id: DeviceID(rawValue: device)!, county: county, publicKey: publicKey, status: "active")
+            return DeviceRecord(id: DeviceID(rawValue: device)!, county: county, publicKey: publicKey, status: .active)
         }
     }
 
@@ -93,7 +92,7 @@ extension PostgresStore {
             try await conn.rows(query, self.logger).compactMap { row in
                 let (id, county, key, status) = try row.decode((String, String, Data?, String).self)
                 return DeviceID(rawValue: id).map {
-                    DeviceRecord(id: $0, county: county, publicKey: key, status: status)
+                    DeviceRecord(id: $0, county: county, publicKey: key, status: DeviceStatus(stored: status))
                 }
             }
         }
@@ -118,7 +117,7 @@ extension PostgresStore {
             try await conn.run(
                 """
                 INSERT INTO operators(id, name, role, counties, token_hash, revoked, created_ms, expires_ms)
-                VALUES (\(record.id), \(record.name), \(record.role), \(record.counties.joined(separator: ",")), \(ByteBuffer(data: tokenHash)), false,
+                VALUES (\(record.id), \(record.name), \(record.role.rawValue), \(record.counties.joined(separator: ",")), \(ByteBuffer(data: tokenHash)), false,
                         \(Int64(nowMillis)), \(record.expiresMillis.map { Int64(clamping: $0) }))
                 """, self.logger)
         }
@@ -139,7 +138,8 @@ extension PostgresStore {
         let (id, name, role, counties, revoked, expires) = try row.decode(
             (String, String, String, String, Bool, Int64?).self)
         return OperatorRecord(
-            id: id, name: name, role: role, counties: counties.split(separator: ",").map(String.init), revoked: revoked,
+            id: id, name: name, role: OperatorRole(stored: role),
+            counties: counties.split(separator: ",").map(String.init), revoked: revoked,
             expiresMillis: expires.map { UInt64(clamping: $0) })
     }
 

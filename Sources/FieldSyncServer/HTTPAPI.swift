@@ -83,7 +83,8 @@ public struct HTTPAPI: Sendable {
                     return try self.respond(
                         MeResponse(kind: "device", id: d.id.rawValue, county: d.county), to: request)
                 case .operator_(let o):
-                    return try self.respond(MeResponse(kind: o.role, id: o.id, counties: o.counties), to: request)
+                    return try self.respond(
+                        MeResponse(kind: o.role.rawValue, id: o.id, counties: o.counties), to: request)
                 }
             }
         }

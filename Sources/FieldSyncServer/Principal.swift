@@ -9,7 +9,7 @@ public enum Principal: Sendable {
 
     /// Whether the caller is an admin.
     public var isAdmin: Bool {
-        if case .operator_(let o) = self { return o.role == "admin" }
+        if case .operator_(let o) = self { return o.role == .admin }
         return false
     }
 }

@@ -20,7 +20,7 @@ extension SyncService {
     static func actor(_ caller: Principal?) -> (actor: String, role: String) {
         switch caller {
         case .device(let d)?: return (d.id.rawValue, "device")
-        case .operator_(let o)?: return (o.id, o.role)
+        case .operator_(let o)?: return (o.id, o.role.rawValue)
         case nil: return ("shell:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")", "shell")
         }
     }

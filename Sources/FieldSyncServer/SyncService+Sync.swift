@@ -72,7 +72,7 @@ extension SyncService {
             let list = Revocations(
                 county: device.county,
                 devices: try await store.devices(county: device.county)
-                    .filter { $0.status == "revoked" }.map(\.id), atMillis: now())
+                    .filter { $0.status == .revoked }.map(\.id), atMillis: now())
             response.revoked = list.devices.map(\.rawValue)
             response.revokedAtMillis = list.atMillis
             response.revokedSignature = try signer().sign(list).base64EncodedString()
@@ -294,7 +294,7 @@ extension SyncService {
         if c.dot.device == serverID {
             result = .success(serverPublicKey)
         } else if let author = try await store.device(c.dot.device), let k = author.publicKey {
-            if author.status != "active" {
+            if author.status != .active {
                 result = .failure(
                     FieldSyncError(
                         .deviceRevoked,

@@ -86,7 +86,7 @@ public struct SyncService: Sendable {
         let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let hash = Tokens.hash(token)
         if token.hasPrefix("fsd_"), let device = try await store.device(tokenHash: hash) {
-            guard device.status == "active" else {
+            guard device.status == .active else {
                 // A lost phone that keeps trying shows on the desk (`admin devices`, last error).
                 await health.record(
                     device.id, error: FieldSyncError.Code.deviceRevoked.rawValue, client: nil, service: self)
@@ -96,7 +96,7 @@ public struct SyncService: Sendable {
         }
         // Admin tokens are `fsa_`; admins made before the prefix existed keep their `fso_` token.
         if token.hasPrefix("fsa_") || token.hasPrefix("fso_"), let op = try await store.operatorRecord(tokenHash: hash),
-            op.role == "admin" || token.hasPrefix("fso_")
+            op.role == .admin || token.hasPrefix("fso_")
         {
             guard !op.revoked else {
                 throw FieldSyncError(
@@ -188,7 +188,7 @@ public struct SyncService: Sendable {
         _ request: OperatorRequest, by caller: Principal?, from address: String? = nil
     ) async throws(FieldSyncError) -> OperatorResponse {
         if let caller { try requireAdmin(caller) }
-        guard ["operator", "admin"].contains(request.role) else {
+        guard let role = OperatorRole(rawValue: request.role) else {
             throw FieldSyncError(.invalidRequest, "role must be 'operator' or 'admin'")
         }
         guard (1...47).contains(request.counties.count),
@@ -204,12 +204,12 @@ public struct SyncService: Sendable {
                 .invalidRequest, "expires_in_days must be between 1 and 3650 (omit it for a token that does not expire)"
             )
         }
-        let token = Tokens.generate(prefix: request.role == "admin" ? "fsa" : "fso")
+        let token = Tokens.generate(prefix: role.tokenPrefix)
         let id = "op-\(UUID().uuidString.prefix(8).lowercased())"
         let expires = request.expiresInDays.map { now() + UInt64($0) * 86_400_000 }
         try await store.createOperator(
             OperatorRecord(
-                id: id, name: request.name, role: request.role, counties: request.counties,
+                id: id, name: request.name, role: role, counties: request.counties,
                 revoked: false, expiresMillis: expires),
             tokenHash: Tokens.hash(token), nowMillis: now())
         try await audit(
@@ -239,8 +239,8 @@ public struct SyncService: Sendable {
                 .notFound,
                 "no operator '\(id.prefix(64))'; list them with GET /v1/admin/operators or fieldsyncd admin operators")
         }
-        let activeAdmins = all.filter { $0.role == "admin" && !$0.revoked && !$0.expired(at: now()) }
-        if target.role == "admin", !target.revoked, activeAdmins.map(\.id) == [target.id] {
+        let activeAdmins = all.filter { $0.role == .admin && !$0.revoked && !$0.expired(at: now()) }
+        if target.role == .admin, !target.revoked, activeAdmins.map(\.id) == [target.id] {
             throw FieldSyncError(
                 .forbidden, "\(target.id) is the last admin who can sign in; create another admin before revoking it")
         }
@@ -255,7 +255,7 @@ public struct SyncService: Sendable {
 
     static func info(_ op: OperatorRecord) -> OperatorInfo {
         OperatorInfo(
-            operatorID: op.id, name: op.name, role: op.role, counties: op.counties, revoked: op.revoked,
+            operatorID: op.id, name: op.name, role: op.role.rawValue, counties: op.counties, revoked: op.revoked,
             expiresAtMillis: op.expiresMillis)
     }
 
@@ -271,7 +271,7 @@ public struct SyncService: Sendable {
         try await audit(
             .revokeDevice, by: caller, from: address, county: record.county, subject: device.rawValue,
             detail: "device revoked")
-        return DeviceInfo(deviceID: record.id.rawValue, county: record.county, status: record.status)
+        return DeviceInfo(deviceID: record.id.rawValue, county: record.county, status: record.status.rawValue)
     }
 
     /// Lists devices (admins: all; operators: their counties).
@@ -286,9 +286,9 @@ public struct SyncService: Sendable {
         return try await store.devices(county: county).filter { op?.covers($0.county) ?? true }.compactMap { d in
             let h = health[d.id]
             // Silent: active, and no successful sync since the cutoff.
-            if let cutoff, d.status != "active" || (h?.lastSyncMillis ?? 0) >= cutoff { return nil }
+            if let cutoff, d.status != .active || (h?.lastSyncMillis ?? 0) >= cutoff { return nil }
             return DeviceInfo(
-                deviceID: d.id.rawValue, county: d.county, status: d.status, lastSyncMillis: h?.lastSyncMillis,
+                deviceID: d.id.rawValue, county: d.county, status: d.status.rawValue, lastSyncMillis: h?.lastSyncMillis,
                 lastError: h?.lastError, lastErrorMillis: h?.lastErrorMillis, client: h?.client,
                 pending: h?.pending, refused: h?.refused)
         }
@@ -307,7 +307,7 @@ public struct SyncService: Sendable {
             try requireCounty(op, county)
             return try await page(filter)
         }
-        if op.role == "admin" || op.counties.contains("*") { return try await page(filter) }
+        if op.role == .admin || op.counties.contains("*") { return try await page(filter) }
         guard op.counties.count == 1 else {
             throw FieldSyncError(
                 .invalidRequest,
@@ -345,7 +345,7 @@ public struct SyncService: Sendable {
         var filter = filter
         if let county = filter.county {
             try requireCounty(op, county)
-        } else if !(op.role == "admin" || op.counties.contains("*")) {
+        } else if !(op.role == .admin || op.counties.contains("*")) {
             guard op.counties.count == 1 else {
                 throw FieldSyncError(
                     .invalidRequest,
@@ -439,7 +439,7 @@ public struct SyncService: Sendable {
         var filter = filter
         if let counties = filter.counties {
             for county in counties { try requireCounty(op, county) }
-        } else if !(op.role == "admin" || op.counties.contains("*")) {
+        } else if !(op.role == .admin || op.counties.contains("*")) {
             filter.counties = op.counties
         }
         var probe = filter
@@ -447,7 +447,7 @@ public struct SyncService: Sendable {
         var list = try await store.refusals(probe)
         let more = list.count > filter.limit
         if more { list.removeLast() }
-        let summary = op.role == "admin" ? try await store.refusalSummary() : nil
+        let summary = op.role == .admin ? try await store.refusalSummary() : nil
         return RefusalList(
             refusals: list, nextOffset: more ? filter.offset + filter.limit : nil,
             stored: summary?.stored, dropped: summary?.dropped)

@@ -9,11 +9,11 @@ public struct DeviceRecord: Hashable, Sendable, Codable {
     public var county: String
     /// Its Ed25519 public key (32 bytes), once registered.
     public var publicKey: Data?
-    /// `enrolling` (token issued, key not registered yet), `active` or `revoked`.
-    public var status: String
+    /// Where it stands: enrolling (token issued, key not registered yet), active or revoked.
+    public var status: DeviceStatus
 
     /// Creates a record.
-    public init(id: DeviceID, county: String, publicKey: Data?, status: String) {
+    public init(id: DeviceID, county: String, publicKey: Data?, status: DeviceStatus) {
         self.id = id
         self.county = county
         self.publicKey = publicKey
@@ -27,8 +27,8 @@ public struct OperatorRecord: Hashable, Sendable, Codable {
     public var id: String
     /// Display name.
     public var name: String
-    /// `operator` or `admin`.
-    public var role: String
+    /// Operator or admin.
+    public var role: OperatorRole
     /// Counties the operator may read and resolve in; `["*"]` for all.
     public var counties: [String]
     /// Whether the operator's token has been revoked.
@@ -37,8 +37,9 @@ public struct OperatorRecord: Hashable, Sendable, Codable {
     public var expiresMillis: UInt64?
 
     /// Creates a record.
-    public init(id: String, name: String, role: String, counties: [String], revoked: Bool, expiresMillis: UInt64? = nil)
-    {
+    public init(
+        id: String, name: String, role: OperatorRole, counties: [String], revoked: Bool, expiresMillis: UInt64? = nil
+    ) {
         self.id = id
         self.name = name
         self.role = role
@@ -52,6 +53,6 @@ public struct OperatorRecord: Hashable, Sendable, Codable {
 
     /// Whether the operator may act in `county`.
     public func covers(_ county: String) -> Bool {
-        role == "admin" || counties.contains("*") || counties.contains(county)
+        role == .admin || counties.contains("*") || counties.contains(county)
     }
 }

@@ -11,10 +11,9 @@ extension SQLiteStore {
         defer { db.resetBusyStatements() }
         try db.transaction { () throws(FieldSyncError) in
             let existing = try db.statement("SELECT status FROM devices WHERE id = ?").bind(.text(device.rawValue))
-            if try existing.step(), existing.text(0) != "enrolling" {
-                throw FieldSyncError.alreadyEnrolled(device.rawValue, status: existing.text(0))
-            }
+            let current = try existing.step() ? DeviceStatus(stored: existing.text(0)) : nil
             existing.reset()
+            try EnrollmentRules.checkIssue(device.rawValue, current: current)
             try db.statement(
                 "INSERT OR REPLACE INTO devices(id, county, public_key, token_hash, status, created_ms, updated_ms) VALUES (?, ?, NULL, NULL, 'enrolling', ?, ?)"
             )
@@ -44,13 +43,11 @@ extension SQLiteStore {
             }
             let device = s.text(0), county = s.text(1), expires = s.int64(2), used = !s.isNull(3)
             s.reset()
-            guard !used else { throw FieldSyncError.usedEnrollmentToken }
-            guard expires >= Int64(nowMillis) else { throw FieldSyncError.expiredEnrollmentToken }
             let status = try db.statement("SELECT status FROM devices WHERE id = ?").bind(.text(device))
-            guard try status.step(), status.text(0) == "enrolling" else {
-                throw FieldSyncError.notWaitingForEnrollment(device)
-            }
+            let current = try status.step() ? DeviceStatus(stored: status.text(0)) : nil
             status.reset()
+            try EnrollmentRules.checkRedeem(
+                device, used: used, expiresMillis: expires, nowMillis: nowMillis, current: current)
             try db.statement("UPDATE enrollments SET used_ms = ? WHERE token_hash = ?").bind(
                 .int(Int64(nowMillis)), .blob(tokenHash)
             ).run()
@@ -58,7 +55,7 @@ extension SQLiteStore {
                 "UPDATE devices SET public_key = ?, token_hash = ?, status = 'active', updated_ms = ? WHERE id = ?"
             )
             .bind(.blob(publicKey), .blob(bearerHash), .int(Int64(nowMillis)), .text(device)).run()
-            return DeviceRecord(id: DeviceID(rawValue: device)!, county: county, publicKey: publicKey, status: "active")
+            return DeviceRecord(id: DeviceID(rawValue: device)!, county: county, publicKey: publicKey, status: .active)
         }
     }
 
@@ -93,7 +90,9 @@ extension SQLiteStore {
 
     private func deviceRow(_ s: SQLiteStatement) throws(FieldSyncError) -> DeviceRecord? {
         guard try s.step(), let id = DeviceID(rawValue: s.text(0)) else { return nil }
-        return DeviceRecord(id: id, county: s.text(1), publicKey: s.isNull(2) ? nil : s.blob(2), status: s.text(3))
+        return DeviceRecord(
+            id: id, county: s.text(1), publicKey: s.isNull(2) ? nil : s.blob(2), status: DeviceStatus(stored: s.text(3))
+        )
     }
 
     /// Revokes a device: its token stops working at once. Returns whether it existed.
@@ -114,7 +113,8 @@ extension SQLiteStore {
             "INSERT INTO operators(id, name, role, counties, token_hash, revoked, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, 0, ?, ?)"
         )
         .bind(
-            .text(record.id), .text(record.name), .text(record.role), .text(record.counties.joined(separator: ",")),
+            .text(record.id), .text(record.name), .text(record.role.rawValue),
+            .text(record.counties.joined(separator: ",")),
             .blob(tokenHash), .int(Int64(nowMillis)), expires
         ).run()
     }
@@ -123,7 +123,8 @@ extension SQLiteStore {
 
     private func operatorRecord(_ s: SQLiteStatement) -> OperatorRecord {
         OperatorRecord(
-            id: s.text(0), name: s.text(1), role: s.text(2), counties: s.text(3).split(separator: ",").map(String.init),
+            id: s.text(0), name: s.text(1), role: OperatorRole(stored: s.text(2)),
+            counties: s.text(3).split(separator: ",").map(String.init),
             revoked: s.int64(4) != 0, expiresMillis: s.isNull(5) ? nil : UInt64(clamping: s.int64(5)))
     }
 

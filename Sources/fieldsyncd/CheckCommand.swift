@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldSyncCore
 import FieldSyncServer
 import FieldSyncStore
 import Foundation
@@ -18,7 +19,9 @@ extension Admin {
                 print("note: \(database.path) is in use by \(holder)")
             }
             let service = try await database.open(.live)
-            let admins = try await service.operators(by: nil).filter { $0.role == "admin" && !$0.revoked }.count
+            let admins = try await service.operators(by: nil).filter {
+                $0.role == OperatorRole.admin.rawValue && !$0.revoked
+            }.count
             let devices = try await service.store.devices(county: nil).count
             let external = try database.externalSigningKey() != nil
             await service.store.close()

@@ -310,7 +310,7 @@ import Testing
         let resolved = try await server.service.resolve(
             report: "n-1", field: "status", ResolveRequest(choose: nil, value: "closed"),
             by: .operator_(
-                OperatorRecord(id: op.operatorID, name: "desk", role: "admin", counties: ["*"], revoked: false)))
+                OperatorRecord(id: op.operatorID, name: "desk", role: .admin, counties: ["*"], revoked: false)))
         #expect(resolved.change.hlc.millis < now + 3_600_000, "the resolution is stamped now, not 6 days ahead")
         await server.stop()
     }

@@ -376,7 +376,7 @@ import Testing
         let tab = DeviceID(rawValue: "tab-1")!
         try await store.createEnrollment(
             tokenHash: Data("e1".utf8), device: tab, county: "kisumu", expiresMillis: 1_000, nowMillis: 10)
-        #expect(try await store.device(tab)?.status == "enrolling")
+        #expect(try await store.device(tab)?.status == .enrolling)
         do {
             _ = try await store.completeEnrollment(
                 tokenHash: Data("e1".utf8), publicKey: Data(repeating: 3, count: 32), bearerHash: Data("b1".utf8),
@@ -387,7 +387,7 @@ import Testing
             tokenHash: Data("e1".utf8), publicKey: Data(repeating: 3, count: 32), bearerHash: Data("b1".utf8),
             nowMillis: 500)
         #expect(
-            d == DeviceRecord(id: tab, county: "kisumu", publicKey: Data(repeating: 3, count: 32), status: "active"))
+            d == DeviceRecord(id: tab, county: "kisumu", publicKey: Data(repeating: 3, count: 32), status: .active))
         do {
             _ = try await store.completeEnrollment(
                 tokenHash: Data("e1".utf8), publicKey: Data(repeating: 4, count: 32), bearerHash: Data("b2".utf8),
@@ -423,17 +423,17 @@ import Testing
         #expect(try await store.devices(county: nil).map(\.id.rawValue) == ["tab-1", "tab-2"])
         #expect(try await store.devices(county: "nairobi").map(\.id.rawValue) == ["tab-2"])
         #expect(try await store.revokeDevice(tab, nowMillis: 700))
-        #expect(try await store.device(tokenHash: Data("b1".utf8))?.status == "revoked")
+        #expect(try await store.device(tokenHash: Data("b1".utf8))?.status == .revoked)
         #expect(try await store.revokeDevice(DeviceID(rawValue: "ghost")!, nowMillis: 700) == false)
 
         let op = OperatorRecord(
-            id: "op-1", name: "Achieng", role: "operator", counties: ["kisumu", "siaya"], revoked: false)
+            id: "op-1", name: "Achieng", role: .operator, counties: ["kisumu", "siaya"], revoked: false)
         try await store.createOperator(op, tokenHash: Data("o1".utf8), nowMillis: 1)
         #expect(try await store.operatorRecord(tokenHash: Data("o1".utf8)) == op)
         #expect(try await store.operatorRecord(tokenHash: Data("o2".utf8)) == nil)
         // Tokens with an expiry, listing and revocation (the time of the first revocation is kept).
         let admin = OperatorRecord(
-            id: "op-0", name: "Desk", role: "admin", counties: ["*"], revoked: false, expiresMillis: 9_000)
+            id: "op-0", name: "Desk", role: .admin, counties: ["*"], revoked: false, expiresMillis: 9_000)
         try await store.createOperator(admin, tokenHash: Data("a1".utf8), nowMillis: 2)
         #expect(try await store.operatorRecord(tokenHash: Data("a1".utf8)) == admin)
         #expect(try await store.operators() == [admin, op])
