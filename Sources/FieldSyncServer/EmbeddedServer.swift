@@ -41,7 +41,7 @@ public final class EmbeddedServer: Sendable {
         var port = 0
         for await p in stream { port = p }
         let admin = try await service.createOperator(
-            OperatorRequest(name: "embedded admin", role: "admin", counties: ["*"]), by: nil)
+            OperatorRequest(name: "embedded admin", role: "admin", counties: ["*"]), by: .currentShell)
         return EmbeddedServer(
             service: service, url: URL(string: "http://127.0.0.1:\(port)")!, adminToken: admin.token, task: task)
     }

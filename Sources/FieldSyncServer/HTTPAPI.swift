@@ -85,6 +85,8 @@ public struct HTTPAPI: Sendable {
                 case .operator_(let o):
                     return try self.respond(
                         MeResponse(kind: o.role.rawValue, id: o.id, counties: o.counties), to: request)
+                case .shell:
+                    throw FieldSyncError(.forbidden, "the shell does not call over HTTP")
                 }
             }
         }

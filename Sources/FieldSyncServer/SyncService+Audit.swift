@@ -4,25 +4,16 @@ import Foundation
 
 /// The audit log: every administrative and operator action, who, when, from where, what.
 extension SyncService {
-    /// Records an action by `caller` (nil: a `fieldsyncd admin` command in the shell) from `address`.
+    /// Records an action by `caller` from `address` (nil: the local shell).
     func audit(
-        _ action: AuditAction, by caller: Principal?, from address: String?, county: String?,
+        _ action: AuditAction, by caller: Principal, from address: String?, county: String?,
         subject: String, detail: String
     ) async throws(FieldSyncError) {
-        let (actor, role) = Self.actor(caller)
+        let (actor, role) = caller.auditName
         try await store.appendAudit(
             AuditEntry(
                 atMillis: now(), actor: actor, role: role, address: address ?? "local",
                 action: action, county: county, subject: subject, detail: detail))
-    }
-
-    /// How the audit log names a caller.
-    static func actor(_ caller: Principal?) -> (actor: String, role: String) {
-        switch caller {
-        case .device(let d)?: return (d.id.rawValue, "device")
-        case .operator_(let o)?: return (o.id, o.role.rawValue)
-        case nil: return ("shell:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")", "shell")
-        }
     }
 
     /// The audit log, newest first: admins read all of it; an operator reads what concerns

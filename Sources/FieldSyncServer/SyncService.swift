@@ -155,9 +155,9 @@ public struct SyncService: Sendable {
 
     /// Prepares a device's enrollment (admins only): returns the one-time token.
     public func enroll(
-        _ request: EnrollmentRequest, by caller: Principal?, from address: String? = nil
+        _ request: EnrollmentRequest, by caller: Principal, from address: String? = nil
     ) async throws(FieldSyncError) -> EnrollmentResponse {
-        if let caller { try requireAdmin(caller) }
+        try requireAdmin(caller)
         guard Identifier.valid(request.county) else {
             throw FieldSyncError(
                 .invalidIdentifier,
@@ -185,9 +185,9 @@ public struct SyncService: Sendable {
 
     /// Creates an operator or admin (admins only, or the shell when `caller` is nil).
     public func createOperator(
-        _ request: OperatorRequest, by caller: Principal?, from address: String? = nil
+        _ request: OperatorRequest, by caller: Principal, from address: String? = nil
     ) async throws(FieldSyncError) -> OperatorResponse {
-        if let caller { try requireAdmin(caller) }
+        try requireAdmin(caller)
         guard let role = OperatorRole(rawValue: request.role) else {
             throw FieldSyncError(.invalidRequest, "role must be 'operator' or 'admin'")
         }
@@ -222,17 +222,17 @@ public struct SyncService: Sendable {
     }
 
     /// Every operator and admin (admins only, or the shell): never their tokens.
-    public func operators(by caller: Principal?) async throws(FieldSyncError) -> [OperatorInfo] {
-        if let caller { try requireAdmin(caller) }
+    public func operators(by caller: Principal) async throws(FieldSyncError) -> [OperatorInfo] {
+        try requireAdmin(caller)
         return try await store.operators().map(Self.info)
     }
 
     /// Revokes an operator's or admin's token at once (admins only, or the shell). The last
     /// admin who can still sign in is not revoked: create another first.
     public func revokeOperator(
-        _ id: String, by caller: Principal?, from address: String? = nil
+        _ id: String, by caller: Principal, from address: String? = nil
     ) async throws(FieldSyncError) -> OperatorInfo {
-        if let caller { try requireAdmin(caller) }
+        try requireAdmin(caller)
         let all = try await store.operators()
         guard let target = all.first(where: { $0.id == id }) else {
             throw FieldSyncError(
@@ -261,9 +261,9 @@ public struct SyncService: Sendable {
 
     /// Revokes a device (admins only, or the shell).
     public func revoke(
-        _ id: String, by caller: Principal?, from address: String? = nil
+        _ id: String, by caller: Principal, from address: String? = nil
     ) async throws(FieldSyncError) -> DeviceInfo {
-        if let caller { try requireAdmin(caller) }
+        try requireAdmin(caller)
         let device = try DeviceID(validating: id)
         guard try await store.revokeDevice(device, nowMillis: now()), let record = try await store.device(device) else {
             throw FieldSyncError(.notFound, "no device \(device) is enrolled")
@@ -276,14 +276,13 @@ public struct SyncService: Sendable {
 
     /// Lists devices (admins: all; operators: their counties).
     public func devices(
-        county: String?, by caller: Principal?, silentDays: Int? = nil
+        county: String?, by caller: Principal, silentDays: Int? = nil
     ) async throws(FieldSyncError) -> [DeviceInfo] {
-        var op: OperatorRecord?
-        if let caller { op = try requireOperator(caller) }
-        if let county, let op { try requireCounty(op, county) }
+        let op = try requireOperator(caller)
+        if let county { try requireCounty(op, county) }
         let health = try await store.deviceHealth()
         let cutoff = silentDays.map { now() &- UInt64(max(0, $0)) * 86_400_000 }
-        return try await store.devices(county: county).filter { op?.covers($0.county) ?? true }.compactMap { d in
+        return try await store.devices(county: county).filter { op.covers($0.county) }.compactMap { d in
             let h = health[d.id]
             // Silent: active, and no successful sync since the cutoff.
             if let cutoff, d.status != .active || (h?.lastSyncMillis ?? 0) >= cutoff { return nil }
@@ -467,7 +466,7 @@ public struct SyncService: Sendable {
     }
 
     func requireOperator(_ caller: Principal) throws(FieldSyncError) -> OperatorRecord {
-        guard case .operator_(let op) = caller else {
+        guard let op = caller.asOperator else {
             throw FieldSyncError(.forbidden, "this endpoint is for operators; devices sync through /v1/sync")
         }
         return op

@@ -11,7 +11,8 @@ import Foundation
 enum PullFill {
     static func run(database: String, count: Int, tokenFile: String) async throws {
         let server = try await EmbeddedServer.start(database: database)
-        let writer = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "filler"), by: nil)
+        let writer = try await server.service.enroll(
+            EnrollmentRequest(county: "kisumu", deviceID: "filler"), by: .currentShell)
         let key = DeviceKey()
         _ = try await FieldSyncAPI(transport: URLSessionTransport(baseURL: server.url)).register(
             enrollmentToken: writer.enrollmentToken, publicKey: key.publicKey)
@@ -34,7 +35,8 @@ enum PullFill {
             }
             _ = try await server.service.store.ingest(signed: batch)
         }
-        let reader = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "reader"), by: nil)
+        let reader = try await server.service.enroll(
+            EnrollmentRequest(county: "kisumu", deviceID: "reader"), by: .currentShell)
         try reader.enrollmentToken.write(toFile: tokenFile, atomically: true, encoding: .utf8)
         await server.stop()
         print("filled \(database) with \(count) changes; reader enrollment token in \(tokenFile)")

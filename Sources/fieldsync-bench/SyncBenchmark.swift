@@ -25,7 +25,8 @@ enum SyncBenchmark {
         var stores: [(SQLiteStore, String)] = []
         for d in 0..<devices {
             let id = "bench-\(d)"
-            let enrollment = try await service.enroll(EnrollmentRequest(county: "nairobi", deviceID: id), by: nil)
+            let enrollment = try await service.enroll(
+                EnrollmentRequest(county: "nairobi", deviceID: id), by: .currentShell)
             let key = DeviceKey()
             let registered = try await FieldSyncAPI(transport: URLSessionTransport(baseURL: url)).register(
                 enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
@@ -141,7 +142,7 @@ enum WireBenchmark {
         let server = try await EmbeddedServer.start(
             database: directory.appendingPathComponent("edge-\(UUID().uuidString.prefix(6)).sqlite").path)
         let enrollment = try await server.service.enroll(
-            EnrollmentRequest(county: "kisumu", deviceID: "edge-tab"), by: nil)
+            EnrollmentRequest(county: "kisumu", deviceID: "edge-tab"), by: .currentShell)
         let key = DeviceKey()
         let http = URLSessionTransport(baseURL: server.url)
         let registered = try await FieldSyncAPI(transport: http).register(

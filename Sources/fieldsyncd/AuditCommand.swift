@@ -1,5 +1,6 @@
 import ArgumentParser
 import FieldSyncCore
+import FieldSyncServer
 import FieldSyncStore
 import Foundation
 
@@ -46,9 +47,9 @@ extension Admin {
 
 /// Records an action taken from the shell in the audit log.
 func shellAudit(_ store: any ServerStore, _ action: AuditAction, subject: String, detail: String) async throws {
-    let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+    let (actor, role) = Principal.currentShell.auditName
     try await store.appendAudit(
         AuditEntry(
-            atMillis: UInt64(Date().timeIntervalSince1970 * 1000), actor: "shell:\(user)", role: "shell",
+            atMillis: UInt64(Date().timeIntervalSince1970 * 1000), actor: actor, role: role,
             address: "local", action: action, county: nil, subject: subject, detail: detail))
 }

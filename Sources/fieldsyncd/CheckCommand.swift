@@ -19,7 +19,7 @@ extension Admin {
                 print("note: \(database.path) is in use by \(holder)")
             }
             let service = try await database.open(.live)
-            let admins = try await service.operators(by: nil).filter {
+            let admins = try await service.operators(by: .currentShell).filter {
                 $0.role == OperatorRole.admin.rawValue && !$0.revoked
             }.count
             let devices = try await service.store.devices(county: nil).count

@@ -101,7 +101,8 @@ struct Admin: AsyncParsableCommand {
         func run() async throws {
             let service = try await database.open(.create)
             let r = try await service.createOperator(
-                OperatorRequest(name: name, role: "admin", counties: ["*"], expiresInDays: expiresInDays), by: nil)
+                OperatorRequest(name: name, role: "admin", counties: ["*"], expiresInDays: expiresInDays),
+                by: .currentShell)
             print(r.token)
             await service.store.close()
         }
@@ -120,7 +121,8 @@ struct Admin: AsyncParsableCommand {
         func run() async throws {
             let service = try await database.open()
             let r = try await service.createOperator(
-                OperatorRequest(name: name, role: "operator", counties: county, expiresInDays: expiresInDays), by: nil)
+                OperatorRequest(name: name, role: "operator", counties: county, expiresInDays: expiresInDays),
+                by: .currentShell)
             print(r.token)
             await service.store.close()
         }
@@ -132,7 +134,7 @@ struct Admin: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let list = try await database.withService { try await $0.operators(by: nil) }
+            let list = try await database.withService { try await $0.operators(by: .currentShell) }
             let now = UInt64(Date().timeIntervalSince1970 * 1000)
             for op in list {
                 let state =
@@ -155,7 +157,7 @@ struct Admin: AsyncParsableCommand {
         @Argument(help: "The operator id (fieldsyncd admin operators lists them).") var id: String
 
         func run() async throws {
-            let r = try await database.withService { try await $0.revokeOperator(id, by: nil) }
+            let r = try await database.withService { try await $0.revokeOperator(id, by: .currentShell) }
             print("\(r.operatorID) (\(r.role)): revoked")
         }
     }
@@ -172,7 +174,7 @@ struct Admin: AsyncParsableCommand {
         func run() async throws {
             let service = try await database.open()
             let r = try await service.enroll(
-                EnrollmentRequest(county: county, deviceID: device, expiresInHours: hours), by: nil)
+                EnrollmentRequest(county: county, deviceID: device, expiresInHours: hours), by: .currentShell)
             print("device \(r.deviceID) in \(r.county); enrollment token (one use):")
             print(r.enrollmentToken)
             await service.store.close()
@@ -187,7 +189,7 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             let service = try await database.open()
-            let r = try await service.revoke(device, by: nil)
+            let r = try await service.revoke(device, by: .currentShell)
             print("\(r.deviceID): \(r.status)")
             await service.store.close()
         }
@@ -265,7 +267,7 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             let list = try await database.withService {
-                try await $0.devices(county: county, by: nil, silentDays: silentDays)
+                try await $0.devices(county: county, by: .currentShell, silentDays: silentDays)
             }
             if json {
                 let encoder = JSONEncoder()

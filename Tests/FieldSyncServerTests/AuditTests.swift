@@ -25,7 +25,7 @@ import Testing
         let (a, _) = try await ContractTests().conflicted(server)
         let n = try await server.device("tab-n", county: "nairobi")
         let op = try await server.service.createOperator(
-            OperatorRequest(name: "desk", role: "operator", counties: ["kisumu"]), by: nil)
+            OperatorRequest(name: "desk", role: "operator", counties: ["kisumu"]), by: .currentShell)
         let resolved = try #require(
             await RawHTTP.send(
                 port: server.port, "POST", "/v1/conflicts/r1/status/resolve",

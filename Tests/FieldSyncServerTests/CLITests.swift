@@ -38,10 +38,14 @@ import Testing
             #expect(r.status == 0, "fieldsync \(args.joined(separator: " ")) failed: \(r.out)")
             return r.out
         }
-        let e1 = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "cli-a"), by: nil)
-            .enrollmentToken
-        let e2 = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "cli-b"), by: nil)
-            .enrollmentToken
+        let e1 = try await server.service.enroll(
+            EnrollmentRequest(county: "kisumu", deviceID: "cli-a"), by: .currentShell
+        )
+        .enrollmentToken
+        let e2 = try await server.service.enroll(
+            EnrollmentRequest(county: "kisumu", deviceID: "cli-b"), by: .currentShell
+        )
+        .enrollmentToken
         _ = try await ok(["device", "enroll", "--store", "a.sqlite", "--server", s, "--token", e1])
         _ = try await ok(["device", "enroll", "--store", "b.sqlite", "--server", s, "--token", e2])
         let reused = try await Self.cli(

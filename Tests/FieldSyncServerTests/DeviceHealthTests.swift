@@ -18,7 +18,7 @@ import Testing
         _ = try await sync.runWithRetries(sleep: { _ in })
         var status = try await sync.status()
         #expect(status.lastError == nil && !status.revoked)
-        _ = try await server.service.revoke("tab-a", by: nil)
+        _ = try await server.service.revoke("tab-a", by: .currentShell)
         await #expect(throws: FieldSyncError.self) { _ = try await sync.runWithRetries(sleep: { _ in }) }
         status = try await sync.status()
         #expect(status.revoked && status.lastError?.hasPrefix("device_revoked") == true, "\(status)")
@@ -26,7 +26,7 @@ import Testing
             status.lastError?.contains("Lost, stolen and revoked devices") == true,
             "the message points at the procedure")
         // The desk sees the lost phone still trying.
-        let desk = try await server.service.devices(county: nil, by: nil).first { $0.deviceID == "tab-a" }
+        let desk = try await server.service.devices(county: nil, by: .currentShell).first { $0.deviceID == "tab-a" }
         #expect(desk?.status == "revoked" && desk?.lastError == "device_revoked", "\(String(describing: desk))")
         await server.stop()
     }
@@ -95,7 +95,7 @@ import Testing
         let server = try await TestServer.start()
         let a = try await server.device("tab-a"), b = try await server.device("tab-b")
         func info(_ id: String) async throws -> DeviceInfo? {
-            try await server.service.devices(county: nil, by: nil).first { $0.deviceID == id }
+            try await server.service.devices(county: nil, by: .currentShell).first { $0.deviceID == id }
         }
         var traffic = FieldSyncAPI.Traffic()
         _ = try await a.api.sync(SyncRequest(limit: 0, pending: 42), traffic: &traffic)

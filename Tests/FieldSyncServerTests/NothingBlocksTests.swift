@@ -42,7 +42,7 @@ import Testing
         try await r.create("r-1")
         try await r.create("r-2")
         try await PeerExchange.exchange(w.store, r.store, aName: "peer:w", bName: "peer:r", county: "kisumu")
-        _ = try await server.service.revoke("tab-r", by: nil)
+        _ = try await server.service.revoke("tab-r", by: .currentShell)
         try await w.create("w-1")
         try await w.write([.set(field: .status, value: "in_progress")], to: "r-1")  // depends on r's change
         try await w.create("w-2")
@@ -80,7 +80,7 @@ import Testing
             r = try await server.device("tab-r")
         let u = try await server.device("tab-u")
         try await r.create("r-1")
-        _ = try await server.service.revoke("tab-r", by: nil)
+        _ = try await server.service.revoke("tab-r", by: .currentShell)
         try await sync(w)  // w learns the signed list
         let key = server.service.serverPublicKey
         #expect(try await PeerRevocations.share(v.store, w.store, county: "kisumu", serverKey: key) == 1)
@@ -101,7 +101,7 @@ import Testing
         try await r.create("r-1")
         try await sync(r)
         try await PeerExchange.exchange(w.store, r.store, aName: "peer:w", bName: "peer:r", county: "kisumu")
-        _ = try await server.service.revoke("tab-r", by: nil)
+        _ = try await server.service.revoke("tab-r", by: .currentShell)
         let change = try #require(try await r.store.storedChange(Dot(device: r.id, seq: 1)))
         var traffic = FieldSyncAPI.Traffic()
         let answer = try await w.api.sync(
@@ -306,7 +306,7 @@ import Testing
         try await sync(b)
         try await sync(b2)
         let op = try await server.service.createOperator(
-            OperatorRequest(name: "desk", role: "admin", counties: ["*"]), by: nil)
+            OperatorRequest(name: "desk", role: "admin", counties: ["*"]), by: .currentShell)
         let resolved = try await server.service.resolve(
             report: "n-1", field: "status", ResolveRequest(choose: nil, value: "closed"),
             by: .operator_(

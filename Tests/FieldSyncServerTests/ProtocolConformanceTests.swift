@@ -51,7 +51,8 @@ import Testing
                 as? [String: Any])
         let key = try DeviceKey(rawRepresentation: try #require(Data(base64Encoded: fixture["private_key"] as! String)))
         let enrollment = try await server.service.enroll(
-            EnrollmentRequest(county: fixture["county"] as! String, deviceID: fixture["device_id"] as? String), by: nil)
+            EnrollmentRequest(county: fixture["county"] as! String, deviceID: fixture["device_id"] as? String),
+            by: .currentShell)
         let device = try await server.api().register(
             enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
         let operatorToken = try await server.operatorToken(fixture["operator_counties"] as! [String])

@@ -30,8 +30,10 @@ import Testing
         let dir = server.dir
         let s = server.baseURL.absoluteString
         func run(_ args: [String]) async throws -> CLITests.Run { try await CLITests.cli(args, in: dir) }
-        let e = try await server.service.enroll(EnrollmentRequest(county: "kisumu", deviceID: "cli-a"), by: nil)
-            .enrollmentToken
+        let e = try await server.service.enroll(
+            EnrollmentRequest(county: "kisumu", deviceID: "cli-a"), by: .currentShell
+        )
+        .enrollmentToken
         #expect(try await run(["device", "enroll", "--store", "a.sqlite", "--server", s, "--token", e]).status == 0)
         // A negative number after an option is its value.
         let long = String(repeating: "x", count: 60) + "-1"

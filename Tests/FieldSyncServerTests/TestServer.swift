@@ -49,13 +49,15 @@ final class TestServer: Sendable {
 
     /// An operator token for some counties.
     func operatorToken(_ counties: [String]) async throws -> String {
-        try await service.createOperator(OperatorRequest(name: "op", role: "operator", counties: counties), by: nil)
-            .token
+        try await service.createOperator(
+            OperatorRequest(name: "op", role: "operator", counties: counties), by: .currentShell
+        )
+        .token
     }
 
     /// Enrolls and registers a device over HTTP; returns it with its own store.
     func device(_ id: String, county: String = "kisumu") async throws -> TestDevice {
-        let enrollment = try await service.enroll(EnrollmentRequest(county: county, deviceID: id), by: nil)
+        let enrollment = try await service.enroll(EnrollmentRequest(county: county, deviceID: id), by: .currentShell)
         let key = DeviceKey()
         let registered = try await api().register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
         let store = try SQLiteStore(path: dir.appendingPathComponent("\(id).sqlite").path)

@@ -56,28 +56,28 @@ import Testing
         let store = try SQLiteStore(path: dir.appendingPathComponent("s.sqlite").path, options: .server)
         let service = try await SyncService(store: store, now: { clock.now })
         let op = try await service.createOperator(
-            OperatorRequest(name: "temp", role: "operator", counties: ["kisumu"], expiresInDays: 1), by: nil)
+            OperatorRequest(name: "temp", role: "operator", counties: ["kisumu"], expiresInDays: 1), by: .currentShell)
         #expect(op.expiresAtMillis == clock.now + 86_400_000)
         _ = try await service.authenticate("Bearer \(op.token)")
         clock.now += 86_400_000
         await #expect(throws: FieldSyncError.self) { _ = try await service.authenticate("Bearer \(op.token)") }
         await #expect(throws: FieldSyncError.self) {
             _ = try await service.createOperator(
-                OperatorRequest(name: "x", role: "operator", counties: ["kisumu"], expiresInDays: 0), by: nil)
+                OperatorRequest(name: "x", role: "operator", counties: ["kisumu"], expiresInDays: 0), by: .currentShell)
         }
         await store.close()
     }
 
     @Test func theLastAdminIsNotRevoked() async throws {
         let server = try await TestServer.start()
-        let me = try await server.service.operators(by: nil).first { $0.role == "admin" }!
+        let me = try await server.service.operators(by: .currentShell).first { $0.role == "admin" }!
         let refused = try #require(
             await post(server, "/v1/admin/operators/\(me.operatorID)/revoke", token: server.adminToken))
         #expect(refused.status == 403)
         #expect(await get(server, "/v1/admin/operators", token: server.adminToken).0 == 200)
         // With a second admin, the first can go.
         let second = try await server.service.createOperator(
-            OperatorRequest(name: "second", role: "admin", counties: ["*"]), by: nil)
+            OperatorRequest(name: "second", role: "admin", counties: ["*"]), by: .currentShell)
         #expect(await post(server, "/v1/admin/operators/\(me.operatorID)/revoke", token: second.token)?.status == 200)
         #expect(await get(server, "/v1/admin/operators", token: server.adminToken).0 == 401)
         await server.stop()
