@@ -1,5 +1,6 @@
 import FieldSyncCore
 import Foundation
+import Synchronization
 
 /// A recorded sync session (QA): who synced, and every exchange with its timing and link
 /// events. Stored as JSON Lines — a header line, then one line per exchange — so a recording cut
@@ -155,5 +156,3 @@ public final class RecordingTransport: SyncTransport {
         Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
     }
 }
-
-import Synchronization

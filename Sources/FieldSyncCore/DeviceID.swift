@@ -79,9 +79,10 @@ public struct ReportID: RawRepresentable, Hashable, Comparable, Sendable, Codabl
     public var description: String { rawValue }
 }
 
-/// Validation shared by the identifier types.
-enum Identifier {
-    static func isValid(_ s: String) -> Bool {
+/// Validation shared by the identifier types (1–64 of A–Z a–z 0–9 - _ .).
+public enum Identifier {
+    /// Whether `s` is a valid identifier.
+    public static func isValid(_ s: String) -> Bool {
         let utf8 = s.utf8
         guard !utf8.isEmpty, utf8.count <= 64 else { return false }
         for b in utf8 {

@@ -16,7 +16,7 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
 
     public var description: String { "\(code.rawValue): \(message)" }
 
-    /// The stable error codes. Their meaning is documented in `protocol/errors.md`.
+    /// The stable error codes. Their meaning is documented in `protocol/README.md`, "Errors".
     public enum Code: String, Hashable, Sendable, Codable, CaseIterable {
         case invalidIdentifier = "invalid_identifier"
         case invalidSequence = "invalid_sequence"

@@ -6,7 +6,7 @@ import Hummingbird
 import Logging
 
 /// The HTTP face of `SyncService`: routes, body limits, compression, JSON errors, metrics and
-/// request logs. `protocol/openapi.yaml` documents every route registered here.
+/// request logs. `protocol/openapi.json` documents every route registered here.
 public struct HTTPAPI: Sendable {
     /// The service behind the routes.
     public let service: SyncService
@@ -82,7 +82,7 @@ public struct HTTPAPI: Sendable {
                 case .device(let d):
                     return try self.respond(
                         MeResponse(kind: "device", id: d.id.rawValue, county: d.county), to: request)
-                case .operator_(let o):
+                case .operator(let o):
                     return try self.respond(
                         MeResponse(kind: o.role.rawValue, id: o.id, counties: o.counties), to: request)
                 case .shell:
@@ -349,7 +349,7 @@ public struct HTTPAPI: Sendable {
     /// An identifier from a query string (an operator, device or `shell:` actor).
     static func identifier(_ raw: String, _ name: String) throws(FieldSyncError) -> String {
         let body = raw.hasPrefix("shell:") ? String(raw.dropFirst(6)) : raw
-        guard Identifier.valid(body) else {
+        guard Identifier.isValid(body) else {
             throw FieldSyncError(
                 .invalidIdentifier, "\(name) '\(raw.prefix(64))' is not a valid id (1–64 of A–Z a–z 0–9 - _ .)")
         }
@@ -359,7 +359,7 @@ public struct HTTPAPI: Sendable {
     /// A county id from a query string: an identifier, or absent.
     static func county(_ raw: String?) throws(FieldSyncError) -> String? {
         guard let raw else { return nil }
-        guard Identifier.valid(raw) else {
+        guard Identifier.isValid(raw) else {
             throw FieldSyncError(
                 .invalidIdentifier,
                 "county '\(raw.prefix(64))' is not a valid county id (1–64 of A–Z a–z 0–9 - _ .); omit it for all your counties"

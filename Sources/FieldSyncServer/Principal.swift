@@ -7,7 +7,7 @@ public enum Principal: Sendable {
     /// A device: may push its own and relayed changes and pull its county.
     case device(DeviceRecord)
     /// An operator (read and resolve in their counties) or an admin (everything).
-    case operator_(OperatorRecord)
+    case `operator`(OperatorRecord)
     /// A `fieldsyncd admin` command, run by whoever can open the database (its file permissions,
     /// or the PostgreSQL role, are the guard): every right of an admin, in every county. Never
     /// the result of an HTTP request. `user` names it in the audit log (`shell:USER`).
@@ -20,7 +20,7 @@ public enum Principal: Sendable {
     public var isAdmin: Bool {
         switch self {
         case .device: false
-        case .operator_(let o): o.role == .admin
+        case .operator(let o): o.role == .admin
         case .shell: true
         }
     }
@@ -29,7 +29,7 @@ public enum Principal: Sendable {
     public var auditName: (actor: String, role: String) {
         switch self {
         case .device(let d): (d.id.rawValue, "device")
-        case .operator_(let o): (o.id, o.role.rawValue)
+        case .operator(let o): (o.id, o.role.rawValue)
         case .shell(let user): ("shell:\(user)", "shell")
         }
     }
@@ -39,7 +39,7 @@ public enum Principal: Sendable {
     var asOperator: OperatorRecord? {
         switch self {
         case .device: nil
-        case .operator_(let o): o
+        case .operator(let o): o
         case .shell(let user):
             OperatorRecord(id: "shell:\(user)", name: user, role: .admin, counties: ["*"], revoked: false)
         }

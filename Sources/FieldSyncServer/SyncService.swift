@@ -69,7 +69,7 @@ public struct SyncService: Sendable {
         } catch  where error.code == .unauthorized {
             throw failedSignIn(error, client: client)
         }
-        if case .operator_(let op) = principal, signInAudit.isDue(op.id, address: client, now: now()) {
+        if case .operator(let op) = principal, signInAudit.isDue(op.id, address: client, now: now()) {
             try await audit(
                 .signIn, by: principal, from: client, county: nil, subject: op.id,
                 detail: "\(op.role) token used from \(client)")
@@ -107,7 +107,7 @@ public struct SyncService: Sendable {
                     .unauthorized,
                     "this \(op.role) token expired at \(op.expiresMillis ?? 0) ms; ask an admin for a new one")
             }
-            return .operator_(op)
+            return .operator(op)
         }
         throw FieldSyncError(.unauthorized, "the bearer token is not valid; check it, or enroll again")
     }
@@ -158,7 +158,7 @@ public struct SyncService: Sendable {
         _ request: EnrollmentRequest, by caller: Principal, from address: String? = nil
     ) async throws(FieldSyncError) -> EnrollmentResponse {
         try requireAdmin(caller)
-        guard Identifier.valid(request.county) else {
+        guard Identifier.isValid(request.county) else {
             throw FieldSyncError(
                 .invalidIdentifier,
                 "county '\(request.county.prefix(64))' is not a valid identifier (1–64 of A–Z a–z 0–9 - _ .)")
@@ -192,7 +192,7 @@ public struct SyncService: Sendable {
             throw FieldSyncError(.invalidRequest, "role must be 'operator' or 'admin'")
         }
         guard (1...47).contains(request.counties.count),
-            request.counties.allSatisfy({ $0 == "*" || Identifier.valid($0) })
+            request.counties.allSatisfy({ $0 == "*" || Identifier.isValid($0) })
         else {
             throw FieldSyncError(.invalidRequest, "counties must list 1 to 47 county ids, or '*' for all")
         }
@@ -403,21 +403,21 @@ public struct SyncService: Sendable {
             throw FieldSyncError(
                 .invalidRequest, "send either 'choose' (a candidate as device:seq) or 'value' (a new value), not both")
         }
-        let op_: ReportOperation
+        let operation: ReportOperation
         if open.field == .lifecycle {
             switch value {
-            case Lifecycle.withdrawn: op_ = .withdraw(reason: "withdrawal confirmed by operator \(op.id)")
-            case Lifecycle.active: op_ = .restore
+            case Lifecycle.withdrawn: operation = .withdraw(reason: "withdrawal confirmed by operator \(op.id)")
+            case Lifecycle.active: operation = .restore
             default: throw FieldSyncError(.invalidRequest, "a lifecycle conflict resolves to 'active' or 'withdrawn'")
             }
         } else {
-            op_ = .set(field: open.field, value: value)
+            operation = .set(field: open.field, value: value)
         }
         let key = try signer()
         // The change names the operator (a note in the report's history, synced to every device).
         let note = ReportOperation.appendNote(text: "conflict on \(open.field) resolved by operator \(op.id)")
         let change = try await store.write(
-            [op_, note], to: open.report, county: open.county, wallMillis: now(), signer: { key.sign($0) })
+            [operation, note], to: open.report, county: open.county, wallMillis: now(), signer: { key.sign($0) })
         metrics.changesIngested.increment()
         metrics.conflictsResolved.increment()
         try await audit(
@@ -483,9 +483,4 @@ public struct SyncService: Sendable {
                 "you may not read county '\(county.prefix(64))'; your counties: \(op.counties.joined(separator: ", "))")
         }
     }
-}
-
-/// Identifier syntax shared with device and report ids.
-enum Identifier {
-    static func valid(_ s: String) -> Bool { DeviceID(rawValue: s) != nil }
 }

@@ -21,7 +21,7 @@ import Testing
         var token: Token = .device
         var description: String { name }
 
-        enum Token: Sendable { case device, operator_, none }
+        enum Token: Sendable { case device, `operator`, none }
     }
 
     static func json(_ s: String) -> Data { Data(s.utf8) }
@@ -202,7 +202,7 @@ import Testing
                 code: "method_not_allowed"),
             Case(
                 name: "county that is not an id", method: "GET", path: "/v1/reports?county=", body: Data(), status: 422,
-                code: "invalid_identifier", token: .operator_),
+                code: "invalid_identifier", token: .operator),
             Case(name: "no token", body: Self.syncBody([good]), status: 401, code: "unauthorized", token: .none),
             Case(
                 name: "register with a bad key", path: "/v1/devices/register",
@@ -211,13 +211,13 @@ import Testing
             Case(
                 name: "resolve with both choose and value", path: "/v1/conflicts/r1/status/resolve",
                 body: Self.json("{\"choose\":\"a:1\",\"value\":\"x\"}"), status: 404, code: "not_found",
-                token: .operator_),
+                token: .operator),
             Case(
                 name: "report listing with a bad limit", method: "GET", path: "/v1/reports?limit=abc", body: Data(),
-                status: 400, code: "invalid_request", token: .operator_),
+                status: 400, code: "invalid_request", token: .operator),
             Case(
                 name: "SQL injection in a path", method: "GET", path: "/v1/reports/r1'%20OR%201=1--", body: Data(),
-                status: 422, code: "invalid_identifier", token: .operator_),
+                status: 422, code: "invalid_identifier", token: .operator),
         ]
         #expect(cases.count >= 25)
 
@@ -226,7 +226,7 @@ import Testing
             var headers = c.headers
             switch c.token {
             case .device: headers["Authorization"] = "Bearer \(b.token)"
-            case .operator_: headers["Authorization"] = "Bearer \(opToken)"
+            case .operator: headers["Authorization"] = "Bearer \(opToken)"
             case .none: break
             }
             if c.method == "POST" && headers["Content-Type"] == nil { headers["Content-Type"] = "application/json" }

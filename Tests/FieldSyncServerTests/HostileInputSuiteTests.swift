@@ -23,7 +23,7 @@ import Testing
         var code: String?
     }
 
-    enum Token { case device, operator_, none, raw(String) }
+    enum Token { case device, `operator`, none, raw(String) }
 
     /// The process's resident memory, in bytes (the daemon runs in this process).
     static func residentBytes() -> Int {
@@ -106,15 +106,15 @@ import Testing
                 code: "invalid_request"),
             Case(
                 name: "updated_since 2^63", method: "GET", path: "/v1/reports?updated_since=9223372036854775808",
-                token: .operator_, status: 400, code: "invalid_request"),
+                token: .operator, status: 400, code: "invalid_request"),
             Case(
                 name: "since 2^64 − 1", method: "GET", path: "/v1/conflicts?since=18446744073709551615",
-                token: .operator_, status: 400, code: "invalid_request"),
+                token: .operator, status: 400, code: "invalid_request"),
             Case(
-                name: "limit −1", method: "GET", path: "/v1/reports?limit=-1", token: .operator_, status: 400,
+                name: "limit −1", method: "GET", path: "/v1/reports?limit=-1", token: .operator, status: 400,
                 code: "invalid_request"),
             Case(
-                name: "offset 2^63", method: "GET", path: "/v1/refusals?offset=9223372036854775808", token: .operator_,
+                name: "offset 2^63", method: "GET", path: "/v1/refusals?offset=9223372036854775808", token: .operator,
                 status: 400, code: "invalid_request"),
             // 3. Unauthenticated amplification.
             Case(
@@ -151,7 +151,7 @@ import Testing
                     signed: true),
                 status: 409, code: "report_exists"),
             Case(
-                name: "another county's report by id", method: "GET", path: "/v1/reports/n1", token: .operator_,
+                name: "another county's report by id", method: "GET", path: "/v1/reports/n1", token: .operator,
                 status: 404, code: "not_found"),
             // 10. Documented codes.
             Case(
@@ -177,13 +177,13 @@ import Testing
                 status: 400, code: "malformed_json"),
             Case(
                 name: "path traversal in an id", method: "GET", path: "/v1/reports/..%2F..%2Fetc%2Fpasswd",
-                token: .operator_, status: 422, code: "invalid_identifier"),
+                token: .operator, status: 422, code: "invalid_identifier"),
             Case(
-                name: "a misspelt filter", method: "GET", path: "/v1/reports?stauts=open", token: .operator_,
+                name: "a misspelt filter", method: "GET", path: "/v1/reports?stauts=open", token: .operator,
                 status: 400, code: "invalid_request"),
             Case(
                 name: "resolve on another county", path: "/v1/conflicts/n1/status/resolve",
-                body: Self.json(#"{"value":"closed"}"#), token: .operator_,
+                body: Self.json(#"{"value":"closed"}"#), token: .operator,
                 status: 404, code: "not_found"),
         ]
         #expect(cases.count >= 30)
@@ -199,7 +199,7 @@ import Testing
             var headers = c.headers
             switch c.token {
             case .device: headers["Authorization"] = "Bearer \(a.token)"
-            case .operator_: headers["Authorization"] = "Bearer \(op)"
+            case .operator: headers["Authorization"] = "Bearer \(op)"
             case .raw(let token): headers["Authorization"] = "Bearer \(token)"
             case .none: break
             }

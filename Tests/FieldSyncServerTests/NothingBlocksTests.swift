@@ -309,7 +309,7 @@ import Testing
             OperatorRequest(name: "desk", role: "admin", counties: ["*"]), by: .currentShell)
         let resolved = try await server.service.resolve(
             report: "n-1", field: "status", ResolveRequest(choose: nil, value: "closed"),
-            by: .operator_(
+            by: .operator(
                 OperatorRecord(id: op.operatorID, name: "desk", role: .admin, counties: ["*"], revoked: false)))
         #expect(resolved.change.hlc.millis < now + 3_600_000, "the resolution is stamped now, not 6 days ahead")
         await server.stop()

@@ -1,0 +1,38 @@
+import FieldSyncCore
+import Foundation
+
+/// Filters for listing reports.
+public struct ReportFilter: Sendable, Hashable {
+    /// Only this county.
+    public var county: String?
+    /// Only `active` or `withdrawn` reports.
+    public var lifecycle: String?
+    /// Only this status.
+    public var status: String?
+    /// Only this service code (category).
+    public var serviceCode: String?
+    /// Only reports updated at or after this time.
+    public var updatedSince: HybridTimestamp?
+    /// Only reports whose description, address, category, notes of status, ward or tags contain
+    /// this text (case-insensitive).
+    public var text: String?
+    /// Page size.
+    public var limit = 100
+    /// Reports to skip.
+    public var offset = 0
+
+    /// No filter.
+    public init(
+        county: String? = nil, lifecycle: String? = nil, status: String? = nil, serviceCode: String? = nil,
+        updatedSince: HybridTimestamp? = nil, text: String? = nil, limit: Int = 100, offset: Int = 0
+    ) {
+        self.county = county
+        self.text = text
+        self.lifecycle = lifecycle
+        self.status = status
+        self.serviceCode = serviceCode
+        self.updatedSince = updatedSince
+        self.limit = limit
+        self.offset = offset
+    }
+}
