@@ -15,7 +15,9 @@ public struct HTTPAPI: Sendable {
     /// Creates the API.
     public init(service: SyncService) { self.service = service }
 
-    /// Every route, as `METHOD path` with `{param}` placeholders — checked against the OpenAPI document.
+    /// The route table, as `METHOD path` with `{param}` placeholders: the one list the OpenAPI
+    /// document (`ProtocolConformanceTests`), the router's registrations and the 405 `Allow`
+    /// header (`RouteTableTests`) are held to.
     public static let routes: [String] = [
         "GET /healthz", "GET /metrics",
         "POST /v1/devices/register", "POST /v1/sync", "GET /v1/me",
