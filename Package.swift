@@ -1,12 +1,20 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+/// Every target: the upcoming features that make imports explicit (a file sees only the members of
+/// the modules it imports; imports are internal unless marked public).
+let settings: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
 let package = Package(
     name: "FieldSync",
     platforms: [.macOS(.v15), .iOS(.v18)],
     products: [
         .library(name: "FieldSyncCore", targets: ["FieldSyncCore"]),
         .library(name: "FieldSyncStore", targets: ["FieldSyncStore"]),
+        .library(name: "FieldSyncSQLite", targets: ["FieldSyncSQLite"]),
         .executable(name: "fieldsync", targets: ["fieldsync"]),
         .executable(name: "fieldsync-bench", targets: ["fieldsync-bench"]),
         .executable(name: "fieldsyncd", targets: ["fieldsyncd"]),
@@ -26,12 +34,17 @@ let package = Package(
     ],
     targets: [
         // The sync core: model, clocks, merge. No I/O, Foundation only, builds for iOS.
-        .target(name: "FieldSyncCore"),
+        .target(name: "FieldSyncCore", swiftSettings: settings),
+        // The storage seams, engine-neutral: ServerStore and DeviceStore, records, filters, the
+        // ingest plan, stored forms, fault points. No I/O.
+        .target(name: "FieldSyncStore", dependencies: ["FieldSyncCore"], swiftSettings: settings),
         // The system SQLite library (libsqlite3-dev).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
-        // Durable storage of logs, materialized reports and conflicts on SQLite.
-        .target(name: "FieldSyncStore", dependencies: ["FieldSyncCore", "CSQLite"]),
-        // The same storage on PostgreSQL (postgres-nio), for several daemons behind one database.
+        // The SQLite engine: a device's store, or one daemon's database.
+        .target(
+            name: "FieldSyncSQLite", dependencies: ["FieldSyncCore", "FieldSyncStore", "CSQLite"],
+            swiftSettings: settings),
+        // The PostgreSQL engine (postgres-nio), for several daemons behind one database.
         .target(
             name: "FieldSyncPostgres",
             dependencies: [
@@ -40,85 +53,171 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            ],
+            swiftSettings: settings
         ),
         // zlib (zlib1g-dev), for gzip and deflate bodies.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Signatures of changes (Ed25519) and hashing of bearer tokens.
         .target(
             name: "FieldSyncSigning",
-            dependencies: ["FieldSyncCore", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["FieldSyncCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: settings),
         // The wire protocol: messages, the body codec seam, compression. No network I/O.
-        .target(name: "FieldSyncProtocol", dependencies: ["FieldSyncCore", "CZlib"]),
-        // The daemon: HTTP API, authentication, scopes, metrics.
+        .target(name: "FieldSyncProtocol", dependencies: ["FieldSyncCore", "CZlib"], swiftSettings: settings),
+        // The daemon: the sync service, its HTTP API, authentication, scopes, metrics.
         .target(
             name: "FieldSyncServer",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: settings
         ),
-        // The device side of sync: transports (HTTP via URLSession) and the sync loop.
+        // The device side of sync: transports (HTTP via URLSession), the sync loop, peer exchange,
+        // record and replay. Works on any DeviceStore.
         .target(
             name: "FieldSyncClient",
-            dependencies: ["FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning"]),
+            dependencies: ["FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning"],
+            swiftSettings: settings),
         // Fleet simulation: many devices, offline periods, peers, links, convergence check.
         .target(
             name: "FieldSyncFleet",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol",
-            ]),
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncClient", "FieldSyncSigning",
+                "FieldSyncProtocol",
+            ],
+            swiftSettings: settings),
         .executableTarget(
             name: "fieldsyncd",
             dependencies: [
-                "FieldSyncServer", "FieldSyncStore", "FieldSyncSigning", "FieldSyncPostgres",
+                "FieldSyncCore", "FieldSyncProtocol", "FieldSyncServer", "FieldSyncStore", "FieldSyncSQLite",
+                "FieldSyncSigning", "FieldSyncPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: settings
         ),
         // Seeded workloads shared by the demo, the benchmarks and the tests.
-        .target(name: "FieldSyncScenario", dependencies: ["FieldSyncCore"]),
+        .target(name: "FieldSyncScenario", dependencies: ["FieldSyncCore"], swiftSettings: settings),
+        // The device CLI. It links the server only for the demo and the simulator, which run a
+        // county server in process when no --server is given.
         .executableTarget(
             name: "fieldsync",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "FieldSyncClient", "FieldSyncSigning",
-                "FieldSyncProtocol", "FieldSyncServer", "FieldSyncFleet",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncScenario", "FieldSyncClient",
+                "FieldSyncSigning", "FieldSyncProtocol", "FieldSyncServer", "FieldSyncFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: settings
         ),
         .executableTarget(
             name: "fieldsync-bench",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "CSQLite",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncScenario", "CSQLite",
                 "FieldSyncServer", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: settings
+        ),
+        // What the tests share: temporary directories, both store engines, a server on loopback,
+        // raw HTTP and sockets.
+        .target(
+            name: "FieldSyncTestSupport",
+            dependencies: [
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncPostgres", "FieldSyncProtocol",
+                "FieldSyncSigning", "FieldSyncServer", "FieldSyncClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Tests/FieldSyncTestSupport",
+            swiftSettings: settings
         ),
         .testTarget(
             name: "FieldSyncCoreTests",
             dependencies: [
                 "FieldSyncCore", "FieldSyncScenario",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ],
+            swiftSettings: settings
+        ),
+        // The storage seams: one conformance suite run against both engines; the ingest plan alone.
+        .testTarget(
+            name: "FieldSyncStoreTests",
+            dependencies: [
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncScenario", "FieldSyncPostgres",
+                "FieldSyncTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "FieldSyncSQLiteTests",
+            dependencies: [
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncScenario", "FieldSyncTestSupport",
+            ],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "FieldSyncPostgresTests",
+            dependencies: ["FieldSyncCore", "FieldSyncStore", "FieldSyncPostgres", "FieldSyncTestSupport"],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "FieldSyncProtocolTests",
+            dependencies: ["FieldSyncCore", "FieldSyncProtocol"],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "FieldSyncSigningTests",
+            dependencies: ["FieldSyncCore", "FieldSyncSigning"],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "FieldSyncClientTests",
+            dependencies: [
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
+                "FieldSyncClient", "FieldSyncServer", "FieldSyncTestSupport",
+            ],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "FieldSyncFleetTests",
+            dependencies: [
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncFleet", "FieldSyncClient",
+                "FieldSyncTestSupport",
+            ],
+            swiftSettings: settings
         ),
         .testTarget(
             name: "FieldSyncServerTests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncProtocol", "FieldSyncSigning", "FieldSyncServer",
-                "FieldSyncClient", "FieldSyncScenario", "FieldSyncFleet",
-            ]
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
+                "FieldSyncServer", "FieldSyncClient", "FieldSyncTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: settings
+        ),
+        // The command-line tools and daemons as processes: the built fieldsync and fieldsyncd.
+        .testTarget(
+            name: "FieldSyncCLITests",
+            dependencies: [
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
+                "FieldSyncServer", "FieldSyncClient", "FieldSyncFleet", "FieldSyncTestSupport",
+            ],
+            swiftSettings: settings
         ),
         .testTarget(
-            name: "FieldSyncStoreTests",
+            name: "FieldSyncDaemonTests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario", "FieldSyncPostgres",
-                .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
+                "FieldSyncServer", "FieldSyncClient", "FieldSyncTestSupport",
+            ],
+            swiftSettings: settings
         ),
     ],
     swiftLanguageModes: [.v6]
@@ -132,6 +231,6 @@ if Context.environment["FIELDSYNC_FUZZ"] == "1" {
         .executableTarget(
             name: "fieldsync-fuzz",
             dependencies: ["FieldSyncCore", "FieldSyncProtocol", "FieldSyncClient"],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            swiftSettings: settings + [.unsafeFlags(["-parse-as-library"])]
         ))
 }

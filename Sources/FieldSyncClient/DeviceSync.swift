@@ -1,7 +1,7 @@
-import FieldSyncCore
+public import FieldSyncCore
 import FieldSyncProtocol
-import FieldSyncStore
-import Foundation
+public import FieldSyncStore
+public import Foundation
 
 /// Syncs one device store with a server until both are up to date: pushes what the server
 /// lacks (in bounded batches, in the device's causal order), pulls what arrived since the last
@@ -16,7 +16,7 @@ import Foundation
 /// yet pushed that were written under a clock far ahead of the server's are re-timed first.
 public struct DeviceSync: Sendable {
     /// The device's store.
-    public let store: SQLiteStore
+    public let store: any DeviceStore
     /// The server API, with the device's token.
     public var api: FieldSyncAPI
     /// Name of the server in the store's settings (one store may sync with several).
@@ -42,7 +42,7 @@ public struct DeviceSync: Sendable {
     /// signature per run of the device's own consecutive changes; with `signer`, changes the
     /// device moves or re-times are signed again.
     public init(
-        store: SQLiteStore, api: FieldSyncAPI, runSigner: (@Sendable ([Change]) -> Data)? = nil,
+        store: any DeviceStore, api: FieldSyncAPI, runSigner: (@Sendable ([Change]) -> Data)? = nil,
         signer: (@Sendable (Change) -> Data)? = nil
     ) {
         self.store = store
@@ -149,42 +149,10 @@ public struct DeviceSync: Sendable {
             }
             state.fork = nil
             askRevocations = false
-            // Conflicts are counted once, where the officer sees them: on this device, as the
-            // pulled changes open or settle them (the server's count for the same conflict
-            // would count it twice).
-            if let accepted = response.accepted { summary.pushed += accepted.applied }
-            let confirmedBefore = state.positions[me] ?? 0
-            let verdicts = try await settle(response.refused ?? [], me: me, &state, &relearned, &summary)
-            // The server holds more of this device's log than it confirmed or just pushed: a copy
-            // of this store (or the phone before a restore) wrote it. Take it back before taking
-            // the pulled changes, which may depend on it.
-            let confirmedOwn = max(
-                state.positions[me] ?? 0, batch.filter { $0.change.dot.device == me }.map(\.change.dot.seq).max() ?? 0)
-            if let serverOwn = response.logs[me.rawValue], serverOwn > confirmedOwn {
-                try await recoverFork(me, held: serverOwn, from: confirmedBefore + 1, &state, &summary)
-                try await save(state)
-                continue
-            }
-            let serverLostChanges = try await absorb(response, me: me, &state, &summary)
-            if verdicts.forked {
-                try await recoverFork(
-                    me, held: response.logs[me.rawValue] ?? 0, from: confirmedBefore + 1, &state, &summary)
-                try await save(state)
-                continue
-            }
-            if verdicts.relearn {
-                try await relearn(&state, &summary)
-                continue
-            }
-            if verdicts.rewrote {
-                // Refused changes left the log and later own work moved: push what is left; a
-                // relayed copy dropped for a reused dot is pulled again as the server holds it.
-                if response.refused?.contains(where: { $0.code == .dotReuse && $0.dot.device != me }) == true {
-                    state.pullCursor = nil
-                }
-                state.pushCursor = 0
-                try await save(state)
-                continue
+            let serverLostChanges: Bool
+            switch try await take(response, pushed: batch, me: me, &state, &relearned, &summary) {
+            case .retry: continue
+            case .applied(let lost): serverLostChanges = lost
             }
             state.pushCursor = serverLostChanges ? 0 : scanned
             // Done when everything local was offered and nothing more waits on the server.
@@ -195,6 +163,63 @@ public struct DeviceSync: Sendable {
             progress?(summary)
             if done { break }
         }
+    }
+
+    /// What a round trip's answer leads to.
+    enum RoundOutcome {
+        /// The state changed under the loop (a fork recovered, positions relearned, the log
+        /// rewritten): go round again from the saved state.
+        case retry
+        /// The answer was taken in; `serverLostChanges` when the server holds less than it
+        /// confirmed (restored from a backup): push everything again.
+        case applied(serverLostChanges: Bool)
+    }
+
+    /// Takes in one answer: counts what was accepted, settles the refusals, takes back this
+    /// device's own changes the server holds beyond what it confirmed, applies the pulled
+    /// changes, and recovers a fork or a rewrite the verdicts call for.
+    private func take(
+        _ response: SyncResponse, pushed batch: [SignedChange], me: DeviceID, _ state: inout State,
+        _ relearned: inout Set<Dot>, _ summary: inout Summary
+    ) async throws(FieldSyncError) -> RoundOutcome {
+        // Conflicts are counted once, where the officer sees them: on this device, as the
+        // pulled changes open or settle them (the server's count for the same conflict
+        // would count it twice).
+        if let accepted = response.accepted { summary.pushed += accepted.applied }
+        let confirmedBefore = state.positions[me] ?? 0
+        let verdicts = try await settle(response.refused ?? [], me: me, &state, &relearned, &summary)
+        // The server holds more of this device's log than it confirmed or just pushed: a copy
+        // of this store (or the phone before a restore) wrote it. Take it back before taking
+        // the pulled changes, which may depend on it.
+        let confirmedOwn = max(
+            state.positions[me] ?? 0, batch.filter { $0.change.dot.device == me }.map(\.change.dot.seq).max() ?? 0)
+        if let serverOwn = response.logs[me.rawValue], serverOwn > confirmedOwn {
+            try await recoverFork(me, held: serverOwn, from: confirmedBefore + 1, &state, &summary)
+            try await save(state)
+            return .retry
+        }
+        let serverLostChanges = try await absorb(response, me: me, &state, &summary)
+        if verdicts.forked {
+            try await recoverFork(
+                me, held: response.logs[me.rawValue] ?? 0, from: confirmedBefore + 1, &state, &summary)
+            try await save(state)
+            return .retry
+        }
+        if verdicts.relearn {
+            try await relearn(&state, &summary)
+            return .retry
+        }
+        if verdicts.rewrote {
+            // Refused changes left the log and later own work moved: push what is left; a
+            // relayed copy dropped for a reused dot is pulled again as the server holds it.
+            if response.refused?.contains(where: { $0.code == .dotReuse && $0.dot.device != me }) == true {
+                state.pullCursor = nil
+            }
+            state.pushCursor = 0
+            try await save(state)
+            return .retry
+        }
+        return .applied(serverLostChanges: serverLostChanges)
     }
 
     /// Sets aside the finally refused changes and what depends on them here, and takes them out

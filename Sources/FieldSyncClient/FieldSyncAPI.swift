@@ -1,6 +1,6 @@
-import FieldSyncCore
-import FieldSyncProtocol
-import Foundation
+public import FieldSyncCore
+public import FieldSyncProtocol
+public import Foundation
 
 /// Typed calls to a FieldSync server over any transport: JSON bodies, gzip both ways, errors
 /// turned back into `FieldSyncError` with the server's code and message.

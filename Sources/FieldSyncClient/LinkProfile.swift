@@ -1,4 +1,4 @@
-import FieldSyncCore
+public import FieldSyncCore
 import Foundation
 
 /// The shape of a network link: bandwidth each way, one-way latency, packet loss, and how often

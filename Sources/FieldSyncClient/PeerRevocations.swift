@@ -1,7 +1,7 @@
-import FieldSyncCore
+public import FieldSyncCore
 import FieldSyncSigning
-import FieldSyncStore
-import Foundation
+public import FieldSyncStore
+public import Foundation
 
 /// Revocations travel between devices that meet offline: each device keeps the newest list of
 /// its county's revoked devices that the server signed (from its last sync), and two devices
@@ -16,7 +16,9 @@ public enum PeerRevocations {
     public static let signatureKey = "revoked.sig"
 
     /// The signed list a store holds, if any.
-    public static func load(_ store: SQLiteStore, county: String) async throws(FieldSyncError) -> (Revocations, Data)? {
+    public static func load(
+        _ store: any DeviceStore, county: String
+    ) async throws(FieldSyncError) -> (Revocations, Data)? {
         guard let list = try await store.setting(listKey), let at = try await store.setting(atKey).flatMap(UInt64.init),
             let signature = try await store.setting(signatureKey).flatMap({ Data(base64Encoded: $0) })
         else { return nil }
@@ -28,7 +30,7 @@ public enum PeerRevocations {
     /// checks with `serverKey`; returns how many stores took a list.
     @discardableResult
     public static func share(
-        _ a: SQLiteStore, _ b: SQLiteStore, county: String, serverKey: Data
+        _ a: any DeviceStore, _ b: any DeviceStore, county: String, serverKey: Data
     ) async throws(FieldSyncError) -> Int {
         let lists = [try await load(a, county: county), try await load(b, county: county)]
         let valid = lists.compactMap { $0 }.filter {

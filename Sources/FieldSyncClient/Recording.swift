@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 import Synchronization
 
 /// A recorded sync session (QA): who synced, and every exchange with its timing and link

@@ -1,6 +1,6 @@
-import FieldSyncCore
+public import FieldSyncCore
 import FieldSyncProtocol
-import Foundation
+public import Foundation
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The canonical binary form of a change (`protocol/binary.md`): what an author signs, what
 /// stores keep, and the compact wire encoding. One change has exactly one binary form, so equal

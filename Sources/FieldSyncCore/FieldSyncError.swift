@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An error with a stable machine-readable code and a message that says what was wrong and
 /// what to do about it. Every refusal in FieldSync — core, store, server — is one of these.
@@ -38,6 +38,7 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
         case storage = "storage_error"
         case schemaTooNew = "schema_too_new"
         case databaseInUse = "database_in_use"
+        case wrongStore = "wrong_store"
         case malformed = "malformed"
         // Server and protocol codes.
         case malformedJSON = "malformed_json"

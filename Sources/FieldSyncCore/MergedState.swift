@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Everything a replica has merged — reports, open and resolved conflicts — in canonical order.
 /// Its JSON form is the yardstick of convergence: replicas (in memory or on disk) holding the

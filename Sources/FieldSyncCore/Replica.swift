@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An in-memory replica: every change it holds, the merged reports and the conflict log.
 ///

@@ -111,12 +111,24 @@ public struct ReportHead: Hashable, Sendable, Codable {
         var effects = ApplyEffects()
         let before = version
         let lifecycleWasConflicted = lifecycleConflictCandidates() != nil
-        var lifecycleTouched = false
-
         version.add(change.dot)
         changeCount += 1
         if change.hlc > updatedAt { updatedAt = change.hlc }
+        var lifecycleTouched = applyOperations(change, &effects)
+        if lifecycleTouched || !withdrawals.isEmpty {
+            lifecycleTouched = watchWithdrawals(change, before: before, lookup: lookup) || lifecycleTouched
+        }
+        if lifecycleTouched && !lifecycleWasConflicted && lifecycleConflictCandidates() != nil {
+            effects.openedCount += 1
+        }
+        effects.resolved = resolutions(by: change, lookup: lookup)
+        return effects
+    }
 
+    /// Applies each operation to the registers, tags, notes and media; returns whether the
+    /// lifecycle was written.
+    private mutating func applyOperations(_ change: Change, _ effects: inout ApplyEffects) -> Bool {
+        var lifecycleTouched = false
         for op in change.ops {
             switch op {
             case .create:
@@ -156,35 +168,44 @@ public struct ReportHead: Hashable, Sendable, Codable {
             }
         }
 
-        // Withdrawals: keep watching only those still standing; a change that did not see a
-        // standing withdrawal is concurrent with it.
-        if lifecycleTouched || !withdrawals.isEmpty {
-            let standing = Set(lifecycle.candidates.lazy.filter { $0.value == Lifecycle.withdrawn }.map(\.dot))
-            withdrawals.removeAll { !standing.contains($0.withdraw) }
-            for i in withdrawals.indices where !change.context.contains(withdrawals[i].withdraw) {
-                withdrawals[i].concurrent.removeAll { $0.dot.device == change.dot.device }
-                withdrawals[i].concurrent.append(
-                    Candidate(dot: change.dot, hlc: change.hlc, value: change.lifecycleValue ?? Lifecycle.active))
-                withdrawals[i].concurrent.sort { $0.dot < $1.dot }
-                lifecycleTouched = true
-            }
-            if standing.contains(change.dot) {
-                var concurrent: [Candidate] = []
-                for entry in before.entries where entry.seq > change.context[entry.device] {
-                    let dot = Dot(device: entry.device, seq: entry.seq)
-                    let source = lookup(dot)
-                    concurrent.append(
-                        Candidate(
-                            dot: dot, hlc: source?.hlc ?? .zero,
-                            value: source?.lifecycleValue ?? Lifecycle.active))
-                }
-                withdrawals.append(WithdrawalWatch(withdraw: change.dot, concurrent: concurrent))
-                withdrawals.sort { $0.withdraw < $1.withdraw }
-            }
+        return lifecycleTouched
+    }
+
+    /// Withdrawals: keeps watching only those still standing (a change that did not see a
+    /// standing withdrawal is concurrent with it), and starts watching a withdrawal `change`
+    /// makes. Returns whether a watch changed.
+    private mutating func watchWithdrawals(
+        _ change: Change, before: VersionVector, lookup: (Dot) -> Change?
+    ) -> Bool {
+        var lifecycleTouched = false
+        let standing = Set(lifecycle.candidates.lazy.filter { $0.value == Lifecycle.withdrawn }.map(\.dot))
+        withdrawals.removeAll { !standing.contains($0.withdraw) }
+        for i in withdrawals.indices where !change.context.contains(withdrawals[i].withdraw) {
+            withdrawals[i].concurrent.removeAll { $0.dot.device == change.dot.device }
+            withdrawals[i].concurrent.append(
+                Candidate(dot: change.dot, hlc: change.hlc, value: change.lifecycleValue ?? Lifecycle.active))
+            withdrawals[i].concurrent.sort { $0.dot < $1.dot }
+            lifecycleTouched = true
         }
-        if lifecycleTouched && !lifecycleWasConflicted && lifecycleConflictCandidates() != nil {
-            effects.openedCount += 1
+        if standing.contains(change.dot) {
+            var concurrent: [Candidate] = []
+            for entry in before.entries where entry.seq > change.context[entry.device] {
+                let dot = Dot(device: entry.device, seq: entry.seq)
+                let source = lookup(dot)
+                concurrent.append(
+                    Candidate(
+                        dot: dot, hlc: source?.hlc ?? .zero,
+                        value: source?.lifecycleValue ?? Lifecycle.active))
+            }
+            withdrawals.append(WithdrawalWatch(withdraw: change.dot, concurrent: concurrent))
+            withdrawals.sort { $0.withdraw < $1.withdraw }
         }
+        return lifecycleTouched
+    }
+
+    /// The conflicts `change` resolves, each with its candidates and the resolution.
+    private func resolutions(by change: Change, lookup: (Dot) -> Change?) -> [Conflict] {
+        var resolved: [Conflict] = []
         for (field, dots) in change.resolves.sorted(by: { $0.key < $1.key }) {
             let candidates = dots.map { dot -> Candidate in
                 let source = lookup(dot)
@@ -195,10 +216,10 @@ public struct ReportHead: Hashable, Sendable, Codable {
             let resolution = Resolution(
                 dot: change.dot, hlc: change.hlc, value: value,
                 chosen: candidates.first { $0.value == value }?.dot)
-            effects.resolved.append(
+            resolved.append(
                 Conflict(report: id, county: county, field: field, candidates: candidates, resolution: resolution))
         }
-        return effects
+        return resolved
     }
 
     /// Writes `candidate` into `register`; returns whether that put the register into conflict.

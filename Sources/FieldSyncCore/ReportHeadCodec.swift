@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The binary form of a `ReportHead`, for stores that keep heads on disk. Internal to a store
 /// (never sent over the wire); versioned by its first byte so that a store can migrate.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A county's revoked devices as the server states them at one moment: what a device refuses at
 /// the door in peer sync. Signed by the server (`RevocationSignature`), so that a device can take

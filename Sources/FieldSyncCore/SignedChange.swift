@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A change with its author's signature. Relayed unchanged by whoever carries it; verified by the
 /// server against the author's enrolled key.

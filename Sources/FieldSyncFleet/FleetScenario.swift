@@ -1,4 +1,4 @@
-import FieldSyncCore
+public import FieldSyncCore
 import Foundation
 
 /// A fleet simulation: counties of devices that work offline, meet as peers, and sync over

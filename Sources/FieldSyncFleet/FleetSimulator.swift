@@ -3,7 +3,8 @@ import FieldSyncCore
 import FieldSyncProtocol
 import FieldSyncSigning
 import FieldSyncStore
-import Foundation
+public import FieldSyncSQLite
+public import Foundation
 
 /// Runs a `FleetScenario` against a server: enrolls every device, lets them work offline, meet
 /// as peers and sync over simulated links, then brings everyone up to date and checks that every
@@ -37,7 +38,7 @@ public struct FleetSimulator: Sendable {
         let id: DeviceID
         let county: String
         let key: DeviceKey
-        let store: SQLiteStore
+        let store: any DeviceStore
         let sync: DeviceSync
         let link: SimulatedLink
         let disconnected: Bool
@@ -83,26 +84,64 @@ public struct FleetSimulator: Sendable {
         }
     }
 
-    /// Runs the scenario.
+    /// The first day's clock (milliseconds); round `r` is day `r`.
+    static let clockBase: UInt64 = 1_795_000_000_000
+
+    /// Runs the scenario: enroll, create the shared reports, play the rounds (edits, peer
+    /// meetings, syncs of the devices online), bring everyone up to date, and check.
     public func run(log: @Sendable (String) -> Void = { _ in }) async throws -> Summary {
         let started = ContinuousClock.now
         var rng = SplitMix64(seed: scenario.seed)
-        let profile = try LinkProfile.parse(scenario.link)
-        // With several daemons, each device's requests go to every one in turn (from its own offset).
-        func serverTransport(offset: Int) -> any SyncTransport {
-            moreServers.isEmpty
-                ? URLSessionTransport(baseURL: server, timeout: 120)
-                : SpreadTransport(
-                    ([server] + moreServers).map { URLSessionTransport(baseURL: $0, timeout: 120) }, offset: offset)
-        }
-        let http = serverTransport(offset: 0)
-        let admin = FieldSyncAPI(transport: http, token: adminToken)
         var summary = Summary()
         summary.scenario = scenario.name
-
-        // Enroll.
-        var devices: [Device] = []
         let runID = String(UUID().uuidString.prefix(6)).lowercased()
+        let devices = try await enroll(runID: runID, rng: &rng)
+        summary.devices = devices.count
+        log("enrolled \(devices.count) devices")
+        let shared = try await createShared(devices, runID: runID, summary: &summary)
+        // Everyone starts at the office, with the shared reports: creators push, then all pull.
+        let creators = scenario.counties.compactMap { c in devices.first { $0.county == c.name } }
+        try await syncAll(creators, &summary)
+        try await syncAll(devices, &summary)
+        var own: [DeviceID: [ReportID]] = [:]
+        for round in 0..<scenario.rounds {
+            try await writeEdits(round: round, devices, shared: shared, own: &own, rng: &rng, summary: &summary)
+            try await holdPeerMeetings(devices, rng: &rng, summary: &summary)
+            let online = devices.filter { !$0.disconnected && !rng.chance(scenario.offlineProbability) }
+            try await syncAll(online, &summary)
+            log("round \(round + 1)/\(scenario.rounds): \(online.count) devices synced")
+        }
+        // Connectivity returns for everyone: two passes bring every device up to date.
+        try await syncAll(devices, &summary)
+        try await syncAll(devices, &summary)
+        if withholdOneChange, let d = devices.first, let id = own[d.id]?.first ?? shared[d.county]?.first {
+            _ = try await write(
+                d, [.appendNote(text: "kept on the device on purpose")], id, Self.clockBase + 999_999_999)
+            summary.changesWritten += 1
+        }
+        let ours = Set(own.values.joined()).union(shared.values.joined())
+        try await check(devices, ours: ours, summary: &summary)
+        summary.simulatedLinkSeconds = devices.reduce(0) { $0 + $1.link.simulatedSeconds }
+        summary.wallSeconds = (ContinuousClock.now - started).seconds
+        for d in devices { await d.store.close() }
+        return summary
+    }
+
+    /// The transport to the server; with several daemons, each device's requests go to every one
+    /// in turn (from its own offset).
+    func serverTransport(offset: Int) -> any SyncTransport {
+        moreServers.isEmpty
+            ? URLSessionTransport(baseURL: server, timeout: 120)
+            : SpreadTransport(
+                ([server] + moreServers).map { URLSessionTransport(baseURL: $0, timeout: 120) }, offset: offset)
+    }
+
+    /// Enrolls every device of every county, each with its own store file, key and link.
+    func enroll(runID: String, rng: inout SplitMix64) async throws -> [Device] {
+        let profile = try LinkProfile.parse(scenario.link)
+        let http = serverTransport(offset: 0)
+        let admin = FieldSyncAPI(transport: http, token: adminToken)
+        var devices: [Device] = []
         for county in scenario.counties {
             for i in 0..<county.devices {
                 let id = "\(county.name)-\(runID)-\(i)"
@@ -135,11 +174,14 @@ public struct FleetSimulator: Sendable {
                         link: link, disconnected: rng.chance(scenario.disconnectedFraction)))
             }
         }
-        summary.devices = devices.count
-        log("enrolled \(devices.count) devices")
+        return devices
+    }
 
-        // Shared reports, created by each county's first device and known to all before they go offline.
-        let clockBase: UInt64 = 1_795_000_000_000
+    /// Shared reports, created by each county's first device and known to all before they go offline.
+    func createShared(
+        _ devices: [Device], runID: String, summary: inout Summary
+    ) async throws -> [String: [ReportID]] {
+        let clockBase = Self.clockBase
         var shared: [String: [ReportID]] = [:]
         for county in scenario.counties {
             guard let first = devices.first(where: { $0.county == county.name }) else { continue }
@@ -155,56 +197,55 @@ public struct FleetSimulator: Sendable {
                 shared[county.name, default: []].append(id)
             }
         }
-        // Everyone starts at the office, with the shared reports: creators push, then all pull.
-        let creators = scenario.counties.compactMap { c in devices.first { $0.county == c.name } }
-        try await syncAll(creators, &summary)
-        try await syncAll(devices, &summary)
+        return shared
+    }
 
-        // Rounds.
-        var own: [DeviceID: [ReportID]] = [:]
-        for round in 0..<scenario.rounds {
-            for d in devices {
-                for e in 0..<scenario.editsPerRound {
-                    let wall = clockBase + UInt64(round) * 86_400_000 + UInt64(e) * 60_000
-                    if rng.chance(scenario.sharedFraction), let ids = shared[d.county], !ids.isEmpty {
-                        _ = try await write(d, Self.edit(&rng), ids[Int.random(in: 0..<ids.count, using: &rng)], wall)
-                    } else if let mine = own[d.id], !mine.isEmpty, !rng.chance(0.3) {
-                        _ = try await write(d, Self.edit(&rng), mine[Int.random(in: 0..<mine.count, using: &rng)], wall)
-                    } else {
-                        let id = try ReportID(validating: "\(d.id)-r\(own[d.id]?.count ?? 0)")
-                        _ = try await write(
-                            d,
-                            [
-                                .create(county: d.county), .set(field: .serviceCode, value: "pothole"),
-                                .set(field: .description, value: .string("reported in round \(round)")),
-                                .set(field: .status, value: "open"),
-                            ], id, wall)
-                        own[d.id, default: []].append(id)
-                    }
-                    summary.changesWritten += 1
+    /// One round's edits: each device edits shared reports, its own, or files new ones.
+    func writeEdits(
+        round: Int, _ devices: [Device], shared: [String: [ReportID]], own: inout [DeviceID: [ReportID]],
+        rng: inout SplitMix64, summary: inout Summary
+    ) async throws {
+        let clockBase = Self.clockBase
+        for d in devices {
+            for e in 0..<scenario.editsPerRound {
+                let wall = clockBase + UInt64(round) * 86_400_000 + UInt64(e) * 60_000
+                if rng.chance(scenario.sharedFraction), let ids = shared[d.county], !ids.isEmpty {
+                    _ = try await write(d, Self.edit(&rng), ids[Int.random(in: 0..<ids.count, using: &rng)], wall)
+                } else if let mine = own[d.id], !mine.isEmpty, !rng.chance(0.3) {
+                    _ = try await write(d, Self.edit(&rng), mine[Int.random(in: 0..<mine.count, using: &rng)], wall)
+                } else {
+                    let id = try ReportID(validating: "\(d.id)-r\(own[d.id]?.count ?? 0)")
+                    _ = try await write(
+                        d,
+                        [
+                            .create(county: d.county), .set(field: .serviceCode, value: "pothole"),
+                            .set(field: .description, value: .string("reported in round \(round)")),
+                            .set(field: .status, value: "open"),
+                        ], id, wall)
+                    own[d.id, default: []].append(id)
                 }
+                summary.changesWritten += 1
             }
-            for _ in 0..<scenario.peerMeetingsPerRound {
-                let a = devices[Int.random(in: 0..<devices.count, using: &rng)]
-                let peers = devices.filter { $0.county == a.county && $0.id != a.id }
-                guard let b = peers.randomElement(using: &rng) else { continue }
-                _ = try await PeerExchange.exchange(a.store, b.store, aName: "peer:\(a.id)", bName: "peer:\(b.id)")
-                summary.peerMeetings += 1
-            }
-            let online = devices.filter { !$0.disconnected && !rng.chance(scenario.offlineProbability) }
-            try await syncAll(online, &summary)
-            log("round \(round + 1)/\(scenario.rounds): \(online.count) devices synced")
         }
+    }
 
-        // Connectivity returns for everyone: two passes bring every device up to date.
-        try await syncAll(devices, &summary)
-        try await syncAll(devices, &summary)
-        if withholdOneChange, let d = devices.first, let id = own[d.id]?.first ?? shared[d.county]?.first {
-            _ = try await write(d, [.appendNote(text: "kept on the device on purpose")], id, clockBase + 999_999_999)
-            summary.changesWritten += 1
+    /// One round's peer meetings between two devices of a county.
+    func holdPeerMeetings(_ devices: [Device], rng: inout SplitMix64, summary: inout Summary) async throws {
+        for _ in 0..<scenario.peerMeetingsPerRound {
+            let a = devices[Int.random(in: 0..<devices.count, using: &rng)]
+            let peers = devices.filter { $0.county == a.county && $0.id != a.id }
+            guard let b = peers.randomElement(using: &rng) else { continue }
+            _ = try await PeerExchange.exchange(a.store, b.store, aName: "peer:\(a.id)", bName: "peer:\(b.id)")
+            summary.peerMeetings += 1
         }
+        let online = devices.filter { !$0.disconnected && !rng.chance(scenario.offlineProbability) }
+        try await syncAll(online, &summary)
+    }
 
-        // Check.
+    /// The check: every device holds its county's state exactly as the server does; this run's
+    /// conflicts counted (a server given with --server may hold conflicts of its own).
+    func check(_ devices: [Device], ours: Set<ReportID>, summary: inout Summary) async throws {
+        let http = serverTransport(offset: 0)
         let check = FieldSyncAPI(transport: http, token: adminToken)
         var serverStates: [String: Data] = [:]
         for county in scenario.counties {
@@ -216,8 +257,6 @@ public struct FleetSimulator: Sendable {
             let local = try await d.store.canonicalState(county: d.county)
             if local != serverStates[d.county] { summary.diverged.append(d.id.rawValue) }
         }
-        // Only this run's reports: a server given with --server may hold conflicts of its own.
-        let ours = Set(own.values.joined()).union(shared.values.joined())
         var offset = 0
         while true {
             let page = try await check.conflicts(query: ["state": "all", "limit": "500", "offset": "\(offset)"])
@@ -227,10 +266,6 @@ public struct FleetSimulator: Sendable {
             guard let next = page.nextOffset else { break }
             offset = next
         }
-        summary.simulatedLinkSeconds = devices.reduce(0) { $0 + $1.link.simulatedSeconds }
-        summary.wallSeconds = (ContinuousClock.now - started).seconds
-        for d in devices { await d.store.close() }
-        return summary
     }
 
     /// Syncs devices, `concurrency` at a time, retrying cuts.

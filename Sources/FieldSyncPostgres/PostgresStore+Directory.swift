@@ -1,6 +1,6 @@
-import FieldSyncCore
-import FieldSyncStore
-import Foundation
+public import FieldSyncCore
+public import FieldSyncStore
+public import Foundation
 import NIOCore
 import PostgresNIO
 

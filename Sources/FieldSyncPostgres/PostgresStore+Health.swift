@@ -1,5 +1,5 @@
-import FieldSyncCore
-import FieldSyncStore
+public import FieldSyncCore
+public import FieldSyncStore
 import Foundation
 import PostgresNIO
 

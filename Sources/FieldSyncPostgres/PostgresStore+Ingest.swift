@@ -1,6 +1,6 @@
-import FieldSyncCore
-import FieldSyncStore
-import Foundation
+public import FieldSyncCore
+public import FieldSyncStore
+public import Foundation
 import NIOCore
 import PostgresNIO
 
@@ -76,13 +76,30 @@ extension PostgresStore {
         _ changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
         on conn: PostgresConnection
     ) async throws -> Outcome {
-        // 1. Lock the reports' buckets in ascending order (no deadlock between batches).
+        try await lockBuckets(of: changes, on: conn)
+        var source = try await preload(changes, on: conn)
+        let plan = try await decide(changes, preRefused: preRefused, from: &source, on: conn)
+        if atomic, !plan.refused.isEmpty { return Outcome(result: plan.result, refused: plan.refused) }
+        guard !plan.rows.isEmpty else { return Outcome(result: plan.result, refused: plan.refused) }
+        let stages = try await insert(plan.rows, on: conn)
+        let lastStage = stages.values.max() ?? 0
+        var result = plan.result
+        result.lastArrival = lastStage
+        try await writeHeads(plan, lastStage: lastStage, stages: stages, on: conn)
+        options.faults?.reach(.midBatch)
+        return Outcome(result: result, refused: plan.refused)
+    }
+
+    /// 1. Locks the reports' buckets in ascending order (no deadlock between batches).
+    private func lockBuckets(of changes: [SignedChange], on conn: PostgresConnection) async throws {
         let buckets = Array(Set(changes.map { Self.bucket(of: $0.change.report) })).sorted()
         try await conn.run(
             "SELECT bucket FROM report_locks WHERE bucket = ANY(\(buckets)) ORDER BY bucket FOR UPDATE", logger)
+    }
 
-        // 2. Load what the batch touches, now that no other batch can change it (one query):
-        //    the reports' heads, the batch's dots already held, the authors' log heads.
+    /// 2. Loads what the batch touches, now that no other batch can change it (one query): the
+    ///    reports' heads, the batch's dots already held, the authors' log heads.
+    private func preload(_ changes: [SignedChange], on conn: PostgresConnection) async throws -> PreloadedSource {
         var source = PreloadedSource()
         let reportIDs = Array(Set(changes.map(\.change.report.rawValue)))
         let devices = changes.map(\.change.dot.device.rawValue),
@@ -105,9 +122,15 @@ extension PostgresStore {
             default: source.highest[DeviceID(rawValue: key)!] = UInt64(number)
             }
         }
+        return source
+    }
 
-        // 3. Decide in memory (IngestPlan), fetching earlier changes a merge needs to describe a
-        //    conflict and deciding again until it has them all.
+    /// 3. Decides in memory (`IngestPlan`), fetching earlier changes a merge needs to describe a
+    ///    conflict and deciding again until it has them all.
+    private func decide(
+        _ changes: [SignedChange], preRefused: [Dot: FieldSyncError], from source: inout PreloadedSource,
+        on conn: PostgresConnection
+    ) async throws -> IngestPlan {
         var plan = IngestPlan(limits: options.limits, mode: .server)
         while true {
             try plan.run(changes, preRefused: preRefused, from: &source)
@@ -127,11 +150,12 @@ extension PostgresStore {
             source.clearNeeded()
             plan.reset()
         }
-        if atomic, !plan.refused.isEmpty { return Outcome(result: plan.result, refused: plan.refused) }
-        guard !plan.rows.isEmpty else { return Outcome(result: plan.result, refused: plan.refused) }
+        return plan
+    }
 
-        // 4. Write: the changes (in apply order, so stages follow causality), heads, conflicts.
-        let rows = plan.rows
+    /// 4. Writes the changes (in apply order, so stages follow causality); returns each one's
+    ///    stage. Throws `IngestRaceLost` when another daemon committed one of these dots meanwhile.
+    private func insert(_ rows: [IngestPlan.Row], on conn: PostgresConnection) async throws -> [Dot: Int64] {
         let inserted = try await conn.rows(
             """
             INSERT INTO changes(device, seq, report, county, hlc_ms, hlc_c, body, sig, sig_run)
@@ -156,13 +180,7 @@ extension PostgresStore {
             // once): roll back and decide again, now that it is held.
             throw IngestRaceLost()
         }
-        let lastStage = stages.values.max() ?? 0
-        var result = plan.result
-        result.lastArrival = lastStage
-
-        try await writeHeads(plan, lastStage: lastStage, stages: stages, on: conn)
-        options.faults?.reach(.midBatch)
-        return Outcome(result: result, refused: plan.refused)
+        return stages
     }
 
     /// Writes the batch's heads, conflict records, notes, media and log positions: one

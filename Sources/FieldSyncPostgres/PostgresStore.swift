@@ -1,7 +1,7 @@
-import FieldSyncCore
-import FieldSyncStore
+public import FieldSyncCore
+public import FieldSyncStore
 import Foundation
-import Logging
+public import Logging
 import NIOSSL
 import PostgresNIO
 

@@ -1,4 +1,4 @@
-import FieldSyncCore
+public import FieldSyncCore
 import Foundation
 
 /// Where a `PostgresStore` connects: parsed from a URL such as

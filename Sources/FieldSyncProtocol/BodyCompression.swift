@@ -1,6 +1,6 @@
 import CZlib
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// gzip and deflate bodies (RFC 1952 / RFC 1950) through zlib.
 public enum BodyCompression: String, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-import FieldSyncCore
+public import FieldSyncCore
 import Foundation
 
 /// The protocol versions this build speaks. Requests name theirs in the path (`/v1/…`).

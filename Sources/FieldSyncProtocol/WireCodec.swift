@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// The seam through which every message body is encoded: JSON now; a compact binary encoding
 /// can be negotiated later behind the same interface (by `Content-Type`).

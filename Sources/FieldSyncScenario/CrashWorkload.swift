@@ -1,4 +1,4 @@
-import FieldSyncCore
+public import FieldSyncCore
 
 /// The workload of the crash-consistency test: the standard scenario shrunk, cut into batches
 /// in a causal order (seed changes first, then each device's log interleaved).

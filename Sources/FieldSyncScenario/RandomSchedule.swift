@@ -1,4 +1,4 @@
-import FieldSyncCore
+public import FieldSyncCore
 
 /// A random, seeded history of N replicas that write, partition and exchange changes.
 ///

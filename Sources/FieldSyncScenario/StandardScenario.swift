@@ -1,5 +1,5 @@
 import Foundation
-import FieldSyncCore
+public import FieldSyncCore
 
 /// The standard benchmark workload: `devices` devices each make `editsPerDevice` offline edits
 /// (each edit sets 1–3 fields of a report); a share of the edits lands on reports that other

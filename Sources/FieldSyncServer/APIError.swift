@@ -1,7 +1,7 @@
-import FieldSyncCore
+public import FieldSyncCore
 import FieldSyncProtocol
 import Foundation
-import Hummingbird
+public import Hummingbird
 
 /// A refusal sent to a client: the HTTP status that fits the code, and `{code, message}`.
 public struct APIError: HTTPResponseError, Sendable {
@@ -31,7 +31,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .unsupportedEncoding: return .unsupportedMediaType
         case .rateLimited: return .tooManyRequests
         case .timeout, .overloaded: return .serviceUnavailable
-        case .storage, .internalError, .schemaTooNew, .databaseInUse: return .internalServerError
+        case .storage, .internalError, .schemaTooNew, .databaseInUse, .wrongStore: return .internalServerError
         case .invalidIdentifier, .invalidSequence, .invalidContext, .invalidOperation, .unknownField, .fieldTooLarge,
             .emptyChange, .countyMismatch, .clockSkew, .badSignature, .tooManyChanges, .invalidEnrollment:
             return .unprocessableContent

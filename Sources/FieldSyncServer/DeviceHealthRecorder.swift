@@ -1,4 +1,5 @@
 import FieldSyncCore
+import FieldSyncStore
 import Foundation
 import Synchronization
 

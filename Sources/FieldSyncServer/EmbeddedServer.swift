@@ -1,8 +1,10 @@
 import FieldSyncCore
 import FieldSyncProtocol
-import FieldSyncSigning
+public import FieldSyncSigning
 import FieldSyncStore
-import Foundation
+import FieldSyncSQLite
+public import Foundation
+import ServiceLifecycle
 import Logging
 
 /// A `fieldsyncd` running inside another process on a loopback port — for the demo and fleet

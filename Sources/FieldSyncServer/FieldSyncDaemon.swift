@@ -1,9 +1,9 @@
 import FieldSyncCore
 import FieldSyncStore
 import Foundation
-import Hummingbird
+public import Hummingbird
 import HummingbirdCore
-import Logging
+public import Logging
 import NIOCore
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
-import Hummingbird
-import NIOCore
+public import Hummingbird
+public import NIOCore
 
 /// The daemon's request context: Hummingbird's core context plus the peer's address, which
 /// the sign-in limiter keys on.

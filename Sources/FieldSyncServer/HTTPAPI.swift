@@ -2,7 +2,8 @@ import FieldSyncCore
 import FieldSyncProtocol
 import FieldSyncStore
 import Foundation
-import Hummingbird
+import Prometheus
+public import Hummingbird
 import Logging
 
 /// The HTTP face of `SyncService`: routes, body limits, compression, JSON errors, metrics and

@@ -1,5 +1,5 @@
 import FieldSyncCore
-import FieldSyncStore
+public import FieldSyncStore
 import Foundation
 
 /// Who is calling: an enrolled device, an operator or admin, or the shell.

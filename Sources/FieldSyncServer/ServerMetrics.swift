@@ -1,6 +1,6 @@
 import FieldSyncCore
 import Foundation
-import Prometheus
+public import Prometheus
 
 /// The daemon's Prometheus metrics, in a registry owned by one server (no global state).
 public struct ServerMetrics: Sendable {

@@ -1,7 +1,7 @@
-import FieldSyncCore
-import FieldSyncSigning
-import FieldSyncStore
-import Foundation
+public import FieldSyncCore
+public import FieldSyncSigning
+public import FieldSyncStore
+public import Foundation
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -1,4 +1,4 @@
-import FieldSyncCore
+public import FieldSyncCore
 import Foundation
 import Synchronization
 

@@ -1,5 +1,5 @@
-import FieldSyncCore
-import FieldSyncStore
+public import FieldSyncCore
+public import FieldSyncStore
 import Foundation
 
 /// The audit log: every administrative and operator action, who, when, from where, what.

@@ -1,8 +1,9 @@
-import FieldSyncCore
-import FieldSyncProtocol
+public import FieldSyncCore
+public import FieldSyncProtocol
 import FieldSyncSigning
-import FieldSyncStore
+public import FieldSyncStore
 import Foundation
+import Prometheus
 
 /// One sync round trip: verdicts on what was pushed, log positions, what to pull.
 extension SyncService {

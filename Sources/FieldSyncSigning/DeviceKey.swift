@@ -1,6 +1,6 @@
 import Crypto
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// A device's (or the server's) Ed25519 signing key. The private half never leaves the device;
 /// the public half is registered at enrollment.

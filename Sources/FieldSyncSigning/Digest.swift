@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+public import Foundation
 
 /// Content digests for comparing stores and states (not for secrets).
 public enum Digest {

@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// What an audit entry records.
 public enum AuditAction: String, Codable, Sendable, CaseIterable {

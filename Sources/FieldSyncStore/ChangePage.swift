@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// One page of changes in arrival order, for pulls.
 public struct ChangePage: Sendable {

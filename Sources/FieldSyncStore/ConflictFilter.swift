@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// Filters for listing conflicts.
 public struct ConflictFilter: Sendable, Hashable {

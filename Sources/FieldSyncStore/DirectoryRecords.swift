@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// An enrolled device as the server's directory holds it.
 public struct DeviceRecord: Hashable, Sendable, Codable {

@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 import Synchronization
 
 /// Deliberate crashes at named points of the write and read paths, for fault-injection runs

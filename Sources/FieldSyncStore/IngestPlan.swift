@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// Where an `IngestPlan` reads what a batch touches: the store's heads, log heads, held changes.
 /// `SQLiteStore` reads its file on demand; `PostgresStore` loads the batch's rows in one query

@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// What one ingested batch did.
 public struct IngestResult: Hashable, Sendable, Codable {

@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// An `IngestSource` answered from rows loaded before the plan runs (an engine whose reads are
 /// asynchronous, such as PostgreSQL). Earlier changes it was not given are collected in

@@ -1,4 +1,4 @@
-import FieldSyncCore
+public import FieldSyncCore
 
 /// The bounds of the refusals quarantine: what a store keeps of the changes it refused, so that
 /// operators can read them, without letting anyone grow the database by sending changes that

@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// Filters for listing reports.
 public struct ReportFilter: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import FieldSyncCore
+public import FieldSyncCore
 
 /// The lower-cased text an operator can search in a report: description, address, category,
 /// status notes, ward, tags. Never personal data.

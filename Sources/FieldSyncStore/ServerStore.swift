@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// The capability the daemon needs of its storage: every device's log with a pull order, the
 /// merged reports and conflict log, and the directory of devices, enrollments and operators.
@@ -17,32 +17,12 @@ import Foundation
 ///   report, the pull order follows causality (a change comes after every change it saw).
 /// - The merged state (`canonicalState`) is the same bytes as `Replica.canonicalState()` over
 ///   the same changes.
-public protocol ServerStore: Sendable {
+public protocol ServerStore: LogStore {
     /// Crashes injected on purpose (fault-injection runs only).
     var faults: FaultInjector? { get }
 
     // MARK: Logs
 
-    /// Applies a batch change by change (see `SQLiteStore.ingest(signed:preRefused:atomic:via:)`):
-    /// each change that can be applied is, each other one is refused with its own reason and
-    /// quarantined (bounded); `atomic` refuses the whole batch at its first refusal instead.
-    /// Signatures are checked by the caller, which passes what it refused as `preRefused`.
-    func ingest(
-        signed changes: [SignedChange], preRefused: [Dot: FieldSyncError], atomic: Bool,
-        via: DeviceID?
-    ) async throws(FieldSyncError) -> IngestResult
-    /// Writes a new change authored by the store's own identity (the server's resolutions) and
-    /// applies it; `signer` signs it.
-    func write(
-        _ ops: [ReportOperation], to report: ReportID, county: String, wallMillis: UInt64,
-        signer: @Sendable (Change) -> Data?
-    ) async throws(FieldSyncError) -> Change
-    /// The stored change with this dot.
-    func storedChange(_ dot: Dot) async throws(FieldSyncError) -> Change?
-    /// The highest sequence number held of a device's log (0 if none).
-    func highestSeq(of device: DeviceID) async throws(FieldSyncError) -> UInt64
-    /// For every device, the highest sequence number held.
-    func logHeads() async throws(FieldSyncError) -> [DeviceID: UInt64]
     /// The highest sequence number held of each of these logs (0 for one not held).
     func highestSeqs(of devices: [DeviceID]) async throws(FieldSyncError) -> [DeviceID: UInt64]
     /// The number of changes held.
@@ -53,22 +33,6 @@ public protocol ServerStore: Sendable {
         after cursor: Int64, county: String?, excludingDevice: DeviceID?, limit: Int
     ) async throws(FieldSyncError) -> ChangePage
 
-    // MARK: Reading
-
-    /// One report as people see it.
-    func report(_ id: ReportID) async throws(FieldSyncError) -> Report?
-    /// Reports matching a filter, most recently updated first.
-    func reports(_ filter: ReportFilter) async throws(FieldSyncError) -> [Report]
-    /// Every change of one report, in the order the store applied them.
-    func history(of report: ReportID) async throws(FieldSyncError) -> [Change]
-    /// Conflict records matching a filter, by id.
-    func conflicts(_ filter: ConflictFilter) async throws(FieldSyncError) -> [Conflict]
-    /// The merged state of one county (or of all) as canonical JSON.
-    func canonicalState(county: String?) async throws(FieldSyncError) -> Data
-    /// What the store holds, checked from the database.
-    func verification() async throws(FieldSyncError) -> StoreVerification
-    /// Quarantined refusals, newest first, optionally of one author's county or one sender.
-    func refusals(_ filter: RefusalFilter) async throws(FieldSyncError) -> [Refusal]
     /// Records one refusal that no change carries (a device's report that its log forked), within
     /// the quarantine's bounds. Best effort.
     func recordRefusal(_ verdict: RefusedChange, county: String, via: DeviceID?) async
@@ -129,29 +93,11 @@ public protocol ServerStore: Sendable {
         async throws(FieldSyncError)
     /// The health of every device that has synced, by device id.
     func deviceHealth() async throws(FieldSyncError) -> [DeviceID: DeviceHealth]
-    /// Makes the store's own authoring identity `id` (the server's device id).
-    func setIdentity(_ id: DeviceID) async throws(FieldSyncError)
-
-    /// Writes anything held in memory and releases the database. The store must not be used afterwards.
-    func close() async
 }
 
 extension ServerStore {
     /// A fresh epoch: 8 random hex digits.
     public static func makeEpoch() -> String { String(format: "%08x", UInt32.random(in: 0 ... .max)) }
-
-    /// Applies a batch atomically: all of it lands, or none of it and the error says why.
-    public func ingest(signed changes: [SignedChange]) async throws(FieldSyncError) -> IngestResult {
-        try await ingest(signed: changes, preRefused: [:], atomic: true, via: nil)
-    }
-
-    /// The newest quarantined refusals.
-    public func refusals(limit: Int) async throws(FieldSyncError) -> [Refusal] {
-        try await refusals(RefusalFilter(limit: limit))
-    }
-
-    /// The merged state of every county.
-    public func canonicalState() async throws(FieldSyncError) -> Data { try await canonicalState(county: nil) }
 
     /// Changes after `cursor`, optionally of one county.
     public func changes(after cursor: Int64, county: String?, limit: Int) async throws(FieldSyncError) -> ChangePage {
@@ -190,41 +136,5 @@ public struct RefusalSummary: Sendable, Hashable {
     public init(stored: Int, dropped: Int) {
         self.stored = stored
         self.dropped = dropped
-    }
-}
-
-extension SQLiteStore: ServerStore {
-    /// Crashes injected on purpose (from the options).
-    public nonisolated var faults: FaultInjector? { options.faults }
-
-    /// The database's epoch (made on first use).
-    public func epoch() throws(FieldSyncError) -> String {
-        defer { db.resetBusyStatements() }
-        try db.statement("INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)").bind(.text(Self.makeEpoch()))
-            .run()
-        let s = try db.statement("SELECT value FROM meta WHERE key = 'epoch'")
-        guard try s.step() else {
-            throw FieldSyncError(.storage, "the store's epoch could not be read; run integrity_check")
-        }
-        return s.text(0)
-    }
-
-    /// Gives the database a new epoch.
-    public func renewEpoch() throws(FieldSyncError) -> String {
-        let epoch = Self.makeEpoch()
-        try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', ?)").bind(.text(epoch)).run()
-        return epoch
-    }
-
-    /// The highest pull position issued.
-    public func lastPosition() throws(FieldSyncError) -> Int64 {
-        try db.scalar("SELECT coalesce(max(arrival), 0) FROM changes") ?? 0
-    }
-
-    /// The highest sequence number held of each of these logs (0 for one not held).
-    public func highestSeqs(of devices: [DeviceID]) throws(FieldSyncError) -> [DeviceID: UInt64] {
-        var result: [DeviceID: UInt64] = [:]
-        for d in devices { result[d] = try highestSeq(of: d) }
-        return result
     }
 }

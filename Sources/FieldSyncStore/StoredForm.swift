@@ -1,5 +1,5 @@
-import FieldSyncCore
-import Foundation
+public import FieldSyncCore
+public import Foundation
 
 /// Decoding what a store wrote: a failure means the database was damaged, and says so in the
 /// same words whichever engine holds it.

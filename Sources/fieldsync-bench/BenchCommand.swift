@@ -3,6 +3,7 @@ import FieldSyncClient
 import FieldSyncCore
 import FieldSyncScenario
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 
 /// `fieldsync-bench`: measures merge and ingest throughput on the standard scenario.
@@ -40,33 +41,54 @@ struct BenchCommand: AsyncParsableCommand {
             return try await PullFill.run(database: fillServer, count: fillChanges, tokenFile: tokenFile)
         }
         let scenario = StandardScenario(devices: devices, editsPerDevice: edits, sharedFraction: shared)
-        if let ingestServers {
-            let urls = ingestServers.split(separator: ",").compactMap { URL(string: String($0)) }
-            guard !urls.isEmpty, let adminToken else {
-                throw ValidationError("give --ingest-servers URL[,URL…] and --admin-token")
-            }
-            let r = try await IngestThroughDaemons.run(servers: urls, adminToken: adminToken, scenario: scenario)
-            print(
-                String(
-                    format: "ingest through %d daemon(s): %d changes in %.2f s = %.0f changes/s", urls.count, r.changes,
-                    r.seconds, Double(r.changes) / r.seconds))
-            return
-        }
+        if let ingestServers { return try await pushThroughDaemons(ingestServers, scenario: scenario) }
         let generated = scenario.generate()
         let all = generated.all
-        let edits = generated.editCount
         print(
             "scenario: \(devices) devices × \(self.edits) edits, \(Int(shared * 100))% on shared reports, seed \(scenario.seed): \(all.count) changes"
         )
-
         if let export {
             try ScenarioExport.write(generated, to: export)
-            print("wrote \(edits) edits to \(export)")
+            print("wrote \(generated.editCount) edits to \(export)")
             return
         }
-        var figures: [Figure] = []
+        var figures = [try measureMerge(all)]
+        if only == "merge" {
+            print("merge: \(fmt(figures[0].median)) changes/s (median of \(repeats))")
+            return
+        }
+        let directory =
+            dir.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("fieldsync-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { if dir == nil { try? FileManager.default.removeItem(at: directory) } }
+        figures += try await measureIngest(all, directory: directory)
+        if only == "ingest" {
+            for f in figures.suffix(3) { print("\(f.name): \(fmt(f.median)) (\(fmt(f.min))–\(fmt(f.max))) \(f.unit)") }
+            return
+        }
+        figures += try await measureSync(directory: directory)
+        figures += try await measureWire(generated, directory: directory)
+        figures += try await measurePushByFleetSize(directory: directory)
+        try report(figures, edits: generated.editCount)
+    }
 
-        // In-memory merge: every change into a fresh replica.
+    /// `--ingest-servers`: pushes the scenario through running daemons and prints changes/s.
+    func pushThroughDaemons(_ servers: String, scenario: StandardScenario) async throws {
+        let urls = servers.split(separator: ",").compactMap { URL(string: String($0)) }
+        guard !urls.isEmpty, let adminToken else {
+            throw ValidationError("give --ingest-servers URL[,URL…] and --admin-token")
+        }
+        let r = try await IngestThroughDaemons.run(servers: urls, adminToken: adminToken, scenario: scenario)
+        print(
+            String(
+                format: "ingest through %d daemon(s): %d changes in %.2f s = %.0f changes/s", urls.count, r.changes,
+                r.seconds, Double(r.changes) / r.seconds))
+    }
+
+    /// In-memory merge: every change into a fresh replica.
+    func measureMerge(_ all: [Change]) throws -> Figure {
         var mergeTimes: [Double] = []
         var conflicts = 0
         for _ in 0..<repeats {
@@ -76,23 +98,14 @@ struct BenchCommand: AsyncParsableCommand {
             mergeTimes.append(seconds(since: start))
             conflicts = replica.openConflicts.count + replica.resolvedConflicts.count
         }
-        figures.append(
-            Figure(name: "in-memory merge", unit: "changes/s", samples: mergeTimes.map { Double(all.count) / $0 }))
         print("  conflict records after merge: \(conflicts)")
-        if only == "merge" {
-            print("merge: \(fmt(figures[0].median)) changes/s (median of \(repeats))")
-            return
-        }
+        return Figure(name: "in-memory merge", unit: "changes/s", samples: mergeTimes.map { Double(all.count) / $0 })
+    }
 
-        let directory =
-            dir.map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.temporaryDirectory
-            .appendingPathComponent("fieldsync-bench-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { if dir == nil { try? FileManager.default.removeItem(at: directory) } }
+    /// Persisted ingest, server path (dedup, materialize, conflicts, durable commit per batch),
+    /// beside a raw indexed insert of the same rows in the same run.
+    func measureIngest(_ all: [Change], directory: URL) async throws -> [Figure] {
         let batches = stride(from: 0, to: all.count, by: batch).map { Array(all[$0..<min($0 + batch, all.count)]) }
-
-        // Persisted ingest, server path: dedup, materialize, conflicts, durable commit per batch.
         var ingestTimes: [Double] = []
         var rawTimes: [Double] = []
         for i in 0..<repeats {
@@ -103,26 +116,24 @@ struct BenchCommand: AsyncParsableCommand {
             try await store.flush()  // heads and conflicts written too: the whole cost is measured
             ingestTimes.append(seconds(since: start))
             await store.close()
-
             // The same rows, raw: one INSERT per change into a table with UNIQUE(device, seq).
             let rawPath = directory.appendingPathComponent("raw-\(i).sqlite").path
             rawTimes.append(try RawInsertBaseline.run(path: rawPath, batches: batches))
         }
-        figures.append(
+        return [
             Figure(
                 name: "SQLite ingest (server path)", unit: "changes/s",
-                samples: ingestTimes.map { Double(all.count) / $0 }))
-        figures.append(
+                samples: ingestTimes.map { Double(all.count) / $0 }),
             Figure(
-                name: "SQLite raw insert, same rows", unit: "rows/s", samples: rawTimes.map { Double(all.count) / $0 }))
-        let ratios = zip(ingestTimes, rawTimes).map { $1 / $0 }
-        figures.append(Figure(name: "ingest ÷ raw insert (same run)", unit: "ratio", samples: ratios))
-        if only == "ingest" {
-            for f in figures.suffix(3) { print("\(f.name): \(fmt(f.median)) (\(fmt(f.min))–\(fmt(f.max))) \(f.unit)") }
-            return
-        }
+                name: "SQLite raw insert, same rows", unit: "rows/s", samples: rawTimes.map { Double(all.count) / $0 }),
+            Figure(
+                name: "ingest ÷ raw insert (same run)", unit: "ratio",
+                samples: zip(ingestTimes, rawTimes).map { $1 / $0 }),
+        ]
+    }
 
-        // Sync over HTTP on loopback: 10 devices push at once.
+    /// Sync over HTTP on loopback: 10 devices push at once; an up-to-date sync's cost.
+    func measureSync(directory: URL) async throws -> [Figure] {
         var pushRates: [Double] = []
         var upToDate: (Int, Int) = (0, 0)
         for _ in 0..<repeats {
@@ -130,12 +141,17 @@ struct BenchCommand: AsyncParsableCommand {
             pushRates.append(Double(r.changes) / r.pushSeconds)
             upToDate = (r.upToDateRoundTrips, r.upToDateBytes)
         }
-        figures.append(Figure(name: "10-device push, HTTP loopback", unit: "changes/s", samples: pushRates))
-        figures.append(Figure(name: "up-to-date sync: round trips", unit: "count", samples: [Double(upToDate.0)]))
-        figures.append(Figure(name: "up-to-date sync: body bytes", unit: "bytes", samples: [Double(upToDate.1)]))
+        return [
+            Figure(name: "10-device push, HTTP loopback", unit: "changes/s", samples: pushRates),
+            Figure(name: "up-to-date sync: round trips", unit: "count", samples: [Double(upToDate.0)]),
+            Figure(name: "up-to-date sync: body bytes", unit: "bytes", samples: [Double(upToDate.1)]),
+        ]
+    }
 
-        // Bytes on the wire per edit (one device's whole log as `fieldsync sync` pushes it: JSON,
-        // one signature per run, gzip, 500-change pushes), then by encoding.
+    /// Bytes on the wire per edit (one device's whole log as `fieldsync sync` pushes it: JSON,
+    /// one signature per run, gzip, 500-change pushes), then by encoding; syncs over the links.
+    func measureWire(_ generated: StandardScenario.Output, directory: URL) async throws -> [Figure] {
+        var figures: [Figure] = []
         let wire = try WireBenchmark.bytesPerEditByEncoding(generated.deviceLogs[0])
         let sent = wire.encodings.first { $0.encoding == "JSON, one per signed run" }!.bytes
         figures.append(Figure(name: "push bytes per edit, gzip", unit: "bytes", samples: [sent]))
@@ -154,7 +170,12 @@ struct BenchCommand: AsyncParsableCommand {
                 Figure(name: "1,000 reports over \(profile.name)", unit: "s (simulated)", samples: [r.seconds]))
             figures.append(Figure(name: "  bound over \(profile.name)", unit: "s", samples: [r.bound]))
         }
-        // Push throughput against fleet size: n devices push at once over HTTP on loopback.
+        return figures
+    }
+
+    /// Push throughput against fleet size: n devices push at once over HTTP on loopback.
+    func measurePushByFleetSize(directory: URL) async throws -> [Figure] {
+        var figures: [Figure] = []
         for n in [1, 5, 25, 50] {
             var rates: [Double] = []
             for _ in 0..<max(1, repeats / 2) {
@@ -164,7 +185,11 @@ struct BenchCommand: AsyncParsableCommand {
             }
             figures.append(Figure(name: "push, \(n) devices at once", unit: "changes/s", samples: rates))
         }
+        return figures
+    }
 
+    /// Prints the table and writes `--json`.
+    func report(_ figures: [Figure], edits: Int) throws {
         print("")
         print("figure                                    median        min          max          unit")
         for f in figures {

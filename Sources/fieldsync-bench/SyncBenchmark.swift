@@ -4,6 +4,7 @@ import FieldSyncProtocol
 import FieldSyncServer
 import FieldSyncSigning
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 
 /// Sync over real HTTP on loopback: a daemon, devices pushing at once, and an up-to-date sync.

@@ -5,6 +5,7 @@ import FieldSyncProtocol
 import FieldSyncServer
 import FieldSyncSigning
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 
 /// The tour: an embedded fieldsyncd, officers in two counties working offline, a peer meeting in
@@ -32,133 +33,15 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let profile = try LinkProfile.parse(link)
         print("FieldSync demo — files in \(directory.path)\n")
-
-        let server = try await EmbeddedServer.start(database: directory.appendingPathComponent("server.sqlite").path)
-        print("0. fieldsyncd is running on \(server.url.absoluteString) (SQLite). An admin enrolls three officers:")
-        let admin = FieldSyncAPI(transport: URLSessionTransport(baseURL: server.url), token: server.adminToken)
-        var officers: [String: Officer] = [:]
-        for (name, county) in [("amina", "kisumu"), ("brian", "kisumu"), ("wanjiru", "nairobi")] {
-            let enrollment = try await admin.enroll(EnrollmentRequest(county: county, deviceID: "\(name)-tablet"))
-            officers[name] = try await Officer.enroll(
-                name: name, token: enrollment.enrollmentToken, server: server.url, directory: directory,
-                profile: profile)
-            print("   \(name)-tablet in \(county)")
-        }
-        let amina = officers["amina"]!, brian = officers["brian"]!, wanjiru = officers["wanjiru"]!
-        let operatorToken = try await admin.createOperator(
-            OperatorRequest(name: "Kisumu desk", role: "operator", counties: ["kisumu"])
-        ).token
-        let desk = FieldSyncAPI(transport: URLSessionTransport(baseURL: server.url), token: operatorToken)
-
-        var t: UInt64 = 1_795_340_000_000
-        func tick() -> UInt64 { t += 60_000; return t }
-        print("\n1. At the ward office Amina files two reports and syncs; Brian syncs too.")
-        try await amina.write(
-            [
-                .create(county: "kisumu"), .set(field: .serviceCode, value: "pothole"),
-                .set(field: .description, value: "Deep pothole outside Kondele market"),
-                .set(field: .lat, value: -0.0917), .set(field: .long, value: 34.768),
-                .set(field: .status, value: "open"),
-                .set(field: .reporterPhone, value: "+254 700 000 001"),
-            ], "kisumu-0001", tick())
-        try await amina.write(
-            [
-                .create(county: "kisumu"), .set(field: .serviceCode, value: "water_point"),
-                .set(field: .description, value: "Borehole pump broken at Nyalenda"),
-                .set(field: .status, value: "open"),
-            ], "kisumu-0002", tick())
-        try await wanjiru.write(
-            [
-                .create(county: "nairobi"), .set(field: .serviceCode, value: "streetlight"),
-                .set(field: .description, value: "Streetlights out on Jogoo Road"), .set(field: .status, value: "open"),
-            ], "nairobi-0001", tick())
-        for o in [amina, brian, wanjiru] { print("   \(o.name): \(try await o.sync())") }
-
-        print("\n2. The Kisumu officers go to the field, offline for the day, and edit the same reports.")
-        try await amina.write(
-            [.set(field: .status, value: "in_progress"), .set(field: .assignee, value: "roads-crew-3")], "kisumu-0001",
-            tick())
-        try await brian.write(
-            [.set(field: .status, value: "closed"), .addTag("verified-on-site")], "kisumu-0001", tick())
-        try await brian.write([.appendNote(text: "Crew filled it with gravel; needs tarmac.")], "kisumu-0001", tick())
-        try await amina.write([.withdraw(reason: "duplicate of county ticket 2291")], "kisumu-0002", tick())
-        try await brian.write(
-            [.set(field: .priority, value: 1), .appendNote(text: "Queue of 40 people at the kiosk.")], "kisumu-0002",
-            tick())
-        for i in 0..<3 {
-            try await brian.write(
-                [
-                    .create(county: "kisumu"), .set(field: .serviceCode, value: "drainage"),
-                    .set(field: .description, value: .string("Blocked drain \(i + 1), Manyatta")),
-                    .set(field: .status, value: "open"),
-                ], "kisumu-01\(i)", tick())
-        }
-        print("   Amina: pothole → in_progress; water point → withdrawn as a duplicate.")
-        print("   Brian: pothole → closed, tagged, noted; water point → priority 1, noted; 3 new drainage reports.")
-
-        print("\n3. They meet in a village with no signal and sync peer to peer.")
-        let (toBrian, toAmina) = try await PeerExchange.exchange(
-            amina.store, brian.store, aName: "peer:amina", bName: "peer:brian")
-        print(
-            "   Amina → Brian \(toBrian.result.applied) changes, Brian → Amina \(toAmina.result.applied); conflicts opened \(toBrian.result.conflictsOpened + toAmina.result.conflictsOpened)."
-        )
-        let (aState, bState) = (try await amina.store.canonicalState(), try await brian.store.canonicalState())
-        print("   Same state on both tablets: \(aState == bState ? "yes" : "NO")")
-
-        print("\n4. Only Amina reaches a \(profile.name) signal. She carries Brian's signed changes to the server.")
-        print("   amina: \(try await amina.sync())")
-        print("   (Brian's changes were verified against his key, though he never connected.)")
-
-        print("\n5. The Kisumu desk reads the conflict log.")
-        let open = try await desk.conflicts(query: ["state": "open"]).conflicts
-        for c in open {
-            print(
-                "   \(c.id): \(c.candidates.map { "\($0.dot) → \($0.value)" }.joined(separator: "  vs  ")), showing \(c.winner?.value.description ?? "?")"
-            )
-        }
-        let reports = try await desk.reports(query: ["county": "kisumu"]).reports
-        print("\n   Merged reports in Kisumu:")
-        for r in reports {
-            let fields = ["service_code", "status", "priority", "assignee"].compactMap { k in
-                r.fields[k].map { "\(k)=\($0)" }
-            }.joined(separator: ", ")
-            print(
-                "   \(r.id) [\(r.lifecycle)\(r.conflicted.isEmpty ? "" : "; conflict on \(r.conflicted.joined(separator: ", "))")] \(fields)"
-            )
-        }
-
-        print("\n6. The desk keeps Brian's 'closed' on the pothole and confirms the water point withdrawal.")
-        if let status = open.first(where: { $0.field == .status }),
-            let closed = status.candidates.first(where: { $0.value == "closed" })
-        {
-            let r = try await desk.resolve(status.id, ResolveRequest(choose: closed.dot.description))
-            print("   \(status.id) resolved by \(r.change.dot) (a change signed by the server)")
-        }
-        if let lifecycle = open.first(where: { $0.field == .lifecycle }) {
-            let r = try await desk.resolve(lifecycle.id, ResolveRequest(value: Lifecycle.withdrawn))
-            print("   \(lifecycle.id) resolved by \(r.change.dot)")
-        }
-
-        print("\n7. Everyone syncs over \(profile.name); the resolutions reach every tablet.")
-        for o in [amina, brian, wanjiru] { print("   \(o.name): \(try await o.sync())") }
-        let kisumuServer = try await server.service.store.canonicalState(county: "kisumu")
-        let nairobiServer = try await server.service.store.canonicalState(county: "nairobi")
-        let aminaState = try await amina.store.canonicalState()
-        let brianState = try await brian.store.canonicalState()
-        let wanjiruState = try await wanjiru.store.canonicalState()
-        let agree = aminaState == kisumuServer && brianState == kisumuServer && wanjiruState == nairobiServer
-        print("   Every tablet holds exactly its county's state on the server: \(agree ? "yes" : "NO")")
-        print(
-            "   Wanjiru (Nairobi) holds \(try await wanjiru.store.reports(ReportFilter()).count) report(s): other counties' data never reaches her."
-        )
-
-        print("\nConflict log (Kisumu):")
-        for c in try await desk.conflicts(query: ["state": "all"]).conflicts {
-            let how = c.resolution.map { "resolved by \($0.device) → \($0.value)" } ?? "OPEN"
-            print("   \(c.id): \(how)")
-        }
-        await server.stop()
-        for o in [amina, brian, wanjiru] { await o.store.close() }
+        var tour = try await DemoTour.start(directory: directory, profile: profile)
+        try await tour.fileReports()
+        try await tour.editOffline()
+        try await tour.meetInVillage()
+        try await tour.carryToServer()
+        try await tour.resolve(try await tour.readConflictLog())
+        let agree = try await tour.syncEveryone()
+        try await tour.printConflictLog()
+        await tour.stop()
         if !agree { throw ExitCode(1) }
         print("\nDone. Files are in \(directory.path).")
     }

@@ -1,3 +1,4 @@
+import FieldSyncProtocol
 import ArgumentParser
 import FieldSyncClient
 import FieldSyncCore

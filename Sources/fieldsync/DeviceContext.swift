@@ -3,6 +3,7 @@ import FieldSyncClient
 import FieldSyncCore
 import FieldSyncSigning
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 
 /// `--store`: the device's SQLite file.
@@ -10,7 +11,7 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The device's store (SQLite file).", valueName: "path"))
     var store: String = ProcessInfo.processInfo.environment["FIELDSYNC_STORE"] ?? "device.sqlite"
 
-    func open() throws -> SQLiteStore {
+    func open() throws -> any DeviceStore {
         let existed = FileManager.default.fileExists(atPath: store)
         let s = try SQLiteStore(path: store)
         // The store holds the device's private key: keep it readable by its owner only.
@@ -27,7 +28,7 @@ struct DeviceCredentials {
     var token: String
     var server: URL
 
-    static func load(_ store: SQLiteStore) async throws -> DeviceCredentials {
+    static func load(_ store: any DeviceStore) async throws -> DeviceCredentials {
         guard let id = try await store.identity(),
             let county = try await store.setting("device.county"),
             let keyText = try await store.setting("device.key"), let keyData = Data(base64Encoded: keyText),
@@ -42,13 +43,13 @@ struct DeviceCredentials {
     }
 
     /// What is waiting to sync from `store` to this device's server.
-    func status(_ store: SQLiteStore) async throws -> DeviceSync.Status {
+    func status(_ store: any DeviceStore) async throws -> DeviceSync.Status {
         try await DeviceSync(
             store: store, api: FieldSyncAPI(transport: URLSessionTransport(baseURL: server), token: token)
         ).status()
     }
 
-    func save(_ store: SQLiteStore) async throws {
+    func save(_ store: any DeviceStore) async throws {
         try await store.setIdentity(id)
         try await store.setSettings([
             "device.county": county, "device.key": key.rawRepresentation.base64EncodedString(),
@@ -59,7 +60,7 @@ struct DeviceCredentials {
 
 /// Writes changes as the enrolled device, signed.
 func writeSigned(
-    _ store: SQLiteStore, _ ops: [ReportOperation], to report: ReportID, county: String? = nil
+    _ store: any DeviceStore, _ ops: [ReportOperation], to report: ReportID, county: String? = nil
 ) async throws -> Change {
     let credentials = try await DeviceCredentials.load(store)
     let key = credentials.key

@@ -1,3 +1,4 @@
+import FieldSyncSigning
 import ArgumentParser
 import FieldSyncCore
 import FieldSyncStore

@@ -2,6 +2,7 @@ import ArgumentParser
 import FieldSyncCore
 import FieldSyncScenario
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 
 /// Ingests a seeded workload batch by batch and acknowledges each commit on standard output.

@@ -1,7 +1,9 @@
+import FieldSyncSigning
 import ArgumentParser
 import FieldSyncClient
 import FieldSyncCore
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 
 /// `fieldsync sync`: push and pull until up to date.

@@ -1,7 +1,9 @@
+import FieldSyncProtocol
 import ArgumentParser
 import FieldSyncCore
 import FieldSyncServer
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 
 extension Admin {

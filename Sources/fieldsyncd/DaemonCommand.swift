@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import FieldSyncCore
 import FieldSyncPostgres
 import FieldSyncProtocol

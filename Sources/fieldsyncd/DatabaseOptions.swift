@@ -4,6 +4,7 @@ import FieldSyncPostgres
 import FieldSyncServer
 import FieldSyncSigning
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 import Logging
 

@@ -1,3 +1,5 @@
+import FieldSyncSigning
+import FieldSyncStore
 import ArgumentParser
 import FieldSyncServer
 import Foundation

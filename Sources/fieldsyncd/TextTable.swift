@@ -1,3 +1,4 @@
+import Foundation
 /// Prints rows under a header in aligned columns (two spaces apart; the last column unpadded).
 enum TextTable {
     /// Prints the table to standard output.

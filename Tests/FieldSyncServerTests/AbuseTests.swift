@@ -1,3 +1,4 @@
+import FieldSyncSQLite
 import FieldSyncClient
 import FieldSyncCore
 import FieldSyncProtocol
@@ -7,6 +8,7 @@ import FieldSyncStore
 import Foundation
 import Synchronization
 import Testing
+import FieldSyncTestSupport
 
 /// Deliberate misuse: token guessing, replayed batches, injection strings in every text field,
 /// pathological bodies, revocation in the middle of a sync. Each is refused clearly (or, for a

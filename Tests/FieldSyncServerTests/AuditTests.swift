@@ -5,6 +5,7 @@ import FieldSyncServer
 import FieldSyncStore
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// Every administrative and operator action leaves an audit entry: who, when, from where, what
 /// (issue 14, item 7); operators read only their counties'; a resolution names its operator.

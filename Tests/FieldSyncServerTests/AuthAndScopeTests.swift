@@ -1,3 +1,4 @@
+import FieldSyncSQLite
 import FieldSyncClient
 import FieldSyncCore
 import FieldSyncProtocol
@@ -6,6 +7,7 @@ import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// Who may do what: tokens, revocation, counties, signatures.
 @Suite(.serialized) struct AuthAndScopeTests {

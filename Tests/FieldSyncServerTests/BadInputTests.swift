@@ -1,3 +1,4 @@
+import FieldSyncSQLite
 import FieldSyncClient
 import FieldSyncCore
 import FieldSyncProtocol
@@ -6,6 +7,7 @@ import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// A table of bad requests: each gets a 4xx with its stable code and a message, and the stored
 /// data is byte-identical before and after.

@@ -1,6 +1,7 @@
 import FieldSyncServer
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// Connections cannot pin the daemon (issue 13, item 2): idle and slow-header connections are
 /// closed, open connections are capped, and requests beyond the in-flight cap are refused at once.

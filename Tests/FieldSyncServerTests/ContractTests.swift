@@ -1,3 +1,5 @@
+import FieldSyncSQLite
+import FieldSyncSigning
 import FieldSyncClient
 import FieldSyncCore
 import FieldSyncProtocol
@@ -5,6 +7,7 @@ import FieldSyncServer
 import FieldSyncStore
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// What an outside client, written from `protocol/` alone, meets at the edges of the contract
 /// (issue 13, item 10): documented codes, canonical orders, explicit nulls, stable types.

@@ -3,8 +3,10 @@ import FieldSyncCore
 import FieldSyncProtocol
 import FieldSyncServer
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// Pull cursors name the database's epoch: a cursor the database cannot have issued (another
 /// epoch, or a position beyond its last — it was restored from an older backup) starts the

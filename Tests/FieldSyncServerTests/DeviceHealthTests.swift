@@ -6,6 +6,7 @@ import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// A device keeps why its last sync failed, and that it was revoked, for `fieldsync status`
 /// (issue 14, item 8); unknown query parameters are refused, not ignored (item 6).

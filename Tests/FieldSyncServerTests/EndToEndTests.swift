@@ -1,3 +1,4 @@
+import FieldSyncSQLite
 import FieldSyncClient
 import FieldSyncCore
 import FieldSyncProtocol
@@ -7,6 +8,7 @@ import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 @Suite(.serialized) struct EndToEndTests {
     @Test func twoDevicesConvergeThroughTheServer() async throws {

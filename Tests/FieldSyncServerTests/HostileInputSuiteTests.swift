@@ -6,6 +6,7 @@ import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// The hostile-input suite (issue 13): every request an attacker was seen to send, and more of
 /// the same classes. For each: the status and code, the daemon still answers, its memory stays

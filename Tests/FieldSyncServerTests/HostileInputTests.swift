@@ -6,6 +6,7 @@ import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// Hostile input the daemon must survive unchanged (issue 13, first items): integers past what
 /// a store holds, label-set growth through unknown paths, and the database file's mode.

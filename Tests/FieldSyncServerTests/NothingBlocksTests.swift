@@ -4,8 +4,10 @@ import FieldSyncProtocol
 import FieldSyncServer
 import FieldSyncSigning
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// Nothing blocks a device: a refused change is set aside alone; restored, cloned and wrong-clock
 /// phones recover before they push; every valid change reaches the server and every device.
@@ -359,8 +361,8 @@ import Testing
         try await sync(a)
         try await sync(a)  // an up-to-date sync: reads only
         // The shell revokes the device from another process while the daemon runs.
-        let binary = try #require(CLITests.binary("fieldsyncd"), "build fieldsyncd first (swift build)")
-        let (status, output) = try await DaemonProcessTests.run(
+        let binary = try #require(Binaries.binary("fieldsyncd"), "build fieldsyncd first (swift build)")
+        let (status, output) = try await Binaries.run(
             binary, ["admin", "revoke", "tab-a", "--db", server.dbPath])
         #expect(status == 0, "\(output)")
         let b = try await server.device("tab-b")  // a write by the daemon after the shell's write

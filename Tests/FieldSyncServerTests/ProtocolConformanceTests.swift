@@ -5,6 +5,7 @@ import FieldSyncServer
 import FieldSyncSigning
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// The protocol documents are the contract: every route in the OpenAPI document exists and vice
 /// versa, and the test vectors replay against a live daemon.

@@ -4,6 +4,7 @@ import Hummingbird
 import Testing
 
 @testable import FieldSyncServer
+import FieldSyncTestSupport
 
 /// The route table is written once as `HTTPAPI.routes`; these keep the router's registrations
 /// and the 405 normaliser from drifting from it (the OpenAPI document is held to it by

@@ -1,3 +1,4 @@
+import FieldSyncSQLite
 import FieldSyncClient
 import FieldSyncCore
 import FieldSyncProtocol
@@ -6,6 +7,7 @@ import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// One signature per run of a device's own consecutive changes: accepted whole or partly held,
 /// refused when anything in the run was altered, forged or left uncovered.

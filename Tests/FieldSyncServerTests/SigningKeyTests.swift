@@ -4,8 +4,10 @@ import FieldSyncProtocol
 import FieldSyncServer
 import FieldSyncSigning
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// The server's signing key can live outside the database, and be rotated (issue 13, item 5).
 @Suite(.serialized) struct SigningKeyTests {

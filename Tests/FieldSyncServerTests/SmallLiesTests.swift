@@ -1,9 +1,11 @@
+import FieldSyncServer
 import FieldSyncClient
 import FieldSyncCore
 import FieldSyncProtocol
 import FieldSyncStore
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// What the tools say is what happened (issue 14, item 9).
 @Suite(.serialized) struct SmallLiesTests {
@@ -29,7 +31,7 @@ import Testing
         let server = try await TestServer.start()
         let dir = server.dir
         let s = server.baseURL.absoluteString
-        func run(_ args: [String]) async throws -> CLITests.Run { try await CLITests.cli(args, in: dir) }
+        func run(_ args: [String]) async throws -> Binaries.Run { try await Binaries.cli(args, in: dir) }
         let e = try await server.service.enroll(
             EnrollmentRequest(county: "kisumu", deviceID: "cli-a"), by: .currentShell
         )

@@ -2,8 +2,10 @@ import FieldSyncCore
 import FieldSyncProtocol
 import FieldSyncServer
 import FieldSyncStore
+import FieldSyncSQLite
 import Foundation
 import Testing
+import FieldSyncTestSupport
 
 /// Operator and admin tokens can be revoked and can expire; admin tokens have their own prefix
 /// (issue 13, item 6).

@@ -4,6 +4,7 @@ import FieldSyncStore
 import Foundation
 import PropertyBased
 import Testing
+import FieldSyncTestSupport
 
 /// Every storage behaviour the daemon relies on, written once and run against each engine
 /// (SQLite and PostgreSQL). A behaviour that differs between them is a failure here unless it

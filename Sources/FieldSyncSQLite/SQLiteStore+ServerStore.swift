@@ -1,0 +1,40 @@
+public import FieldSyncCore
+public import FieldSyncStore
+import Foundation
+
+/// The server-store seam on SQLite: epochs, positions and the rest of `ServerStore`.
+extension SQLiteStore: ServerStore {
+    /// Crashes injected on purpose (from the options).
+    public nonisolated var faults: FaultInjector? { options.faults }
+
+    /// The database's epoch (made on first use).
+    public func epoch() throws(FieldSyncError) -> String {
+        defer { db.resetBusyStatements() }
+        try db.statement("INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', ?)").bind(.text(Self.makeEpoch()))
+            .run()
+        let s = try db.statement("SELECT value FROM meta WHERE key = 'epoch'")
+        guard try s.step() else {
+            throw FieldSyncError(.storage, "the store's epoch could not be read; run integrity_check")
+        }
+        return s.text(0)
+    }
+
+    /// Gives the database a new epoch.
+    public func renewEpoch() throws(FieldSyncError) -> String {
+        let epoch = Self.makeEpoch()
+        try db.statement("INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch', ?)").bind(.text(epoch)).run()
+        return epoch
+    }
+
+    /// The highest pull position issued.
+    public func lastPosition() throws(FieldSyncError) -> Int64 {
+        try db.scalar("SELECT coalesce(max(arrival), 0) FROM changes") ?? 0
+    }
+
+    /// The highest sequence number held of each of these logs (0 for one not held).
+    public func highestSeqs(of devices: [DeviceID]) throws(FieldSyncError) -> [DeviceID: UInt64] {
+        var result: [DeviceID: UInt64] = [:]
+        for d in devices { result[d] = try highestSeq(of: d) }
+        return result
+    }
+}
