@@ -72,6 +72,7 @@ public enum PeerExchange {
     }
 
     /// Exchanges changes both ways.
+    @discardableResult
     public static func exchange(
         _ a: any DeviceStore, _ b: any DeviceStore, aName: String, bName: String,
         county: String? = nil

@@ -145,7 +145,7 @@ extension SQLiteStore {
     /// A report's head without taking it out of the cache.
     func peekHead(_ id: ReportID) throws(FieldSyncError) -> ReportHead? {
         if let h = headCache[id] { return h }
-        var source = SQLiteIngestSource(db: db, cache: [:])
+        let source = SQLiteIngestSource(db: db, cache: [:])
         return try source.storedHead(id)
     }
 

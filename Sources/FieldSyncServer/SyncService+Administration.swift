@@ -1,8 +1,8 @@
 public import FieldSyncCore
 public import FieldSyncProtocol
-public import FieldSyncSigning
-public import FieldSyncStore
-public import Foundation
+import FieldSyncSigning
+import FieldSyncStore
+import Foundation
 import Prometheus
 
 /// Administration (admins only): enrollment tokens, operators and admins, devices and their

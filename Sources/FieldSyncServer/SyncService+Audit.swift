@@ -9,10 +9,21 @@ extension SyncService {
         _ action: AuditAction, by caller: Principal, from address: String?, county: String?,
         subject: String, detail: String
     ) async throws(FieldSyncError) {
+        try await Self.appendAudit(
+            to: store, action, by: caller, from: address, atMillis: now(), county: county, subject: subject,
+            detail: detail)
+    }
+
+    /// Appends one entry to `store`'s audit log: how every caller is named in it (the service,
+    /// and fieldsyncd's commands run without a service, as `.currentShell`).
+    public static func appendAudit(
+        to store: any ServerStore, _ action: AuditAction, by caller: Principal, from address: String?,
+        atMillis: UInt64, county: String?, subject: String, detail: String
+    ) async throws(FieldSyncError) {
         let (actor, role) = caller.auditName
         try await store.appendAudit(
             AuditEntry(
-                atMillis: now(), actor: actor, role: role, address: address ?? "local",
+                atMillis: atMillis, actor: actor, role: role, address: address ?? "local",
                 action: action, county: county, subject: subject, detail: detail))
     }
 

@@ -1,8 +1,8 @@
 public import FieldSyncCore
 public import FieldSyncProtocol
-public import FieldSyncSigning
+import FieldSyncSigning
 public import FieldSyncStore
-public import Foundation
+import Foundation
 import Prometheus
 
 /// What operators read and decide, within their counties: reports, conflicts and their

@@ -1,5 +1,5 @@
 public import FieldSyncCore
-public import FieldSyncProtocol
+import FieldSyncProtocol
 public import FieldSyncSigning
 public import FieldSyncStore
 public import Foundation

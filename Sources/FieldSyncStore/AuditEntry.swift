@@ -1,5 +1,5 @@
-public import FieldSyncCore
-public import Foundation
+import FieldSyncCore
+import Foundation
 
 /// What an audit entry records.
 public enum AuditAction: String, Codable, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-public import FieldSyncCore
+import FieldSyncCore
 
 /// How a device's syncs have gone, as the server saw them: recorded at its syncs (at most once
 /// a minute unless the outcome changes), shown to the IT desk.

@@ -46,6 +46,7 @@ public protocol DeviceStore: LogStore {
     func dependents(of dots: Set<Dot>) async throws(FieldSyncError) -> [(Change, Dot)]
     /// Removes `removing` and what depends on it, inserts `adding`, and rebuilds the merged state,
     /// in one transaction.
+    @discardableResult
     func rewrite(removing: Set<Dot>, adding: [SignedChange]) async throws(FieldSyncError) -> LogRewrite
 }
 

@@ -1,5 +1,5 @@
 public import FieldSyncCore
-public import Foundation
+import Foundation
 import Synchronization
 
 /// Deliberate crashes at named points of the write and read paths, for fault-injection runs

@@ -1,10 +1,10 @@
-public import FieldSyncCore
-public import Foundation
+package import FieldSyncCore
+package import Foundation
 
 /// Where an `IngestPlan` reads what a batch touches: the store's heads, log heads, held changes.
 /// `SQLiteStore` reads its file on demand; `PostgresStore` loads the batch's rows in one query
 /// first and answers from them. The plan never writes: the engine writes what it decided.
-public protocol IngestSource {
+package protocol IngestSource {
     /// The stored head of a report, `nil` if the store does not hold it.
     mutating func head(_ id: ReportID) throws -> ReportHead?
     /// The highest sequence number held of a device's log (0 if none).
@@ -24,9 +24,9 @@ public protocol IngestSource {
 /// server, when its author's log is held up to the seq before it); a change held already is a
 /// duplicate if byte for byte the same and a reused dot otherwise; a change that can never apply
 /// is refused alone, and the rest of the batch goes on. I/O-free: reads go through `IngestSource`.
-public struct IngestPlan: Sendable {
+package struct IngestPlan: Sendable {
     /// How the store holds logs.
-    public enum Mode: Sendable, Hashable {
+    package enum Mode: Sendable, Hashable {
         /// Every device's log is a dense prefix `1...n` (a gap waits, then is refused).
         case server
         /// Logs may have gaps (a device holds what peers and the server gave it).
@@ -37,42 +37,42 @@ public struct IngestPlan: Sendable {
     }
 
     /// A change to insert.
-    public struct Row: Sendable {
+    package struct Row: Sendable {
         /// The change.
-        public var change: Change
+        package var change: Change
         /// Its canonical binary form.
-        public var body: Data
+        package var body: Data
         /// Its signature, or its run's (on a run's last change).
-        public var signature: Data?
+        package var signature: Data?
         /// How many changes the signature covers.
-        public var run: Int
+        package var run: Int
     }
 
     /// The limits every change must respect.
-    public let limits: ChangeLimits
+    package let limits: ChangeLimits
     /// How the store holds logs.
-    public let mode: Mode
+    package let mode: Mode
 
     /// Output: the changes to insert, in the order they were applied.
-    public private(set) var rows: [Row] = []
+    package private(set) var rows: [Row] = []
     /// Output: the working heads (every report the batch touched).
-    public private(set) var heads: [ReportID: ReportHead] = [:]
+    package private(set) var heads: [ReportID: ReportHead] = [:]
     /// Output: reports whose heads changed.
-    public private(set) var dirty: Set<ReportID> = []
+    package private(set) var dirty: Set<ReportID> = []
     /// Output: the highest sequence number of each author's log after the batch.
-    public private(set) var highest: [DeviceID: UInt64] = [:]
+    package private(set) var highest: [DeviceID: UInt64] = [:]
     /// Output: new changes per author.
-    public private(set) var counts: [DeviceID: Int] = [:]
+    package private(set) var counts: [DeviceID: Int] = [:]
     /// Output: notes appended.
-    public private(set) var notes: [(ReportID, Note)] = []
+    package private(set) var notes: [(ReportID, Note)] = []
     /// Output: media attached.
-    public private(set) var media: [(ReportID, MediaAttachment)] = []
+    package private(set) var media: [(ReportID, MediaAttachment)] = []
     /// Output: conflicts resolved, with the resolving change.
-    public private(set) var resolved: [(Conflict, Change)] = []
+    package private(set) var resolved: [(Conflict, Change)] = []
     /// Output: the counts.
-    public private(set) var result = IngestResult()
+    package private(set) var result = IngestResult()
     /// Output: the refused changes, in the order they were refused, with the change itself.
-    public private(set) var refused: [(RefusedChange, Change)] = []
+    package private(set) var refused: [(RefusedChange, Change)] = []
 
     private var loadedHeads: [ReportID: ReportHead] = [:]
     private var unheld: Set<ReportID> = []
@@ -83,13 +83,13 @@ public struct IngestPlan: Sendable {
     private var refusedCodes: [Dot: FieldSyncError.Code] = [:]
 
     /// A plan with nothing loaded.
-    public init(limits: ChangeLimits, mode: Mode = .server) {
+    package init(limits: ChangeLimits, mode: Mode = .server) {
         self.limits = limits
         self.mode = mode
     }
 
     /// Forgets every output before another `run` (what was read from the source is kept).
-    public mutating func reset() {
+    package mutating func reset() {
         rows = []; heads = [:]; dirty = []; highest = [:]; counts = [:]; notes = []; media = []; resolved = []
         result = IngestResult(); refused = []; newByDot = [:]; refusedSeqs = [:]; refusedCreates = [:];
         refusedCodes = [:]
@@ -98,7 +98,7 @@ public struct IngestPlan: Sendable {
     /// Works out the batch. `preRefused` are changes the caller refused already (signature,
     /// author, county): they are reported as refused, and changes depending on them too. Throws
     /// only what the source throws (and, in replay mode, a change that cannot be replayed).
-    public mutating func run<S: IngestSource>(
+    package mutating func run<S: IngestSource>(
         _ changes: [SignedChange], preRefused: [Dot: FieldSyncError] = [:],
         from source: inout S
     ) throws {

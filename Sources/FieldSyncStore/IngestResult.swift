@@ -1,5 +1,5 @@
 public import FieldSyncCore
-public import Foundation
+import Foundation
 
 /// What one ingested batch did.
 public struct IngestResult: Hashable, Sendable, Codable {

@@ -1,5 +1,5 @@
 public import FieldSyncCore
-public import Foundation
+import Foundation
 
 /// Filters for listing reports.
 public struct ReportFilter: Sendable, Hashable {

@@ -1,10 +1,10 @@
-public import FieldSyncCore
+package import FieldSyncCore
 
 /// The lower-cased text an operator can search in a report: description, address, category,
 /// status notes, ward, tags. Never personal data.
-public enum SearchText {
+package enum SearchText {
     /// The search text of a head with its current values.
-    public static func of(_ head: ReportHead, _ values: [FieldName: FieldValue]) -> String {
+    package static func of(_ head: ReportHead, _ values: [FieldName: FieldValue]) -> String {
         let fields: [FieldName] = [.description, .address, .serviceCode, .serviceName, .statusNotes, .ward]
         return (fields.compactMap { values[$0]?.stringValue } + head.tagList).joined(separator: " ").lowercased()
     }

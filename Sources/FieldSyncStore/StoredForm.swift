@@ -1,23 +1,23 @@
-public import FieldSyncCore
-public import Foundation
+package import FieldSyncCore
+package import Foundation
 
 /// Decoding what a store wrote: a failure means the database was damaged, and says so in the
 /// same words whichever engine holds it.
-public enum StoredForm {
+package enum StoredForm {
     /// A stored report head.
-    public static func head(_ data: Data) throws(FieldSyncError) -> ReportHead {
+    package static func head(_ data: Data) throws(FieldSyncError) -> ReportHead {
         do throws(FieldSyncError) { return try ReportHeadCodec.decode(data) } catch {
             throw damaged("report head", error)
         }
     }
 
     /// A stored change.
-    public static func change(_ data: Data) throws(FieldSyncError) -> Change {
+    package static func change(_ data: Data) throws(FieldSyncError) -> Change {
         do throws(FieldSyncError) { return try ChangeCodec.decode(data) } catch { throw damaged("change", error) }
     }
 
     /// A stored conflict record.
-    public static func conflict(_ data: Data) throws(FieldSyncError) -> Conflict {
+    package static func conflict(_ data: Data) throws(FieldSyncError) -> Conflict {
         do throws(FieldSyncError) { return try ConflictCodec.decode(data) } catch {
             throw damaged("conflict record", error)
         }

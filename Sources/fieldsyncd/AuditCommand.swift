@@ -47,9 +47,7 @@ extension Admin {
 
 /// Records an action taken from the shell in the audit log.
 func shellAudit(_ store: any ServerStore, _ action: AuditAction, subject: String, detail: String) async throws {
-    let (actor, role) = Principal.currentShell.auditName
-    try await store.appendAudit(
-        AuditEntry(
-            atMillis: UInt64(Date().timeIntervalSince1970 * 1000), actor: actor, role: role,
-            address: "local", action: action, county: nil, subject: subject, detail: detail))
+    try await SyncService.appendAudit(
+        to: store, action, by: .currentShell, from: nil, atMillis: UInt64(Date().timeIntervalSince1970 * 1000),
+        county: nil, subject: subject, detail: detail)
 }

@@ -40,7 +40,7 @@ import FieldSyncTestSupport
         p.standardError = try FileHandle(
             forWritingTo: {
                 let log = dir.appendingPathComponent("\(name).log")
-                FileManager.default.createFile(atPath: log.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: log.path, contents: nil)
                 return log
             }())
         try p.run()

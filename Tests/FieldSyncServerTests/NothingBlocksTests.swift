@@ -12,6 +12,7 @@ import FieldSyncTestSupport
 /// Nothing blocks a device: a refused change is set aside alone; restored, cloned and wrong-clock
 /// phones recover before they push; every valid change reaches the server and every device.
 @Suite(.serialized) struct NothingBlocksTests {
+    @discardableResult
     func sync(_ d: TestDevice, batch: Int = 500) async throws -> DeviceSync.Summary {
         let key = d.key
         var s = DeviceSync(store: d.store, api: d.api, runSigner: { key.signRun($0) }, signer: { key.sign($0) })

@@ -1,9 +1,9 @@
-package import FieldSyncCore
+import FieldSyncCore
 package import FieldSyncPostgres
 package import FieldSyncStore
-package import FieldSyncSQLite
-package import Foundation
-package import Testing
+import FieldSyncSQLite
+import Foundation
+import Testing
 
 /// The storage engines the conformance suite runs against. PostgreSQL runs when
 /// `FIELDSYNC_TEST_POSTGRES_URL` names a database (`.ci/run` starts one and sets it); under

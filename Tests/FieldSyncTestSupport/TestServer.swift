@@ -1,12 +1,12 @@
 package import FieldSyncClient
 package import FieldSyncCore
-package import FieldSyncProtocol
+import FieldSyncProtocol
 package import FieldSyncServer
 package import FieldSyncSigning
-package import FieldSyncStore
+import FieldSyncStore
 package import FieldSyncSQLite
 package import Foundation
-package import Testing
+import Testing
 
 /// A real fieldsyncd on a loopback port, with its SQLite file in a temporary directory.
 package final class TestServer: Sendable {
