@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "FieldSyncStoreTests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncScenario", "FieldSyncPostgres",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncScenario",
                 "FieldSyncTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: settings
@@ -159,12 +159,13 @@ let package = Package(
             name: "FieldSyncSQLiteTests",
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncScenario", "FieldSyncTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: settings
         ),
         .testTarget(
             name: "FieldSyncPostgresTests",
-            dependencies: ["FieldSyncCore", "FieldSyncStore", "FieldSyncPostgres", "FieldSyncTestSupport"],
+            dependencies: ["FieldSyncCore", "FieldSyncPostgres", "FieldSyncTestSupport"],
             swiftSettings: settings
         ),
         .testTarget(
@@ -180,7 +181,8 @@ let package = Package(
         .testTarget(
             name: "FieldSyncClientTests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
+                "FieldSyncCore", "FieldSyncScenario", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol",
+                "FieldSyncSigning",
                 "FieldSyncClient", "FieldSyncServer", "FieldSyncTestSupport",
             ],
             swiftSettings: settings
@@ -188,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "FieldSyncFleetTests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncFleet", "FieldSyncClient",
+                "FieldSyncCore", "FieldSyncFleet", "FieldSyncClient",
                 "FieldSyncTestSupport",
             ],
             swiftSettings: settings
@@ -196,7 +198,8 @@ let package = Package(
         .testTarget(
             name: "FieldSyncServerTests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
+                "FieldSyncCore", "FieldSyncScenario", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol",
+                "FieldSyncSigning",
                 "FieldSyncServer", "FieldSyncClient", "FieldSyncTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
@@ -206,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "FieldSyncCLITests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
+                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol",
                 "FieldSyncServer", "FieldSyncClient", "FieldSyncFleet", "FieldSyncTestSupport",
             ],
             swiftSettings: settings
@@ -215,7 +218,7 @@ let package = Package(
             name: "FieldSyncDaemonTests",
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
-                "FieldSyncServer", "FieldSyncClient", "FieldSyncTestSupport",
+                "FieldSyncClient", "FieldSyncTestSupport",
             ],
             swiftSettings: settings
         ),
