@@ -59,6 +59,16 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
         case rateLimited = "rate_limited"
         case timeout = "timeout"
         case overloaded = "overloaded"
+        // Media and uploads (tus).
+        case uploadConflict = "upload_conflict"
+        case uploadExpired = "upload_expired"
+        case checksumMismatch = "checksum_mismatch"
+        case mediaMismatch = "media_mismatch"
+        case mediaNotReferenced = "media_not_referenced"
+        case mediaPurged = "media_purged"
+        case unsupportedTusVersion = "unsupported_tus_version"
+        case unsupportedContentType = "unsupported_content_type"
+        case rangeNotSatisfiable = "range_not_satisfiable"
         case internalError = "internal_error"
     }
 }

@@ -235,6 +235,21 @@ enum PostgresSchema {
         ],
         // 6: the changes a device said it still held for the server at its last sync.
         ["ALTER TABLE device_health ADD COLUMN pending bigint"],
+        // 7: media blobs by SHA-256, in the pieces they were uploaded in (a range read touches only
+        // the pieces it needs); partial uploads in pieces as they arrive; purged blobs keep their row.
+        [
+            "CREATE TABLE blobs(sha256 text PRIMARY KEY, size bigint NOT NULL, purged_reason text, purged_ms bigint)",
+            "CREATE TABLE blob_pieces(sha256 text NOT NULL, start bigint NOT NULL, data bytea NOT NULL, PRIMARY KEY(sha256, start))",
+            """
+            CREATE TABLE uploads(id text PRIMARY KEY, sha256 text NOT NULL, length bigint NOT NULL, device text NOT NULL,
+                county text NOT NULL, content_type text NOT NULL, created_ms bigint NOT NULL, expires_ms bigint NOT NULL)
+            """,
+            "CREATE INDEX uploads_by_device ON uploads(device)",
+            """
+            CREATE TABLE upload_pieces(id text NOT NULL REFERENCES uploads(id) ON DELETE CASCADE, start bigint NOT NULL,
+                data bytea NOT NULL, PRIMARY KEY(id, start))
+            """,
+        ],
     ]
 
     /// The version a fully migrated database has.

@@ -260,3 +260,24 @@ extension PostgresStore {
         }
     }
 }
+
+extension PostgresStore {
+    /// The reports that attach the blob `sha256`, with their counties and what each declared.
+    public func mediaReferences(_ sha256: String) async throws(FieldSyncError) -> [MediaReference] {
+        try await withConnection { conn in
+            var result: [MediaReference] = []
+            for row in try await conn.rows(
+                """
+                SELECT m.report, r.county, m.content_type, m.size FROM media m JOIN reports r ON r.id = m.report
+                WHERE m.sha256 = \(sha256) ORDER BY m.report
+                """, self.logger)
+            {
+                let (report, county, type, size) = try row.decode((String, String, String, Int64).self)
+                guard let id = ReportID(rawValue: report) else { continue }
+                result.append(
+                    MediaReference(report: id, county: county, contentType: type, size: UInt64(clamping: size)))
+            }
+            return result
+        }
+    }
+}

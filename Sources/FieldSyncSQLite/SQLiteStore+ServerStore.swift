@@ -38,3 +38,25 @@ extension SQLiteStore: ServerStore {
         return result
     }
 }
+
+extension SQLiteStore {
+    /// The reports that attach the blob `sha256`, with their counties and what each declared.
+    public func mediaReferences(_ sha256: String) throws(FieldSyncError) -> [MediaReference] {
+        try flush()
+        defer { db.resetBusyStatements() }
+        let s = try db.statement(
+            """
+            SELECT m.report, r.county, m.content_type, m.size FROM media m JOIN reports r ON r.id = m.report
+            WHERE m.sha256 = ? ORDER BY m.report
+            """
+        ).bind(.text(sha256))
+        var result: [MediaReference] = []
+        while try s.step() {
+            guard let report = ReportID(rawValue: s.text(0)) else { continue }
+            result.append(
+                MediaReference(
+                    report: report, county: s.text(1), contentType: s.text(2), size: UInt64(clamping: s.int64(3))))
+        }
+        return result
+    }
+}

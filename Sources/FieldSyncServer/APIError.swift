@@ -30,6 +30,13 @@ public struct APIError: HTTPResponseError, Sendable {
         case .bodyTooLarge: return .contentTooLarge
         case .unsupportedEncoding: return .unsupportedMediaType
         case .rateLimited: return .tooManyRequests
+        case .uploadConflict: return .conflict
+        case .uploadExpired, .mediaPurged: return .gone
+        case .checksumMismatch, .mediaMismatch: return HTTPResponse.Status(code: 460, reasonPhrase: "Checksum Mismatch")
+        case .mediaNotReferenced: return .forbidden
+        case .unsupportedTusVersion: return .preconditionFailed
+        case .unsupportedContentType: return .unsupportedMediaType
+        case .rangeNotSatisfiable: return .rangeNotSatisfiable
         case .timeout, .overloaded: return .serviceUnavailable
         case .storage, .internalError, .schemaTooNew, .databaseInUse, .wrongStore: return .internalServerError
         case .invalidIdentifier, .invalidSequence, .invalidContext, .invalidOperation, .unknownField, .fieldTooLarge,

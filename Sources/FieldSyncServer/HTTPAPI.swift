@@ -28,6 +28,8 @@ public struct HTTPAPI: Sendable {
         "POST /v1/admin/enrollments", "POST /v1/admin/operators", "GET /v1/admin/operators",
         "POST /v1/admin/operators/{id}/revoke",
         "GET /v1/admin/devices", "POST /v1/admin/devices/{id}/revoke",
+        "OPTIONS /v1/uploads", "POST /v1/uploads", "HEAD /v1/uploads/{id}", "PATCH /v1/uploads/{id}",
+        "DELETE /v1/uploads/{id}", "GET /v1/media/{sha256}",
     ]
 
     /// Builds the router.
@@ -39,6 +41,7 @@ public struct HTTPAPI: Sendable {
         addDeviceRoutes(to: router)
         addOperatorRoutes(to: router)
         addAdminRoutes(to: router)
+        addMediaRoutes(to: router)
         return router
     }
 

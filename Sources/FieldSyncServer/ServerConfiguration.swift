@@ -36,6 +36,21 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var maxRequestsInFlight = 256
     /// Responses larger than this are compressed when the client accepts it.
     public var compressAboveBytes = 512
+    /// Largest media file (a photo), in bytes.
+    public var maxMediaBytes: UInt64 = 20 * 1024 * 1024
+    /// Bytes one device may have in partial uploads at once (what its open uploads still lack).
+    public var maxMediaInFlightBytes: UInt64 = 100 * 1024 * 1024
+    /// Partial uploads one device may have open at once.
+    public var maxUploadsPerDevice = 20
+    /// Largest piece of an upload one request may carry, in bytes.
+    public var maxUploadPieceBytes = 4 * 1024 * 1024
+    /// How long a partial upload is kept without progress, in hours.
+    public var uploadExpiryHours = 72
+    /// The content types media may have.
+    public var mediaTypes: Set<String> = [
+        "image/jpeg", "image/png", "image/webp", "image/heic", "image/gif", "application/pdf", "audio/mpeg",
+        "audio/mp4", "video/mp4",
+    ]
     /// The author id under which the server writes operators' resolutions.
     public var serverDeviceID = "fieldsyncd"
 

@@ -2,6 +2,7 @@ public import FieldSyncCore
 import FieldSyncProtocol
 public import FieldSyncSigning
 public import FieldSyncStore
+import FieldSyncSQLite
 public import Foundation
 import Prometheus
 
@@ -10,6 +11,8 @@ import Prometheus
 public struct SyncService: Sendable {
     /// The store holding every log and the directory (SQLite or PostgreSQL).
     public let store: any ServerStore
+    /// Where media bytes are kept (files beside a SQLite database, or PostgreSQL).
+    public let blobs: any BlobStore
     /// Limits and policies.
     public let configuration: ServerConfiguration
     /// The metrics.
@@ -37,10 +40,11 @@ public struct SyncService: Sendable {
     public init(
         store: any ServerStore, configuration: ServerConfiguration = ServerConfiguration(),
         metrics: ServerMetrics = ServerMetrics(),
-        signingKey: DeviceKey? = nil, requireSigningKey: Bool = true,
+        signingKey: DeviceKey? = nil, requireSigningKey: Bool = true, blobs: (any BlobStore)? = nil,
         now: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }
     ) async throws(FieldSyncError) {
         self.store = store
+        if let blobs { self.blobs = blobs } else { self.blobs = try Self.defaultBlobs(for: store) }
         self.configuration = configuration
         self.metrics = metrics
         self.now = now
@@ -52,6 +56,16 @@ public struct SyncService: Sendable {
         serverID = try DeviceID(validating: configuration.serverDeviceID)
         try await store.setIdentity(serverID)
         epoch = try await store.epoch()
+    }
+
+    /// The media store that goes with `store`: PostgreSQL keeps blobs itself; a SQLite database
+    /// keeps them as files in `<database>-media` beside it.
+    static func defaultBlobs(for store: any ServerStore) throws(FieldSyncError) -> any BlobStore {
+        if let blobs = store as? any BlobStore { return blobs }
+        if let sqlite = store as? SQLiteStore {
+            return try FileBlobStore(directory: URL(fileURLWithPath: sqlite.path + "-media"))
+        }
+        throw FieldSyncError(.internalError, "no media store for this kind of database; give one (--media-dir)")
     }
 
     // MARK: Scope

@@ -1,10 +1,31 @@
 import Crypto
 public import Foundation
 
-/// Content digests for comparing stores and states (not for secrets).
+/// Content digests for comparing stores and states, and for checking uploaded bytes (not for
+/// secrets).
 public enum Digest {
     /// The SHA-256 of `data`, as lower-case hex.
     public static func sha256Hex(_ data: Data) -> String {
         SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The SHA-1 of `data` (tus's mandatory per-chunk checksum), raw bytes.
+    public static func sha1(_ data: Data) -> Data { Data(Insecure.SHA1.hash(data: data)) }
+
+    /// The SHA-256 of `data`, raw bytes.
+    public static func sha256(_ data: Data) -> Data { Data(SHA256.hash(data: data)) }
+
+    /// A SHA-256 over bytes given in pieces (a file read in chunks).
+    public struct SHA256Stream {
+        private var hasher = SHA256()
+
+        /// A fresh hash.
+        public init() {}
+
+        /// Adds the next piece.
+        public mutating func update(_ data: Data) { hasher.update(data: data) }
+
+        /// The hash of everything added, as lower-case hex.
+        public func hex() -> String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
     }
 }

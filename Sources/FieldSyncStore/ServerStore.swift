@@ -39,6 +39,9 @@ public protocol ServerStore: LogStore {
     /// How many refusals the quarantine holds, and how many it counted without storing.
     func refusalSummary() async throws(FieldSyncError) -> RefusalSummary
 
+    /// The reports that attach the blob `sha256`, with their counties and what each declared.
+    func mediaReferences(_ sha256: String) async throws(FieldSyncError) -> [MediaReference]
+
     // MARK: Epoch
 
     /// The database's epoch (8 hex digits, made once): part of every pull cursor it issues.

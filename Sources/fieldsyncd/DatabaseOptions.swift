@@ -46,6 +46,13 @@ struct DatabaseOptions: ParsableArguments {
             valueName: "path"))
     var signingKeyFile: String? = ProcessInfo.processInfo.environment["FIELDSYNC_SIGNING_KEY_FILE"]
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Where media files (photos) are kept with a SQLite database (default: <db>-media beside it; files 0600). With --postgres they live in PostgreSQL. Also FIELDSYNC_MEDIA_DIR.",
+            valueName: "path"))
+    var mediaDir: String? = ProcessInfo.processInfo.environment["FIELDSYNC_MEDIA_DIR"]
+
     static let defaultPath = "fieldsync.sqlite"
 
     /// An explicitly empty `--postgres` (an unset variable in a script) is refused, not taken
@@ -197,8 +204,13 @@ struct DatabaseOptions: ParsableArguments {
         let key = try externalSigningKey()
         let store = try await openStore(access, faults: faults, logger: logger)
         do {
+            var blobs: (any BlobStore)?
+            if let mediaDir, !(store is PostgresStore) {
+                blobs = try FileBlobStore(directory: URL(fileURLWithPath: mediaDir))
+            }
             return try await SyncService(
-                store: store, configuration: configuration, signingKey: key, requireSigningKey: access == .serve)
+                store: store, configuration: configuration, signingKey: key, requireSigningKey: access == .serve,
+                blobs: blobs)
         } catch {
             await store.close()
             throw error

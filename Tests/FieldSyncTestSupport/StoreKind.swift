@@ -78,6 +78,15 @@ package final class StoreUnderTest: Sendable {
         }
     }
 
+    /// The media store that goes with this store: files in the test directory for SQLite, the
+    /// same database for PostgreSQL. Each call is a new handle on the same blobs.
+    package func blobs() throws -> any BlobStore {
+        switch kind {
+        case .sqlite: return try FileBlobStore(directory: directory!.url.appendingPathComponent("media"))
+        case .postgres: return store as! PostgresStore
+        }
+    }
+
     /// Closes the store and removes what it wrote.
     package func finish() async {
         await store.close()

@@ -1,0 +1,21 @@
+public import FieldSyncCore
+
+/// A report that attaches a blob: where the blob's county scope and declared size come from.
+public struct MediaReference: Sendable, Hashable {
+    /// The report.
+    public var report: ReportID
+    /// Its county.
+    public var county: String
+    /// The content type the change declared.
+    public var contentType: String
+    /// The size the change declared, in bytes.
+    public var size: UInt64
+
+    /// A reference.
+    public init(report: ReportID, county: String, contentType: String, size: UInt64) {
+        self.report = report
+        self.county = county
+        self.contentType = contentType
+        self.size = size
+    }
+}
