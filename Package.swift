@@ -211,7 +211,7 @@ let package = Package(
         .testTarget(
             name: "FieldSyncCLITests",
             dependencies: [
-                "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol",
+                "FieldSyncCore", "FieldSyncSigning", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol",
                 "FieldSyncServer", "FieldSyncClient", "FieldSyncFleet", "FieldSyncTestSupport",
             ],
             swiftSettings: settings

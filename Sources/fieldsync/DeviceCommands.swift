@@ -145,6 +145,17 @@ struct StatusCommand: AsyncParsableCommand {
                 "last sync failed\(status.lastErrorMillis.map { " at \(humanTime(HybridTimestamp(millis: $0)))" } ?? ""): \(error)"
             )
         }
+        let waiting = try await DeviceMedia.queue(store)
+        if !waiting.isEmpty {
+            print(
+                "media waiting for the server: \(waiting.count) file\(waiting.count == 1 ? "" : "s"), \(waiting.reduce(0) { $0 + $1.size }) bytes"
+            )
+            printTable(
+                ["file", "type", "bytes", "upload"],
+                waiting.map { e in
+                    [e.sha256, e.contentType, "\(e.size)", e.location == nil ? "not started" : "started (resumes)"]
+                })
+        }
         let aside = try await store.refusals(limit: 50)
         guard !aside.isEmpty else { return }
         print(

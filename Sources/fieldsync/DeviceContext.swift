@@ -18,6 +18,11 @@ struct StoreOptions: ParsableArguments {
         if !existed { try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: store) }
         return s
     }
+
+    /// The device's media area, beside its store (`<store>-media`).
+    func media() throws -> DeviceMedia {
+        try DeviceMedia(directory: URL(fileURLWithPath: store + "-media"))
+    }
 }
 
 /// A device's credentials, kept in its store: identity, key, token, server, county.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldSyncClient
 import FieldSyncCore
 import FieldSyncStore
 import Foundation
@@ -8,8 +9,8 @@ struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Create and edit citizen reports on this device (works offline).",
         subcommands: [
-            New.self, Edit.self, Tag.self, NoteCmd.self, Withdraw.self, Restore.self, List.self, Show.self,
-            GenerateCommand.self,
+            New.self, Edit.self, Tag.self, NoteCmd.self, Attach.self, Withdraw.self, Restore.self, List.self,
+            Show.self, GenerateCommand.self,
         ])
 
     struct New: AsyncParsableCommand {
@@ -49,6 +50,33 @@ struct ReportCommand: AsyncParsableCommand {
             }
             _ = try await writeSigned(store, ops, to: report)
             print(report.rawValue)
+        }
+    }
+
+    struct Attach: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Attach a photo or other file to a report (offline): the bytes wait in the device's media area and go to the server after the changes at the next sync."
+        )
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "Report id.") var id: String
+        @Option(help: "The file.") var file: String
+        @Option(help: "Its content type (default: from the extension, e.g. image/jpeg).") var type: String?
+        @Flag(help: "Remove the bytes from this device once the server has them.") var untilUploaded = false
+
+        func run() async throws {
+            let url = URL(fileURLWithPath: file)
+            guard let type = type ?? DeviceMedia.contentType(of: url) else {
+                throw ValidationError("give --type (the extension of \(url.lastPathComponent) names no known type)")
+            }
+            let store = try options.open()
+            let media = try options.media()
+            let ref = try media.add(url, contentType: type)
+            _ = try await writeSigned(store, [.attachMedia(ref)], to: try ReportID(validating: id))
+            try await DeviceMedia.enqueue(
+                DeviceMedia.Entry(sha256: ref.sha256, size: ref.size, contentType: type, untilUploaded: untilUploaded),
+                in: store)
+            print("attached \(ref.sha256) (\(ref.size) bytes, \(type)); it goes to the server at the next sync")
         }
     }
 

@@ -86,6 +86,9 @@ struct SyncCommand: AsyncParsableCommand {
                             .utf8))
             }, progress: json ? nil : progress)
         if terminal && !json { print("") }
+        // Changes first (small, urgent), then media, oldest first.
+        let uploaded = try await sendMedia(
+            store, transport: transport, token: credentials.token, link: simulated, terminal: terminal)
         let linkSeconds = simulated?.simulatedSeconds
         if json {
             struct Out: Encodable {
@@ -93,6 +96,7 @@ struct SyncCommand: AsyncParsableCommand {
                     setAside, moved, retimed: Int
                 var seconds: Double
                 var linkSeconds: Double?
+                var media: MediaUpload.Summary?
             }
             try printJSON(
                 Out(
@@ -101,12 +105,61 @@ struct SyncCommand: AsyncParsableCommand {
                     bytesSent: summary.bytesSent, bytesReceived: summary.bytesReceived, roundTrips: summary.roundTrips,
                     attempts: tries,
                     setAside: summary.setAside, moved: summary.moved, retimed: summary.retimed,
-                    seconds: summary.seconds, linkSeconds: linkSeconds))
+                    seconds: summary.seconds, linkSeconds: linkSeconds, media: uploaded))
         } else {
             print(
                 "synced: \(summary)\(tries > 1 ? ", \(tries) attempts" : "")\(linkSeconds.map { String(format: ", %.1f s on the simulated link", $0) } ?? "")"
             )
+            if let m = uploaded { print(Self.describe(m)) }
         }
+    }
+
+    /// Sends the media waiting in the queue (nil when none waits): a progress bar on a terminal,
+    /// JSON progress events on standard error with `--json`.
+    func sendMedia(
+        _ store: any DeviceStore, transport: any SyncTransport, token: String, link: SimulatedLink?, terminal: Bool
+    ) async throws -> MediaUpload.Summary? {
+        guard !(try await DeviceMedia.queue(store)).isEmpty else { return nil }
+        let upload = MediaUpload(store: store, media: try options.media(), transport: transport, token: token)
+        let started = ContinuousClock.now
+        let linkStart = link?.simulatedSeconds ?? 0
+        let json = self.json
+        let show: @Sendable (MediaUpload.Progress) -> Void = { p in
+            let elapsed = ContinuousClock.now - started
+            let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = link.map { $0.simulatedSeconds - linkStart } ?? wall
+            if json {
+                let event =
+                    #"{"event":"media","sha256":"\#(p.sha256)","sent":\#(p.sent),"total":\#(p.total),"file":\#(p.file),"files":\#(p.files),"seconds":\#(String(format: "%.1f", seconds))}"#
+                FileHandle.standardError.write(Data((event + "\n").utf8))
+            } else if terminal {
+                FileHandle.standardOutput.write(Data(("\r" + Self.bar(p, seconds: seconds) + "\u{1B}[K").utf8))
+            }
+        }
+        let summary = try await upload.run(progress: show)
+        if terminal && !json { print("") }
+        return summary
+    }
+
+    /// `photo 1/2 3f2a9c… [#####-----] 48% 144.0 of 300.0 KB, 2.1 KB/s, 1 min 14 s left`.
+    static func bar(_ p: MediaUpload.Progress, seconds: Double) -> String {
+        let share = p.total == 0 ? 1 : Double(p.sent) / Double(p.total)
+        let filled = Int(share * 20)
+        let rate = seconds > 0 ? Double(p.sent) / seconds : 0
+        let left = rate > 0 ? Double(p.total - p.sent) / rate : 0
+        let kb = { (b: Double) in String(format: "%.1f", b / 1024) }
+        return
+            "media \(p.file)/\(p.files) \(p.sha256.prefix(6))… [\(String(repeating: "#", count: filled))\(String(repeating: "-", count: 20 - filled))] \(Int(share * 100))% \(kb(Double(p.sent))) of \(kb(Double(p.total))) KB, \(kb(rate)) KB/s, \(Int(left) / 60) min \(Int(left) % 60) s left"
+    }
+
+    static func describe(_ m: MediaUpload.Summary) -> String {
+        var parts = [
+            "media: \(m.uploaded) uploaded", "\(m.alreadyHeld) already on the server", "\(m.bytesSent) bytes sent",
+        ]
+        if m.cuts > 0 { parts.append("\(m.cuts) cuts") }
+        if m.waiting > 0 { parts.append("\(m.waiting) waiting (fieldsync status)") }
+        for r in m.refused { parts.append("refused \(r)") }
+        return parts.joined(separator: ", ")
     }
 }
 

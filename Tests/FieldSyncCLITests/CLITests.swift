@@ -1,6 +1,7 @@
 import FieldSyncServer
 import FieldSyncClient
 import FieldSyncCore
+import FieldSyncSigning
 import FieldSyncFleet
 import FieldSyncProtocol
 import FieldSyncStore
@@ -164,6 +165,48 @@ import FieldSyncTestSupport
         #expect(twoG.simulatedSeconds >= 1.3)
         #expect(throws: FieldSyncError.self) { try LinkProfile.parse("5g") }
         #expect(try LinkProfile.parse("custom:bw=240,rtt=840,loss=0.01,cut=0.1").cut == 0.1)
+        await server.stop()
+    }
+
+    @Test func aPhotoAttachedOfflineReachesTheDeskOverTwoG() async throws {
+        let server = try await TestServer.start()
+        let dir = server.dir
+        func ok(_ args: [String]) async throws -> String {
+            let r = try await Binaries.cli(args, in: dir)
+            #expect(r.status == 0, "fieldsync \(args.joined(separator: " ")) failed: \(r.out)")
+            return r.out
+        }
+        let token = try await server.service.enroll(
+            EnrollmentRequest(county: "kisumu", deviceID: "cli-cam"), by: .currentShell
+        ).enrollmentToken
+        _ = try await ok([
+            "device", "enroll", "--store", "cam.sqlite", "--server", server.baseURL.absoluteString, "--token", token,
+        ])
+        _ = try await ok([
+            "report", "new", "--store", "cam.sqlite", "--category", "water_point", "--description", "Pump", "--id",
+            "pump-1",
+        ])
+        var rng = SplitMix64(seed: 9)
+        let photo = Data((0..<120_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        try photo.write(to: dir.appendingPathComponent("pump.jpg"))
+        let attached = try await ok(["report", "attach", "pump-1", "--store", "cam.sqlite", "--file", "pump.jpg"])
+        let sha = Digest.sha256Hex(photo)
+        #expect(attached.contains(sha))
+        let waiting = try await ok(["status", "--store", "cam.sqlite"])
+        #expect(waiting.contains("media waiting for the server: 1 file, 120000 bytes") && waiting.contains(sha))
+        let synced = try await Binaries.cli(["sync", "--store", "cam.sqlite", "--link", "2g", "--json"], in: dir)
+        #expect(synced.status == 0, "\(synced.out)")
+        #expect(synced.out.contains(#""event":"media""#), "JSON progress events")
+        #expect(synced.out.contains(#""uploaded" : 1"#))
+        let after = try await ok(["status", "--store", "cam.sqlite"])
+        #expect(!after.contains("media waiting"))
+        let desk = try await server.operatorToken(["kisumu"])
+        let reply = await RawHTTP.send(
+            port: server.port, "GET", "/v1/media/\(sha)", headers: ["Authorization": "Bearer \(desk)"])
+        #expect(reply?.status == 200 && reply?.body == photo)
+        let noType = try await Binaries.cli(
+            ["report", "attach", "pump-1", "--store", "cam.sqlite", "--file", "cam.sqlite"], in: dir)
+        #expect(noType.status != 0 && noType.out.contains("--type"))
         await server.stop()
     }
 

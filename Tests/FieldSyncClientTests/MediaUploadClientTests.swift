@@ -1,0 +1,137 @@
+import FieldSyncClient
+import FieldSyncCore
+import FieldSyncSigning
+import FieldSyncTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// The device side of media against a real daemon: a photo attached offline reaches the server
+/// over a link with cuts, resumes after a restart with at most one piece sent twice, and a file
+/// the server holds costs one round trip and no body bytes.
+@Suite(.serialized) struct MediaUploadClientTests {
+    /// A transport that stops answering after `limit` requests (a phone switched off mid-upload).
+    final class Failing: SyncTransport {
+        let inner: any SyncTransport
+        let limit: Int
+        let count = Mutex(0)
+        init(_ inner: any SyncTransport, after limit: Int) {
+            self.inner = inner
+            self.limit = limit
+        }
+        func send(_ request: TransportRequest) async throws(FieldSyncError) -> TransportResponse {
+            let n = count.withLock { c in
+                c += 1
+                return c
+            }
+            if n > limit { throw FieldSyncError(.timeout, "switched off") }
+            return try await inner.send(request)
+        }
+    }
+
+    static func attach(
+        _ device: TestDevice, _ bytes: Data, dir: URL, untilUploaded: Bool = false
+    ) async throws
+        -> (DeviceMedia, MediaRef)
+    {
+        let media = try DeviceMedia(directory: dir.appendingPathComponent("\(device.id)-media"))
+        let file = dir.appendingPathComponent("\(device.id).jpg")
+        try bytes.write(to: file)
+        let ref = try media.add(file, contentType: "image/jpeg")
+        try await device.create("r-\(device.id)")
+        try await device.write([.attachMedia(ref)], to: "r-\(device.id)")
+        try await DeviceMedia.enqueue(
+            DeviceMedia.Entry(
+                sha256: ref.sha256, size: ref.size, contentType: "image/jpeg", untilUploaded: untilUploaded),
+            in: device.store)
+        return (media, ref)
+    }
+
+    static func download(_ server: TestServer, _ sha: String) async throws -> Data? {
+        let desk = try await server.operatorToken(["kisumu"])
+        let reply = await RawHTTP.send(
+            port: server.port, "GET", "/v1/media/\(sha)", headers: ["Authorization": "Bearer \(desk)"])
+        return reply?.status == 200 ? reply?.body : nil
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3])
+    func aPhotoCrossesALinkWithCuts(seed: UInt64) async throws {
+        let server = try await TestServer.start()
+        let device = try await server.device("cam-\(seed)")
+        var rng = SplitMix64(seed: seed)
+        let photo = Data((0..<200_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        let (media, ref) = try await Self.attach(device, photo, dir: server.dir)
+        try await device.sync()
+        let link = SimulatedLink(URLSessionTransport(baseURL: server.baseURL), profile: .flaky, seed: seed)
+        var upload = MediaUpload(store: device.store, media: media, transport: link, token: device.token)
+        upload.maxFailuresInARow = 50
+        let summary = try await upload.run()
+        #expect(summary.uploaded == 1 && summary.waiting == 0, "seed \(seed): \(summary)")
+        #expect(
+            summary.bytesSent <= photo.count + summary.cuts * upload.maxPiece,
+            "seed \(seed): at most one piece sent again per cut: \(summary)")
+        #expect(try await Self.download(server, ref.sha256) == photo, "seed \(seed)")
+        #expect(try await DeviceMedia.queue(device.store).isEmpty)
+        #expect(media.holds(ref.sha256), "kept on the device unless asked otherwise")
+        await server.stop()
+    }
+
+    @Test func aRestartResumesFromTheServersOffset() async throws {
+        let server = try await TestServer.start()
+        let device = try await server.device("cam-restart")
+        let photo = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let (media, ref) = try await Self.attach(device, photo, dir: server.dir, untilUploaded: true)
+        try await device.sync()
+        var first = MediaUpload(
+            store: device.store, media: media,
+            transport: Failing(URLSessionTransport(baseURL: server.baseURL), after: 5),
+            token: device.token)
+        first.maxFailuresInARow = 2
+        let stopped = try await first.run()
+        #expect(stopped.waiting == 1 && stopped.bytesSent > 0)
+        let queued = try await DeviceMedia.queue(device.store)
+        #expect(queued.first?.location != nil, "the upload's location survives the restart")
+        let second = MediaUpload(
+            store: device.store, media: media, transport: URLSessionTransport(baseURL: server.baseURL),
+            token: device.token)
+        let done = try await second.run()
+        #expect(done.uploaded == 1 && done.waiting == 0)
+        #expect(
+            stopped.bytesSent + done.bytesSent <= photo.count + second.maxPiece,
+            "no more than the piece lost at the cut is sent again")
+        #expect(try await Self.download(server, ref.sha256) == photo)
+        #expect(!media.holds(ref.sha256), "--until-uploaded: the bytes left the device once the server had them")
+        await server.stop()
+    }
+
+    @Test func aFileTheServerHoldsCostsOneRoundTripAndNoBody() async throws {
+        let server = try await TestServer.start()
+        let photo = Data(repeating: 7, count: 50_000)
+        let a = try await server.device("cam-a")
+        let (mediaA, _) = try await Self.attach(a, photo, dir: server.dir)
+        try await a.sync()
+        _ = try await MediaUpload(
+            store: a.store, media: mediaA, transport: URLSessionTransport(baseURL: server.baseURL), token: a.token
+        ).run()
+        let b = try await server.device("cam-b")
+        let (mediaB, _) = try await Self.attach(b, photo, dir: server.dir)
+        try await b.sync()
+        let counted = Failing(URLSessionTransport(baseURL: server.baseURL), after: 1_000)
+        let summary = try await MediaUpload(store: b.store, media: mediaB, transport: counted, token: b.token).run()
+        #expect(summary.alreadyHeld == 1 && summary.bytesSent == 0 && summary.uploaded == 0)
+        #expect(counted.count.withLock { $0 } == 1, "one round trip")
+        await server.stop()
+    }
+
+    @Test func aFileWhoseChangeHasNotSyncedWaits() async throws {
+        let server = try await TestServer.start()
+        let device = try await server.device("cam-early")
+        let (media, _) = try await Self.attach(device, Data(repeating: 1, count: 1_000), dir: server.dir)
+        let summary = try await MediaUpload(
+            store: device.store, media: media, transport: URLSessionTransport(baseURL: server.baseURL),
+            token: device.token
+        ).run()
+        #expect(summary.waiting == 1 && summary.bytesSent == 0)
+        await server.stop()
+    }
+}
