@@ -275,7 +275,33 @@ extension PostgresStore {
                 let (report, county, type, size) = try row.decode((String, String, String, Int64).self)
                 guard let id = ReportID(rawValue: report) else { continue }
                 result.append(
-                    MediaReference(report: id, county: county, contentType: type, size: UInt64(clamping: size)))
+                    MediaReference(
+                        sha256: sha256, report: id, county: county, contentType: type, size: UInt64(clamping: size)))
+            }
+            return result
+        }
+    }
+
+    /// Every attachment of the counties given (all when nil), by hash then report, a page of them.
+    public func attachments(
+        counties: [String]?, offset: Int, limit: Int
+    ) async throws(FieldSyncError) -> [MediaReference] {
+        let all = counties == nil
+        let list = counties ?? []
+        return try await withConnection { conn in
+            var result: [MediaReference] = []
+            for row in try await conn.rows(
+                """
+                SELECT m.sha256, m.report, r.county, m.content_type, m.size FROM media m JOIN reports r ON r.id = m.report
+                WHERE \(all) OR r.county = ANY(\(list)::text[])
+                ORDER BY m.sha256, m.report LIMIT \(Int64(max(0, limit))) OFFSET \(Int64(max(0, offset)))
+                """, self.logger)
+            {
+                let (sha, report, county, type, size) = try row.decode((String, String, String, String, Int64).self)
+                guard let id = ReportID(rawValue: report) else { continue }
+                result.append(
+                    MediaReference(
+                        sha256: sha, report: id, county: county, contentType: type, size: UInt64(clamping: size)))
             }
             return result
         }

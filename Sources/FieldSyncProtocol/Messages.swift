@@ -416,12 +416,72 @@ public struct ReportDetail: Codable, Sendable, Hashable {
     public var report: Report
     /// Every change, in arrival order: who (device), when (hlc), what (ops).
     public var history: [Change]
+    /// For each attachment, whether its bytes have arrived.
+    public var media: [MediaStatus]?
 
     /// Creates a detail.
-    public init(report: Report, history: [Change]) {
+    public init(report: Report, history: [Change], media: [MediaStatus]? = nil) {
         self.report = report
         self.history = history
+        self.media = media
     }
+}
+
+/// Whether an attached file's bytes are on the server.
+public struct MediaStatus: Codable, Sendable, Hashable {
+    /// The file's SHA-256.
+    public var sha256: String
+    /// Its declared type and size.
+    public var contentType: String
+    /// Its declared size in bytes.
+    public var size: UInt64
+    /// `arrived`, `missing` (referenced, not uploaded yet) or `purged`.
+    public var state: String
+    /// Why it was purged.
+    public var purgedReason: String?
+    /// A report that attaches it (in `GET /v1/media?missing=true`).
+    public var report: String?
+
+    /// A status.
+    public init(
+        sha256: String, contentType: String, size: UInt64, state: String, purgedReason: String? = nil,
+        report: String? = nil
+    ) {
+        self.sha256 = sha256
+        self.contentType = contentType
+        self.size = size
+        self.state = state
+        self.purgedReason = purgedReason
+        self.report = report
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sha256, size, state, report
+        case contentType = "content_type", purgedReason = "purged_reason"
+    }
+}
+
+/// A page of media statuses (`GET /v1/media?missing=true`).
+public struct MediaList: Codable, Sendable, Hashable {
+    public var media: [MediaStatus]
+    public var nextOffset: Int?
+
+    /// Creates a page.
+    public init(media: [MediaStatus], nextOffset: Int?) {
+        self.media = media
+        self.nextOffset = nextOffset
+    }
+
+    enum CodingKeys: String, CodingKey { case media, nextOffset = "next_offset" }
+}
+
+/// An admin's purge of a file (`POST /v1/admin/media/{sha256}/purge`).
+public struct PurgeRequest: Codable, Sendable, Hashable {
+    /// Why (kept with the reference; shown to operators).
+    public var reason: String
+
+    /// Creates a request.
+    public init(reason: String) { self.reason = reason }
 }
 
 /// A page of conflict records.

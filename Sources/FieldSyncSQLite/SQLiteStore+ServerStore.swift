@@ -55,7 +55,34 @@ extension SQLiteStore {
             guard let report = ReportID(rawValue: s.text(0)) else { continue }
             result.append(
                 MediaReference(
-                    report: report, county: s.text(1), contentType: s.text(2), size: UInt64(clamping: s.int64(3))))
+                    sha256: sha256, report: report, county: s.text(1), contentType: s.text(2),
+                    size: UInt64(clamping: s.int64(3))))
+        }
+        return result
+    }
+
+    /// Every attachment of the counties given (all when nil), by hash then report, a page of them.
+    public func attachments(counties: [String]?, offset: Int, limit: Int) throws(FieldSyncError) -> [MediaReference] {
+        try flush()
+        defer { db.resetBusyStatements() }
+        var sql =
+            "SELECT m.sha256, m.report, r.county, m.content_type, m.size FROM media m JOIN reports r ON r.id = m.report"
+        var args: [SQLiteValue] = []
+        if let counties {
+            sql += " WHERE r.county IN (\(counties.map { _ in "?" }.joined(separator: ", ")))"
+            args += counties.map { .text($0) }
+        }
+        sql += " ORDER BY m.sha256, m.report LIMIT ? OFFSET ?"
+        args += [.int(Int64(max(0, limit))), .int(Int64(max(0, offset)))]
+        let s = try db.statement(sql)
+        for (i, a) in args.enumerated() { s.bind(a, at: Int32(i + 1)) }
+        var result: [MediaReference] = []
+        while try s.step() {
+            guard let report = ReportID(rawValue: s.text(1)) else { continue }
+            result.append(
+                MediaReference(
+                    sha256: s.text(0), report: report, county: s.text(2), contentType: s.text(3),
+                    size: UInt64(clamping: s.int64(4))))
         }
         return result
     }

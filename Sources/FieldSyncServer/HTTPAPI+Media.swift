@@ -1,5 +1,6 @@
 import Prometheus
 import FieldSyncCore
+import FieldSyncProtocol
 import FieldSyncStore
 import Foundation
 import HTTPTypes
@@ -75,6 +76,34 @@ extension HTTPAPI {
                 try await self.service.deleteUpload(
                     try context.parameters.require("id"), by: try await self.uploader(request, context))
                 return Response(status: .noContent, headers: self.tusHeaders())
+            }
+        }
+        router.get("/v1/media") { request, context in
+            try await self.timed {
+                let q = try Self.query(request, allowed: ["missing", "county", "limit", "offset"])
+                let missing: Bool
+                switch q.get("missing") {
+                case nil, "false": missing = false
+                case "true": missing = true
+                default: throw FieldSyncError(.invalidRequest, "missing must be true or false")
+                }
+                return try self.respond(
+                    try await self.service.mediaList(
+                        missing: missing, county: try Self.county(q.get("county")),
+                        limit: try Self.int(q.get("limit"), "limit") ?? 100,
+                        offset: try Self.int(q.get("offset"), "offset") ?? 0,
+                        by: try await self.principal(request, context)), to: request)
+            }
+        }
+        router.post("/v1/admin/media/{sha256}/purge") { request, context in
+            try await self.timed {
+                var request = request
+                let caller = try await self.principal(request, context)
+                let body = try await self.decode(PurgeRequest.self, from: &request, maxBytes: 4096)
+                return try self.respond(
+                    try await self.service.purgeMedia(
+                        try context.parameters.require("sha256"), reason: body.reason, by: caller,
+                        from: context.clientKey), to: request)
             }
         }
         router.get("/v1/media/{sha256}") { request, context in

@@ -29,7 +29,7 @@ public struct HTTPAPI: Sendable {
         "POST /v1/admin/operators/{id}/revoke",
         "GET /v1/admin/devices", "POST /v1/admin/devices/{id}/revoke",
         "OPTIONS /v1/uploads", "POST /v1/uploads", "HEAD /v1/uploads/{id}", "PATCH /v1/uploads/{id}",
-        "DELETE /v1/uploads/{id}", "GET /v1/media/{sha256}",
+        "DELETE /v1/uploads/{id}", "GET /v1/media", "GET /v1/media/{sha256}", "POST /v1/admin/media/{sha256}/purge",
     ]
 
     /// Builds the router.

@@ -1,5 +1,6 @@
 public import FieldSyncCore
 import FieldSyncSigning
+public import FieldSyncProtocol
 public import FieldSyncStore
 public import Foundation
 
@@ -135,6 +136,78 @@ extension SyncService {
         }
         if info.purgedReason != nil { throw Self.purged(info) }
         return info
+    }
+
+    /// Whether each attachment's bytes have arrived.
+    func mediaStatuses(_ attachments: [MediaAttachment]) async throws(FieldSyncError) -> [MediaStatus] {
+        var result: [MediaStatus] = []
+        for a in attachments {
+            result.append(try await status(a.media.sha256, type: a.media.contentType, size: a.media.size))
+        }
+        return result
+    }
+
+    /// The attachments of the operator's counties (one county, or all of theirs), each with
+    /// whether its bytes arrived; with `missing`, only those not uploaded yet.
+    public func mediaList(
+        missing: Bool, county: String?, limit: Int, offset: Int, by caller: Principal
+    ) async throws(FieldSyncError) -> MediaList {
+        let op = try requireOperator(caller)
+        guard (1...500).contains(limit), (0...1_000_000_000).contains(offset) else {
+            throw FieldSyncError(.invalidRequest, "limit must be 1-500 and offset 0-1000000000")
+        }
+        if let county { try requireCounty(op, county) }
+        let counties: [String]? = county.map { [$0] } ?? (op.counties.contains("*") ? nil : op.counties)
+        var list: [MediaStatus] = []
+        var at = offset
+        while list.count < limit {
+            let page = try await store.attachments(counties: counties, offset: at, limit: 500)
+            for (i, ref) in page.enumerated() {
+                var s = try await status(ref.sha256, type: ref.contentType, size: ref.size)
+                s.report = ref.report.rawValue
+                if !missing || s.state == "missing" { list.append(s) }
+                if list.count == limit {
+                    return MediaList(media: list, nextOffset: at + i + 1)
+                }
+            }
+            if page.count < 500 { return MediaList(media: list, nextOffset: nil) }
+            at += page.count
+        }
+        return MediaList(media: list, nextOffset: at)
+    }
+
+    /// Purges a file (admins): its bytes are removed for good and the reason kept, shown where it
+    /// is attached. For personal data in a photo (Kenya's Data Protection Act 2019).
+    public func purgeMedia(
+        _ sha256: String, reason: String, by caller: Principal, from address: String? = nil
+    ) async throws(FieldSyncError) -> MediaStatus {
+        try requireAdmin(caller)
+        guard Self.isSHA256(sha256) else {
+            throw FieldSyncError(.invalidRequest, "a media id is its sha256: 64 lower-case hex characters")
+        }
+        // Kept on one line of the audit log: control characters become spaces.
+        let reason = String(
+            String.UnicodeScalarView(reason.unicodeScalars.map { $0.value < 32 || $0.value == 127 ? " " : $0 }))
+        guard (1...500).contains(reason.unicodeScalars.count) else {
+            throw FieldSyncError(.invalidRequest, "reason must have 1 to 500 characters")
+        }
+        let references = try await store.mediaReferences(sha256)
+        guard try await blobs.purge(sha256, reason: reason, nowMillis: now()) else {
+            throw FieldSyncError(.notFound, "no media \(sha256.prefix(12))… is stored")
+        }
+        try await audit(
+            .purgeMedia, by: caller, from: address, county: references.first?.county, subject: sha256, detail: reason)
+        let first = references.first
+        return MediaStatus(
+            sha256: sha256, contentType: first?.contentType ?? "", size: first?.size ?? 0, state: "purged",
+            purgedReason: reason)
+    }
+
+    private func status(_ sha256: String, type: String, size: UInt64) async throws(FieldSyncError) -> MediaStatus {
+        let info = try await blobs.blob(sha256)
+        let state = info == nil ? "missing" : info?.purgedReason == nil ? "arrived" : "purged"
+        return MediaStatus(
+            sha256: sha256, contentType: type, size: size, state: state, purgedReason: info?.purgedReason)
     }
 
     // MARK: Rules

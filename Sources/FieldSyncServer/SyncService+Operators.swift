@@ -45,7 +45,8 @@ extension SyncService {
         guard let report = try await store.report(rid), op.covers(report.county) else {
             throw FieldSyncError(.notFound, "no report \(rid) in your counties")
         }
-        return ReportDetail(report: report, history: try await store.history(of: rid))
+        return ReportDetail(
+            report: report, history: try await store.history(of: rid), media: try await mediaStatuses(report.media))
     }
 
     /// Conflict records an operator may see, filtered.

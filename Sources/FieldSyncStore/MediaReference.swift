@@ -2,6 +2,8 @@ public import FieldSyncCore
 
 /// A report that attaches a blob: where the blob's county scope and declared size come from.
 public struct MediaReference: Sendable, Hashable {
+    /// The file's SHA-256.
+    public var sha256: String
     /// The report.
     public var report: ReportID
     /// Its county.
@@ -12,7 +14,8 @@ public struct MediaReference: Sendable, Hashable {
     public var size: UInt64
 
     /// A reference.
-    public init(report: ReportID, county: String, contentType: String, size: UInt64) {
+    public init(sha256: String, report: ReportID, county: String, contentType: String, size: UInt64) {
+        self.sha256 = sha256
         self.report = report
         self.county = county
         self.contentType = contentType

@@ -41,6 +41,8 @@ public protocol ServerStore: LogStore {
 
     /// The reports that attach the blob `sha256`, with their counties and what each declared.
     func mediaReferences(_ sha256: String) async throws(FieldSyncError) -> [MediaReference]
+    /// Every attachment of the counties given (all when nil), by hash then report, a page of them.
+    func attachments(counties: [String]?, offset: Int, limit: Int) async throws(FieldSyncError) -> [MediaReference]
 
     // MARK: Epoch
 

@@ -147,6 +147,10 @@ struct ReportsCommand: AsyncParsableCommand {
             let d = try await options.api().report(id)
             if options.json { return try printJSON(PersonalData.redact(d.report, shown: personal)) }
             printReport(d.report, personal: personal)
+            for m in d.media ?? [] {
+                print(
+                    "  media \(m.sha256.prefix(12))… \(m.state)\(m.purgedReason.map { " (\($0))" } ?? "")")
+            }
         }
     }
 

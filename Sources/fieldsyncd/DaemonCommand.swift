@@ -83,7 +83,7 @@ struct Admin: AsyncParsableCommand {
         abstract: "Administration from the shell (bootstrap a fresh database).",
         subcommands: [
             CreateAdmin.self, CreateOperator.self, Operators.self, RevokeOperator.self, Enroll.self, Revoke.self,
-            Devices.self,
+            Devices.self, PurgeMedia.self,
             Verify.self, NewEpoch.self, SigningKey.self, Audit.self, Check.self,
         ]
     )
@@ -159,6 +159,24 @@ struct Admin: AsyncParsableCommand {
         func run() async throws {
             let r = try await database.withService { try await $0.revokeOperator(id, by: .currentShell) }
             print("\(r.operatorID) (\(r.role)): revoked")
+        }
+    }
+
+    struct PurgeMedia: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "purge-media",
+            abstract:
+                "Remove a media file's bytes for good (personal data in a photo), keeping the reference with the reason (safe while the daemon runs)."
+        )
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The file's SHA-256.") var sha256: String
+        @Option(help: "Why (kept with the reference, shown to operators, audited).") var reason: String
+
+        func run() async throws {
+            let s = try await database.withService {
+                try await $0.purgeMedia(sha256, reason: reason, by: .currentShell)
+            }
+            print("\(s.sha256): purged (\(s.purgedReason ?? ""))")
         }
     }
 

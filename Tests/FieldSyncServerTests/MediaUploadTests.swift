@@ -183,4 +183,57 @@ import Testing
         #expect(try await Self.create(server.port, device.token, files[20]).status == 201)
         await server.stop()
     }
+
+    @Test func operatorsSeeWhatArrivedAndAnAdminCanPurge() async throws {
+        let server = try await TestServer.start()
+        let port = server.port
+        let arrived = Self.photo(3_000, seed: 40)
+        let pending = Self.photo(3_000, seed: 41)
+        let a = try await Self.attach(arrived, on: server, device: "cam-6")
+        let b = try await Self.attach(pending, on: server, device: "cam-7")
+        let created = try await Self.create(port, a.token, arrived)
+        let location = try #require(created.headers["location"])
+        #expect(try await Self.patch(port, a.token, location, offset: 0, arrived).status == 204)
+        let desk = try await server.operatorToken(["kisumu"])
+        func get(_ path: String, _ token: String) async throws -> [String: Any] {
+            let reply = try #require(
+                await RawHTTP.send(port: port, "GET", path, headers: ["Authorization": "Bearer \(token)"]))
+            #expect(reply.status == 200, "\(path): \(String(decoding: reply.body, as: UTF8.self))")
+            return try #require(try JSONSerialization.jsonObject(with: reply.body) as? [String: Any])
+        }
+        func states(_ report: String) async throws -> [String] {
+            ((try await get("/v1/reports/\(report)", desk))["media"] as? [[String: Any]] ?? []).compactMap {
+                $0["state"] as? String
+            }
+        }
+        #expect(try await states("r-cam-6") == ["arrived"])
+        #expect(try await states("r-cam-7") == ["missing"])
+        let missing = (try await get("/v1/media?missing=true", desk))["media"] as? [[String: Any]] ?? []
+        #expect(missing.compactMap { $0["sha256"] as? String } == [Digest.sha256Hex(pending)])
+        #expect(missing.first?["report"] as? String == "r-cam-7")
+        let all = (try await get("/v1/media", desk))["media"] as? [[String: Any]] ?? []
+        #expect(all.count == 2)
+        _ = b
+        // Purge: operators may not; an admin may, with a reason; the bytes are gone, the reason shown.
+        let sha = Digest.sha256Hex(arrived)
+        let body = Data(#"{"reason":"a face in the photo"}"#.utf8)
+        let path = "/v1/admin/media/\(sha)/purge"
+        let byOperator = await RawHTTP.send(
+            port: port, "POST", path, headers: ["Authorization": "Bearer \(desk)", "Content-Type": "application/json"],
+            body: body)
+        #expect(byOperator?.status == 403)
+        let admin = ["Authorization": "Bearer \(server.adminToken)", "Content-Type": "application/json"]
+        #expect(await RawHTTP.send(port: port, "POST", path, headers: admin, body: body)?.status == 200)
+        let unknown = "/v1/admin/media/\(String(repeating: "e", count: 64))/purge"
+        #expect(await RawHTTP.send(port: port, "POST", unknown, headers: admin, body: body)?.status == 404)
+        let gone = await RawHTTP.send(
+            port: port, "GET", "/v1/media/\(sha)", headers: ["Authorization": "Bearer \(desk)"])
+        #expect(gone?.status == 410)
+        #expect(try await states("r-cam-6") == ["purged"])
+        let again = try await Self.create(port, a.token, arrived)
+        #expect(again.status == 410, "a purged file is not uploaded again")
+        let audit = (try await get("/v1/audit?action=purge_media", server.adminToken))["entries"] as? [[String: Any]]
+        #expect(audit?.first?["detail"] as? String == "a face in the photo")
+        await server.stop()
+    }
 }
