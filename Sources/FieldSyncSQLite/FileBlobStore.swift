@@ -58,6 +58,12 @@ public actor FileBlobStore: BlobStore {
 
     public func upload(_ id: String) throws(FieldSyncError) -> UploadRecord? {
         guard let data = try? Data(contentsOf: recordURL(id)) else { return nil }
+        guard fileSize(partURL(id)) != nil else {
+            // A record whose part is gone: left by a commit stopped between its two steps (the
+            // file is stored) — the upload is over.
+            try deleteUpload(id)
+            return nil
+        }
         var record = try decode(UploadRecord.self, data)
         // The file is the truth for the offset: a piece written before a crash counts.
         record.offset = min(fileSize(partURL(id)) ?? 0, record.length)

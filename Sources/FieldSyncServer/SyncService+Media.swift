@@ -75,6 +75,9 @@ extension SyncService {
             try await blobs.deleteUpload(id)
             throw FieldSyncError(.uploadExpired, "upload \(id) expired; start it again (POST /v1/uploads)")
         }
+        // Every byte arrived but the daemon stopped before the file was checked and stored:
+        // finish it now, so that a client told "complete" finds the file stored.
+        if record.offset == record.length { try await finish(record) }
         return record
     }
 
@@ -108,6 +111,7 @@ extension SyncService {
             return record
         }
         record.offset = try await blobs.append(id, at: offset, bytes)
+        store.faults?.reach(.midPiece)
         if record.offset == record.length { try await finish(record) }
         return record
     }
@@ -229,6 +233,7 @@ extension SyncService {
                 "the \(record.length) bytes received do not hash to \(record.sha256.prefix(12))…; the upload was discarded, send the file again"
             )
         }
+        store.faults?.reach(.midFinish)
         _ = try await blobs.commitUpload(record.id)
     }
 

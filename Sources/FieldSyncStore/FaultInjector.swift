@@ -19,6 +19,10 @@ public final class FaultInjector: Sendable, Hashable {
         case midFlush = "mid-flush"
         /// PostgreSQL: a push committed, its pull positions not yet published.
         case beforePublish = "before-publish"
+        /// A media piece written to its partial upload, before the answer.
+        case midPiece = "mid-piece"
+        /// A whole upload received and hashed, before it becomes the stored file.
+        case midFinish = "mid-finish"
     }
 
     /// The point that crashes.

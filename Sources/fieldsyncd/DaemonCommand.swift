@@ -83,7 +83,7 @@ struct Admin: AsyncParsableCommand {
         abstract: "Administration from the shell (bootstrap a fresh database).",
         subcommands: [
             CreateAdmin.self, CreateOperator.self, Operators.self, RevokeOperator.self, Enroll.self, Revoke.self,
-            Devices.self, PurgeMedia.self,
+            Devices.self, PurgeMedia.self, CollectUploads.self,
             Verify.self, NewEpoch.self, SigningKey.self, Audit.self, Check.self,
         ]
     )
@@ -177,6 +177,24 @@ struct Admin: AsyncParsableCommand {
                 try await $0.purgeMedia(sha256, reason: reason, by: .currentShell)
             }
             print("\(s.sha256): purged (\(s.purgedReason ?? ""))")
+        }
+    }
+
+    struct CollectUploads: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "collect-uploads",
+            abstract:
+                "Remove expired partial uploads now (the daemon also does when uploads start; safe while it runs). --all removes every partial upload: only with the daemons stopped."
+        )
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Every partial upload, expired or not (devices start those uploads again).") var all = false
+
+        func run() async throws {
+            let all = self.all
+            let removed = try await database.withService { service in
+                try await service.blobs.collectExpired(nowMillis: all ? UInt64(Int64.max) : service.now())
+            }
+            print("removed \(removed) partial upload\(removed == 1 ? "" : "s")")
         }
     }
 
