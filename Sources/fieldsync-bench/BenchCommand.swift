@@ -28,7 +28,7 @@ struct BenchCommand: AsyncParsableCommand {
     var fillServer: String?
     @Option(help: "Changes to fill with.") var fillChanges = 1_000_000
     @Option(help: "Where to write the reader's enrollment token.") var tokenFile = "reader.token"
-    @Option(help: "Only measure this figure: merge or ingest (for profiling).") var only: String?
+    @Option(help: "Only measure this figure: merge, ingest or media.") var only: String?
     @Option(
         help:
             "Only push the scenario through these running daemons (comma-separated URLs; scripts/bench-scaleout) and print changes/s."
@@ -63,6 +63,12 @@ struct BenchCommand: AsyncParsableCommand {
             .appendingPathComponent("fieldsync-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(at: directory) } }
+        if only == "media" {
+            for f in try await measureMedia(directory: directory) {
+                print("\(f.name): \(fmt(f.median)) \(f.unit)")
+            }
+            return
+        }
         figures += try await measureIngest(all, directory: directory)
         if only == "ingest" {
             for f in figures.suffix(3) { print("\(f.name): \(fmt(f.median)) (\(fmt(f.min))–\(fmt(f.max))) \(f.unit)") }
@@ -71,6 +77,7 @@ struct BenchCommand: AsyncParsableCommand {
         figures += try await measureSync(directory: directory)
         figures += try await measureWire(generated, directory: directory)
         figures += try await measurePushByFleetSize(directory: directory)
+        figures += try await measureMedia(directory: directory)
         try report(figures, edits: generated.editCount)
     }
 
@@ -185,6 +192,40 @@ struct BenchCommand: AsyncParsableCommand {
             }
             figures.append(Figure(name: "push, \(n) devices at once", unit: "changes/s", samples: rates))
         }
+        return figures
+    }
+
+    /// Media (issue 16): a 1 MB photo over 2G and over Edge-Lossy with cuts against the bound
+    /// 1.3 × size ÷ upload bandwidth + 4 RTT; a photo the server holds; 50 devices × 2 MB at once.
+    func measureMedia(directory: URL) async throws -> [Figure] {
+        var figures: [Figure] = []
+        let size = 1_000_000
+        let profiles: [(String, LinkProfile)] = [
+            ("2G", .twoG),
+            ("Edge-Lossy, cuts", try LinkProfile.parse("custom:bw=240,up=200,rtt=840,loss=0.01,cut=0.3")),
+        ]
+        for (name, profile) in profiles {
+            let r = try await MediaBenchmark.photoOverLink(profile: profile, size: size, seed: 3, directory: directory)
+            figures.append(Figure(name: "1 MB photo over \(name)", unit: "s (simulated)", samples: [r.seconds]))
+            figures.append(Figure(name: "  its bound: 1.3×size/up + 4 RTT", unit: "s", samples: [r.bound]))
+            figures.append(Figure(name: "  body bytes ÷ size", unit: "ratio", samples: [Double(r.body) / Double(size)]))
+            figures.append(Figure(name: "  cuts", unit: "count", samples: [Double(r.cuts)]))
+            figures.append(Figure(name: "  body bytes sent again", unit: "bytes", samples: [Double(r.body - size)]))
+            figures.append(Figure(name: "  requests", unit: "count", samples: [Double(r.requests)]))
+        }
+        let held = try await MediaBenchmark.heldPhoto(directory: directory)
+        figures.append(
+            Figure(name: "photo the server holds: requests", unit: "count", samples: [Double(held.requests)]))
+        figures.append(Figure(name: "photo the server holds: body bytes", unit: "bytes", samples: [Double(held.body)]))
+        // Streamed, not buffered whole: 10 devices × 10 MB first, in a fresh heap, then 50 × 2 MB.
+        let big = try await MediaBenchmark.concurrent(devices: 10, size: 10_000_000, directory: directory)
+        figures.append(Figure(name: "10 devices × 10 MB upload, loopback", unit: "MB/s", samples: [big.mbPerSecond]))
+        figures.append(Figure(name: "  raw file write, same bytes", unit: "MB/s", samples: [big.rawMBPerSecond]))
+        figures.append(Figure(name: "  peak RSS growth during uploads", unit: "MiB", samples: [big.peakGrowthMiB]))
+        let c = try await MediaBenchmark.concurrent(devices: 50, size: 2_000_000, directory: directory)
+        figures.append(Figure(name: "50 devices × 2 MB upload, loopback", unit: "MB/s", samples: [c.mbPerSecond]))
+        figures.append(Figure(name: "  raw file write, same bytes", unit: "MB/s", samples: [c.rawMBPerSecond]))
+        figures.append(Figure(name: "  peak RSS growth during uploads", unit: "MiB", samples: [c.peakGrowthMiB]))
         return figures
     }
 
