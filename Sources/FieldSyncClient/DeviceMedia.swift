@@ -143,6 +143,34 @@ public struct DeviceMedia: Sendable {
         try await saveQueue(entries, to: store)
     }
 
+    /// Carries a peer's photos: copies into `media` the files `peer`'s queue still waits to send
+    /// that this device neither holds nor waits to send, oldest first, within `budget` bytes, and
+    /// queues each here (kept only until the server has it). The bytes are hashed as they are
+    /// copied; a file that does not match its name is skipped. Returns the files and bytes carried.
+    public static func carry(
+        from peer: any DeviceStore, _ peerMedia: DeviceMedia, to store: any DeviceStore, _ media: DeviceMedia,
+        budget: UInt64
+    ) async throws(FieldSyncError) -> (files: Int, bytes: UInt64) {
+        var mine = try await queue(store)
+        var left = budget
+        var carried = (files: 0, bytes: UInt64(0))
+        for entry in try await queue(peer) where entry.size <= left && peerMedia.holds(entry.sha256) {
+            guard !mine.contains(where: { $0.sha256 == entry.sha256 }), !media.holds(entry.sha256) else { continue }
+            let ref = try media.add(peerMedia.path(entry.sha256), contentType: entry.contentType)
+            guard ref.sha256 == entry.sha256 else {
+                media.remove(ref.sha256)
+                continue
+            }
+            mine.append(
+                Entry(sha256: entry.sha256, size: entry.size, contentType: entry.contentType, untilUploaded: true))
+            left -= entry.size
+            carried.files += 1
+            carried.bytes += entry.size
+        }
+        try await saveQueue(mine, to: store)
+        return carried
+    }
+
     /// The content type of a file, from its extension.
     public static func contentType(of file: URL) -> String? {
         [

@@ -176,6 +176,13 @@ struct PeerCommand: AsyncParsableCommand {
         )
         @OptionGroup var options: StoreOptions
         @Option(name: .customLong("with"), help: "The other device's store.") var other: String
+        @Option(help: "MiB of the other's waiting photos each device carries for it (0: none).") var mediaBudgetMib = 50
+
+        func validate() throws {
+            guard (0...10_240).contains(mediaBudgetMib) else {
+                throw ValidationError("--media-budget-mib must be 0–10240")
+            }
+        }
 
         func run() async throws {
             let mine = try options.open()
@@ -195,6 +202,18 @@ struct PeerCommand: AsyncParsableCommand {
             print(
                 "\(me.id) → \(them.id): \(toThem.result.applied) changes; \(them.id) → \(me.id): \(toMe.result.applied) changes; conflicts opened \(toThem.result.conflictsOpened + toMe.result.conflictsOpened)"
             )
+            if mediaBudgetMib > 0 {
+                let budget = UInt64(mediaBudgetMib) << 20
+                let myMedia = try options.media()
+                let theirMedia = try DeviceMedia(directory: URL(fileURLWithPath: other + "-media"))
+                let toThem = try await DeviceMedia.carry(from: mine, myMedia, to: theirs, theirMedia, budget: budget)
+                let toMe = try await DeviceMedia.carry(from: theirs, theirMedia, to: mine, myMedia, budget: budget)
+                if toThem.files + toMe.files > 0 {
+                    print(
+                        "photos carried: \(me.id) → \(them.id) \(toThem.files) (\(toThem.bytes) bytes); \(them.id) → \(me.id) \(toMe.files) (\(toMe.bytes) bytes); each goes to the server with the next sync of either"
+                    )
+                }
+            }
             for (name, t) in [(them.id, toThem), (me.id, toMe)] where !t.result.refusals.isEmpty {
                 print(
                     "\(name) set aside \(t.result.refusals.count) change\(t.result.refusals.count == 1 ? "" : "s"): "

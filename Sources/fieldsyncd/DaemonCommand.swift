@@ -52,6 +52,22 @@ struct Serve: AsyncParsableCommand {
     var maxConnections: Int = 1_000
     @Option(help: "Requests handled at once at most; more are answered 503 overloaded with Retry-After.")
     var maxInFlight: Int = 256
+    @Option(help: "Largest media file (a photo) devices may upload, in MiB (1–1024).") var maxMediaMib: Int = 20
+    @Option(help: "MiB one device may have in partial uploads at once (1–10240).") var mediaInFlightMib: Int = 100
+    @Option(help: "Content types media may have, comma-separated (default: images, PDF, audio, MP4 video).")
+    var mediaTypes: String?
+
+    func validate() throws {
+        guard (1...1_024).contains(maxMediaMib), (1...10_240).contains(mediaInFlightMib) else {
+            throw ValidationError("--max-media-mib must be 1–1024 and --media-in-flight-mib 1–10240")
+        }
+        if let mediaTypes {
+            let types = mediaTypes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !types.isEmpty, types.allSatisfy({ $0.contains("/") && $0.utf8.count <= 128 }) else {
+                throw ValidationError("--media-types lists content types such as image/jpeg,image/png")
+            }
+        }
+    }
 
     func run() async throws {
         var logger = Logger(label: "fieldsyncd")
@@ -65,6 +81,12 @@ struct Serve: AsyncParsableCommand {
         configuration.idleTimeoutSeconds = min(3_600, max(1, idleTimeout))
         configuration.maxConnections = max(1, maxConnections)
         configuration.maxRequestsInFlight = max(1, maxInFlight)
+        configuration.maxMediaBytes = UInt64(maxMediaMib) << 20
+        configuration.maxMediaInFlightBytes = UInt64(mediaInFlightMib) << 20
+        if let mediaTypes {
+            configuration.mediaTypes = Set(
+                mediaTypes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
         if let warning = database.directoryWarning() { logger.warning("\(warning)") }
         let service = try await database.open(.serve, faults: faults, configuration: configuration, logger: logger)
         let portFile = portFile

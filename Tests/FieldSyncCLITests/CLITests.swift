@@ -210,6 +210,52 @@ import FieldSyncTestSupport
         await server.stop()
     }
 
+    @Test func aPeerCarriesAPhotoToTheServer() async throws {
+        let server = try await TestServer.start()
+        let dir = server.dir
+        func ok(_ args: [String]) async throws -> String {
+            let r = try await Binaries.cli(args, in: dir)
+            #expect(r.status == 0, "fieldsync \(args.joined(separator: " ")) failed: \(r.out)")
+            return r.out
+        }
+        for name in ["village", "town"] {
+            let token = try await server.service.enroll(
+                EnrollmentRequest(county: "kisumu", deviceID: "cli-\(name)"), by: .currentShell
+            ).enrollmentToken
+            _ = try await ok([
+                "device", "enroll", "--store", "\(name).sqlite", "--server", server.baseURL.absoluteString, "--token",
+                token,
+            ])
+        }
+        _ = try await ok([
+            "report", "new", "--store", "village.sqlite", "--category", "drainage", "--description", "Flooded", "--id",
+            "flood-1",
+        ])
+        var rng = SplitMix64(seed: 11)
+        let photo = Data((0..<40_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        try photo.write(to: dir.appendingPathComponent("flood.jpg"))
+        _ = try await ok(["report", "attach", "flood-1", "--store", "village.sqlite", "--file", "flood.jpg"])
+        // No signal in the village: the officers meet; the one going to town carries the photo.
+        let met = try await ok(["peer", "sync", "--store", "village.sqlite", "--with", "town.sqlite"])
+        #expect(met.contains("photos carried: cli-village → cli-town 1 (40000 bytes)"), "\(met)")
+        let tooSmall = try await ok([
+            "peer", "sync", "--store", "village.sqlite", "--with", "town.sqlite", "--media-budget-mib", "0",
+        ])
+        #expect(!tooSmall.contains("photos carried"))
+        _ = try await ok(["sync", "--store", "town.sqlite"])
+        let desk = try await server.operatorToken(["kisumu"])
+        let reply = await RawHTTP.send(
+            port: server.port, "GET", "/v1/media/\(Digest.sha256Hex(photo))",
+            headers: ["Authorization": "Bearer \(desk)"])
+        #expect(reply?.status == 200 && reply?.body == photo)
+        let town = try await ok(["status", "--store", "town.sqlite"])
+        #expect(!town.contains("media waiting"), "the carrier's copy went with the upload")
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: dir.appendingPathComponent("town.sqlite-media/\(Digest.sha256Hex(photo))").path))
+        await server.stop()
+    }
+
     @Test func simulateFailsLoudlyOnDivergence() async throws {
         let server = try await TestServer.start()
         var scenario = FleetScenario(name: "tiny")
