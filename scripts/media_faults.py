@@ -78,6 +78,8 @@ def main():
         if daemon:
             daemon.wait()
 
+    import atexit
+    atexit.register(stop)  # also when a check fails and the run exits early
     start()
     store = os.path.join(work, "cam.sqlite")
     last_line(run(fs, "device", "enroll", "--store", store, "--server", url, "--token", enrollment))

@@ -109,7 +109,7 @@ def run(args):
     here = os.path.dirname(os.path.abspath(__file__))
     delayq = os.path.join(args.work, "delayq")
     subprocess.run(["cc", "-O2", "-o", delayq, os.path.join(here, "delayq.c"), "-lnetfilter_queue"], check=True)
-    h = Harness(argparse.Namespace(bin=args.bin, devices=args.devices, edits=args.edits, seed=args.seed, batch=100, keep=False))
+    h = Harness(argparse.Namespace(bin=args.bin, devices=args.devices, edits=args.edits, seed=args.seed, batch=100, keep=False, postgres=None))
     base = h.prepare()  # enrollments and offline edits, on loopback
     net = Network(delayq)
     rng = random.Random(args.seed)
@@ -194,6 +194,82 @@ def run(args):
     return 1 if failed else 0
 
 
+def photo_run(args):
+    """A photo of `args.photo` bytes from one device over shaped 2G, once clean and once with three
+    cuts: wire bytes (the device's veth) against 1.05 × size + 2 KB, time against 1.3 × size ÷
+    upload bandwidth + 4 RTT, and the stored file's SHA-256."""
+    import hashlib
+    here = os.path.dirname(os.path.abspath(__file__))
+    delayq = os.path.join(args.work, "delayq")
+    subprocess.run(["cc", "-O2", "-o", delayq, os.path.join(here, "delayq.c"), "-lnetfilter_queue"], check=True)
+    h = Harness(argparse.Namespace(bin=args.bin, devices=1, edits=1, seed=args.seed, batch=100, keep=False, postgres=None))
+    base = h.prepare()
+    net = Network(delayq)
+    p = PROFILES["2g"]
+    url = f"http://{SRV_IP}:{PORT}"
+    rng = random.Random(args.seed)
+    data = bytes(rng.getrandbits(8) for _ in range(args.photo))
+    sha = hashlib.sha256(data).hexdigest()
+    failed = False
+    daemon = None
+    try:
+        net.up()
+        for cuts in (False, True):
+            directory = os.path.join(h.work, f"photo-{'cuts' if cuts else 'clean'}")
+            shutil.copytree(base, directory)
+            db = os.path.join(directory, "server.sqlite")
+            device = store(directory, h.devices[0])
+            photo = os.path.join(directory, "photo.jpg")
+            open(photo, "wb").write(data)
+            report = h.fieldsync("report", "new", "--store", device, "--category", "pothole", "--description", "hole").stdout.strip()
+            h.fieldsync("report", "attach", report, "--store", device, "--file", photo)
+            daemon = subprocess.Popen(["ip", "netns", "exec", SRV, f"{h.bin}/fieldsyncd", "serve", "--db", db, "--host", SRV_IP,
+                                       "--port", str(PORT), "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
+            net.shape(p)
+            tx = lambda: int(subprocess.run(["ip", "netns", "exec", DEV, "cat", "/sys/class/net/fs-veth-dev/statistics/tx_bytes"],
+                                            capture_output=True, text=True).stdout)
+            expected = args.photo * 8 / (p["up"] * 1000)
+            moments = sorted(rng.uniform(0.05, 0.9) * expected for _ in range(3))
+            stop, cut_count = threading.Event(), [0]
+
+            def cutter():
+                t0 = time.time()
+                for m in moments:
+                    if stop.wait(max(0.0, t0 + m - time.time())):
+                        return
+                    net.cut(1.0)
+                    cut_count[0] += 1
+            thread = threading.Thread(target=cutter, daemon=True) if cuts else None
+            before, started = tx(), time.time()
+            if thread:
+                thread.start()
+            for _ in range(20):
+                subprocess.run(["ip", "netns", "exec", DEV, f"{h.bin}/fieldsync", "sync", "--store", device, "--server", url,
+                                "--json"], capture_output=True, text=True, timeout=3600)
+                if "media waiting" not in h.fieldsync("status", "--store", device).stdout:
+                    break
+            elapsed, wire = time.time() - started, tx() - before
+            stop.set()
+            net.unshape()
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=30)
+            stored = os.path.join(db + "-media", "blobs", sha[:2], sha)
+            ok = os.path.exists(stored) and hashlib.sha256(open(stored, "rb").read()).hexdigest() == sha
+            bound = 1.3 * expected + 4 * 2 * p["latency"] / 1000
+            print(f"photo {args.photo} B over 2g {'cuts' if cuts else 'clean'}: cuts {cut_count[0]}, {elapsed:.1f} s "
+                  f"(bound {bound:.1f} s), device sent {wire} B on the wire = {wire / args.photo:.3f} × size "
+                  f"(target ≤ {1.05 * args.photo + 2048:.0f} B clean), stored intact: {ok}", flush=True)
+            failed = failed or not ok
+    finally:
+        if daemon and daemon.poll() is None:
+            daemon.kill()
+        net.down()
+        shutil.rmtree(h.work, ignore_errors=True)
+    print("FAILED" if failed else "passed: the photo arrived intact, clean and with cuts")
+    return 1 if failed else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profiles", default="2g,edge-lossy,3g")
@@ -201,13 +277,14 @@ def main():
     ap.add_argument("--edits", type=int, default=60)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--bin", default=".build/release")
+    ap.add_argument("--photo", type=int, default=0, help="instead: send one photo of this many bytes over 2G, clean and with cuts")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("scripts/netem needs root (network namespaces, tc, iptables)")
     import tempfile
     args.work = tempfile.mkdtemp(prefix="fieldsync-netem-")
     try:
-        sys.exit(run(args))
+        sys.exit(photo_run(args) if args.photo > 0 else run(args))
     finally:
         shutil.rmtree(args.work, ignore_errors=True)
 

@@ -22,6 +22,9 @@ public struct MediaUpload: Sendable {
     public var maxPiece = 1024 * 1024
     /// The smallest piece.
     public var minPiece = 4 * 1024
+    /// How long one piece should take on the link, in seconds: pieces stop growing past what the
+    /// last one's rate carries in this time, so a cut on a slow link loses little.
+    public var pieceSeconds = 15.0
     /// Failed requests in a row after which the run stops (what is left waits for the next sync).
     public var maxFailuresInARow = 8
 
@@ -129,9 +132,10 @@ public struct MediaUpload: Sendable {
                 let bytes = try media.read(entry.sha256, offset: at, length: piece)
                 summary.bytesSent += bytes.count
                 sentAny = true
+                let started = ContinuousClock.now
                 offset = try await patch(entry, at: at, bytes)
                 failures = 0
-                piece = min(piece * 2, maxPiece)
+                piece = nextPiece(after: piece, sent: bytes.count, in: ContinuousClock.now - started)
                 progress?(
                     Progress(sha256: entry.sha256, sent: offset ?? at, total: entry.size, file: file, files: files))
             } catch {
@@ -148,12 +152,26 @@ public struct MediaUpload: Sendable {
                     failures += 1
                 case .mediaMismatch, .bodyTooLarge, .unsupportedContentType, .mediaPurged:
                     summary.refused.append("\(entry.sha256.prefix(12))…: \(error.code.rawValue): \(error.message)")
+                    // A purged file (personal data) leaves this device too.
+                    if error.code == .mediaPurged { media.remove(entry.sha256) }
                     return .refused
                 default:
                     throw error
                 }
             }
         }
+    }
+
+    /// Doubles the piece while pieces get through, up to `maxPiece` and to what the last piece's
+    /// rate carries in `pieceSeconds`.
+    func nextPiece(after piece: Int, sent: Int, in elapsed: Duration) -> Int {
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        var next = min(piece * 2, maxPiece)
+        if seconds > 0.05 {
+            let carried = Double(sent) / seconds * pieceSeconds
+            next = min(next, max(minPiece, Int(carried)))
+        }
+        return next
     }
 
     enum Located { case found(UInt64), outcome(Outcome) }

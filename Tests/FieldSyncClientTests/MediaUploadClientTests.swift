@@ -1,5 +1,6 @@
 import FieldSyncClient
 import FieldSyncCore
+import FieldSyncServer
 import FieldSyncSigning
 import FieldSyncTestSupport
 import Foundation
@@ -132,6 +133,28 @@ import Testing
             token: device.token
         ).run()
         #expect(summary.waiting == 1 && summary.bytesSent == 0)
+        await server.stop()
+    }
+
+    @Test func aPurgedPhotoLeavesADeviceThatStillWaitedToSendIt() async throws {
+        let server = try await TestServer.start()
+        let photo = Data(repeating: 9, count: 20_000)
+        let a = try await server.device("cam-p1")
+        let (mediaA, ref) = try await Self.attach(a, photo, dir: server.dir)
+        try await a.sync()
+        _ = try await MediaUpload(
+            store: a.store, media: mediaA, transport: URLSessionTransport(baseURL: server.baseURL), token: a.token
+        ).run()
+        _ = try await server.service.purgeMedia(ref.sha256, reason: "a face", by: .currentShell)
+        let b = try await server.device("cam-p2")
+        let (mediaB, _) = try await Self.attach(b, photo, dir: server.dir)
+        try await b.sync()
+        let summary = try await MediaUpload(
+            store: b.store, media: mediaB, transport: URLSessionTransport(baseURL: server.baseURL), token: b.token
+        ).run()
+        #expect(summary.refused.count == 1 && summary.refused[0].contains("media_purged"))
+        #expect(!mediaB.holds(ref.sha256), "the purged bytes left the device")
+        #expect(try await DeviceMedia.queue(b.store).isEmpty)
         await server.stop()
     }
 }
