@@ -528,6 +528,10 @@ public struct DeviceSync: Sendable {
         public var lastErrorMillis: UInt64?
         /// Whether the server has revoked this device (its last sync answered `device_revoked`).
         public var revoked: Bool = false
+        /// Media files waiting for the server.
+        public var mediaWaiting: Int = 0
+        /// Their bytes.
+        public var mediaWaitingBytes: UInt64 = 0
     }
 
     static let lastErrorKey = "sync.last_error"
@@ -553,11 +557,15 @@ public struct DeviceSync: Sendable {
         var own: UInt64 = 0
         if let id = try await store.identity() { own = try await store.highestSeq(of: id) }
         let lastError = try await store.setting(Self.lastErrorKey).flatMap { $0.isEmpty ? nil : $0 }
-        return Status(
+        let media = try await DeviceMedia.queue(store)
+        var status = Status(
             ownChanges: own, pending: pending, lastSyncMillis: state.lastSyncMillis, pullCursor: state.pullCursor,
             setAside: try await store.setAsideCount(), lastError: lastError,
             lastErrorMillis: try await store.setting(Self.lastErrorAtKey).flatMap(UInt64.init),
             revoked: try await store.setting(Self.revokedKey).map { !$0.isEmpty } ?? false)
+        status.mediaWaiting = media.count
+        status.mediaWaitingBytes = media.reduce(0) { $0 + $1.size }
+        return status
     }
 
     /// Syncs, retrying transient failures (no answer, timeouts, rate limits, server errors) with
