@@ -105,6 +105,19 @@ class Network:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+def cut_thread(net, moments, stop, count):
+    """A thread that resets the device's connections for a second at each of `moments` (seconds
+    from its start), counting the cuts, until `stop` is set."""
+    def cutter():
+        t0 = time.time()
+        for m in moments:
+            if stop.wait(max(0.0, t0 + m - time.time())):
+                return
+            net.cut(1.0)
+            count[0] += 1
+    return threading.Thread(target=cutter, daemon=True)
+
+
 def run(args):
     here = os.path.dirname(os.path.abspath(__file__))
     delayq = os.path.join(args.work, "delayq")
@@ -134,14 +147,7 @@ def run(args):
                 # Three cuts at seeded random moments within the time the clean run took.
                 moments = sorted(rng.uniform(0.05, 1.0) * clean_seconds for _ in range(3))
 
-                def cutter():
-                    t0 = time.time()
-                    for m in moments:
-                        if stop.wait(max(0.0, t0 + m - time.time())):
-                            return
-                        net.cut(1.0)
-                        cut_count[0] += 1
-                cutter_thread = threading.Thread(target=cutter, daemon=True) if cuts else None
+                cutter_thread = cut_thread(net, moments, stop, cut_count) if cuts else None
                 started = time.time()
                 if cutter_thread:
                     cutter_thread.start()
@@ -233,14 +239,7 @@ def photo_run(args):
             moments = sorted(rng.uniform(0.05, 0.9) * expected for _ in range(3))
             stop, cut_count = threading.Event(), [0]
 
-            def cutter():
-                t0 = time.time()
-                for m in moments:
-                    if stop.wait(max(0.0, t0 + m - time.time())):
-                        return
-                    net.cut(1.0)
-                    cut_count[0] += 1
-            thread = threading.Thread(target=cutter, daemon=True) if cuts else None
+            thread = cut_thread(net, moments, stop, cut_count) if cuts else None
             before, started = tx(), time.time()
             if thread:
                 thread.start()
