@@ -115,9 +115,7 @@ public struct ChangeLimits: Sendable, Hashable {
                     )
                 }
             case .attachMedia(let m):
-                guard m.sha256.utf8.count == 64,
-                    m.sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
-                else {
+                guard MediaRef.isValidSHA256(m.sha256) else {
                     throw FieldSyncError(
                         .invalidOperation, "\(place): media sha256 must be 64 lower-case hex characters")
                 }

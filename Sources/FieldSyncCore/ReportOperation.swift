@@ -82,6 +82,11 @@ public struct MediaRef: Hashable, Sendable, Codable {
     /// The size of the content in bytes.
     public var size: UInt64
 
+    /// Whether `text` is a SHA-256 as FieldSync writes it: 64 lower-case hex characters.
+    public static func isValidSHA256(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
     /// Creates a media reference.
     public init(sha256: String, contentType: String, size: UInt64) {
         self.sha256 = sha256

@@ -155,7 +155,7 @@ extension HTTPAPI {
                 parts.count > 1 ? Data(base64Encoded: String(parts[1])).map { String(decoding: $0, as: UTF8.self) } : ""
             values[String(key)] = value.map { String($0.prefix(256)) }
         }
-        guard let sha = values["sha256"]?.lowercased(), SyncService.isSHA256(sha) else {
+        guard let sha = values["sha256"]?.lowercased(), MediaRef.isValidSHA256(sha) else {
             throw FieldSyncError(
                 .invalidRequest, "Upload-Metadata must name the file's sha256 (64 hex characters, base64-encoded)")
         }

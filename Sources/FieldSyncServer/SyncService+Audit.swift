@@ -32,9 +32,7 @@ extension SyncService {
     public func auditLog(_ filter: AuditFilter, by caller: Principal) async throws(FieldSyncError) -> [AuditEntry] {
         let op = try requireOperator(caller)
         var filter = filter
-        guard (1...500).contains(filter.limit), (0...1_000_000_000).contains(filter.offset) else {
-            throw FieldSyncError(.invalidRequest, "limit must be 1-500 and offset 0-1000000000")
-        }
+        try Self.checkPage(limit: filter.limit, offset: filter.offset)
         if !caller.isAdmin && !op.counties.contains("*") {
             if let asked = filter.counties {
                 for county in asked { try requireCounty(op, county) }

@@ -18,7 +18,7 @@ extension SyncService {
     public func createUpload(
         sha256: String, length: UInt64, contentType: String?, by device: DeviceRecord
     ) async throws(FieldSyncError) -> UploadRecord {
-        guard Self.isSHA256(sha256) else {
+        guard MediaRef.isValidSHA256(sha256) else {
             throw FieldSyncError(.invalidRequest, "the upload must name its sha256 (64 lower-case hex characters)")
         }
         guard length <= configuration.maxMediaBytes else {
@@ -60,7 +60,7 @@ extension SyncService {
     public func uploadState(_ id: String, by device: DeviceRecord) async throws(FieldSyncError) -> UploadRecord {
         if id.hasPrefix(Self.heldPrefix) {
             let sha = String(id.dropFirst(Self.heldPrefix.count))
-            guard Self.isSHA256(sha) else { throw Self.noUpload(id) }
+            guard MediaRef.isValidSHA256(sha) else { throw Self.noUpload(id) }
             _ = try await reference(sha, for: device)
             guard let held = try await blobs.blob(sha) else { throw Self.noUpload(id) }
             if held.purgedReason != nil { throw Self.purged(held) }
@@ -125,7 +125,7 @@ extension SyncService {
     /// A stored blob the caller may read: an operator of, or a device of, a county whose report
     /// attaches it.
     public func media(_ sha256: String, by caller: Principal) async throws(FieldSyncError) -> BlobInfo {
-        guard Self.isSHA256(sha256) else {
+        guard MediaRef.isValidSHA256(sha256) else {
             throw FieldSyncError(.invalidRequest, "a media id is its sha256: 64 lower-case hex characters")
         }
         let counties = Set(try await store.mediaReferences(sha256).map(\.county))
@@ -157,9 +157,7 @@ extension SyncService {
         missing: Bool, county: String?, limit: Int, offset: Int, by caller: Principal
     ) async throws(FieldSyncError) -> MediaList {
         let op = try requireOperator(caller)
-        guard (1...500).contains(limit), (0...1_000_000_000).contains(offset) else {
-            throw FieldSyncError(.invalidRequest, "limit must be 1-500 and offset 0-1000000000")
-        }
+        try Self.checkPage(limit: limit, offset: offset)
         if let county { try requireCounty(op, county) }
         let counties: [String]? = county.map { [$0] } ?? (op.counties.contains("*") ? nil : op.counties)
         var list: [MediaStatus] = []
@@ -186,7 +184,7 @@ extension SyncService {
         _ sha256: String, reason: String, by caller: Principal, from address: String? = nil
     ) async throws(FieldSyncError) -> MediaStatus {
         try requireAdmin(caller)
-        guard Self.isSHA256(sha256) else {
+        guard MediaRef.isValidSHA256(sha256) else {
             throw FieldSyncError(.invalidRequest, "a media id is its sha256: 64 lower-case hex characters")
         }
         // Kept on one line of the audit log: control characters become spaces.
@@ -260,10 +258,6 @@ extension SyncService {
                 "this device has \(open.count) uploads open (\(due) bytes still due); finish or DELETE them first (at most \(configuration.maxUploadsPerDevice), \(configuration.maxMediaInFlightBytes) bytes)"
             )
         }
-    }
-
-    static func isSHA256(_ s: String) -> Bool {
-        s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
     static func isUploadID(_ s: String) -> Bool {

@@ -12,9 +12,7 @@ extension SyncService {
     public func reports(_ filter: ReportFilter, by caller: Principal) async throws(FieldSyncError) -> ReportList {
         let op = try requireOperator(caller)
         var filter = filter
-        guard (1...500).contains(filter.limit), (0...1_000_000_000).contains(filter.offset) else {
-            throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset 0–1,000,000,000")
-        }
+        try Self.checkPage(limit: filter.limit, offset: filter.offset)
         if let county = filter.county {
             try requireCounty(op, county)
             return try await page(filter)
@@ -52,9 +50,7 @@ extension SyncService {
     /// Conflict records an operator may see, filtered.
     public func conflicts(_ filter: ConflictFilter, by caller: Principal) async throws(FieldSyncError) -> ConflictList {
         let op = try requireOperator(caller)
-        guard (1...500).contains(filter.limit), (0...1_000_000_000).contains(filter.offset) else {
-            throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset 0–1,000,000,000")
-        }
+        try Self.checkPage(limit: filter.limit, offset: filter.offset)
         var filter = filter
         if let county = filter.county {
             try requireCounty(op, county)
@@ -146,9 +142,7 @@ extension SyncService {
     /// The refusals quarantine, of the operator's counties (admins: all, or one with `county`).
     public func refusals(_ filter: RefusalFilter, by caller: Principal) async throws(FieldSyncError) -> RefusalList {
         let op = try requireOperator(caller)
-        guard (1...500).contains(filter.limit), (0...1_000_000_000).contains(filter.offset) else {
-            throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset 0–1,000,000,000")
-        }
+        try Self.checkPage(limit: filter.limit, offset: filter.offset)
         var filter = filter
         if let counties = filter.counties {
             for county in counties { try requireCounty(op, county) }

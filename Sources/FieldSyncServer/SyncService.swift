@@ -81,6 +81,13 @@ public struct SyncService: Sendable {
         return signingKey
     }
 
+    /// The bounds of every operator list's page.
+    static func checkPage(limit: Int, offset: Int) throws(FieldSyncError) {
+        guard (1...500).contains(limit), (0...1_000_000_000).contains(offset) else {
+            throw FieldSyncError(.invalidRequest, "limit must be 1–500 and offset 0–1,000,000,000")
+        }
+    }
+
     func requireOperator(_ caller: Principal) throws(FieldSyncError) -> OperatorRecord {
         guard let op = caller.asOperator else {
             throw FieldSyncError(.forbidden, "this endpoint is for operators; devices sync through /v1/sync")
