@@ -89,6 +89,11 @@ public struct DeviceMedia: Sendable {
             throw FieldSyncError(.storage, "cannot copy \(file.path) into the media area: \(error)")
         }
         let sha = hash.hex()
+        if isPurged(sha) {
+            try? FileManager.default.removeItem(at: temporary)
+            throw FieldSyncError(
+                .mediaPurged, "the county purged this file (\(sha.prefix(12))…): it is not attached or carried again")
+        }
         if FileManager.default.fileExists(atPath: path(sha).path) {
             try? FileManager.default.removeItem(at: temporary)
         } else if rename(temporary.path, path(sha).path) != 0 {
@@ -117,6 +122,39 @@ public struct DeviceMedia: Sendable {
     /// Removes a file's bytes from the device.
     public func remove(_ sha256: String) { try? FileManager.default.removeItem(at: path(sha256)) }
 
+    /// Whether the county purged the file (an empty `<sha256>.purged` mark in the area).
+    public func isPurged(_ sha256: String) -> Bool {
+        FileManager.default.fileExists(atPath: path(sha256).appendingPathExtension("purged").path)
+    }
+
+    /// The files this area knows were purged.
+    public func purged() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasSuffix(".purged") }.map { String($0.dropLast(7)) }.filter(MediaRef.isValidSHA256)
+    }
+
+    /// Forgets files the county purged (personal data): removes their bytes, marks them so that
+    /// they are never attached or carried again, and drops them from the queue. Returns how many
+    /// of them this device held or was waiting to send.
+    @discardableResult
+    public func forget(_ hashes: [String], in store: any DeviceStore) async throws(FieldSyncError) -> Int {
+        let gone = Set(hashes.filter(MediaRef.isValidSHA256))
+        guard !gone.isEmpty else { return 0 }
+        var entries = try await Self.queue(store)
+        var forgotten = Set(gone.filter(holds))
+        for sha in gone where !isPurged(sha) {
+            let mark = path(sha).appendingPathExtension("purged")
+            guard
+                FileManager.default.createFile(atPath: mark.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            else { throw FieldSyncError(.storage, "cannot mark \(sha.prefix(12))… purged in the media area") }
+            remove(sha)
+        }
+        forgotten.formUnion(entries.filter { gone.contains($0.sha256) }.map(\.sha256))
+        entries.removeAll { gone.contains($0.sha256) }
+        try await Self.saveQueue(entries, to: store)
+        return forgotten.count
+    }
+
     // MARK: The queue
 
     static let queueKey = "media.queue"
@@ -143,19 +181,23 @@ public struct DeviceMedia: Sendable {
         try await saveQueue(entries, to: store)
     }
 
-    /// Carries a peer's photos: copies into `media` the files `peer`'s queue still waits to send
-    /// that this device neither holds nor waits to send, oldest first, within `budget` bytes, and
-    /// queues each here (kept only until the server has it). The bytes are hashed as they are
+    /// Carries a peer's photos: first, the purges the peer knows of are forgotten here too; then
+    /// the files `peer`'s queue still waits to send that this device neither holds, waits to
+    /// send, nor knows purged are copied into `media`, oldest first, within `budget` bytes, and
+    /// queued here (kept only until the server has them). The bytes are hashed as they are
     /// copied; a file that does not match its name is skipped. Returns the files and bytes carried.
     public static func carry(
         from peer: any DeviceStore, _ peerMedia: DeviceMedia, to store: any DeviceStore, _ media: DeviceMedia,
         budget: UInt64
     ) async throws(FieldSyncError) -> (files: Int, bytes: UInt64) {
+        try await media.forget(peerMedia.purged(), in: store)
         var mine = try await queue(store)
         var left = budget
         var carried = (files: 0, bytes: UInt64(0))
         for entry in try await queue(peer) where entry.size <= left && peerMedia.holds(entry.sha256) {
-            guard !mine.contains(where: { $0.sha256 == entry.sha256 }), !media.holds(entry.sha256) else { continue }
+            guard !mine.contains(where: { $0.sha256 == entry.sha256 }), !media.holds(entry.sha256),
+                !media.isPurged(entry.sha256)
+            else { continue }
             let ref = try media.add(peerMedia.path(entry.sha256), contentType: entry.contentType)
             guard ref.sha256 == entry.sha256 else {
                 media.remove(ref.sha256)

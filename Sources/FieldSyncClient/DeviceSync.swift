@@ -37,6 +37,9 @@ public struct DeviceSync: Sendable {
     public var clockSlackMillis: UInt64 = 10 * 60_000
     /// How old the county's revocation list held here may grow before a sync asks for it again.
     public var revocationsMaxAgeMillis: UInt64 = 3_600_000
+    /// The device's media area: when set, each sync asks for the files of the county purged
+    /// since the last, and removes their bytes here (`DeviceMedia.forget`).
+    public var media: DeviceMedia?
 
     /// Creates a sync between a device store and a server; with `runSigner`, pushes carry one
     /// signature per run of the device's own consecutive changes; with `signer`, changes the
@@ -69,6 +72,8 @@ public struct DeviceSync: Sendable {
         public var moved = 0
         /// Changes not yet pushed whose timestamps were corrected (a clock that ran ahead).
         public var retimed = 0
+        /// Files whose bytes left this device because the county purged them.
+        public var purged = 0
 
         public var description: String {
             var text =
@@ -76,6 +81,7 @@ public struct DeviceSync: Sendable {
             if setAside > 0 { text += "; \(setAside) set aside (fieldsync status)" }
             if moved > 0 { text += "; \(moved) moved after a forked log" }
             if retimed > 0 { text += "; \(retimed) re-timed" }
+            if purged > 0 { text += "; \(purged) purged file\(purged == 1 ? "" : "s") removed" }
             return text
         }
 
@@ -86,6 +92,7 @@ public struct DeviceSync: Sendable {
             bytesSent += other.bytesSent; bytesReceived += other.bytesReceived
             roundTrips += other.roundTrips; seconds += other.seconds
             setAside += other.setAside; moved += other.moved; retimed += other.retimed
+            purged += other.purged
         }
     }
 
@@ -112,6 +119,7 @@ public struct DeviceSync: Sendable {
         var probed = false
         var relearned = Set<Dot>()
         var askRevocations = try await revocationsAreStale()
+        var askPurges = media != nil
         var backlog = try await backlog(
             after: state.pushCursor, positions: state.positions, aside: try await store.setAsideBodies())
         var rounds = 0
@@ -136,7 +144,8 @@ public struct DeviceSync: Sendable {
             let request = SyncRequest(
                 cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
                 includeOwn: state.recovering ? true : nil, verdicts: true, revocations: askRevocations ? true : nil,
-                fork: state.fork, pending: UInt64(backlog))
+                fork: state.fork, pending: UInt64(backlog),
+                purgedAfter: askPurges ? try await store.setting(Self.purgedCursorKey) ?? "" : nil)
             var traffic = FieldSyncAPI.Traffic()
             let response: SyncResponse
             do {
@@ -149,6 +158,10 @@ public struct DeviceSync: Sendable {
             }
             state.fork = nil
             askRevocations = false
+            if askPurges {
+                try await takePurges(response, &summary)
+                askPurges = response.purgedMore == true
+            }
             let serverLostChanges: Bool
             switch try await take(response, pushed: batch, me: me, &state, &relearned, &summary) {
             case .retry: continue
@@ -156,12 +169,24 @@ public struct DeviceSync: Sendable {
             }
             state.pushCursor = serverLostChanges ? 0 : scanned
             // Done when everything local was offered and nothing more waits on the server.
-            let done = exhausted && !response.more && !state.recovering && !serverLostChanges
+            let done = exhausted && !response.more && !state.recovering && !serverLostChanges && !askPurges
             if done { state.lastSyncMillis = UInt64(Date().timeIntervalSince1970 * 1000) }
             try await save(state)
             summary.seconds = base + (ContinuousClock.now - started).seconds
             progress?(summary)
             if done { break }
+        }
+    }
+
+    static let purgedCursorKey = "media.purged_cursor"
+
+    /// Forgets the files the answer says the county purged, then keeps its purge cursor.
+    private func takePurges(_ response: SyncResponse, _ summary: inout Summary) async throws(FieldSyncError) {
+        if let media, let hashes = response.purgedMedia {
+            summary.purged += try await media.forget(Array(hashes.prefix(10_000)), in: store)
+        }
+        if let cursor = response.purgedCursor, cursor.utf8.count <= 100 {
+            try await store.setSettings([Self.purgedCursorKey: cursor])
         }
     }
 

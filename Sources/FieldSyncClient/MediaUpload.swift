@@ -153,7 +153,7 @@ public struct MediaUpload: Sendable {
                 case .mediaMismatch, .bodyTooLarge, .unsupportedContentType, .mediaPurged:
                     summary.refused.append("\(entry.sha256.prefix(12))…: \(error.code.rawValue): \(error.message)")
                     // A purged file (personal data) leaves this device too.
-                    if error.code == .mediaPurged { media.remove(entry.sha256) }
+                    if error.code == .mediaPurged { try await media.forget([entry.sha256], in: store) }
                     return .refused
                 default:
                     throw error

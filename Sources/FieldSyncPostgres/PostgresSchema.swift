@@ -250,6 +250,8 @@ enum PostgresSchema {
                 data bytea NOT NULL, PRIMARY KEY(id, start))
             """,
         ],
+        // 8: purges in the order devices are told of them; a blob never uploaded may be purged too.
+        ["CREATE INDEX blobs_purged ON blobs(purged_ms, sha256 COLLATE \"C\") WHERE purged_ms IS NOT NULL"],
     ]
 
     /// The version a fully migrated database has.

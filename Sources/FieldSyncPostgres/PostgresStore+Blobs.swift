@@ -11,10 +11,12 @@ extension PostgresStore: BlobStore {
     public func blob(_ sha256: String) async throws(FieldSyncError) -> BlobInfo? {
         try await withConnection { conn in
             for row in try await conn.rows(
-                "SELECT size, purged_reason FROM blobs WHERE sha256 = \(sha256)", self.logger)
+                "SELECT size, purged_reason, purged_ms FROM blobs WHERE sha256 = \(sha256)", self.logger)
             {
-                let (size, reason) = try row.decode((Int64, String?).self)
-                return BlobInfo(sha256: sha256, size: UInt64(clamping: size), purgedReason: reason)
+                let (size, reason, at) = try row.decode((Int64, String?, Int64?).self)
+                return BlobInfo(
+                    sha256: sha256, size: UInt64(clamping: size), purgedReason: reason,
+                    purgedMillis: at.map { UInt64(clamping: $0) })
             }
             return nil
         }
@@ -113,15 +115,38 @@ extension PostgresStore: BlobStore {
         }
     }
 
-    public func purge(_ sha256: String, reason: String, nowMillis: UInt64) async throws(FieldSyncError) -> Bool {
+    public func purge(
+        _ sha256: String, size: UInt64, reason: String, nowMillis: UInt64
+    ) async throws(FieldSyncError) {
         try await transaction { conn in
-            let updated = try await conn.rows(
+            try await conn.run(
                 """
-                UPDATE blobs SET purged_reason = \(reason), purged_ms = \(Int64(clamping: nowMillis))
-                WHERE sha256 = \(sha256) RETURNING sha256
+                INSERT INTO blobs(sha256, size, purged_reason, purged_ms)
+                VALUES (\(sha256), \(Int64(clamping: size)), \(reason), \(Int64(clamping: nowMillis)))
+                ON CONFLICT (sha256) DO UPDATE
+                SET purged_reason = excluded.purged_reason, purged_ms = coalesce(blobs.purged_ms, excluded.purged_ms)
                 """, self.logger)
             try await conn.run("DELETE FROM blob_pieces WHERE sha256 = \(sha256)", self.logger)
-            return !updated.isEmpty
+            try await conn.run("DELETE FROM uploads WHERE sha256 = \(sha256)", self.logger)
+        }
+    }
+
+    public func purges(after mark: PurgeMark?, limit: Int) async throws(FieldSyncError) -> [PurgeMark] {
+        let at = Int64(clamping: mark?.atMillis ?? 0)
+        let sha = mark?.sha256 ?? ""
+        return try await withConnection { conn in
+            var marks: [PurgeMark] = []
+            for row in try await conn.rows(
+                """
+                SELECT sha256, purged_ms FROM blobs WHERE purged_ms IS NOT NULL
+                    AND (purged_ms, sha256 COLLATE "C") > (\(at), \(sha))
+                ORDER BY purged_ms, sha256 COLLATE "C" LIMIT \(max(0, limit))
+                """, self.logger)
+            {
+                let (sha256, ms) = try row.decode((String, Int64).self)
+                marks.append(PurgeMark(sha256: sha256, atMillis: UInt64(clamping: ms)))
+            }
+            return marks
         }
     }
 

@@ -84,12 +84,15 @@ public struct SyncRequest: Codable, Sendable, Hashable {
     /// How many changes the device still holds for the server after this request's (its
     /// backlog), at most 1,000,000,000: shown to the IT desk as the device's pending changes.
     public var pending: UInt64?
+    /// Return the files of the county purged since this position (`purged_cursor` of an earlier
+    /// answer; empty the first time) in `purged_media`, so that their bytes leave the device.
+    public var purgedAfter: String?
 
     /// Creates a request.
     public init(
         cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil,
         includeOwn: Bool? = nil, verdicts: Bool? = nil, ownLogFrom: UInt64? = nil, revocations: Bool? = nil,
-        fork: ForkNotice? = nil, pending: UInt64? = nil
+        fork: ForkNotice? = nil, pending: UInt64? = nil, purgedAfter: String? = nil
     ) {
         self.cursor = cursor
         self.offer = offer
@@ -101,12 +104,14 @@ public struct SyncRequest: Codable, Sendable, Hashable {
         self.revocations = revocations
         self.fork = fork
         self.pending = pending
+        self.purgedAfter = purgedAfter
     }
 
     enum CodingKeys: String, CodingKey {
         case cursor, offer, changes, limit, verdicts, revocations, fork, pending
         case includeOwn = "include_own"
         case ownLogFrom = "own_log_from"
+        case purgedAfter = "purged_after"
     }
 }
 
@@ -158,6 +163,13 @@ public struct SyncResponse: Codable, Sendable, Hashable {
     /// The server's clock when it answered (milliseconds since the epoch): a device whose clock
     /// is far from it corrects the timestamps of changes it has not pushed yet.
     public var serverTimeMillis: UInt64?
+    /// Files of the caller's county purged after `purged_after` (only when asked): a device
+    /// removes their bytes and never takes them again.
+    public var purgedMedia: [String]?
+    /// The position to send as `purged_after` next time (only when asked).
+    public var purgedCursor: String?
+    /// Whether more purges follow: ask again in the next request.
+    public var purgedMore: Bool?
 
     /// Creates a response.
     public init(
@@ -186,6 +198,9 @@ public struct SyncResponse: Codable, Sendable, Hashable {
         case revokedAtMillis = "revoked_at_ms"
         case revokedSignature = "revoked_sig"
         case serverPublicKey = "server_public_key"
+        case purgedMedia = "purged_media"
+        case purgedCursor = "purged_cursor"
+        case purgedMore = "purged_more"
     }
 }
 

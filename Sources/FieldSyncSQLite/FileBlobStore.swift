@@ -11,7 +11,8 @@ public import Foundation
 /// Blobs as files on disk: the embedded deployment's media store, beside its SQLite database
 /// (`fieldsyncd serve --media-dir`). A blob is `blobs/<2 hex>/<sha256>`; a partial upload is
 /// `uploads/<id>.part` with its record in `uploads/<id>.json`; a purged blob leaves
-/// `blobs/<2 hex>/<sha256>.purged` with its reason. Files are 0600 and directories 0700; each
+/// `blobs/<2 hex>/<sha256>.purged` with its reason and time, and an empty `purged/<ms>.<sha256>`
+/// so that purges list in order from names alone. Files are 0600 and directories 0700; each
 /// appended piece is flushed to disk before its new offset is answered, and a commit is one
 /// rename, so a killed daemon leaves either the partial or the blob, never half of one.
 public actor FileBlobStore: BlobStore {
@@ -22,7 +23,7 @@ public actor FileBlobStore: BlobStore {
     /// Opens (creating if needed) the media directory.
     public init(directory: URL) throws(FieldSyncError) {
         self.directory = directory
-        for sub in ["", "blobs", "uploads"] {
+        for sub in ["", "blobs", "uploads", "purged"] {
             let url = directory.appendingPathComponent(sub)
             do {
                 try FileManager.default.createDirectory(
@@ -111,12 +112,11 @@ public actor FileBlobStore: BlobStore {
             throw FieldSyncError(.uploadConflict, "upload \(id) is not complete")
         }
         let target = blobURL(record.sha256)
-        do {
-            try fm.createDirectory(
-                at: target.deletingLastPathComponent(), withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw FieldSyncError(.storage, "cannot create \(target.deletingLastPathComponent().path): \(error)")
+        try createDirectory(target.deletingLastPathComponent())
+        if let purged = try blob(record.sha256), purged.purgedReason != nil {
+            // Purged while its last piece was on the way: the bytes are not kept.
+            try deleteUpload(id)
+            return purged
         }
         if fileSize(target) == nil, rename(partURL(id).path, target.path) != 0 {
             throw FieldSyncError(.storage, "cannot move upload \(id) into place (errno \(errno))")
@@ -145,15 +145,41 @@ public actor FileBlobStore: BlobStore {
         return removed
     }
 
-    public func purge(_ sha256: String, reason: String, nowMillis: UInt64) throws(FieldSyncError) -> Bool {
-        guard let info = try blob(sha256) else { return false }
-        let record = BlobInfo(sha256: sha256, size: info.size, purgedReason: reason)
+    public func purge(_ sha256: String, size: UInt64, reason: String, nowMillis: UInt64) throws(FieldSyncError) {
+        let held = try blob(sha256)
+        let at = held?.purgedMillis ?? nowMillis
+        let record = BlobInfo(sha256: sha256, size: held?.size ?? size, purgedReason: reason, purgedMillis: at)
+        try createDirectory(blobURL(sha256).deletingLastPathComponent())
         try writeAtomically(encode(record), to: blobURL(sha256).appendingPathExtension("purged"))
+        let mark = directory.appendingPathComponent("purged/\(PurgeMark(sha256: sha256, atMillis: at).cursor)")
+        guard fm.fileExists(atPath: mark.path) || fm.createFile(atPath: mark.path, contents: nil) else {
+            throw FieldSyncError(.storage, "cannot record the purge of \(sha256.prefix(12))…")
+        }
         try? fm.removeItem(at: blobURL(sha256))
-        return true
+        for id in uploadIDs() {
+            if let data = try? Data(contentsOf: recordURL(id)), let r = try? decode(UploadRecord.self, data),
+                r.sha256 == sha256
+            {
+                try deleteUpload(id)
+            }
+        }
+    }
+
+    public func purges(after mark: PurgeMark?, limit: Int) throws(FieldSyncError) -> [PurgeMark] {
+        let names = (try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent("purged").path)) ?? []
+        let marks = names.compactMap(PurgeMark.init(cursor:)).filter { mark == nil || mark! < $0 }.sorted()
+        return Array(marks.prefix(max(0, limit)))
     }
 
     // MARK: Files
+
+    private func createDirectory(_ url: URL) throws(FieldSyncError) {
+        do {
+            try fm.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw FieldSyncError(.storage, "cannot create \(url.path): \(error)")
+        }
+    }
 
     private func uploadIDs() -> [String] {
         let names = (try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent("uploads").path)) ?? []

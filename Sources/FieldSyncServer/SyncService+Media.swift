@@ -194,15 +194,45 @@ extension SyncService {
             throw FieldSyncError(.invalidRequest, "reason must have 1 to 500 characters")
         }
         let references = try await store.mediaReferences(sha256)
-        guard try await blobs.purge(sha256, reason: reason, nowMillis: now()) else {
-            throw FieldSyncError(.notFound, "no media \(sha256.prefix(12))… is stored")
+        let held = try await blobs.blob(sha256)
+        // A file attached but never uploaded is purged too: devices drop it, the server never takes it.
+        guard let size = held?.size ?? references.first?.size else {
+            throw FieldSyncError(.notFound, "no media \(sha256.prefix(12))… is stored or attached")
         }
+        try await blobs.purge(sha256, size: size, reason: reason, nowMillis: now())
         try await audit(
             .purgeMedia, by: caller, from: address, county: references.first?.county, subject: sha256, detail: reason)
         let first = references.first
         return MediaStatus(
             sha256: sha256, contentType: first?.contentType ?? "", size: first?.size ?? 0, state: "purged",
             purgedReason: reason)
+    }
+
+    /// The most purges one sync answer looks at.
+    static let purgesPerSync = 200
+
+    /// The purges a device of `county` is told of after `mark` (nil: from the first): at most
+    /// `purgesPerSync` looked at, those of files its county attaches listed; the cursor moves
+    /// past every one looked at.
+    func purges(
+        after mark: PurgeMark?, county: String
+    ) async throws(FieldSyncError) -> (hashes: [String], cursor: String, more: Bool) {
+        let marks = try await blobs.purges(after: mark, limit: Self.purgesPerSync)
+        var hashes: [String] = []
+        for m in marks {
+            let references = try await store.mediaReferences(m.sha256)
+            if references.contains(where: { $0.county == county }) { hashes.append(m.sha256) }
+        }
+        return (hashes, marks.last?.cursor ?? mark?.cursor ?? "", marks.count == Self.purgesPerSync)
+    }
+
+    /// Reads `purged_after`: empty (from the first purge) or a cursor the server gave.
+    static func purgeMark(_ text: String) throws(FieldSyncError) -> PurgeMark? {
+        if text.isEmpty { return nil }
+        guard let mark = PurgeMark(cursor: text) else {
+            throw FieldSyncError(.invalidRequest, "purged_after must be empty or a purged_cursor this server gave")
+        }
+        return mark
     }
 
     private func status(_ sha256: String, type: String, size: UInt64) async throws(FieldSyncError) -> MediaStatus {

@@ -37,6 +37,7 @@ extension SyncService {
         if let from = request.ownLogFrom, !(1...Self.maxSeq).contains(from) {
             throw FieldSyncError(.invalidRequest, "own_log_from must be between 1 and \(Self.maxSeq)")
         }
+        let purgedAfter = try request.purgedAfter.map(Self.purgeMark)
         // A change that breaks the limits is malformed input, not a field situation: the whole
         // request is refused, as in v1.0 (devices check the limits when they write or take a change).
         for c in pushed { try ChangeLimits.standard.validate(c.change) }
@@ -78,6 +79,12 @@ extension SyncService {
             response.revokedAtMillis = list.atMillis
             response.revokedSignature = try signer().sign(list).base64EncodedString()
             response.serverPublicKey = serverPublicKey.base64EncodedString()
+        }
+        if let purgedAfter {
+            let notice = try await purges(after: purgedAfter, county: device.county)
+            response.purgedMedia = notice.hashes.isEmpty ? nil : notice.hashes
+            response.purgedCursor = notice.cursor
+            response.purgedMore = notice.more ? true : nil
         }
         return response
     }

@@ -31,8 +31,44 @@ public protocol BlobStore: Sendable {
     func deleteUpload(_ id: String) async throws(FieldSyncError)
     /// Removes the partial uploads expired at `nowMillis`; returns how many.
     func collectExpired(nowMillis: UInt64) async throws(FieldSyncError) -> Int
-    /// Removes a blob's bytes for good, keeping the record of why; false if never stored.
-    func purge(_ sha256: String, reason: String, nowMillis: UInt64) async throws(FieldSyncError) -> Bool
+    /// Removes a blob's bytes for good, and any partial upload of it, keeping the record of why
+    /// and when. A blob never stored is recorded as purged too (`size` as its references
+    /// declare), so that it is never taken. Purging again keeps the first time, takes the reason.
+    func purge(_ sha256: String, size: UInt64, reason: String, nowMillis: UInt64) async throws(FieldSyncError)
+    /// The purges in the order they were made (`PurgeMark` order), after `mark` (from the first
+    /// when nil), at most `limit`: what devices are told, so that the bytes leave them too.
+    func purges(after mark: PurgeMark?, limit: Int) async throws(FieldSyncError) -> [PurgeMark]
+}
+
+/// One purge, in the order devices learn of purges: by time, then by hash. Its `cursor` is the
+/// opaque position a device sends back (`purged_after`) to hear only of later ones.
+public struct PurgeMark: Sendable, Hashable, Codable, Comparable {
+    /// The purged blob's SHA-256.
+    public var sha256: String
+    /// When it was purged (milliseconds since 1970).
+    public var atMillis: UInt64
+
+    /// A purge.
+    public init(sha256: String, atMillis: UInt64) {
+        self.sha256 = sha256
+        self.atMillis = atMillis
+    }
+
+    /// Reads a cursor (`<ms>.<sha256>`); nil if it is not one.
+    public init?(cursor: String) {
+        let parts = cursor.split(separator: ".", omittingEmptySubsequences: false)
+        guard cursor.utf8.count <= 90, parts.count == 2, parts[0].count <= 19,
+            let ms = UInt64(parts[0]), MediaRef.isValidSHA256(String(parts[1]))
+        else { return nil }
+        self.init(sha256: String(parts[1]), atMillis: ms)
+    }
+
+    /// The position after this purge.
+    public var cursor: String { "\(atMillis).\(sha256)" }
+
+    public static func < (a: PurgeMark, b: PurgeMark) -> Bool {
+        (a.atMillis, a.sha256) < (b.atMillis, b.sha256)
+    }
 }
 
 /// A blob as the store knows it.
@@ -43,12 +79,15 @@ public struct BlobInfo: Sendable, Hashable, Codable {
     public var size: UInt64
     /// Why its bytes were purged (nil while they are held).
     public var purgedReason: String?
+    /// When they were purged.
+    public var purgedMillis: UInt64?
 
     /// A blob record.
-    public init(sha256: String, size: UInt64, purgedReason: String? = nil) {
+    public init(sha256: String, size: UInt64, purgedReason: String? = nil, purgedMillis: UInt64? = nil) {
         self.sha256 = sha256
         self.size = size
         self.purgedReason = purgedReason
+        self.purgedMillis = purgedMillis
     }
 }
 

@@ -53,6 +53,7 @@ struct SyncCommand: AsyncParsableCommand {
                     server: url.absoluteString, startedAtMillis: wallMillis(), link: link), link: simulated)
         }
         var sync = DeviceSync(store: store, api: FieldSyncAPI(transport: transport, token: credentials.token))
+        sync.media = try options.media()
         sync.pushBatch = batch
         sync.pullLimit = batch
         let key = credentials.key
@@ -93,7 +94,7 @@ struct SyncCommand: AsyncParsableCommand {
         if json {
             struct Out: Encodable {
                 var pushed, pulled, conflictsOpened, conflictsResolved, bytesSent, bytesReceived, roundTrips, attempts,
-                    setAside, moved, retimed: Int
+                    setAside, moved, retimed, purged: Int
                 var seconds: Double
                 var linkSeconds: Double?
                 var media: MediaUpload.Summary?
@@ -104,7 +105,7 @@ struct SyncCommand: AsyncParsableCommand {
                     conflictsResolved: summary.conflictsResolved,
                     bytesSent: summary.bytesSent, bytesReceived: summary.bytesReceived, roundTrips: summary.roundTrips,
                     attempts: tries,
-                    setAside: summary.setAside, moved: summary.moved, retimed: summary.retimed,
+                    setAside: summary.setAside, moved: summary.moved, retimed: summary.retimed, purged: summary.purged,
                     seconds: summary.seconds, linkSeconds: linkSeconds, media: uploaded))
         } else {
             print(

@@ -1,5 +1,6 @@
 import FieldSyncClient
 import FieldSyncCore
+import FieldSyncProtocol
 import FieldSyncServer
 import FieldSyncSigning
 import FieldSyncTestSupport
@@ -155,6 +156,96 @@ import Testing
         #expect(summary.refused.count == 1 && summary.refused[0].contains("media_purged"))
         #expect(!mediaB.holds(ref.sha256), "the purged bytes left the device")
         #expect(try await DeviceMedia.queue(b.store).isEmpty)
+        await server.stop()
+    }
+
+    static func upload(
+        _ device: TestDevice, _ media: DeviceMedia, _ server: TestServer
+    ) async throws
+        -> MediaUpload.Summary
+    {
+        try await MediaUpload(
+            store: device.store, media: media, transport: URLSessionTransport(baseURL: server.baseURL),
+            token: device.token
+        ).run()
+    }
+
+    @Test func aPurgeReachesEveryDeviceOfTheCountyThatHoldsTheFileAndPeersPassItOn() async throws {
+        let server = try await TestServer.start()
+        let photo = Data(repeating: 4, count: 30_000)
+        // A uploaded the photo and kept it; C holds a copy carried from A before the purge.
+        let a = try await server.device("cam-k1")
+        let (mediaA, ref) = try await Self.attach(a, photo, dir: server.dir)
+        try await a.sync(media: mediaA)
+        #expect(try await Self.upload(a, mediaA, server).uploaded == 1)
+        let c = try await server.device("cam-k3")
+        let mediaC = try DeviceMedia(directory: server.dir.appendingPathComponent("cam-k3-media"))
+        _ = try mediaC.add(mediaA.path(ref.sha256), contentType: "image/jpeg")
+        try await DeviceMedia.enqueue(
+            DeviceMedia.Entry(sha256: ref.sha256, size: ref.size, contentType: "image/jpeg"), in: c.store)
+        // Another county's device with a photo of its own that stays.
+        let other = try await server.device("cam-n1", county: "nakuru")
+        let (mediaN, refN) = try await Self.attach(other, Data(repeating: 5, count: 900), dir: server.dir)
+        try await other.sync(media: mediaN)
+
+        _ = try await server.service.purgeMedia(ref.sha256, reason: "a child's face", by: .currentShell)
+        let summary = try await a.sync(media: mediaA)
+        #expect(summary.purged == 1 && !mediaA.holds(ref.sha256) && mediaA.isPurged(ref.sha256))
+        #expect(try await a.sync(media: mediaA).purged == 0, "told once")
+        #expect(try await other.sync(media: mediaN).purged == 0 && mediaN.holds(refN.sha256))
+        #expect(throws: FieldSyncError.self, "the purged file is not attached again") {
+            try mediaA.add(mediaC.path(ref.sha256), contentType: "image/jpeg")
+        }
+        // C has not synced: meeting A, it learns of the purge and does not carry the file back.
+        let carried = try await DeviceMedia.carry(from: c.store, mediaC, to: a.store, mediaA, budget: 1 << 30)
+        #expect(carried.files == 0 && !mediaA.holds(ref.sha256))
+        _ = try await DeviceMedia.carry(from: a.store, mediaA, to: c.store, mediaC, budget: 1 << 30)
+        #expect(!mediaC.holds(ref.sha256) && mediaC.isPurged(ref.sha256))
+        #expect(try await DeviceMedia.queue(c.store).isEmpty)
+        await server.stop()
+    }
+
+    @Test func aFileAttachedButNeverUploadedCanBePurgedAndIsDroppedBeforeItTravels() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("cam-u1")
+        let (media, ref) = try await Self.attach(a, Data(repeating: 6, count: 5_000), dir: server.dir)
+        try await a.sync(media: media)
+        let status = try await server.service.purgeMedia(ref.sha256, reason: "a name on a sign", by: .currentShell)
+        #expect(status.state == "purged" && status.size == 5_000)
+        #expect(try await a.sync(media: media).purged == 1)
+        #expect(try await DeviceMedia.queue(a.store).isEmpty && !media.holds(ref.sha256))
+        #expect(try await Self.upload(a, media, server).bytesSent == 0)
+        let unknown = String(repeating: "c", count: 64)
+        await #expect(throws: FieldSyncError.self, "neither stored nor attached") {
+            try await server.service.purgeMedia(unknown, reason: "x", by: .currentShell)
+        }
+        await server.stop()
+    }
+
+    @Test func aDeviceHearsOfPurgesPastAFullPageAndABadCursorIsRefused() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("cam-m1")
+        let n = 205
+        var refs: [MediaRef] = []
+        try await a.create("r-many")
+        for i in 0..<n {
+            let ref = MediaRef(sha256: Digest.sha256Hex(Data("photo \(i)".utf8)), contentType: "image/jpeg", size: 10)
+            refs.append(ref)
+            try await a.write([.attachMedia(ref)], to: "r-many")
+        }
+        try await a.sync()
+        for ref in refs { _ = try await server.service.purgeMedia(ref.sha256, reason: "r", by: .currentShell) }
+        let media = try DeviceMedia(directory: server.dir.appendingPathComponent("cam-m1-media"))
+        for ref in refs {
+            try await DeviceMedia.enqueue(
+                DeviceMedia.Entry(sha256: ref.sha256, size: 10, contentType: "image/jpeg"), in: a.store)
+        }
+        #expect(try await a.sync(media: media).purged == n, "two pages in one sync")
+        #expect(Set(media.purged()).symmetricDifference(refs.map(\.sha256)).isEmpty)
+        let bad = await RawHTTP.send(
+            port: server.port, "POST", "/v1/sync", headers: ["Authorization": "Bearer \(a.token)"],
+            body: Data(#"{"purged_after": "not-a-cursor"}"#.utf8))
+        #expect(bad?.status == 400)
         await server.stop()
     }
 }

@@ -101,10 +101,41 @@ import Testing
         try await blobs.createUpload(up)
         _ = try await blobs.append(up.id, at: 0, file)
         _ = try await blobs.commitUpload(up.id)
-        #expect(try await blobs.purge(up.sha256, reason: "a face in the photo", nowMillis: 9))
-        #expect(try await blobs.blob(up.sha256)?.purgedReason == "a face in the photo")
+        try await blobs.purge(up.sha256, size: 1, reason: "a face in the photo", nowMillis: 9)
+        let purged = try await blobs.blob(up.sha256)
+        #expect(purged?.purgedReason == "a face in the photo" && purged?.purgedMillis == 9 && purged?.size == 2_000)
         #expect((try? await blobs.read(up.sha256, offset: 0, length: 100)) ?? Data() == Data())
-        #expect(try await blobs.purge(String(repeating: "0", count: 64), reason: "x", nowMillis: 9) == false)
+        try await blobs.purge(up.sha256, size: 1, reason: "a face and a name", nowMillis: 50)
+        #expect(try await blobs.blob(up.sha256)?.purgedMillis == 9, "a second purge keeps the first one's time")
+        #expect(try await blobs.blob(up.sha256)?.purgedReason == "a face and a name")
+        await s.finish()
+    }
+
+    @Test(arguments: StoreKind.available)
+    func aFileNeverStoredIsPurgedWithItsPartialUploadsAndPurgesListInOrder(kind: StoreKind) async throws {
+        let s = try await StoreUnderTest.open(kind)
+        let blobs = try s.blobs()
+        let files = (0..<3).map { Self.bytes(500 + $0, seed: UInt64(20 + $0)) }
+        let partial = Self.record(files[0])
+        try await blobs.createUpload(partial)
+        _ = try await blobs.append(partial.id, at: 0, files[0].prefix(100))
+        try await blobs.purge(partial.sha256, size: 500, reason: "never uploaded", nowMillis: 30)
+        #expect(try await blobs.blob(partial.sha256)?.purgedReason == "never uploaded")
+        #expect(try await blobs.upload(partial.id) == nil, "the partial upload of a purged file is gone")
+        let shas = files.map { Self.record($0).sha256 }
+        try await blobs.purge(shas[2], size: 502, reason: "b", nowMillis: 10)
+        try await blobs.purge(shas[1], size: 501, reason: "c", nowMillis: 30)
+        let all = try await blobs.purges(after: nil, limit: 10)
+        let expected =
+            [PurgeMark(sha256: shas[2], atMillis: 10)]
+            + [shas[0], shas[1]].sorted().map { PurgeMark(sha256: $0, atMillis: 30) }
+        #expect(all == expected, "by time, then by hash")
+        #expect(try await blobs.purges(after: all[0], limit: 1) == [all[1]])
+        #expect(try await blobs.purges(after: all[2], limit: 10).isEmpty)
+        #expect(PurgeMark(cursor: all[1].cursor) == all[1])
+        for bad in ["", "12", "x.\(shas[0])", "1.\(shas[0])x", "99999999999999999999.\(shas[0])"] {
+            #expect(PurgeMark(cursor: bad) == nil, "\(bad) is not a cursor")
+        }
         await s.finish()
     }
 }

@@ -106,10 +106,14 @@ package struct TestDevice: Sendable {
     package var api: FieldSyncAPI { server.api(token: token) }
 
     @discardableResult
-    package func sync(transport: (any SyncTransport)? = nil) async throws -> DeviceSync.Summary {
+    package func sync(
+        transport: (any SyncTransport)? = nil, media: DeviceMedia? = nil
+    ) async throws -> DeviceSync.Summary {
         var api = self.api
         if let transport { api = FieldSyncAPI(transport: transport, token: token) }
-        return try await DeviceSync(store: store, api: api).run()
+        var sync = DeviceSync(store: store, api: api)
+        sync.media = media
+        return try await sync.run()
     }
 
     @discardableResult
