@@ -5,8 +5,10 @@ named points mid-piece (a piece written, not answered) and mid-finish (a file re
 not stored), and the device process is SIGKILLed mid-upload. After every kill the daemon restarts
 on the same database and the device syncs again. Checks: every photo arrives exactly once with
 identical bytes (SHA-256 of the download), the media directory holds one file per photo, and no
-partial upload is left after `fieldsyncd admin collect-uploads --all`.
+partial upload is left after `fieldsyncd admin collect-uploads --all`. With --postgres the daemon
+keeps everything, blobs included, in PostgreSQL (a schema of its own, dropped at the end).
   scripts/media_faults.py --bin .build/debug [--photos 3] [--size 300000] [--rounds 10] [--seed N]
+                          [--postgres postgres://USER:PASSWORD@HOST:PORT/DB]
 """
 import argparse
 import hashlib
@@ -32,21 +34,45 @@ def main():
     ap.add_argument("--size", type=int, default=300_000)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--seed", type=int, default=16)
+    ap.add_argument("--postgres", help="base URL of a PostgreSQL database: the daemon stores everything there")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     fs, fsd = os.path.abspath(os.path.join(a.bin, "fieldsync")), os.path.abspath(os.path.join(a.bin, "fieldsyncd"))
     work = tempfile.mkdtemp(prefix="fieldsync-media-faults-")
     db = os.path.join(work, "county.sqlite")
     run = lambda *args, **kw: subprocess.run(args, cwd=work, capture_output=True, text=True, **kw)
+    schema = f"fsm_{os.getpid()}_{a.seed}"
+    base = a.postgres.split("?")[0] if a.postgres else None
+    if a.postgres:
+        sep = "&" if "?" in a.postgres else "?"
+        store_args = ["--postgres", f"{a.postgres}{sep}schema={schema}"]
+    else:
+        store_args = ["--db", db]
+
+    def sql(query):
+        r = subprocess.run(["psql", base, "-qtAc", query], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"FAILED: psql: {r.stderr}")
+        return [line for line in r.stdout.splitlines() if line]
+
+    def held_blobs():
+        if a.postgres:
+            return sql(f"SELECT sha256 FROM {schema}.blobs WHERE purged_ms IS NULL")
+        return [f for root, _, files in os.walk(db + "-media/blobs") for f in files if not f.endswith(".purged")]
+
+    def partial_uploads():
+        if a.postgres:
+            return int(sql(f"SELECT count(*) FROM {schema}.uploads")[0])
+        return len(os.listdir(db + "-media/uploads"))
 
     def last_line(r):
         if r.returncode != 0:
             sys.exit(f"FAILED: {r.args}: {r.stdout}{r.stderr}")
         return r.stdout.strip().splitlines()[-1]
 
-    last_line(run(fsd, "admin", "create-admin", "--db", db))
-    enrollment = last_line(run(fsd, "admin", "enroll", "--db", db, "--county", "kisumu", "--device", "cam"))
-    desk = last_line(run(fsd, "admin", "create-operator", "--db", db, "--name", "desk", "--county", "kisumu"))
+    last_line(run(fsd, "admin", "create-admin", *store_args))
+    enrollment = last_line(run(fsd, "admin", "enroll", *store_args, "--county", "kisumu", "--device", "cam"))
+    desk = last_line(run(fsd, "admin", "create-operator", *store_args, "--name", "desk", "--county", "kisumu"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     daemon = None
@@ -57,7 +83,7 @@ def main():
         env.pop("FIELDSYNC_FAULT", None)
         if fault:
             env["FIELDSYNC_FAULT"] = fault
-        daemon = subprocess.Popen([fsd, "serve", "--db", db, "--port", str(port), "--log-level", "error"],
+        daemon = subprocess.Popen([fsd, "serve", *store_args, "--port", str(port), "--log-level", "error"],
                                   cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             try:
@@ -75,6 +101,8 @@ def main():
 
     import atexit
     atexit.register(stop)  # also when a check fails and the run exits early
+    if a.postgres:
+        atexit.register(lambda: sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     start()
     store = os.path.join(work, "cam.sqlite")
     last_line(run(fs, "device", "enroll", "--store", store, "--server", url, "--token", enrollment))
@@ -126,14 +154,15 @@ def main():
         if hashlib.sha256(body).hexdigest() != sha or body != data:
             sys.exit(f"FAILED: photo {sha[:12]}… arrived with other bytes")
     stop()
-    blobs = [f for root, _, files in os.walk(db + "-media/blobs") for f in files if not f.endswith(".purged")]
+    blobs = held_blobs()
     if sorted(blobs) != sorted(photos):
-        sys.exit(f"FAILED: the media directory holds {len(blobs)} files for {len(photos)} photos")
-    left = len(os.listdir(db + "-media/uploads"))
-    last_line(run(fsd, "admin", "collect-uploads", "--db", db, "--all"))
-    if os.listdir(db + "-media/uploads"):
+        sys.exit(f"FAILED: the media store holds {len(blobs)} files for {len(photos)} photos")
+    left = partial_uploads()
+    last_line(run(fsd, "admin", "collect-uploads", *store_args, "--all"))
+    if partial_uploads():
         sys.exit("FAILED: partial uploads left after collect-uploads --all")
-    print(f"media faults: {a.photos} photos of {a.size} bytes over {a.rounds} rounds; kills that landed: "
+    engine = "PostgreSQL" if a.postgres else "SQLite and files"
+    print(f"media faults ({engine}): {a.photos} photos of {a.size} bytes over {a.rounds} rounds; kills that landed: "
           + ", ".join(f"{k} {v}" for k, v in kills.items())
           + f"; every photo arrived once with identical bytes; {left} partial files before collection, none after")
 
