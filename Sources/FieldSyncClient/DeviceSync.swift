@@ -74,6 +74,8 @@ public struct DeviceSync: Sendable {
         public var retimed = 0
         /// Files whose bytes left this device because the county purged them.
         public var purged = 0
+        /// The version of the county's service catalogue received in this sync, if one was.
+        public var catalogueVersion: Int?
 
         public var description: String {
             var text =
@@ -82,6 +84,7 @@ public struct DeviceSync: Sendable {
             if moved > 0 { text += "; \(moved) moved after a forked log" }
             if retimed > 0 { text += "; \(retimed) re-timed" }
             if purged > 0 { text += "; \(purged) purged file\(purged == 1 ? "" : "s") removed" }
+            if let catalogueVersion { text += "; service catalogue v\(catalogueVersion) received" }
             return text
         }
 
@@ -93,6 +96,7 @@ public struct DeviceSync: Sendable {
             roundTrips += other.roundTrips; seconds += other.seconds
             setAside += other.setAside; moved += other.moved; retimed += other.retimed
             purged += other.purged
+            catalogueVersion = other.catalogueVersion ?? catalogueVersion
         }
     }
 
@@ -120,6 +124,7 @@ public struct DeviceSync: Sendable {
         var relearned = Set<Dot>()
         var askRevocations = try await revocationsAreStale()
         var askPurges = media != nil
+        var askCatalogue = true
         var backlog = try await backlog(
             after: state.pushCursor, positions: state.positions, aside: try await store.setAsideBodies())
         var rounds = 0
@@ -145,7 +150,8 @@ public struct DeviceSync: Sendable {
                 cursor: state.pullCursor, changes: batch.isEmpty ? nil : batch, limit: pullLimit,
                 includeOwn: state.recovering ? true : nil, verdicts: true, revocations: askRevocations ? true : nil,
                 fork: state.fork, pending: UInt64(backlog),
-                purgedAfter: askPurges ? try await store.setting(Self.purgedCursorKey) ?? "" : nil)
+                purgedAfter: askPurges ? try await store.setting(Self.purgedCursorKey) ?? "" : nil,
+                catalogueVersion: askCatalogue ? try await DeviceCatalogue.version(store) : nil)
             var traffic = FieldSyncAPI.Traffic()
             let response: SyncResponse
             do {
@@ -158,6 +164,10 @@ public struct DeviceSync: Sendable {
             }
             state.fork = nil
             askRevocations = false
+            if let catalogue = response.catalogue, try await DeviceCatalogue.take(catalogue, into: store) {
+                summary.catalogueVersion = catalogue.catalogue.version
+            }
+            askCatalogue = false
             if askPurges {
                 try await takePurges(response, &summary)
                 askPurges = response.purgedMore == true

@@ -69,6 +69,7 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
         case unsupportedTusVersion = "unsupported_tus_version"
         case unsupportedContentType = "unsupported_content_type"
         case rangeNotSatisfiable = "range_not_satisfiable"
+        case invalidCatalogue = "invalid_catalogue"
         case internalError = "internal_error"
     }
 }

@@ -252,6 +252,17 @@ enum PostgresSchema {
         ],
         // 8: purges in the order devices are told of them; a blob never uploaded may be purged too.
         ["CREATE INDEX blobs_purged ON blobs(purged_ms, sha256 COLLATE \"C\") WHERE purged_ms IS NOT NULL"],
+        // 9: every version of each county's service catalogue; Open311 client keys (hashed).
+        [
+            """
+            CREATE TABLE catalogues(county text COLLATE "C" NOT NULL, version integer NOT NULL, at_ms bigint NOT NULL,
+                by_whom text NOT NULL, body bytea NOT NULL, PRIMARY KEY(county, version))
+            """,
+            """
+            CREATE TABLE open311_keys(id text PRIMARY KEY, name text NOT NULL, county text NOT NULL,
+                key_hash bytea NOT NULL UNIQUE, created_ms bigint NOT NULL, revoked_ms bigint)
+            """,
+        ],
     ]
 
     /// The version a fully migrated database has.

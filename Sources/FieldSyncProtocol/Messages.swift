@@ -87,12 +87,15 @@ public struct SyncRequest: Codable, Sendable, Hashable {
     /// Return the files of the county purged since this position (`purged_cursor` of an earlier
     /// answer; empty the first time) in `purged_media`, so that their bytes leave the device.
     public var purgedAfter: String?
+    /// The version of the county's service catalogue the device holds (0: none): a newer one
+    /// comes back in `catalogue`.
+    public var catalogueVersion: Int?
 
     /// Creates a request.
     public init(
         cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil,
         includeOwn: Bool? = nil, verdicts: Bool? = nil, ownLogFrom: UInt64? = nil, revocations: Bool? = nil,
-        fork: ForkNotice? = nil, pending: UInt64? = nil, purgedAfter: String? = nil
+        fork: ForkNotice? = nil, pending: UInt64? = nil, purgedAfter: String? = nil, catalogueVersion: Int? = nil
     ) {
         self.cursor = cursor
         self.offer = offer
@@ -105,6 +108,7 @@ public struct SyncRequest: Codable, Sendable, Hashable {
         self.fork = fork
         self.pending = pending
         self.purgedAfter = purgedAfter
+        self.catalogueVersion = catalogueVersion
     }
 
     enum CodingKeys: String, CodingKey {
@@ -112,6 +116,7 @@ public struct SyncRequest: Codable, Sendable, Hashable {
         case includeOwn = "include_own"
         case ownLogFrom = "own_log_from"
         case purgedAfter = "purged_after"
+        case catalogueVersion = "catalogue_version"
     }
 }
 
@@ -170,6 +175,9 @@ public struct SyncResponse: Codable, Sendable, Hashable {
     public var purgedCursor: String?
     /// Whether more purges follow: ask again in the next request.
     public var purgedMore: Bool?
+    /// The county's service catalogue, signed, when it is newer than the device's
+    /// `catalogue_version`.
+    public var catalogue: SignedCatalogue?
 
     /// Creates a response.
     public init(
@@ -201,6 +209,7 @@ public struct SyncResponse: Codable, Sendable, Hashable {
         case purgedMedia = "purged_media"
         case purgedCursor = "purged_cursor"
         case purgedMore = "purged_more"
+        case catalogue
     }
 }
 
@@ -433,12 +442,24 @@ public struct ReportDetail: Codable, Sendable, Hashable {
     public var history: [Change]
     /// For each attachment, whether its bytes have arrived.
     public var media: [MediaStatus]?
+    /// What the report lacks against its county's current service catalogue (an unknown
+    /// service, a required attribute missing, a value that does not fit): flags for operators,
+    /// never a reason to refuse a change. Absent when all is well or no catalogue is published.
+    public var catalogueIssues: [String]?
 
     /// Creates a detail.
-    public init(report: Report, history: [Change], media: [MediaStatus]? = nil) {
+    public init(
+        report: Report, history: [Change], media: [MediaStatus]? = nil, catalogueIssues: [String]? = nil
+    ) {
         self.report = report
         self.history = history
         self.media = media
+        self.catalogueIssues = catalogueIssues
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case report, history, media
+        case catalogueIssues = "catalogue_issues"
     }
 }
 
@@ -624,5 +645,57 @@ public struct ErrorBody: Codable, Sendable, Hashable {
     /// The body of a FieldSync error.
     public init(_ error: FieldSyncError) {
         self.init(code: error.code.rawValue, message: error.message)
+    }
+}
+
+/// A county's service catalogue with the server's signature (base64, over
+/// `CatalogueRules.signingInput`): devices keep it only if the signature checks with the
+/// server's public key.
+public struct SignedCatalogue: Codable, Sendable, Hashable {
+    /// The catalogue, with its version and publication time.
+    public var catalogue: ServiceCatalogue
+    /// The server's Ed25519 signature, base64.
+    public var signature: String
+
+    /// A signed catalogue.
+    public init(catalogue: ServiceCatalogue, signature: String) {
+        self.catalogue = catalogue
+        self.signature = signature
+    }
+}
+
+/// The versions of a county's catalogue, newest first.
+public struct CatalogueVersionList: Codable, Sendable, Hashable {
+    /// One version.
+    public struct Version: Codable, Sendable, Hashable {
+        /// Its number.
+        public var version: Int
+        /// When it was published.
+        public var publishedAtMillis: UInt64
+        /// Who published it.
+        public var publishedBy: String
+
+        /// A version.
+        public init(version: Int, publishedAtMillis: UInt64, publishedBy: String) {
+            self.version = version
+            self.publishedAtMillis = publishedAtMillis
+            self.publishedBy = publishedBy
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case version
+            case publishedAtMillis = "published_at_ms", publishedBy = "published_by"
+        }
+    }
+
+    /// The county.
+    public var county: String
+    /// Its versions.
+    public var versions: [Version]
+
+    /// A list.
+    public init(county: String, versions: [Version]) {
+        self.county = county
+        self.versions = versions
     }
 }

@@ -244,6 +244,27 @@ enum Schema {
         // 11: device files hold device tables only. Files created before this carried an empty
         // copy of the server's directory; `dropDeviceDirectory` removes it from device files.
         Migration(log: nil, directory: nil),
+        // 12: every version of each county's service catalogue; Open311 client keys (hashed).
+        Migration(
+            directory: """
+                CREATE TABLE catalogues(
+                    county TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    at_ms INTEGER NOT NULL,
+                    by TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    PRIMARY KEY(county, version)
+                ) STRICT, WITHOUT ROWID;
+                CREATE TABLE open311_keys(
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    county TEXT NOT NULL,
+                    key_hash BLOB NOT NULL UNIQUE,
+                    created_ms INTEGER NOT NULL,
+                    revoked_ms INTEGER
+                ) STRICT;
+                """
+        ),
     ]
 
     /// The version a fully migrated store has.

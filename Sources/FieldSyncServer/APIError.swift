@@ -20,7 +20,8 @@ public struct APIError: HTTPResponseError, Sendable {
     /// The HTTP status for a code.
     public static func status(for code: FieldSyncError.Code) -> HTTPResponse.Status {
         switch code {
-        case .malformedJSON, .malformed, .invalidRequest, .unsupportedProtocolVersion: return .badRequest
+        case .malformedJSON, .malformed, .invalidRequest, .unsupportedProtocolVersion, .invalidCatalogue:
+            return .badRequest
         case .unauthorized, .deviceRevoked: return .unauthorized
         case .forbidden, .wrongCounty, .unknownDevice: return .forbidden
         case .notFound, .unknownReport: return .notFound

@@ -30,6 +30,7 @@ public struct HTTPAPI: Sendable {
         "GET /v1/admin/devices", "POST /v1/admin/devices/{id}/revoke",
         "OPTIONS /v1/uploads", "POST /v1/uploads", "HEAD /v1/uploads/{id}", "PATCH /v1/uploads/{id}",
         "DELETE /v1/uploads/{id}", "GET /v1/media", "GET /v1/media/{sha256}", "POST /v1/admin/media/{sha256}/purge",
+        "GET /v1/catalogue", "GET /v1/catalogue/versions", "POST /v1/admin/catalogue",
     ]
 
     /// Builds the router.
@@ -42,6 +43,7 @@ public struct HTTPAPI: Sendable {
         addOperatorRoutes(to: router)
         addAdminRoutes(to: router)
         addMediaRoutes(to: router)
+        addCatalogueRoutes(to: router)
         return router
     }
 

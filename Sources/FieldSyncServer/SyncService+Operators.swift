@@ -44,7 +44,8 @@ extension SyncService {
             throw FieldSyncError(.notFound, "no report \(rid) in your counties")
         }
         return ReportDetail(
-            report: report, history: try await store.history(of: rid), media: try await mediaStatuses(report.media))
+            report: report, history: try await store.history(of: rid), media: try await mediaStatuses(report.media),
+            catalogueIssues: try await catalogueIssues(of: report))
     }
 
     /// Conflict records an operator may see, filtered.

@@ -38,6 +38,9 @@ extension SyncService {
             throw FieldSyncError(.invalidRequest, "own_log_from must be between 1 and \(Self.maxSeq)")
         }
         let purgedAfter = try request.purgedAfter.map(Self.purgeMark)
+        if let held = request.catalogueVersion, !(0...Int(Int32.max)).contains(held) {
+            throw FieldSyncError(.invalidRequest, "catalogue_version must be between 0 and 2147483647")
+        }
         // A change that breaks the limits is malformed input, not a field situation: the whole
         // request is refused, as in v1.0 (devices check the limits when they write or take a change).
         for c in pushed { try ChangeLimits.standard.validate(c.change) }
@@ -85,6 +88,9 @@ extension SyncService {
             response.purgedMedia = notice.hashes.isEmpty ? nil : notice.hashes
             response.purgedCursor = notice.cursor
             response.purgedMore = notice.more ? true : nil
+        }
+        if let held = request.catalogueVersion {
+            response.catalogue = try await catalogueUpdate(for: device, held: held)
         }
         return response
     }

@@ -34,6 +34,8 @@ public struct SyncService: Sendable {
     public let health = DeviceHealthRecorder()
     /// Operators' sign-ins, recorded in the audit log at most once an hour per address.
     let signInAudit = SignInAudit()
+    /// The newest catalogue of each county, decoded.
+    let catalogues = CatalogueCache()
 
     /// Opens the service on a store: loads or creates the server's signing identity (the
     /// database's key, or `signingKey` kept outside it: `ServerSigningKey`).
@@ -94,6 +96,9 @@ public struct SyncService: Sendable {
         }
         return op
     }
+
+    /// Refuses a caller who is not an admin (before a body is read).
+    public func requireAdminCaller(_ caller: Principal) throws(FieldSyncError) { try requireAdmin(caller) }
 
     func requireAdmin(_ caller: Principal) throws(FieldSyncError) {
         guard caller.isAdmin else { throw FieldSyncError(.forbidden, "this endpoint is for admins") }

@@ -49,6 +49,11 @@ public struct DeviceKey: Sendable {
         (try? key.signature(for: revocations.canonicalBytes)) ?? Data()
     }
 
+    /// Signs a county's service catalogue (the server's key).
+    public func sign(_ catalogue: ServiceCatalogue) -> Data {
+        (try? key.signature(for: CatalogueRules.signingInput(catalogue))) ?? Data()
+    }
+
     /// Signs a run of this device's consecutive changes, given in sequence order, at once.
     public func signRun(_ changes: [Change]) -> Data {
         (try? key.signature(for: ChangeSignature.runSigningInput(changes))) ?? Data()
@@ -61,6 +66,15 @@ public enum RevocationSignature {
     public static func isValid(_ revocations: Revocations, signature: Data, publicKey: Data) -> Bool {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
         return key.isValidSignature(signature, for: revocations.canonicalBytes)
+    }
+}
+
+/// How a device checks the server's signature on its county's service catalogue.
+public enum CatalogueSignature {
+    /// Whether `signature` is the server's (`publicKey`) over `catalogue`.
+    public static func isValid(_ catalogue: ServiceCatalogue, signature: Data, publicKey: Data) -> Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+        return key.isValidSignature(signature, for: CatalogueRules.signingInput(catalogue))
     }
 }
 

@@ -24,6 +24,12 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case signIn = "sign_in"
     /// A media file purged by an admin (its bytes gone, its reference kept with the reason).
     case purgeMedia = "purge_media"
+    /// A new version of a county's service catalogue.
+    case publishCatalogue = "publish_catalogue"
+    /// An Open311 client key issued.
+    case createOpen311Key = "create_open311_key"
+    /// An Open311 client key revoked.
+    case revokeOpen311Key = "revoke_open311_key"
 }
 
 /// One administrative or operator action: who, when, from where, what. The log is append-only

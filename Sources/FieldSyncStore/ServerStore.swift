@@ -98,6 +98,28 @@ public protocol ServerStore: LogStore {
         async throws(FieldSyncError)
     /// The health of every device that has synced, by device id.
     func deviceHealth() async throws(FieldSyncError) -> [DeviceID: DeviceHealth]
+
+    // MARK: Catalogue and Open311
+
+    /// Stores a new version of a county's catalogue, numbered one past the newest, and returns it.
+    func publishCatalogue(
+        county: String, body: Data, atMillis: UInt64, by: String
+    ) async throws(FieldSyncError)
+        -> CatalogueRecord
+    /// A county's catalogue: one version, or the newest when `version` is nil.
+    func catalogue(county: String, version: Int?) async throws(FieldSyncError) -> CatalogueRecord?
+    /// The counties that have published a catalogue, sorted.
+    func catalogueCounties() async throws(FieldSyncError) -> [String]
+    /// Every version of a county's catalogue, newest first, without their bodies.
+    func catalogueVersions(county: String) async throws(FieldSyncError) -> [CatalogueRecord]
+    /// Stores an Open311 client's key (its hash only).
+    func createOpen311Key(_ record: Open311KeyRecord, keyHash: Data) async throws(FieldSyncError)
+    /// The key with this hash, revoked or not.
+    func open311Key(keyHash: Data) async throws(FieldSyncError) -> Open311KeyRecord?
+    /// Every Open311 key, by id.
+    func open311Keys() async throws(FieldSyncError) -> [Open311KeyRecord]
+    /// Revokes a key; false if there is no such key.
+    func revokeOpen311Key(_ id: String, nowMillis: UInt64) async throws(FieldSyncError) -> Bool
 }
 
 extension ServerStore {

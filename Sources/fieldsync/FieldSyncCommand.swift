@@ -11,7 +11,7 @@ struct FieldSyncCommand: AsyncParsableCommand {
             DemoCommand.self, DeviceCommand.self, ReportCommand.self, LogCommand.self, StatusCommand.self,
             SyncCommand.self,
             PeerCommand.self, ReportsCommand.self, ConflictsCommand.self, RefusalsCommand.self, ReplayCommand.self,
-            SimulateCommand.self, VerifyCommand.self, IngestStressCommand.self,
+            SimulateCommand.self, VerifyCommand.self, IngestStressCommand.self, ServicesCommand.self,
         ],
         defaultSubcommand: DemoCommand.self
     )

@@ -16,7 +16,15 @@ struct ReportCommand: AsyncParsableCommand {
     struct New: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "File a new report; prints its id.")
         @OptionGroup var options: StoreOptions
-        @Option(help: "Service code (category), e.g. pothole, water_point, streetlight.") var category: String
+        @Option(
+            help:
+                "Service code from the county's catalogue (fieldsync services list), e.g. pothole; its required attributes must be given with --attribute."
+        ) var service: String?
+        @Option(help: "Service code (category) as before catalogues; the same as --service.") var category: String?
+        @Option(
+            parsing: .singleValue,
+            help: "An attribute of the service, code=value (repeatable; repeat a code for a multivaluelist).")
+        var attribute: [String] = []
         @Option(help: "What the citizen reported.") var description: String
         @Option(help: "Latitude.") var lat: Double?
         @Option(help: "Longitude.") var long: Double?
@@ -33,10 +41,14 @@ struct ReportCommand: AsyncParsableCommand {
             let store = try options.open()
             let credentials = try await DeviceCredentials.load(store)
             let report = try ReportID(validating: id ?? UUID().uuidString.lowercased())
+            guard let code = service ?? category else {
+                throw ValidationError("give --service (fieldsync services list)")
+            }
             var ops: [ReportOperation] = [
-                .create(county: credentials.county), .set(field: .serviceCode, value: .string(category)),
-                .set(field: .description, value: .string(description)), .set(field: .status, value: "open"),
+                .create(county: credentials.county), .set(field: .serviceCode, value: .string(code)),
             ]
+            ops += try await serviceFields(code, store)
+            ops += [.set(field: .description, value: .string(description)), .set(field: .status, value: "open")]
             if let lat { ops.append(.set(field: .lat, value: .double(lat))) }
             if let long { ops.append(.set(field: .long, value: .double(long))) }
             if let address { ops.append(.set(field: .address, value: .string(address))) }
@@ -50,6 +62,33 @@ struct ReportCommand: AsyncParsableCommand {
             }
             _ = try await writeSigned(store, ops, to: report)
             print(report.rawValue)
+        }
+
+        /// The service's name and attributes, checked against the catalogue the device holds (as
+        /// given, when it holds none: the server flags what does not match later).
+        func serviceFields(_ code: String, _ store: any DeviceStore) async throws -> [ReportOperation] {
+            var given: [String: [String]] = [:]
+            for a in attribute {
+                guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
+                    throw ValidationError("--attribute takes code=value, not '\(a)'")
+                }
+                given[String(a[..<eq]), default: []].append(String(a[a.index(after: eq)...]))
+            }
+            guard let catalogue = try await DeviceCatalogue.held(store) else {
+                return try given.sorted { $0.key < $1.key }.map { code, values in
+                    .set(
+                        field: try FieldName(validating: "attributes.\(code)"),
+                        value: values.count == 1 ? .string(values[0]) : .array(values.map { .string($0) }))
+                }
+            }
+            guard let service = catalogue.service(code) else {
+                throw ValidationError(
+                    "service '\(code)' is not in the county's catalogue (v\(catalogue.version ?? 0)); one of: \(catalogue.services.map(\.serviceCode).joined(separator: ", "))"
+                )
+            }
+            let fields = try CatalogueRules.fields(for: service, given: given)
+            return [.set(field: .serviceName, value: .string(service.serviceName))]
+                + fields.sorted { $0.key < $1.key }.map { .set(field: $0.key, value: $0.value) }
         }
     }
 

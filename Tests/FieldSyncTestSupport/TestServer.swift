@@ -63,6 +63,7 @@ package final class TestServer: Sendable {
         let registered = try await api().register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
         let store = try SQLiteStore(path: dir.appendingPathComponent("\(id).sqlite").path)
         try await store.setIdentity(DeviceID(rawValue: registered.deviceID)!)
+        try await store.setSettings(["device.server_key": registered.serverPublicKey])
         return TestDevice(
             id: DeviceID(rawValue: id)!, county: county, key: key, token: registered.token, store: store, server: self)
     }

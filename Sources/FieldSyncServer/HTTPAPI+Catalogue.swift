@@ -1,0 +1,51 @@
+import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncStore
+import Hummingbird
+
+/// The service catalogue's routes: published by admins, read by operators and devices.
+extension HTTPAPI {
+    func addCatalogueRoutes(to router: Router<FieldSyncRequestContext>) {
+        router.get("/v1/catalogue") { request, context in
+            try await self.timed {
+                let q = try Self.query(request, allowed: ["county", "version"])
+                let caller = try await self.principal(request, context)
+                guard let county = try Self.county(q.get("county")) ?? Self.deviceCounty(caller) else {
+                    throw FieldSyncError(.invalidRequest, "give county")
+                }
+                let version = try Self.int(q.get("version"), "version")
+                if let version, !(1...Int(Int32.max)).contains(version) {
+                    throw FieldSyncError(.invalidRequest, "version must be between 1 and 2147483647")
+                }
+                return try self.respond(
+                    try await self.service.catalogue(county: county, version: version, by: caller), to: request)
+            }
+        }
+        router.get("/v1/catalogue/versions") { request, context in
+            try await self.timed {
+                let q = try Self.query(request, allowed: ["county"])
+                let caller = try await self.principal(request, context)
+                guard let county = try Self.county(q.get("county")) ?? Self.deviceCounty(caller) else {
+                    throw FieldSyncError(.invalidRequest, "give county")
+                }
+                return try self.respond(
+                    try await self.service.catalogueVersions(county: county, by: caller), to: request)
+            }
+        }
+        router.post("/v1/admin/catalogue") { request, context in
+            try await self.timed {
+                var request = request
+                let caller = try await self.principal(request, context)
+                try self.service.requireAdminCaller(caller)
+                let body = try await self.decode(ServiceCatalogue.self, from: &request, maxBytes: 1 << 20)
+                return try self.respond(
+                    try await self.service.publishCatalogue(body, by: caller, from: context.clientKey), to: request)
+            }
+        }
+    }
+
+    static func deviceCounty(_ caller: Principal) -> String? {
+        if case .device(let d) = caller { return d.county }
+        return nil
+    }
+}
