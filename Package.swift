@@ -66,11 +66,15 @@ let package = Package(
             swiftSettings: settings),
         // The wire protocol: messages, the body codec seam, compression. No network I/O.
         .target(name: "FieldSyncProtocol", dependencies: ["FieldSyncCore", "CZlib"], swiftSettings: settings),
+        // Open311 GeoReport v2: its documents (XML and JSON from one tree), forms, status mapping
+        // and the rules for a citizen's request. No I/O.
+        .target(name: "FieldSyncOpen311", dependencies: ["FieldSyncCore"], swiftSettings: settings),
         // The daemon: the sync service, its HTTP API, authentication, scopes, metrics.
         .target(
             name: "FieldSyncServer",
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
+                "FieldSyncOpen311",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -173,6 +177,11 @@ let package = Package(
         .testTarget(
             name: "FieldSyncProtocolTests",
             dependencies: ["FieldSyncCore", "FieldSyncProtocol"],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "FieldSyncOpen311Tests",
+            dependencies: ["FieldSyncCore", "FieldSyncOpen311"],
             swiftSettings: settings
         ),
         .testTarget(

@@ -13,7 +13,7 @@ other blocks (json, sql, untyped figures) are not commands.
 - ``<!-- docs-run: skip REASON -->`` just before a block skips it, saying why.
 
 What a reader substitutes, the harness substitutes (REWRITES below, each with its reason):
-tokens shown as ``fsa_…``/``fso_…``/``fse_…``/``fsd_…`` become the last such token an earlier
+tokens shown as ``fsa_…``/``fso_…``/``fse_…``/``fsd_…``/``fs311_…`` become the last such token an earlier
 command printed; ``URL`` after ``--server`` is the live daemon; port 8080 becomes a free port;
 PostgreSQL URLs become the test database (a schema per file). ``fieldsyncd serve`` runs in the
 background until the file ends or another ``serve`` starts; commands the docs say need a stopped
@@ -198,7 +198,7 @@ class Session:
             command = re.sub(r"postgres://[^\s\"']*@[\w.-]+(:\d+)?/[^\s\"'$]*", self.postgres, command)
             # the docs tell the reader to export FIELDSYNC_POSTGRES_URL first (in prose)
             command = re.sub(r"\$\{?FIELDSYNC_POSTGRES_URL\}?", self.postgres, command)
-        for prefix in ("fsa", "fso", "fse", "fsd"):
+        for prefix in ("fsa", "fso", "fse", "fsd", "fs311"):
             if f"{prefix}_…" in command:
                 if prefix not in self.tokens:
                     raise Failure(f"the example uses {prefix}_… but no earlier command printed one")
@@ -211,7 +211,7 @@ class Session:
         return self.ports[documented]
 
     def remember_tokens(self, output):
-        for m in re.finditer(r"\b(fs[aoed])_[A-Za-z0-9_-]{20,}", output):
+        for m in re.finditer(r"\b(fs[aoed]|fs311)_[A-Za-z0-9_-]{20,}", output):
             self.tokens[m.group(1)] = m.group(0)
 
     def run(self, command, exit_expected):

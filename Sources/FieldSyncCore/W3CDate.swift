@@ -56,7 +56,8 @@ public enum W3CDate {
     static func zone(_ b: [UInt8], from i: Int) -> Int64? {
         guard i < b.count else { return nil }
         if b[i] == 90 || b[i] == 122 { return i + 1 == b.count ? 0 : nil }
-        guard b[i] == 43 || b[i] == 45, b.count == i + 6, b[i + 3] == 58,
+        // A `+` sent unescaped in a query string arrives as a space.
+        guard b[i] == 43 || b[i] == 45 || b[i] == 32, b.count == i + 6, b[i + 3] == 58,
             let h = number(b, i + 1, 2), let m = number(b, i + 4, 2), h < 24, m < 60
         else { return nil }
         return (b[i] == 45 ? -1 : 1) * (h * 60 + m)

@@ -19,19 +19,20 @@ public struct HTTPAPI: Sendable {
     /// The route table, as `METHOD path` with `{param}` placeholders: the one list the OpenAPI
     /// document (`ProtocolConformanceTests`), the router's registrations and the 405 `Allow`
     /// header (`RouteTableTests`) are held to.
-    public static let routes: [String] = [
-        "GET /healthz", "GET /metrics",
-        "POST /v1/devices/register", "POST /v1/sync", "GET /v1/me",
-        "GET /v1/reports", "GET /v1/reports/{id}",
-        "GET /v1/conflicts", "GET /v1/conflicts/{report}/{field}", "GET /v1/conflicts/{report}/{field}/{resolver}",
-        "POST /v1/conflicts/{report}/{field}/resolve", "GET /v1/refusals", "GET /v1/audit",
-        "POST /v1/admin/enrollments", "POST /v1/admin/operators", "GET /v1/admin/operators",
-        "POST /v1/admin/operators/{id}/revoke",
-        "GET /v1/admin/devices", "POST /v1/admin/devices/{id}/revoke",
-        "OPTIONS /v1/uploads", "POST /v1/uploads", "HEAD /v1/uploads/{id}", "PATCH /v1/uploads/{id}",
-        "DELETE /v1/uploads/{id}", "GET /v1/media", "GET /v1/media/{sha256}", "POST /v1/admin/media/{sha256}/purge",
-        "GET /v1/catalogue", "GET /v1/catalogue/versions", "POST /v1/admin/catalogue",
-    ]
+    public static let routes: [String] =
+        [
+            "GET /healthz", "GET /metrics",
+            "POST /v1/devices/register", "POST /v1/sync", "GET /v1/me",
+            "GET /v1/reports", "GET /v1/reports/{id}",
+            "GET /v1/conflicts", "GET /v1/conflicts/{report}/{field}", "GET /v1/conflicts/{report}/{field}/{resolver}",
+            "POST /v1/conflicts/{report}/{field}/resolve", "GET /v1/refusals", "GET /v1/audit",
+            "POST /v1/admin/enrollments", "POST /v1/admin/operators", "GET /v1/admin/operators",
+            "POST /v1/admin/operators/{id}/revoke",
+            "GET /v1/admin/devices", "POST /v1/admin/devices/{id}/revoke",
+            "OPTIONS /v1/uploads", "POST /v1/uploads", "HEAD /v1/uploads/{id}", "PATCH /v1/uploads/{id}",
+            "DELETE /v1/uploads/{id}", "GET /v1/media", "GET /v1/media/{sha256}", "POST /v1/admin/media/{sha256}/purge",
+            "GET /v1/catalogue", "GET /v1/catalogue/versions", "POST /v1/admin/catalogue",
+        ] + open311Routes
 
     /// Builds the router.
     public func router() -> Router<FieldSyncRequestContext> {
@@ -44,6 +45,7 @@ public struct HTTPAPI: Sendable {
         addAdminRoutes(to: router)
         addMediaRoutes(to: router)
         addCatalogueRoutes(to: router)
+        addOpen311Routes(to: router)
         return router
     }
 

@@ -53,6 +53,12 @@ public struct ServerConfiguration: Sendable, Hashable {
     ]
     /// The author id under which the server writes operators' resolutions.
     public var serverDeviceID = "fieldsyncd"
+    /// Requests an Open311 key may file a minute (with bursts of `open311Burst`).
+    public var open311PerMinute = 30
+    /// The burst of requests an Open311 key may file at once.
+    public var open311Burst = 10
+    /// The time zone Open311 datetimes are written in, minutes east of UTC (Kenya: 180).
+    public var open311OffsetMinutes = 180
 
     /// The defaults.
     public init() {}

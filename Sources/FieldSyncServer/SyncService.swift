@@ -36,6 +36,8 @@ public struct SyncService: Sendable {
     let signInAudit = SignInAudit()
     /// The newest catalogue of each county, decoded.
     let catalogues = CatalogueCache()
+    /// Requests filed per Open311 key.
+    let open311Limiter: Open311RateLimiter
 
     /// Opens the service on a store: loads or creates the server's signing identity (the
     /// database's key, or `signingKey` kept outside it: `ServerSigningKey`).
@@ -53,6 +55,8 @@ public struct SyncService: Sendable {
         signIns = SignInLimiter(
             maxFailures: configuration.maxFailedSignIns, maxGlobalFailures: configuration.maxGlobalFailedSignIns,
             windowSeconds: configuration.signInWindowSeconds)
+        open311Limiter = Open311RateLimiter(
+            perMinute: configuration.open311PerMinute, burst: configuration.open311Burst)
         (self.signingKey, serverPublicKey) = try await ServerSigningKey.load(
             from: store, external: signingKey, required: requireSigningKey)
         serverID = try DeviceID(validating: configuration.serverDeviceID)

@@ -105,7 +105,7 @@ struct Admin: AsyncParsableCommand {
         abstract: "Administration from the shell (bootstrap a fresh database).",
         subcommands: [
             CreateAdmin.self, CreateOperator.self, Operators.self, RevokeOperator.self, Enroll.self, Revoke.self,
-            Devices.self, PurgeMedia.self, CollectUploads.self, CatalogueCommand.self,
+            Devices.self, PurgeMedia.self, CollectUploads.self, CatalogueCommand.self, Open311KeyCommand.self,
             Verify.self, NewEpoch.self, SigningKey.self, Audit.self, Check.self,
         ]
     )

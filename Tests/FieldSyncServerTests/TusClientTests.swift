@@ -8,18 +8,8 @@ import Testing
 /// chunks with sha1 checksums, cut after the first chunk and resumed by a fresh uploader.
 /// `.ci/run` installs tuspy; under `CI=true` its absence is a failure, elsewhere a skip.
 @Suite(.serialized) struct TusClientTests {
-    static var tuspyInstalled: Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import tusclient"]
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }
-
     @Test func tuspyUploadsResumesAndFindsAHeldFileComplete() async throws {
-        guard Self.tuspyInstalled else {
+        guard Binaries.pythonModule("tusclient") else {
             #expect(ProcessInfo.processInfo.environment["CI"] != "true", "tuspy is not installed (pip install tuspy)")
             print("note: tuspy is not installed; the third-party tus client test is skipped")
             return

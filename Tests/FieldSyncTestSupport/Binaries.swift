@@ -4,6 +4,17 @@ import Testing
 /// The built `fieldsync` and `fieldsyncd` binaries, run as processes.
 package enum Binaries {
     /// A built executable of this package (beside the test bundle, or in `.build/debug`).
+    /// Whether `python3` can import a module (a third-party client the tests drive).
+    package static func pythonModule(_ name: String) -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import \(name)"]
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+
     package static func binary(_ name: String) -> URL? {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<6 {
