@@ -11,7 +11,7 @@ extension HTTPAPI {
                 let q = try Self.query(request, allowed: ["county", "version"])
                 let caller = try await self.principal(request, context)
                 guard let county = try Self.county(q.get("county")) ?? Self.deviceCounty(caller) else {
-                    throw FieldSyncError(.invalidRequest, "give county")
+                    throw FieldSyncError(.invalidRequest, "give county (you read several)")
                 }
                 let version = try Self.int(q.get("version"), "version")
                 if let version, !(1...Int(Int32.max)).contains(version) {
@@ -26,7 +26,7 @@ extension HTTPAPI {
                 let q = try Self.query(request, allowed: ["county"])
                 let caller = try await self.principal(request, context)
                 guard let county = try Self.county(q.get("county")) ?? Self.deviceCounty(caller) else {
-                    throw FieldSyncError(.invalidRequest, "give county")
+                    throw FieldSyncError(.invalidRequest, "give county (you read several)")
                 }
                 return try self.respond(
                     try await self.service.catalogueVersions(county: county, by: caller), to: request)
@@ -44,8 +44,12 @@ extension HTTPAPI {
         }
     }
 
+    /// The county a caller means when it names none: a device's own, an operator's only one.
     static func deviceCounty(_ caller: Principal) -> String? {
-        if case .device(let d) = caller { return d.county }
-        return nil
+        switch caller {
+        case .device(let d): d.county
+        case .operator(let o) where o.counties.count == 1 && o.counties[0] != "*": o.counties[0]
+        default: nil
+        }
     }
 }

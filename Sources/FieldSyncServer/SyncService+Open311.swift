@@ -77,7 +77,12 @@ extension SyncService {
     /// status and a window of requested dates (default: the last 90 days, at most 1,000).
     public func open311Requests(jurisdiction: String?, query: Open311Form) async throws(FieldSyncError) -> Open311Node {
         let (county, catalogue) = try await open311County(jurisdiction)
-        if let ids = query["service_request_id"], !ids.isEmpty {
+        let ids = query["service_request_id"].flatMap { $0.isEmpty ? nil : $0 }
+        // Every parameter is checked for form; service_request_id then overrides the rest.
+        let (start, end) = try Self.window(query, now: Int64(clamping: now()), checkingSpan: ids == nil)
+        let codes = query["service_code"].map { Set($0.split(separator: ",").map(String.init)) }
+        let statuses = try query["status"].map(Self.statuses)
+        if let ids {
             let list = ids.split(separator: ",").map(String.init)
             guard list.count <= 100 else { throw FieldSyncError(.invalidRequest, "at most 100 service_request_id") }
             var found: [Open311Node] = []
@@ -88,9 +93,6 @@ extension SyncService {
             }
             return .list(item: "request", found)
         }
-        let (start, end) = try Self.window(query, now: Int64(clamping: now()))
-        let codes = query["service_code"].map { Set($0.split(separator: ",").map(String.init)) }
-        let statuses = try query["status"].map(Self.statuses)
         var found: [Open311Node] = []
         try await scan(county: county, since: start) { r in
             let requested = Int64(clamping: r.createdAt.millis)
@@ -124,7 +126,9 @@ extension SyncService {
     }
 
     /// `start_date`/`end_date`: W3C date-times, at most 90 days apart (default: the last 90 days).
-    static func window(_ query: Open311Form, now: Int64) throws(FieldSyncError) -> (Int64, Int64) {
+    static func window(
+        _ query: Open311Form, now: Int64, checkingSpan: Bool = true
+    ) throws(FieldSyncError) -> (Int64, Int64) {
         func date(_ name: String) throws(FieldSyncError) -> Int64? {
             guard let text = query[name], !text.isEmpty else { return nil }
             guard let millis = W3CDate.parse(text) else {
@@ -135,7 +139,7 @@ extension SyncService {
         }
         let end = try date("end_date") ?? now
         let start = try date("start_date") ?? end - open311WindowMillis
-        guard start <= end, end - start <= open311WindowMillis else {
+        guard !checkingSpan || (start <= end && end - start <= open311WindowMillis) else {
             throw FieldSyncError(.invalidRequest, "start_date must come before end_date, at most 90 days before it")
         }
         return (start, end)
