@@ -100,6 +100,11 @@ public struct FieldSyncAPI: Sendable {
         try await get("/v1/reports" + Self.query(query), as: ReportList.self)
     }
 
+    /// The county's service scorecard (operators).
+    public func scorecard(query: [String: String] = [:]) async throws(FieldSyncError) -> ScorecardResponse {
+        try await get("/v1/scorecard" + Self.query(query), as: ScorecardResponse.self)
+    }
+
     /// One report with history (operators).
     public func report(_ id: String) async throws(FieldSyncError) -> ReportDetail {
         try await get("/v1/reports/\(Self.escape(id))", as: ReportDetail.self)

@@ -1,18 +1,13 @@
 public import FieldSyncCore
 
 /// How a report's own `status` field (what officers set: `open`, `acknowledged`, `in_progress`,
-/// `closed`, …) maps onto GeoReport v2's two statuses. Closed: the values below and any
-/// withdrawn report; open: everything else, a report with no status included.
+/// `closed`, …) maps onto GeoReport v2's two statuses. Closed: `ReportStatus.closingValues` and
+/// any withdrawn report; open: everything else, a report with no status included.
 public enum Open311Status: String, Sendable, CaseIterable {
     /// Still being handled.
     case open
     /// Done with.
     case closed
-
-    /// The report statuses that close a request (docs/open311.md has the table).
-    public static let closingValues: Set<String> = [
-        "closed", "resolved", "fixed", "duplicate", "not_responsible", "invalid", "no_further_action", "wont_fix",
-    ]
 
     /// The GeoReport status of a report.
     public init(report: Report) {
@@ -23,6 +18,6 @@ public enum Open311Status: String, Sendable, CaseIterable {
     public init(status: FieldValue?, lifecycle: String) {
         if lifecycle == "withdrawn" { self = .closed; return }
         guard case .string(let s)? = status else { self = .open; return }
-        self = Self.closingValues.contains(s.lowercased()) ? .closed : .open
+        self = ReportStatus.closes(s) ? .closed : .open
     }
 }

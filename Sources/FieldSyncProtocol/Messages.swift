@@ -699,3 +699,41 @@ public struct CatalogueVersionList: Codable, Sendable, Hashable {
         self.versions = versions
     }
 }
+
+/// The service scorecard of a county (`GET /v1/scorecard`, and without personal detail
+/// `GET /v1/public/scorecard`).
+public struct ScorecardResponse: Codable, Sendable, Hashable {
+    /// The county.
+    public var county: String
+    /// The period: requests received from `from_ms` to `to_ms`.
+    public var fromMillis: UInt64
+    /// The end of the period.
+    public var toMillis: UInt64
+    /// How rows are grouped.
+    public var group: Scorecard.Grouping
+    /// The total (`all`) first, then one row per group.
+    public var rows: [Scorecard.Row]
+    /// Rows of fewer requests than this are left out (the public variant only).
+    public var minimumCount: Int?
+    /// True when the period held more reports than one answer looks at (narrow it).
+    public var truncated: Bool?
+
+    /// A scorecard.
+    public init(
+        county: String, fromMillis: UInt64, toMillis: UInt64, group: Scorecard.Grouping, rows: [Scorecard.Row],
+        minimumCount: Int? = nil, truncated: Bool? = nil
+    ) {
+        self.county = county
+        self.fromMillis = fromMillis
+        self.toMillis = toMillis
+        self.group = group
+        self.rows = rows
+        self.minimumCount = minimumCount
+        self.truncated = truncated
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case county, group, rows, truncated
+        case fromMillis = "from_ms", toMillis = "to_ms", minimumCount = "minimum_count"
+    }
+}

@@ -32,6 +32,7 @@ public struct HTTPAPI: Sendable {
             "OPTIONS /v1/uploads", "POST /v1/uploads", "HEAD /v1/uploads/{id}", "PATCH /v1/uploads/{id}",
             "DELETE /v1/uploads/{id}", "GET /v1/media", "GET /v1/media/{sha256}", "POST /v1/admin/media/{sha256}/purge",
             "GET /v1/catalogue", "GET /v1/catalogue/versions", "POST /v1/admin/catalogue",
+            "GET /v1/scorecard", "GET /v1/public/scorecard",
         ] + open311Routes
 
     /// Builds the router.
@@ -46,6 +47,7 @@ public struct HTTPAPI: Sendable {
         addMediaRoutes(to: router)
         addCatalogueRoutes(to: router)
         addOpen311Routes(to: router)
+        addScorecardRoutes(to: router)
         return router
     }
 

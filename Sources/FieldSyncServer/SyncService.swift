@@ -36,6 +36,8 @@ public struct SyncService: Sendable {
     let signInAudit = SignInAudit()
     /// The newest catalogue of each county, decoded.
     let catalogues = CatalogueCache()
+    /// Public scorecards answered lately.
+    let publicScorecards = PublicScorecardCache()
     /// Requests filed per Open311 key.
     let open311Limiter: Open311RateLimiter
 

@@ -1,5 +1,6 @@
 import FieldSyncClient
 import FieldSyncCore
+import FieldSyncOpen311
 import FieldSyncProtocol
 import Foundation
 
@@ -14,7 +15,11 @@ import Foundation
 ///   the same bytes (one change, one form);
 /// - `report-head`: the binary report-head and conflict forms kept in stores;
 /// - `recording`: QA recordings (JSON Lines);
-/// - `cursor`: sync cursors.
+/// - `cursor`: sync cursors;
+/// - `open311-form`: an Open311 form (a citizen's request) decoded and checked against a service
+///   definition, with its dates;
+/// - `catalogue`: a service catalogue file as admins import it; what validates must re-encode to
+///   canonical JSON that decodes to the same catalogue.
 ///
 /// A decoder may refuse anything; it must never crash, hang or accept what it cannot re-encode.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -28,6 +33,8 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     case "report-head": fuzzReportHead(data)
     case "recording": _ = try? Recording.parse(data)
     case "cursor": _ = try? SyncCursor.decode(String(decoding: data, as: UTF8.self))
+    case "open311-form": fuzzOpen311Form(data)
+    case "catalogue": fuzzCatalogue(data)
     default:
         fatalError(
             "set FUZZ_TARGET to one of: sync-body, compressed, json-messages, change-binary, report-head, recording, cursor"
@@ -114,4 +121,35 @@ func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CC
     var argc = argc
     var argv = argv
     return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) }
+}
+
+/// The service a fuzzed Open311 form is checked against: every attribute type.
+let fuzzCatalogue = ServiceCatalogue(
+    county: "kisumu",
+    services: [
+        .init(
+            serviceCode: "pothole", serviceName: "Pothole",
+            attributes: [
+                .init(code: "n", datatype: .number, required: true), .init(code: "d", datatype: .datetime),
+                .init(code: "s", datatype: .string), .init(code: "t", datatype: .text),
+                .init(code: "one", datatype: .singlevaluelist, values: [.init(key: "a", name: "A")]),
+                .init(
+                    code: "many", datatype: .multivaluelist,
+                    values: [.init(key: "a", name: "A"), .init(key: "b", name: "B")]),
+            ])
+    ])
+
+func fuzzOpen311Form(_ data: Data) {
+    guard let form = try? Open311Form(Array(data)) else { return }
+    _ = try? Open311Submission.operations(form, county: "kisumu", catalogue: fuzzCatalogue)
+    for value in form.values.values.joined() { _ = W3CDate.parse(value) }
+}
+
+func fuzzCatalogue(_ data: Data) {
+    guard let c = try? JSONDecoder().decode(ServiceCatalogue.self, from: data), (try? CatalogueRules.validate(c)) != nil
+    else { return }
+    let canonical = CatalogueRules.canonicalJSON(c)
+    guard let again = try? JSONDecoder().decode(ServiceCatalogue.self, from: canonical), again == c else {
+        fatalError("a valid catalogue does not survive its canonical JSON")
+    }
 }

@@ -12,6 +12,7 @@ struct FieldSyncCommand: AsyncParsableCommand {
             SyncCommand.self,
             PeerCommand.self, ReportsCommand.self, ConflictsCommand.self, RefusalsCommand.self, ReplayCommand.self,
             SimulateCommand.self, VerifyCommand.self, IngestStressCommand.self, ServicesCommand.self,
+            ScorecardCommand.self,
         ],
         defaultSubcommand: DemoCommand.self
     )

@@ -93,3 +93,42 @@ struct CatalogueRulesTests {
         }
     }
 }
+
+/// A report's timeline is the same whatever order its changes are folded in, and folding one
+/// twice changes nothing: every store computes the same scorecard from the same changes.
+struct ReportTimelineTests {
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5])
+    func foldingIsCommutativeAndIdempotent(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let report = ReportID(rawValue: "r-1")!
+        let device = DeviceID(rawValue: "tab-1")!
+        let statuses: [FieldValue] = ["open", "acknowledged", "in_progress", "closed", "resolved", "Fixed"]
+        var changes: [Change] = []
+        for seq in 1...30 {
+            let ops: [ReportOperation] =
+                seq == 1
+                ? [.create(county: "kisumu"), .set(field: .status, value: "open")]
+                : [.set(field: .status, value: statuses[Int(rng.next() % UInt64(statuses.count))])]
+            changes.append(
+                Change(
+                    dot: Dot(device: device, seq: UInt64(seq)), report: report, county: "kisumu",
+                    context: VersionVector(), hlc: HybridTimestamp(millis: 1_000 + rng.next() % 1_000_000),
+                    ops: ops))
+        }
+        var inOrder = ReportTimeline(report: report, county: "kisumu")
+        for c in changes { inOrder.apply(c) }
+        for _ in 0..<20 {
+            var shuffled = changes
+            for i in stride(from: shuffled.count - 1, to: 0, by: -1) {
+                shuffled.swapAt(i, Int(rng.next() % UInt64(i + 1)))
+            }
+            var t = ReportTimeline(report: report, county: "kisumu")
+            for c in shuffled + shuffled.prefix(5) { t.apply(c) }
+            #expect(t == inOrder, "seed \(seed)")
+        }
+        let closes = changes.filter { c in
+            c.ops.contains { if case .set(.status, .string(let s)) = $0 { ReportStatus.closes(s) } else { false } }
+        }
+        #expect(inOrder.closedMillis == closes.map(\.hlc.millis).min(), "seed \(seed)")
+    }
+}
