@@ -5,7 +5,12 @@
 public enum Scorecard {
     /// How rows are grouped.
     public enum Grouping: String, Sendable, CaseIterable, Codable {
-        case service, ward, month
+        /// By the report's service code.
+        case service
+        /// By the report's ward.
+        case ward
+        /// By the month it was received (`YYYY-MM`, UTC).
+        case month
     }
 
     /// One report as the scorecard counts it: its timeline and what it is now.
@@ -34,22 +39,27 @@ public enum Scorecard {
         public var key: String
         /// Requests received in the period.
         public var received: Int
-        /// Of those, acknowledged; then the hours it took (median, 90th percentile).
+        /// Of those, acknowledged (a status other than `open`).
         public var acknowledged: Int
+        /// The median hours to acknowledge.
         public var acknowledgeMedianHours: Double?
+        /// The 90th percentile of hours to acknowledge.
         public var acknowledgeP90Hours: Double?
-        /// Of those, closed; then the hours it took.
+        /// Of those, closed (a closing status).
         public var closed: Int
+        /// The median hours to close.
         public var closeMedianHours: Double?
+        /// The 90th percentile of hours to close.
         public var closeP90Hours: Double?
         /// The share of those whose service has a target that were closed within it (nil: none).
         public var closedWithinTarget: Double?
         /// Of those, closed then set back to a non-closing status.
         public var reopened: Int
-        /// Of those still open now: received under 4 weeks ago, 4 weeks or more, and (of all open)
-        /// with no update for 8 weeks or more.
+        /// Of those still open now, received under 4 weeks ago.
         public var backlogNew: Int
+        /// Of those still open now, received 4 weeks ago or more.
         public var backlogOlder: Int
+        /// Of those still open now, with no update for 8 weeks or more.
         public var backlogStale: Int
 
         enum CodingKeys: String, CodingKey {

@@ -73,6 +73,15 @@ extension SyncService {
         if let from = request.ownLogFrom {
             (response.ownLog, response.ownLogMore) = try await ownLog(of: device.id, from: from, limit: limit)
         }
+        try await answerAsked(request, purgedAfter: purgedAfter, device: device, into: &response)
+        return response
+    }
+
+    /// What a sync answers only when asked: the county's revocations (signed), the purges after
+    /// the device's cursor, a newer service catalogue.
+    private func answerAsked(
+        _ request: SyncRequest, purgedAfter: PurgeMark??, device: DeviceRecord, into response: inout SyncResponse
+    ) async throws(FieldSyncError) {
         if request.revocations == true {
             let list = Revocations(
                 county: device.county,
@@ -92,7 +101,6 @@ extension SyncService {
         if let held = request.catalogueVersion {
             response.catalogue = try await catalogueUpdate(for: device, held: held)
         }
-        return response
     }
 
     /// Verifies and ingests a push; returns what it did and the refused changes.

@@ -90,7 +90,13 @@ struct SyncCommand: AsyncParsableCommand {
         // Changes first (small, urgent), then media, oldest first.
         let uploaded = try await sendMedia(
             store, transport: transport, token: credentials.token, link: simulated, terminal: terminal)
-        let linkSeconds = simulated?.simulatedSeconds
+        try report(summary, tries: tries, linkSeconds: simulated?.simulatedSeconds, media: uploaded)
+    }
+
+    /// Prints what the sync did: a line (and the media's), or JSON with `--json`.
+    func report(
+        _ summary: DeviceSync.Summary, tries: Int, linkSeconds: Double?, media uploaded: MediaUpload.Summary?
+    ) throws {
         if json {
             struct Out: Encodable {
                 var pushed, pulled, conflictsOpened, conflictsResolved, bytesSent, bytesReceived, roundTrips, attempts,
