@@ -28,7 +28,8 @@ struct BenchCommand: AsyncParsableCommand {
     var fillServer: String?
     @Option(help: "Changes to fill with.") var fillChanges = 1_000_000
     @Option(help: "Where to write the reader's enrollment token.") var tokenFile = "reader.token"
-    @Option(help: "Only measure this figure: merge, ingest or media.") var only: String?
+    @Option(help: "Only measure this figure: merge, ingest, media or scorecard.") var only: String?
+    @Option(help: "Report counts for the scorecard figure (comma-separated).") var scorecardReports = "1000,10000,50000"
     @Option(
         help:
             "Only push the scenario through these running daemons (comma-separated URLs; scripts/bench-scaleout) and print changes/s."
@@ -63,6 +64,15 @@ struct BenchCommand: AsyncParsableCommand {
             .appendingPathComponent("fieldsync-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(at: directory) } }
+        if only == "scorecard" {
+            for n in scorecardReports.split(separator: ",").compactMap({ Int($0) }) {
+                let r = try await ScorecardBenchmark.measure(reports: n, directory: directory)
+                print(
+                    String(format: "scorecard of a year, %d reports (SQLite): %.3f s, %d counted", n, r.seconds, r.rows)
+                )
+            }
+            return
+        }
         if only == "media" {
             for f in try await measureMedia(directory: directory) {
                 print("\(f.name): \(fmt(f.median)) \(f.unit)")
