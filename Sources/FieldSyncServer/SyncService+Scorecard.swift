@@ -20,7 +20,7 @@ extension SyncService {
 
     /// The public scorecard: the same figures, groups under `publicScorecardMinimum` left out.
     /// Anyone may ask, so an answer is kept five minutes for the same query (periods are read
-    /// to the minute).
+    /// to the minute), and one public scorecard is computed at a time (`overloaded` meanwhile).
     public func publicScorecard(
         county: String, from: UInt64, to: UInt64, group: Scorecard.Grouping
     ) async throws(FieldSyncError) -> ScorecardResponse {
@@ -28,6 +28,10 @@ extension SyncService {
         let (from, to) = (from / 60_000 * 60_000, to / 60_000 * 60_000 + 59_999)
         let key = "\(county) \(from) \(to) \(group.rawValue)"
         if let cached = publicScorecards.get(key, now: now()) { return cached }
+        guard publicScorecards.begin() else {
+            throw FieldSyncError(.overloaded, "another public scorecard is being computed; retry in a few seconds")
+        }
+        defer { publicScorecards.end() }
         var card = try await computeScorecard(county: county, from: from, to: to, group: group)
         card.rows = Scorecard.publicRows(card.rows, minimum: Self.publicScorecardMinimum)
         card.minimumCount = Self.publicScorecardMinimum
