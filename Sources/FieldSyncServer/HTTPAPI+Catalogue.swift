@@ -10,7 +10,7 @@ extension HTTPAPI {
             try await self.timed {
                 let q = try Self.query(request, allowed: ["county", "version"])
                 let caller = try await self.principal(request, context)
-                guard let county = try Self.county(q.get("county")) ?? Self.deviceCounty(caller) else {
+                guard let county = try Self.county(q.get("county")) ?? Self.defaultCounty(caller) else {
                     throw FieldSyncError(.invalidRequest, "give county (you read several)")
                 }
                 let version = try Self.int(q.get("version"), "version")
@@ -25,7 +25,7 @@ extension HTTPAPI {
             try await self.timed {
                 let q = try Self.query(request, allowed: ["county"])
                 let caller = try await self.principal(request, context)
-                guard let county = try Self.county(q.get("county")) ?? Self.deviceCounty(caller) else {
+                guard let county = try Self.county(q.get("county")) ?? Self.defaultCounty(caller) else {
                     throw FieldSyncError(.invalidRequest, "give county (you read several)")
                 }
                 return try self.respond(
@@ -45,7 +45,7 @@ extension HTTPAPI {
     }
 
     /// The county a caller means when it names none: a device's own, an operator's only one.
-    static func deviceCounty(_ caller: Principal) -> String? {
+    static func defaultCounty(_ caller: Principal) -> String? {
         switch caller {
         case .device(let d): d.county
         case .operator(let o) where o.counties.count == 1 && o.counties[0] != "*": o.counties[0]

@@ -9,7 +9,7 @@ extension HTTPAPI {
             try await self.timed {
                 let q = try Self.query(request, allowed: ["county", "from", "to", "group"])
                 let caller = try await self.principal(request, context)
-                guard let county = try Self.county(q.get("county")) ?? Self.deviceCounty(caller) else {
+                guard let county = try Self.county(q.get("county")) ?? Self.defaultCounty(caller) else {
                     throw FieldSyncError(.invalidRequest, "give county (you read several)")
                 }
                 let (from, to, group) = try self.scorecardPeriod(q)

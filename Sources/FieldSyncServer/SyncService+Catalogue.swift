@@ -56,16 +56,18 @@ extension SyncService {
     }
 
     /// The newest catalogue of a county, nil if none was published (cached while it is newest).
-    func currentCatalogue(_ county: String) async throws(FieldSyncError) -> ServiceCatalogue? {
-        guard let newest = try await store.catalogueVersions(county: county).first else { return nil }
-        if let cached = catalogues.get(county, version: newest.version) { return cached }
-        return try await storedCatalogue(county, newest.version)
+    func currentCatalogue(_ county: String, newest: Int? = nil) async throws(FieldSyncError) -> ServiceCatalogue? {
+        var version = newest
+        if version == nil { version = try await store.catalogueVersions(county: county).first?.version }
+        guard let version else { return nil }
+        if let cached = catalogues.get(county, version: version) { return cached }
+        return try await storedCatalogue(county, version)
     }
 
     /// What a device that holds catalogue `held` of its county is sent: the newest, if newer.
     func catalogueUpdate(for device: DeviceRecord, held: Int) async throws(FieldSyncError) -> SignedCatalogue? {
         guard let newest = try await store.catalogueVersions(county: device.county).first, newest.version > held,
-            let current = try await currentCatalogue(device.county)
+            let current = try await currentCatalogue(device.county, newest: newest.version)
         else { return nil }
         return try sign(current)
     }

@@ -159,8 +159,5 @@ extension SyncService {
 
 extension Report {
     /// The report's `service_code`, if it is a string.
-    var serviceCode: String? {
-        if case .string(let s)? = fields[FieldName.serviceCode.rawValue] { return s }
-        return nil
-    }
+    var serviceCode: String? { stringField(.serviceCode) }
 }
