@@ -26,6 +26,8 @@ public struct ReportHead: Hashable, Sendable, Codable {
     public private(set) var withdrawals: [WithdrawalWatch]
     /// For each live tag, the adds no remove has seen (add wins).
     public private(set) var tags: [String: [Dot]]
+    /// When its status was acknowledged, closed and reopened (the scorecard's figures).
+    public private(set) var statusTimes = ReportStatusTimes()
 
     /// Each device's latest change concurrent with one standing withdrawal.
     public struct WithdrawalWatch: Hashable, Sendable, Codable {
@@ -54,7 +56,7 @@ public struct ReportHead: Hashable, Sendable, Codable {
     init(
         id: ReportID, county: String, created: Dot, createdAt: HybridTimestamp, updatedAt: HybridTimestamp,
         version: VersionVector, changeCount: Int, fields: [FieldName: Register], lifecycle: Register,
-        withdrawals: [WithdrawalWatch], tags: [String: [Dot]]
+        withdrawals: [WithdrawalWatch], tags: [String: [Dot]], statusTimes: ReportStatusTimes
     ) {
         self.id = id
         self.county = county
@@ -67,6 +69,13 @@ public struct ReportHead: Hashable, Sendable, Codable {
         self.lifecycle = lifecycle
         self.withdrawals = withdrawals
         self.tags = tags
+        self.statusTimes = statusTimes
+    }
+
+    /// Sets the status times from the report's whole history (for a head stored before heads
+    /// kept them; every later change folds in as it is applied).
+    public mutating func restoreStatusTimes(history: some Sequence<Change>) {
+        statusTimes = ReportStatusTimes(history: history)
     }
 
     /// Whether `change` can be applied now, was applied already, must wait for changes it
@@ -114,6 +123,7 @@ public struct ReportHead: Hashable, Sendable, Codable {
         version.add(change.dot)
         changeCount += 1
         if change.hlc > updatedAt { updatedAt = change.hlc }
+        statusTimes.fold(change)
         var lifecycleTouched = applyOperations(change, &effects)
         if lifecycleTouched || !withdrawals.isEmpty {
             lifecycleTouched = watchWithdrawals(change, before: before, lookup: lookup) || lifecycleTouched

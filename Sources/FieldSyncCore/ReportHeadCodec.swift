@@ -3,8 +3,9 @@ public import Foundation
 /// The binary form of a `ReportHead`, for stores that keep heads on disk. Internal to a store
 /// (never sent over the wire); versioned by its first byte so that a store can migrate.
 public enum ReportHeadCodec {
-    /// The format version.
-    public static let version: UInt8 = 1
+    /// The format version (2 added the status times; a head of format 1 decodes without them,
+    /// and its store restores them from the report's history).
+    public static let version: UInt8 = 2
 
     /// Encodes a head.
     public static func encode(_ h: ReportHead) -> Data {
@@ -37,6 +38,9 @@ public enum ReportHeadCodec {
             w.varint(UInt64(dots.count))
             for d in dots { dot(d, &w) }
         }
+        for t in [h.statusTimes.acknowledgedMillis, h.statusTimes.closedMillis, h.statusTimes.reopenedMillis] {
+            w.varint(t.map { $0 &+ 1 } ?? 0)
+        }
         return Data(w.bytes)
     }
 
@@ -51,7 +55,9 @@ public enum ReportHeadCodec {
 
     static func decode(_ r: inout BinaryReader) throws(FieldSyncError) -> ReportHead {
         let v = try r.byte()
-        guard v == version else { throw FieldSyncError(.malformed, "report head format \(v) is not supported") }
+        guard v == 1 || v == version else {
+            throw FieldSyncError(.malformed, "report head format \(v) is not supported")
+        }
         let id = try ReportID(validating: try r.string())
         let county = try r.string()
         let created = try dot(&r)
@@ -81,10 +87,19 @@ public enum ReportHeadCodec {
             for _ in 0..<(try r.count(max: 1 << 20, of: "tag add")) { dots.append(try dot(&r)) }
             tags[tag] = dots
         }
+        var times = ReportStatusTimes()
+        if v >= 2 {
+            func time() throws(FieldSyncError) -> UInt64? {
+                let t = try r.varint()
+                return t == 0 ? nil : t - 1
+            }
+            times = ReportStatusTimes(
+                acknowledgedMillis: try time(), closedMillis: try time(), reopenedMillis: try time())
+        }
         return ReportHead(
             id: id, county: county, created: created, createdAt: createdAt, updatedAt: updatedAt,
             version: VersionVector(version), changeCount: changeCount, fields: fields,
-            lifecycle: lifecycle, withdrawals: withdrawals, tags: tags)
+            lifecycle: lifecycle, withdrawals: withdrawals, tags: tags, statusTimes: times)
     }
 
     static func dot(_ d: Dot, _ w: inout BinaryWriter) { w.string(d.device.rawValue); w.varint(d.seq) }

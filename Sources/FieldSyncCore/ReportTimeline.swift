@@ -1,8 +1,8 @@
-/// What a report's history says about how the county answered it: when it was received, first
-/// acknowledged (its status first set to anything but `open`), first closed (a closing status,
-/// `ReportStatus`), and last set back to a non-closing status. Folding changes in is commutative
-/// and idempotent (minimums and maximums of their times), so every store that holds the same
-/// changes computes the same timeline, in whatever order they arrived.
+/// What a report's history says about how the county answered it: when it was received, when
+/// its status was first acknowledged, first closed and last reopened (`ReportStatusTimes`), and
+/// when it last changed. Folding changes in is commutative and idempotent, so every store that
+/// holds the same changes computes the same timeline, in whatever order they arrived. (Stores keep
+/// the same figures in each report's head; this fold over a history is the reference.)
 public struct ReportTimeline: Sendable, Hashable, Codable {
     /// The report.
     public var report: ReportID
@@ -10,12 +10,8 @@ public struct ReportTimeline: Sendable, Hashable, Codable {
     public var county: String
     /// When it was received (its creation's time).
     public var createdMillis: UInt64?
-    /// When its status was first set to anything but `open`.
-    public var acknowledgedMillis: UInt64?
-    /// When its status was first set to a closing value.
-    public var closedMillis: UInt64?
-    /// When its status was last set to a value that does not close it (creation excluded).
-    public var reopenedMillis: UInt64?
+    /// Its status times.
+    public var status = ReportStatusTimes()
     /// When it last changed.
     public var updatedMillis: UInt64 = 0
 
@@ -25,26 +21,21 @@ public struct ReportTimeline: Sendable, Hashable, Codable {
         self.county = county
     }
 
+    /// When its status was first set to anything but `open`.
+    public var acknowledgedMillis: UInt64? { status.acknowledgedMillis }
+    /// When its status was first set to a closing value.
+    public var closedMillis: UInt64? { status.closedMillis }
+    /// When its status was last set to a value that does not close it (creation excluded).
+    public var reopenedMillis: UInt64? { status.reopenedMillis }
     /// Whether it was set back to a non-closing status after it was first closed.
-    public var wasReopened: Bool {
-        guard let closed = closedMillis, let reopened = reopenedMillis else { return false }
-        return reopened > closed
-    }
+    public var wasReopened: Bool { status.wasReopened }
 
     /// Folds one change of the report in.
     public mutating func apply(_ change: Change) {
         let at = change.hlc.millis
         updatedMillis = max(updatedMillis, at)
         if change.isCreate { createdMillis = min(createdMillis ?? at, at) }
-        for case .set(let field, let value) in change.ops where field == .status {
-            guard case .string(let status) = value else { continue }
-            if status != "open" { acknowledgedMillis = min(acknowledgedMillis ?? at, at) }
-            if ReportStatus.closes(status) {
-                closedMillis = min(closedMillis ?? at, at)
-            } else if !change.isCreate {
-                reopenedMillis = max(reopenedMillis ?? at, at)
-            }
-        }
+        status.fold(change)
     }
 }
 
@@ -61,8 +52,14 @@ public enum ReportStatus {
 
     /// Whether a report is still open: active, and its status (if any) does not close it.
     public static func isOpen(_ report: Report) -> Bool {
-        guard report.lifecycle != "withdrawn" else { return false }
-        guard case .string(let s)? = report.fields[FieldName.status.rawValue] else { return true }
-        return !closes(s)
+        guard case .string(let s)? = report.fields[FieldName.status.rawValue] else {
+            return isOpen(withdrawn: report.lifecycle == "withdrawn", status: nil)
+        }
+        return isOpen(withdrawn: report.lifecycle == "withdrawn", status: s)
+    }
+
+    /// Whether a report whose lifecycle and status are these is still open.
+    public static func isOpen(withdrawn: Bool, status: String?) -> Bool {
+        !withdrawn && !(status.map(closes) ?? false)
     }
 }

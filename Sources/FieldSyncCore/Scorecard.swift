@@ -13,23 +13,47 @@ public enum Scorecard {
         case month
     }
 
-    /// One report as the scorecard counts it: its timeline and what it is now.
+    /// One report as the scorecard counts it: when it was received and last changed, its
+    /// status times, and its service, ward and openness now. Stores keep these figures in each
+    /// report's row, so a scorecard reads one compact entry per report.
     public struct Entry: Sendable, Hashable {
-        /// Its timeline.
-        public var timeline: ReportTimeline
+        /// The report.
+        public var report: ReportID
         /// Its service now.
         public var serviceCode: String?
         /// Its ward now.
         public var ward: String?
+        /// When it was received (its creation's time).
+        public var createdMillis: UInt64
+        /// When it last changed.
+        public var updatedMillis: UInt64
+        /// Its status times.
+        public var status: ReportStatusTimes
         /// Whether it is open now.
         public var isOpen: Bool
 
         /// An entry.
-        public init(timeline: ReportTimeline, serviceCode: String?, ward: String?, isOpen: Bool) {
-            self.timeline = timeline
+        public init(
+            report: ReportID, serviceCode: String?, ward: String?, createdMillis: UInt64, updatedMillis: UInt64,
+            status: ReportStatusTimes, isOpen: Bool
+        ) {
+            self.report = report
             self.serviceCode = serviceCode
             self.ward = ward
+            self.createdMillis = createdMillis
+            self.updatedMillis = updatedMillis
+            self.status = status
             self.isOpen = isOpen
+        }
+
+        /// The entry of a report whose timeline was folded from its history (`nil` if the
+        /// history holds no creation).
+        public init?(timeline: ReportTimeline, serviceCode: String?, ward: String?, isOpen: Bool) {
+            guard let created = timeline.createdMillis else { return nil }
+            self.init(
+                report: timeline.report, serviceCode: serviceCode, ward: ward, createdMillis: created,
+                updatedMillis: timeline.updatedMillis,
+                status: timeline.status, isOpen: isOpen)
         }
     }
 
@@ -62,6 +86,27 @@ public enum Scorecard {
         /// Of those still open now, with no update for 8 weeks or more.
         public var backlogStale: Int
 
+        /// A row.
+        public init(
+            key: String, received: Int, acknowledged: Int, acknowledgeMedianHours: Double?,
+            acknowledgeP90Hours: Double?, closed: Int, closeMedianHours: Double?, closeP90Hours: Double?,
+            closedWithinTarget: Double?, reopened: Int, backlogNew: Int, backlogOlder: Int, backlogStale: Int
+        ) {
+            self.key = key
+            self.received = received
+            self.acknowledged = acknowledged
+            self.acknowledgeMedianHours = acknowledgeMedianHours
+            self.acknowledgeP90Hours = acknowledgeP90Hours
+            self.closed = closed
+            self.closeMedianHours = closeMedianHours
+            self.closeP90Hours = closeP90Hours
+            self.closedWithinTarget = closedWithinTarget
+            self.reopened = reopened
+            self.backlogNew = backlogNew
+            self.backlogOlder = backlogOlder
+            self.backlogStale = backlogStale
+        }
+
         enum CodingKeys: String, CodingKey {
             case key, received, acknowledged, closed, reopened
             case acknowledgeMedianHours = "acknowledge_median_hours", acknowledgeP90Hours = "acknowledge_p90_hours"
@@ -75,52 +120,14 @@ public enum Scorecard {
     static let week: UInt64 = 7 * 86_400_000
 
     /// The rows for the reports received in `from...to`, grouped, with the total first;
-    /// `resolveHours` are the services' targets; `now` dates the backlog.
+    /// `resolveHours` are the services' targets; `now` dates the backlog. Entries received
+    /// outside the period are skipped, so a caller may pass whole months.
     public static func rows(
         _ entries: [Entry], from: UInt64, to: UInt64, by grouping: Grouping, resolveHours: [String: Int], now: UInt64
     ) -> [Row] {
-        let received = entries.filter {
-            ($0.timeline.createdMillis).map { (from...max(from, to)).contains($0) } ?? false
-        }
-        var groups: [String: [Entry]] = [:]
-        for e in received { groups[key(e, grouping), default: []].append(e) }
-        return [row("all", received, resolveHours, now)]
-            + groups.keys.sorted().map { row($0, groups[$0]!, resolveHours, now) }
-    }
-
-    static func key(_ e: Entry, _ grouping: Grouping) -> String {
-        switch grouping {
-        case .service: e.serviceCode ?? "(none)"
-        case .ward: e.ward ?? "(none)"
-        case .month: String(W3CDate.format(Int64(clamping: e.timeline.createdMillis ?? 0)).prefix(7))
-        }
-    }
-
-    static func row(_ key: String, _ entries: [Entry], _ targets: [String: Int], _ now: UInt64) -> Row {
-        func hours(_ end: (ReportTimeline) -> UInt64?) -> [Double] {
-            entries.compactMap { e in
-                guard let start = e.timeline.createdMillis, let stop = end(e.timeline) else { return nil }
-                return Double(stop &- min(stop, start)) / hour
-            }.sorted()
-        }
-        let ack = hours(\.acknowledgedMillis)
-        let close = hours(\.closedMillis)
-        let withTarget = entries.compactMap { e -> Bool? in
-            guard let code = e.serviceCode, let target = targets[code] else { return nil }
-            guard let start = e.timeline.createdMillis, let closed = e.timeline.closedMillis else { return false }
-            return Double(closed &- min(closed, start)) / hour <= Double(target)
-        }
-        let open = entries.filter(\.isOpen)
-        let young = open.filter { now &- min(now, $0.timeline.createdMillis ?? 0) < 4 * week }.count
-        return Row(
-            key: key, received: entries.count, acknowledged: ack.count,
-            acknowledgeMedianHours: percentile(ack, 50), acknowledgeP90Hours: percentile(ack, 90),
-            closed: close.count, closeMedianHours: percentile(close, 50), closeP90Hours: percentile(close, 90),
-            closedWithinTarget: withTarget.isEmpty
-                ? nil : Double(withTarget.filter { $0 }.count) / Double(withTarget.count),
-            reopened: entries.filter(\.timeline.wasReopened).count,
-            backlogNew: young, backlogOlder: open.count - young,
-            backlogStale: open.filter { now &- min(now, $0.timeline.updatedMillis) >= 8 * week }.count)
+        var names = Names()
+        let packed = entries.map { Packed($0, names: &names) }
+        return rows([packed], names: names, from: from, to: to, by: grouping, resolveHours: resolveHours, now: now)
     }
 
     /// The nearest-rank percentile of sorted values (nil when there are none).

@@ -263,6 +263,19 @@ enum PostgresSchema {
                 key_hash bytea NOT NULL UNIQUE, created_ms bigint NOT NULL, revoked_ms bigint)
             """,
         ],
+        // 10: the scorecard's figures in each report's row (received, ward, status times), with
+        // an index that answers a county's period from the index alone. Rows written before are
+        // filled from their reports' histories (`PostgresStore.restoreStatusTimes`).
+        [
+            """
+            ALTER TABLE reports ADD COLUMN created_ms bigint, ADD COLUMN ward text, ADD COLUMN ack_ms bigint,
+                ADD COLUMN closed_ms bigint, ADD COLUMN reopened_ms bigint
+            """,
+            """
+            CREATE INDEX reports_by_created ON reports(county, created_ms)
+                INCLUDE (service_code, ward, updated_ms, ack_ms, closed_ms, reopened_ms, lifecycle, status)
+            """,
+        ],
     ]
 
     /// The version a fully migrated database has.

@@ -115,6 +115,7 @@ public final class PostgresStore: ServerStore {
                     try await conn.run(PostgresQuery(unsafeSQL: statement), logger)
                 }
                 try await conn.run("UPDATE fieldsync_schema SET version = \(v + 1)", logger)
+                if v + 1 == 10 { try await Self.restoreStatusTimes(conn, logger) }
             }
         }
     }

@@ -715,13 +715,11 @@ public struct ScorecardResponse: Codable, Sendable, Hashable {
     public var rows: [Scorecard.Row]
     /// Rows of fewer requests than this are left out (the public variant only).
     public var minimumCount: Int?
-    /// True when the period held more reports than one answer looks at (narrow it).
-    public var truncated: Bool?
 
     /// A scorecard.
     public init(
         county: String, fromMillis: UInt64, toMillis: UInt64, group: Scorecard.Grouping, rows: [Scorecard.Row],
-        minimumCount: Int? = nil, truncated: Bool? = nil
+        minimumCount: Int? = nil
     ) {
         self.county = county
         self.fromMillis = fromMillis
@@ -729,11 +727,10 @@ public struct ScorecardResponse: Codable, Sendable, Hashable {
         self.group = group
         self.rows = rows
         self.minimumCount = minimumCount
-        self.truncated = truncated
     }
 
     enum CodingKeys: String, CodingKey {
-        case county, group, rows, truncated
+        case county, group, rows
         case fromMillis = "from_ms", toMillis = "to_ms", minimumCount = "minimum_count"
     }
 }

@@ -231,7 +231,7 @@ extension SQLiteStore {
     }
 
     /// Writes a report's head and replaces its open-conflict rows with those the head now has.
-    private static func writeHead(
+    static func writeHead(
         _ db: SQLiteConnection, _ id: ReportID, _ head: ReportHead, arrival: Int64
     ) throws(FieldSyncError) {
         try db.statement("DELETE FROM conflicts WHERE report = ? AND open = 1").bind(.text(id.rawValue)).run()
@@ -240,18 +240,22 @@ extension SQLiteStore {
             try writeConflict(db, conflict, arrival: arrival, atMillis: at)
         }
         let values = head.values
+        func text(_ name: FieldName) -> SQLiteValue { values[name]?.stringValue.map(SQLiteValue.text) ?? .null }
+        func time(_ millis: UInt64?) -> SQLiteValue { millis.map { .int(Int64(clamping: $0)) } ?? .null }
         try db.statement(
             """
-            INSERT OR REPLACE INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search,
+                                           created_ms, ward, ack_ms, closed_ms, reopened_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ).bind(
             .text(id.rawValue), .text(head.county), .text(head.isWithdrawn ? "withdrawn" : "active"),
-            values[.status]?.stringValue.map(SQLiteValue.text) ?? .null,
-            values[.serviceCode]?.stringValue.map(SQLiteValue.text) ?? .null,
+            text(.status), text(.serviceCode),
             .int(Int64(head.updatedAt.millis)), .int(Int64(head.updatedAt.counter)),
             .blob(ReportHeadCodec.encode(head)),
-            .text(SearchText.of(head, values))
+            .text(SearchText.of(head, values)),
+            time(head.createdAt.millis), text(.ward), time(head.statusTimes.acknowledgedMillis),
+            time(head.statusTimes.closedMillis), time(head.statusTimes.reopenedMillis)
         ).run()
     }
 }

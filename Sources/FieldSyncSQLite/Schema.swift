@@ -265,6 +265,20 @@ enum Schema {
                 ) STRICT;
                 """
         ),
+        // 13: the scorecard's figures in each report's row (received, ward, status times), with
+        // an index that answers a county's period from the index alone. Rows written before are
+        // filled from their reports' histories (`SQLiteStore.restoreStatusTimes`).
+        Migration(
+            log: """
+                ALTER TABLE reports ADD COLUMN created_ms INTEGER;
+                ALTER TABLE reports ADD COLUMN ward TEXT;
+                ALTER TABLE reports ADD COLUMN ack_ms INTEGER;
+                ALTER TABLE reports ADD COLUMN closed_ms INTEGER;
+                ALTER TABLE reports ADD COLUMN reopened_ms INTEGER;
+                CREATE INDEX reports_by_created ON reports(
+                    county, created_ms, service_code, ward, updated_ms, ack_ms, closed_ms, reopened_ms, lifecycle, status);
+                """
+        ),
     ]
 
     /// The version a fully migrated store has.
@@ -289,6 +303,7 @@ enum Schema {
                 if let sql = migrations[v].log { try db.execute(sql) }
                 if role == .server, let sql = migrations[v].directory { try db.execute(sql) }
                 if v + 1 == 11, role == .device { try dropDeviceDirectory(db) }
+                if v + 1 == 13 { try SQLiteStore.restoreStatusTimes(db) }
                 try db.execute("PRAGMA user_version = \(v + 1)")
             }
         }

@@ -12,7 +12,8 @@ extension HTTPAPI {
             try self.respond(["status": "ok", "protocol": "\(ProtocolVersion.current)"], to: nil)
         }
         router.get("/metrics") { _, _ in
-            Response(
+            await self.service.refreshScorecardGauges()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: self.service.metrics.render())))
         }

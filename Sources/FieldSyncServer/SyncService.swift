@@ -38,6 +38,8 @@ public struct SyncService: Sendable {
     let catalogues = CatalogueCache()
     /// Public scorecards answered lately.
     let publicScorecards = PublicScorecardCache()
+    /// The scorecard entries of counties' months, kept between scorecards.
+    let scorecardMonths = ScorecardMonths()
     /// Requests filed per Open311 key.
     let open311Limiter: Open311RateLimiter
 

@@ -120,6 +120,17 @@ public protocol ServerStore: LogStore {
     func open311Keys() async throws(FieldSyncError) -> [Open311KeyRecord]
     /// Revokes a key; false if there is no such key.
     func revokeOpen311Key(_ id: String, nowMillis: UInt64) async throws(FieldSyncError) -> Bool
+
+    // MARK: Scorecard
+
+    /// The scorecard entries of the county's reports received in `from...to` (one per report,
+    /// with the figures its row keeps: received, ward, service, status times, openness).
+    func scorecardEntries(county: String, from: UInt64, to: UInt64) async throws(FieldSyncError) -> [Scorecard.Entry]
+    /// The entries of the county's reports that changes at positions `after + 1 ... through`
+    /// touched, or nil if there are more than `limit`.
+    func scorecardTouched(
+        county: String, after: Int64, through: Int64, limit: Int
+    ) async throws(FieldSyncError) -> [Scorecard.Entry]?
 }
 
 extension ServerStore {

@@ -53,6 +53,5 @@ struct ScorecardCommand: AsyncParsableCommand {
                         : String(repeating: " ", count: widths[i] - cell.count) + cell
                 }.joined(separator: "  "))
         }
-        if card.truncated == true { print("(the period holds more reports than one answer counts: narrow it)") }
     }
 }

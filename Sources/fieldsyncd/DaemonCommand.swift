@@ -94,7 +94,19 @@ struct Serve: AsyncParsableCommand {
             if let portFile { try? "\(bound)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
             print("fieldsyncd listening on \(bound)")
         }
+        // The scorecard's months are read into memory in the background, so that the first
+        // scorecards answer from memory.
+        let prewarm = Task {
+            let start = ContinuousClock.now
+            let (counties, reports) = await service.prewarmScorecards()
+            let seconds = (ContinuousClock.now - start).components.seconds
+            logger.info(
+                "scorecard months in memory",
+                metadata: ["counties": "\(counties)", "reports": "\(reports)", "seconds": "\(seconds)"])
+        }
         try await app.runService()
+        prewarm.cancel()
+        await prewarm.value
         await service.store.close()
         logger.info("database closed")
     }

@@ -51,6 +51,49 @@ import Testing
 
     /// A device file of schema 10 (made before the split) carried an empty copy of the directory:
     /// opening it drops that copy and keeps everything else.
+    /// A store from before the scorecard's columns (schema 12) gets them on opening, filled from
+    /// each report's history: received, ward, and the status times, whatever order changes came in.
+    @Test func aStoreFromBeforeTheScorecardColumnsIsFilledFromHistory() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("old-scorecard.sqlite")
+        var replica = Replica()
+        var a = LocalDevice(id: DeviceID(rawValue: "tab-a")!)
+        let id = ReportID(rawValue: "r-old")!
+        var changes: [Change] = []
+        for (ops, at) in [
+            (
+                [
+                    ReportOperation.create(county: "kisumu"), .set(field: .status, value: "open"),
+                    .set(field: .ward, value: "kondele"),
+                ], 1_000
+            ),
+            ([.set(field: .status, value: "acknowledged")], 5_000), ([.set(field: .status, value: "closed")], 9_000),
+            ([.set(field: .status, value: "in_progress")], 12_000),
+        ] as [([ReportOperation], UInt64)] {
+            changes.append(try replica.write(ops, to: id, county: "kisumu", as: &a, wallMillis: at))
+        }
+        var options = SQLiteStore.Options()
+        options.role = .server
+        let store = try SQLiteStore(path: path, options: options)
+        _ = try await store.ingest(changes.reversed().shuffled())
+        await store.close()
+        let db = try SQLiteConnection(path: path)
+        try Self.undoScorecardColumns(db)
+        try db.execute("PRAGMA user_version = 12")
+        db.close()
+        let reopened = try SQLiteStore(path: path, options: options)
+        let entries = try await reopened.scorecardEntries(county: "kisumu", from: 0, to: 1_000_000)
+        #expect(
+            entries == [
+                Scorecard.Entry(
+                    report: id, serviceCode: nil, ward: "kondele", createdMillis: 1_000, updatedMillis: 12_000,
+                    status: ReportStatusTimes(acknowledgedMillis: 5_000, closedMillis: 9_000, reopenedMillis: 12_000),
+                    isOpen: true)
+            ])
+        #expect(try await reopened.reports(ReportFilter()).first?.fields["ward"] == .string("kondele"))
+        await reopened.close()
+    }
+
     @Test func anOldDeviceFileLosesItsEmptyDirectoryAndKeepsItsData() async throws {
         let dir = TemporaryDirectory()
         let path = dir.path("old.sqlite")
@@ -91,6 +134,15 @@ import Testing
         if directoryRows {
             try db.execute("INSERT INTO devices VALUES ('tab-2', 'kisumu', NULL, NULL, 'active', 0, 0)")
         }
+        try undoScorecardColumns(db)
         try db.execute("DELETE FROM meta WHERE key = 'store_role'; PRAGMA user_version = 10")
+    }
+
+    /// Takes a file back to before migration 13 (the scorecard's columns).
+    static func undoScorecardColumns(_ db: SQLiteConnection) throws {
+        try db.execute("DROP INDEX reports_by_created")
+        for column in ["created_ms", "ward", "ack_ms", "closed_ms", "reopened_ms"] {
+            try db.execute("ALTER TABLE reports DROP COLUMN \(column)")
+        }
     }
 }

@@ -146,6 +146,14 @@ import Testing
                 Self.check(row, Self.expected(k, byKey[k] ?? [], now: now), seed: seed)
             }
         }
+        // The headline figures as Prometheus gauges, per county, for the last 365 days.
+        let metrics = String(
+            decoding: await RawHTTP.send(port: server.port, "GET", "/metrics")?.body ?? Data(), as: UTF8.self)
+        #expect(metrics.contains("fieldsync_scorecard_received{county=\"kisumu\"} \(plans.count)"), "seed \(seed)")
+        let open = plans.filter(\.open)
+        let fresh = open.filter { now - $0.created < 28 * 24 * Self.hour }.count
+        #expect(metrics.contains("fieldsync_scorecard_backlog_new{county=\"kisumu\"} \(fresh)"), "seed \(seed)")
+        #expect(!metrics.contains("sc-\(seed)-"), "no report ids in metrics")
         let months = try await card("group=month")
         #expect(months.dropFirst().map { $0["received"] as? Int ?? 0 }.reduce(0, +) == plans.count)
         // A period: only what was received in it.
@@ -157,6 +165,26 @@ import Testing
         let wards = try await card("group=ward&from=\(from.replacingOccurrences(of: "+", with: "%2B"))", open: true)
         #expect(wards.first?["key"] as? String == "all")
         #expect(wards.dropFirst().allSatisfy { ($0["received"] as? Int ?? 0) >= 5 })
+        // The figures follow new changes at once, also for months answered before: close the
+        // open reports received more than 40 days ago.
+        var later = plans
+        let t = now - 30_000
+        for k in later.indices where later[k].open && later[k].created < now - 40 * 24 * Self.hour {
+            try await device.write([.set(field: .status, value: "closed")], to: later[k].id, at: t)
+            later[k].acknowledged = later[k].acknowledged ?? t
+            later[k].closed = later[k].closed ?? t
+            later[k].open = false
+            later[k].updated = t
+        }
+        #expect(later.filter(\.open).count < plans.filter(\.open).count, "seed \(seed): some report should close")
+        try await device.sync()
+        let rows = try await card("group=service")
+        let byService = Dictionary(grouping: later, by: \.service)
+        Self.check(rows[0], Self.expected("all", later, now: now), seed: seed)
+        for row in rows.dropFirst() {
+            let k = row["key"] as? String ?? ""
+            Self.check(row, Self.expected(k, byService[k] ?? [], now: now), seed: seed)
+        }
         await server.stop()
     }
 
