@@ -127,7 +127,7 @@ let package = Package(
             name: "fieldsync-bench",
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncScenario", "CSQLite",
-                "FieldSyncServer", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol",
+                "FieldSyncServer", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol", "FieldSyncPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: settings

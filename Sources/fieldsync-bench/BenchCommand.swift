@@ -29,7 +29,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Changes to fill with.") var fillChanges = 1_000_000
     @Option(help: "Where to write the reader's enrollment token.") var tokenFile = "reader.token"
     @Option(help: "Only measure this figure: merge, ingest, media or scorecard.") var only: String?
-    @Option(help: "Report counts for the scorecard figure (comma-separated).") var scorecardReports = "1000,10000,50000"
+    @Option(help: "Report counts for the scorecard figure (comma-separated).") var scorecardReports = "1000,100000"
+    @Option(help: "A PostgreSQL URL: the scorecard figure is measured there too (in schemas of its own).")
+    var postgres: String?
     @Option(
         help:
             "Only push the scenario through these running daemons (comma-separated URLs; scripts/bench-scaleout) and print changes/s."
@@ -65,12 +67,8 @@ struct BenchCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(at: directory) } }
         if only == "scorecard" {
-            for n in scorecardReports.split(separator: ",").compactMap({ Int($0) }) {
-                let r = try await ScorecardBenchmark.measure(reports: n, directory: directory)
-                print(
-                    String(format: "scorecard of a year, %d reports (SQLite): %.3f s, %d counted", n, r.seconds, r.rows)
-                )
-            }
+            let sizes = scorecardReports.split(separator: ",").compactMap { Int($0) }
+            try await ScorecardBenchmark.run(sizes: sizes, directory: directory, postgres: postgres)
             return
         }
         if only == "media" {
