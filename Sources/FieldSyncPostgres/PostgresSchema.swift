@@ -276,6 +276,14 @@ enum PostgresSchema {
                 INCLUDE (service_code, ward, updated_ms, ack_ms, closed_ms, reopened_ms, lifecycle, status)
             """,
         ],
+        // 11: operators' console sessions (the id's hash; the id is only in the cookie).
+        [
+            """
+            CREATE TABLE console_sessions(id_hash bytea PRIMARY KEY, operator text NOT NULL, csrf text NOT NULL,
+                created_ms bigint NOT NULL, expires_ms bigint NOT NULL)
+            """,
+            "CREATE INDEX console_sessions_by_operator ON console_sessions(operator)",
+        ],
     ]
 
     /// The version a fully migrated database has.

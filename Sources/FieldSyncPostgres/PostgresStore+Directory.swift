@@ -154,13 +154,61 @@ extension PostgresStore {
 
     /// Revokes an operator's or admin's token; returns the record, or nil if there is no such id.
     public func revokeOperator(_ id: String, nowMillis: UInt64) async throws(FieldSyncError) -> OperatorRecord? {
-        try await withConnection { conn in
-            try await conn.rows(
+        try await transaction { conn in
+            try await conn.run("DELETE FROM console_sessions WHERE operator = \(id)", self.logger)
+            return try await conn.rows(
                 """
                 UPDATE operators SET revoked = true, revoked_ms = coalesce(revoked_ms, \(Int64(clamping: nowMillis))) WHERE id = \(id)
                 RETURNING id, name, role, counties, revoked, expires_ms
                 """, self.logger
             ).first.map(Self.operatorRecord)
+        }
+    }
+
+    /// Stores a console session under its id's hash (and forgets sessions expired at its start).
+    public func createConsoleSession(_ session: ConsoleSession, idHash: Data) async throws(FieldSyncError) {
+        let (created, expires) = (Int64(clamping: session.createdMillis), Int64(clamping: session.expiresMillis))
+        try await transaction { conn in
+            try await conn.run("DELETE FROM console_sessions WHERE expires_ms < \(created)", self.logger)
+            try await conn.run(
+                """
+                INSERT INTO console_sessions(id_hash, operator, csrf, created_ms, expires_ms)
+                VALUES (\(ByteBuffer(data: idHash)), \(session.operatorID), \(session.csrf), \(created), \(expires))
+                """, self.logger)
+        }
+    }
+
+    /// The session with this id hash and its operator, unless it expired by `nowMillis`.
+    public func consoleSession(
+        idHash: Data, nowMillis: UInt64
+    ) async throws(FieldSyncError) -> (session: ConsoleSession, operator: OperatorRecord)? {
+        try await withConnection { conn in
+            guard
+                let row = try await conn.rows(
+                    """
+                    SELECT o.id, o.name, o.role, o.counties, o.revoked, o.expires_ms, s.csrf, s.created_ms, s.expires_ms
+                    FROM console_sessions s JOIN operators o ON o.id = s.operator
+                    WHERE s.id_hash = \(ByteBuffer(data: idHash)) AND s.expires_ms > \(Int64(clamping: nowMillis))
+                    """, self.logger
+                ).first
+            else { return nil }
+            let (id, name, role, counties, revoked, opExpires, csrf, created, expires) = try row.decode(
+                (String, String, String, String, Bool, Int64?, String, Int64, Int64).self)
+            let op = OperatorRecord(
+                id: id, name: name, role: OperatorRole(stored: role),
+                counties: counties.split(separator: ",").map(String.init), revoked: revoked,
+                expiresMillis: opExpires.map { UInt64(clamping: $0) })
+            let session = ConsoleSession(
+                operatorID: id, csrf: csrf, createdMillis: UInt64(clamping: created),
+                expiresMillis: UInt64(clamping: expires))
+            return (session, op)
+        }
+    }
+
+    /// Ends a session (signing out); nothing if there is none.
+    public func deleteConsoleSession(idHash: Data) async throws(FieldSyncError) {
+        try await withConnection { conn in
+            try await conn.run("DELETE FROM console_sessions WHERE id_hash = \(ByteBuffer(data: idHash))", self.logger)
         }
     }
 

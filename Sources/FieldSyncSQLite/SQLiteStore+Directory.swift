@@ -143,6 +143,7 @@ extension SQLiteStore {
         defer { db.resetBusyStatements() }
         try db.statement("UPDATE operators SET revoked = 1, revoked_ms = coalesce(revoked_ms, ?) WHERE id = ?")
             .bind(.int(Int64(clamping: nowMillis)), .text(id)).run()
+        try db.statement("DELETE FROM console_sessions WHERE operator = ?").bind(.text(id)).run()
         let s = try db.statement("SELECT \(Self.operatorColumns) FROM operators WHERE id = ?").bind(.text(id))
         return try s.step() ? operatorRecord(s) : nil
     }
@@ -154,6 +155,46 @@ extension SQLiteStore {
             .blob(tokenHash))
         guard try s.step() else { return nil }
         return operatorRecord(s)
+    }
+
+    /// Stores a console session under its id's hash (and forgets sessions expired at its start).
+    public func createConsoleSession(_ session: ConsoleSession, idHash: Data) throws(FieldSyncError) {
+        defer { db.resetBusyStatements() }
+        try db.statement("DELETE FROM console_sessions WHERE expires_ms < ?").bind(
+            .int(Int64(clamping: session.createdMillis))
+        ).run()
+        try db.statement(
+            "INSERT INTO console_sessions(id_hash, operator, csrf, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)"
+        ).bind(
+            .blob(idHash), .text(session.operatorID), .text(session.csrf),
+            .int(Int64(clamping: session.createdMillis)), .int(Int64(clamping: session.expiresMillis))
+        ).run()
+    }
+
+    /// The session with this id hash and its operator, unless it expired by `nowMillis`.
+    public func consoleSession(
+        idHash: Data, nowMillis: UInt64
+    ) throws(FieldSyncError) -> (session: ConsoleSession, operator: OperatorRecord)? {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement(
+            """
+            SELECT o.id, o.name, o.role, o.counties, o.revoked, o.expires_ms, s.csrf, s.created_ms, s.expires_ms
+            FROM console_sessions s JOIN operators o ON o.id = s.operator
+            WHERE s.id_hash = ? AND s.expires_ms > ?
+            """
+        ).bind(.blob(idHash), .int(Int64(clamping: nowMillis)))
+        guard try s.step() else { return nil }
+        let op = operatorRecord(s)
+        let session = ConsoleSession(
+            operatorID: op.id, csrf: s.text(6), createdMillis: UInt64(clamping: s.int64(7)),
+            expiresMillis: UInt64(clamping: s.int64(8)))
+        return (session, op)
+    }
+
+    /// Ends a session (signing out); nothing if there is none.
+    public func deleteConsoleSession(idHash: Data) throws(FieldSyncError) {
+        defer { db.resetBusyStatements() }
+        try db.statement("DELETE FROM console_sessions WHERE id_hash = ?").bind(.blob(idHash)).run()
     }
 
     /// The number of admins (to know whether bootstrap is needed).

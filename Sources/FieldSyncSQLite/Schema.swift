@@ -279,13 +279,28 @@ enum Schema {
                     county, created_ms, service_code, ward, updated_ms, ack_ms, closed_ms, reopened_ms, lifecycle, status);
                 """
         ),
+        // 14: operators' console sessions (the id's hash; the id is only in the cookie).
+        Migration(
+            directory: """
+                CREATE TABLE console_sessions(
+                    id_hash BLOB PRIMARY KEY,
+                    operator TEXT NOT NULL,
+                    csrf TEXT NOT NULL,
+                    created_ms INTEGER NOT NULL,
+                    expires_ms INTEGER NOT NULL
+                ) STRICT, WITHOUT ROWID;
+                CREATE INDEX console_sessions_by_operator ON console_sessions(operator);
+                """
+        ),
     ]
 
     /// The version a fully migrated store has.
     static var currentVersion: Int64 { Int64(migrations.count) }
 
     /// The tables only a server store holds.
-    static let directoryTables = ["devices", "enrollments", "operators", "server_identity", "audit", "device_health"]
+    static let directoryTables = [
+        "devices", "enrollments", "operators", "server_identity", "audit", "device_health", "console_sessions",
+    ]
 
     /// Brings the database to the current version for a store of `role`, after checking that the
     /// file is a store of that role.

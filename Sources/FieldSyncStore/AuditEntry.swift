@@ -22,6 +22,8 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     /// An operator's or admin's token used from an address (its first request there, then at
     /// most once an hour per address).
     case signIn = "sign_in"
+    /// A console session ended by its operator.
+    case signOut = "sign_out"
     /// A media file purged by an admin (its bytes gone, its reference kept with the reason).
     case purgeMedia = "purge_media"
     /// A new version of a county's service catalogue.

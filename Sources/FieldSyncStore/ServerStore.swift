@@ -78,7 +78,8 @@ public protocol ServerStore: LogStore {
     func operatorRecord(tokenHash: Data) async throws(FieldSyncError) -> OperatorRecord?
     /// Every operator and admin, by id.
     func operators() async throws(FieldSyncError) -> [OperatorRecord]
-    /// Revokes an operator's or admin's token; returns the record, or nil if there is no such id.
+    /// Revokes an operator's or admin's token, ending their console sessions; returns the record,
+    /// or nil if there is no such id.
     func revokeOperator(_ id: String, nowMillis: UInt64) async throws(FieldSyncError) -> OperatorRecord?
     /// Sets a value of the server's identity unless already set; returns the stored value (every
     /// daemon on one database gets the same).
@@ -120,6 +121,17 @@ public protocol ServerStore: LogStore {
     func open311Keys() async throws(FieldSyncError) -> [Open311KeyRecord]
     /// Revokes a key; false if there is no such key.
     func revokeOpen311Key(_ id: String, nowMillis: UInt64) async throws(FieldSyncError) -> Bool
+
+    // MARK: Console sessions
+
+    /// Stores a console session under its id's hash (and forgets sessions expired at its start).
+    func createConsoleSession(_ session: ConsoleSession, idHash: Data) async throws(FieldSyncError)
+    /// The session with this id hash and its operator, unless it expired by `nowMillis`.
+    func consoleSession(
+        idHash: Data, nowMillis: UInt64
+    ) async throws(FieldSyncError) -> (session: ConsoleSession, operator: OperatorRecord)?
+    /// Ends a session (signing out); nothing if there is none.
+    func deleteConsoleSession(idHash: Data) async throws(FieldSyncError)
 
     // MARK: Scorecard
 
