@@ -69,12 +69,16 @@ let package = Package(
         // Open311 GeoReport v2: its documents (XML and JSON from one tree), forms, status mapping
         // and the rules for a citizen's request. No I/O.
         .target(name: "FieldSyncOpen311", dependencies: ["FieldSyncCore"], swiftSettings: settings),
+        // The operators' console: its pages rendered from the service's answers (HTML escaped by
+        // construction), its stylesheet and script. No I/O.
+        .target(
+            name: "FieldSyncConsole", dependencies: ["FieldSyncCore", "FieldSyncProtocol"], swiftSettings: settings),
         // The daemon: the sync service, its HTTP API, authentication, scopes, metrics.
         .target(
             name: "FieldSyncServer",
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncProtocol", "FieldSyncSigning",
-                "FieldSyncOpen311",
+                "FieldSyncOpen311", "FieldSyncConsole",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -180,6 +184,11 @@ let package = Package(
             swiftSettings: settings
         ),
         .testTarget(
+            name: "FieldSyncConsoleTests",
+            dependencies: ["FieldSyncCore", "FieldSyncProtocol", "FieldSyncConsole"],
+            swiftSettings: settings
+        ),
+        .testTarget(
             name: "FieldSyncOpen311Tests",
             dependencies: ["FieldSyncCore", "FieldSyncOpen311"],
             swiftSettings: settings
@@ -244,7 +253,9 @@ if Context.environment["FIELDSYNC_FUZZ"] == "1" {
     package.targets.append(
         .executableTarget(
             name: "fieldsync-fuzz",
-            dependencies: ["FieldSyncCore", "FieldSyncProtocol", "FieldSyncClient", "FieldSyncOpen311"],
+            dependencies: [
+                "FieldSyncCore", "FieldSyncProtocol", "FieldSyncClient", "FieldSyncOpen311", "FieldSyncConsole",
+            ],
             swiftSettings: settings + [.unsafeFlags(["-parse-as-library"])]
         ))
 }

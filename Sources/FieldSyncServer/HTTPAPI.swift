@@ -48,6 +48,7 @@ public struct HTTPAPI: Sendable {
         addCatalogueRoutes(to: router)
         addOpen311Routes(to: router)
         addScorecardRoutes(to: router)
+        addConsoleRoutes(to: router)
         return router
     }
 

@@ -1,0 +1,139 @@
+import FieldSyncCore
+public import FieldSyncProtocol
+
+/// The reports list: filters, a table, pages.
+extension ConsolePage {
+    /// What the reports list is filtered by (as the form sends it back).
+    public struct ReportQuery: Sendable, Hashable {
+        /// A county, or nil for all the viewer's.
+        public var county: String?
+        /// A status value.
+        public var status: String?
+        /// A service code.
+        public var service: String?
+        /// Free text.
+        public var text: String?
+        /// The first row.
+        public var offset = 0
+        /// Rows per page.
+        public var limit = 50
+
+        /// A query.
+        public init(county: String? = nil, status: String? = nil, service: String? = nil, text: String? = nil) {
+            self.county = county
+            self.status = status
+            self.service = service
+            self.text = text
+        }
+
+        /// The query string of this query at another offset.
+        func link(offset: Int) -> String {
+            "/console/reports"
+                + ConsoleQuery.string([
+                    ("county", county), ("status", status), ("service", service), ("q", text),
+                    ("offset", offset > 0 ? String(offset) : nil),
+                ])
+        }
+    }
+
+    /// The reports list page.
+    public static func reports(_ list: ReportList, query: ReportQuery, viewer: Viewer) -> String {
+        document(title: "Reports", viewer: viewer, section: .reports) { w in
+            reportFilters(&w, query, viewer)
+            let count = list.reports.count
+            w.element("p", ["role": "status", "id": "result-count"]) { w in
+                w.text(
+                    count == 0
+                        ? "No reports match."
+                        : "Reports \(query.offset + 1)–\(query.offset + count)\(list.nextOffset == nil ? "" : " (more follow)")"
+                )
+            }
+            if count > 0 { reportTable(&w, list.reports) }
+            w.element("nav", ["aria-label": "Pages", "class": "pages"]) { w in
+                if query.offset > 0 {
+                    w.element(
+                        "a", ["href": query.link(offset: max(0, query.offset - query.limit)), "rel": "prev"],
+                        text: "Previous page")
+                }
+                if let next = list.nextOffset {
+                    w.element("a", ["href": query.link(offset: next), "rel": "next"], text: "Next page")
+                }
+            }
+        }
+    }
+
+    static func reportFilters(_ w: inout HTMLWriter, _ q: ReportQuery, _ viewer: Viewer) {
+        w.element("form", ["method": "get", "action": "/console/reports", "class": "filters", "role": "search"]) { w in
+            w.element("div") { w in
+                w.element("label", ["for": "f-county"], text: "County")
+                w.element("select", ["id": "f-county", "name": "county"]) { w in
+                    w.element("option", ["value": ""], text: "All my counties")
+                    for c in viewer.counties where c != "*" {
+                        w.element("option", ["value": c, "selected": q.county == c ? "" : nil], text: c)
+                    }
+                    if let c = q.county, !viewer.counties.contains(c) {
+                        w.element("option", ["value": c, "selected": ""], text: c)
+                    }
+                }
+            }
+            for (id, name, label, value, type) in [
+                ("f-status", "status", "Status", q.status, "text"),
+                ("f-service", "service", "Service", q.service, "text"),
+                ("f-text", "q", "Text", q.text, "search"),
+            ] {
+                w.element("div") { w in
+                    w.element("label", ["for": id], text: label)
+                    w.void("input", ["id": id, "name": name, "type": type, "value": value ?? ""])
+                }
+            }
+            w.element("button", ["type": "submit"], text: "Filter")
+        }
+    }
+
+    static func reportTable(_ w: inout HTMLWriter, _ reports: [Report]) {
+        w.element("table", ["class": "list"]) { w in
+            w.element("caption", ["class": "visually-hidden"], text: "Reports")
+            w.element("thead") { w in
+                w.element("tr") { w in
+                    for h in ["Report", "County", "Service", "Status", "Ward", "Updated", "Conflicts", "Description"] {
+                        w.element("th", ["scope": "col"], text: h)
+                    }
+                }
+            }
+            w.element("tbody") { w in
+                for r in reports {
+                    w.element("tr") { w in
+                        w.element("td") { w in
+                            w.element(
+                                "a", ["href": "/console/reports/\(ConsoleQuery.encode(r.id.rawValue))"],
+                                text: r.id.rawValue)
+                        }
+                        w.element("td", text: r.county)
+                        w.element("td", text: display(r.fields["service_code"]))
+                        w.element("td", text: r.lifecycle == "withdrawn" ? "withdrawn" : display(r.fields["status"]))
+                        w.element("td", text: display(r.fields["ward"]))
+                        w.element("td", text: time(r.updatedAt.millis))
+                        w.element("td", text: r.conflicted.isEmpty ? "" : "\(r.conflicted.count)")
+                        w.element("td", text: String(display(r.fields["description"]).prefix(80)))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A field's value as text (strings as they are, others as JSON-like text, none as "").
+    static func display(_ value: FieldValue?) -> String {
+        switch value {
+        case nil, .null?: ""
+        case .string(let s)?: s
+        case .bool(let b)?: b ? "true" : "false"
+        case .int(let i)?: String(i)
+        case .double(let d)?: String(d)
+        case .array(let a)?: "[" + a.map { display($0) }.joined(separator: ", ") + "]"
+        case .object(let o)?: "{" + o.keys.sorted().map { "\($0): \(display(o[$0]))" }.joined(separator: ", ") + "}"
+        }
+    }
+
+    /// A time as a W3C date-time in UTC.
+    static func time(_ millis: UInt64) -> String { W3CDate.format(Int64(clamping: millis)) }
+}

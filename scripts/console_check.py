@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""The operators' console in a real browser (headless Chromium from Debian, driven by Selenium).
+
+Builds a county desk from real parts: a fieldsyncd on loopback, an operator, two enrolled
+devices that write reports (whose texts are script and markup payloads), a photo, and a conflict
+from concurrent edits. Then, in the browser: sign in, filter the reports, open one with a photo,
+resolve the conflict and see it in the log and on a device after its sync, open the public
+scorecard, sign out. Every page is checked for escaping (no payload runs, each shows as text),
+accessibility (labels, one h1 and no skipped heading levels, alt text, contrast of text, the skip
+link first in focus order) and weight; a screenshot of each step goes to --shots.
+
+Usage: scripts/console_check.py --bin .build/debug [--shots DIR] [--slow]
+"""
+import argparse, json, os, re, socket, struct, subprocess, sys, tempfile, time, urllib.request, zlib
+
+PAYLOADS = [
+    '<script>window.__xss=1</script>',
+    '"><img src=x onerror="window.__xss=2">',
+    "'><svg onload=window.__xss=3>",
+    '<a href="javascript:window.__xss=4">x</a>',
+]
+
+
+def run(*args, **kw):
+    r = subprocess.run(list(args), capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        sys.exit(f"failed: {' '.join(args)}\n{r.stdout}\n{r.stderr}")
+    return r.stdout
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def png(width=48, height=32):
+    """A small valid PNG (a gradient), so the browser really decodes a photo."""
+    rows = b"".join(b"\x00" + b"".join(bytes((x * 5 % 256, y * 8 % 256, 120)) for x in range(width))
+                    for y in range(height))
+    def chunk(kind, data):
+        c = struct.pack(">I", len(data)) + kind + data
+        return c + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+class Desk:
+    """A daemon, an operator and two devices of kisumu, with a conflict and a photo."""
+
+    def __init__(self, bin_dir, work):
+        self.bin, self.work = bin_dir, work
+        self.db = os.path.join(work, "county.sqlite")
+        d = lambda *a: run(os.path.join(bin_dir, "fieldsyncd"), *a)
+        d("admin", "create-admin", "--db", self.db)
+        out = d("admin", "create-operator", "--db", self.db, "--name", "Achieng <b>desk</b>", "--county", "kisumu")
+        self.token = re.search(r"fso_[A-Za-z0-9_-]+", out).group(0)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.daemon = subprocess.Popen(
+            [os.path.join(bin_dir, "fieldsyncd"), "serve", "--db", self.db, "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "daemon.log"), "w"))
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.stores = {}
+        for name in ("tab-a", "tab-b"):
+            enroll = d("admin", "enroll", "--db", self.db, "--county", "kisumu", "--device", name)
+            token = re.search(r"fse_[A-Za-z0-9_-]+", enroll).group(0)
+            store = os.path.join(work, f"{name}.sqlite")
+            self.cli("device", "enroll", "--store", store, "--server", self.url, "--token", token)
+            self.stores[name] = store
+
+    def cli(self, *args):
+        return run(os.path.join(self.bin, "fieldsync"), *args)
+
+    def sync(self, name):
+        self.cli("sync", "--store", self.stores[name])
+
+    def populate(self):
+        a, b = self.stores["tab-a"], self.stores["tab-b"]
+        self.report = self.cli("report", "new", "--store", a, "--category", "pothole", "--ward", "Kondele",
+                               "--description", "Deep pothole " + " ".join(PAYLOADS),
+                               "--attr", "depth=" + PAYLOADS[1]).strip().split()[-1]
+        self.cli("report", "note", "--store", a, self.report, PAYLOADS[0] + " note")
+        photo = os.path.join(self.work, "pothole.png")
+        open(photo, "wb").write(png())
+        self.cli("report", "attach", "--store", a, self.report, "--file", photo)
+        for i in range(6):
+            self.cli("report", "new", "--store", a, "--category", "streetlight", "--ward", "Manyatta",
+                     "--description", f"Streetlight {i} out")
+        self.sync("tab-a")
+        self.sync("tab-b")
+        # Concurrent edits of one field: a conflict.
+        self.cli("report", "edit", "--store", a, self.report, "--set", "status=in_progress")
+        self.cli("report", "edit", "--store", b, self.report, "--set", "status=" + PAYLOADS[2])
+        self.sync("tab-a")
+        self.sync("tab-b")
+        self.sync("tab-a")
+
+    def stop(self):
+        self.daemon.terminate()
+        self.daemon.wait(timeout=20)
+
+
+class Browser:
+    def __init__(self, shots, slow):
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        options = webdriver.ChromeOptions()
+        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1366,768"):
+            options.add_argument(flag)
+        options.binary_location = "/usr/bin/chromium"
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        self.shots, self.step, self.failures, self.weights = shots, 0, [], {}
+        if slow:  # a slow office link: 400 ms round trips, 256 kbit/s down
+            self.driver.execute_cdp_cmd("Network.enable", {})
+            self.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+                "offline": False, "latency": 400, "downloadThroughput": 32_000, "uploadThroughput": 16_000})
+
+    def fail(self, what):
+        self.failures.append(f"step {self.step}: {what}")
+        print("FAIL", self.failures[-1])
+
+    def check(self, ok, what):
+        if not ok:
+            self.fail(what)
+
+    def get(self, url):
+        self.driver.get(url)
+
+    def submit(self, button):
+        """Clicks a form's button and waits for the next page."""
+        from selenium.webdriver.support.ui import WebDriverWait
+        from selenium.webdriver.support import expected_conditions
+        button.click()
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(button))
+
+    def page_checks(self, name):
+        """Escaping, accessibility and weight of the page in the browser now."""
+        from selenium.webdriver.common.by import By
+        d = self.driver
+        self.step += 1
+        d.save_screenshot(os.path.join(self.shots, f"{self.step:02d}-{name}.png"))
+        self.check(d.execute_script("return window.__xss === undefined"), f"{name}: a payload ran")
+        self.check(not d.find_elements(By.CSS_SELECTOR, "main script, main [onerror], main [onload], main svg[onload]"),
+                   f"{name}: markup from data became elements")
+        self.check(d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en", f"{name}: no lang")
+        h1 = d.find_elements(By.TAG_NAME, "h1")
+        self.check(len(h1) == 1, f"{name}: {len(h1)} h1 elements")
+        levels = [int(h.tag_name[1]) for h in d.find_elements(By.CSS_SELECTOR, "h1, h2, h3, h4, h5, h6")]
+        self.check(all(b - a <= 1 for a, b in zip(levels, levels[1:])), f"{name}: heading levels skip {levels}")
+        for el in d.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), select, textarea"):
+            eid = el.get_attribute("id")
+            labelled = el.get_attribute("aria-label") or (eid and d.find_elements(By.CSS_SELECTOR, f"label[for='{eid}']"))
+            self.check(bool(labelled), f"{name}: a form field without a label ({el.get_attribute('name')})")
+        for img in d.find_elements(By.TAG_NAME, "img"):
+            self.check(bool(img.get_attribute("alt")), f"{name}: an image without alt text")
+        low = d.execute_script(CONTRAST_JS)
+        self.check(not low, f"{name}: text below 4.5:1 contrast: {low[:3]}")
+        # Focus order: the first Tab lands on the skip link.
+        from selenium.webdriver.common.keys import Keys
+        d.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+        first = d.execute_script("return document.activeElement && document.activeElement.className")
+        self.check(first == "skip", f"{name}: the first focus is {first!r}, not the skip link")
+        errors = [e for e in d.get_log("browser") if e.get("level") == "SEVERE" and "favicon" not in e.get("message", "")]
+        self.check(not errors, f"{name}: browser errors {errors[:2]}")
+        weight = d.execute_script(
+            "const n = performance.getEntriesByType('navigation')[0];"
+            "const r = performance.getEntriesByType('resource');"
+            "return [n ? n.transferSize : 0, r.reduce((s, e) => s + (e.transferSize || 0), 0),"
+            " (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || 0]")
+        self.weights[name] = {"document_bytes": weight[0], "resources_bytes": weight[1], "first_paint_ms": round(weight[2])}
+
+
+CONTRAST_JS = """
+function lum(c) { const m = c.match(/[\\d.]+/g); if (!m) return null;
+  const [r, g, b] = m.slice(0, 3).map(v => { v = v / 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b; }
+function bg(el) { while (el) { const c = getComputedStyle(el).backgroundColor;
+  if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c; el = el.parentElement; } return 'rgb(255, 255, 255)'; }
+const low = [];
+for (const el of document.querySelectorAll('body *')) {
+  if (!el.childNodes.length || ![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+  const s = getComputedStyle(el); if (s.visibility === 'hidden' || s.display === 'none' || el.closest('svg')) continue;
+  const r = el.getBoundingClientRect(); if (r.width <= 1 || r.height <= 1) continue;
+  const a = lum(s.color), b = lum(bg(el)); if (a === null || b === null) continue;
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) low.push(el.tagName + ' ' + ratio.toFixed(2));
+}
+return low;
+"""
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", default=".build/debug")
+    p.add_argument("--shots", default=".build/console-shots")
+    p.add_argument("--slow", action="store_true", help="emulate a slow office link")
+    args = p.parse_args()
+    os.makedirs(args.shots, exist_ok=True)
+    from selenium.webdriver.common.by import By
+    work = tempfile.mkdtemp(prefix="fieldsync-console-")
+    desk = Desk(os.path.abspath(args.bin), work)
+    browser = None
+    try:
+        desk.populate()
+        browser = Browser(args.shots, args.slow)
+        b, d = browser, browser.driver
+        # 1. Signed out, every page leads to sign-in; sign in with the operator's token.
+        b.get(desk.url + "/console/reports")
+        b.check(d.current_url.endswith("/console/sign-in"), "not sent to sign-in")
+        b.page_checks("sign-in")
+        d.find_element(By.ID, "token").send_keys(desk.token)
+        b.submit(d.find_element(By.CSS_SELECTOR, "form.stack button"))
+        b.check(d.current_url.endswith("/console/reports"), f"after sign-in at {d.current_url}")
+        b.check(desk.token not in d.current_url, "the token is in the address")
+        cookie = d.get_cookie("fs_session") or {}
+        b.check(cookie.get("httpOnly") and cookie.get("sameSite") == "Strict", f"session cookie {cookie}")
+        b.page_checks("reports")
+        b.check(PAYLOADS[0] in d.find_element(By.TAG_NAME, "main").text, "a payload is not shown as text")
+        # 2. Filter the reports.
+        d.find_element(By.ID, "f-text").send_keys("streetlight 3")
+        b.submit(d.find_element(By.CSS_SELECTOR, "form.filters button"))
+        rows = d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
+        b.check(len(rows) == 1 and "Streetlight 3" in rows[0].text, f"filter gave {len(rows)} rows")
+        b.page_checks("reports-filtered")
+        # 3. The report with a photo: the image decodes.
+        b.get(desk.url + "/console/reports/" + desk.report)
+        img = d.find_elements(By.CSS_SELECTOR, "ul.media img")
+        loaded = lambda _: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img[0])
+        from selenium.webdriver.support.ui import WebDriverWait
+        b.check(img and WebDriverWait(d, 30).until(loaded) == 48, "the photo did not load")
+        b.check(PAYLOADS[1] in d.find_element(By.TAG_NAME, "main").text, "an attribute payload is not shown as text")
+        b.page_checks("report")
+        # 4. Resolve the conflict by keeping a candidate; it shows resolved and reaches a device.
+        b.submit(d.find_element(By.PARTIAL_LINK_TEXT, "Resolve status"))
+        b.page_checks("conflict")
+        choice = d.find_element(By.ID, "choose-1")
+        chosen_value = d.find_element(By.CSS_SELECTOR, "label[for='choose-1']").text.split(": ", 1)[1]
+        choice.click()
+        b.submit(d.find_element(By.CSS_SELECTOR, "section form button"))
+        b.check("Resolved." in d.find_element(By.TAG_NAME, "main").text, "no resolved notice")
+        b.page_checks("conflict-resolved")
+        b.get(desk.url + "/console/conflicts?state=resolved")
+        b.check(desk.report in d.find_element(By.TAG_NAME, "main").text, "not in the resolved log")
+        b.page_checks("conflicts-resolved")
+        desk.sync("tab-b")
+        shown = desk.cli("report", "show", "--store", desk.stores["tab-b"], desk.report)
+        b.check(chosen_value in shown, f"the device does not show {chosen_value!r} after its sync")
+        # 5. The scorecard, signed in, then the public one without a session.
+        b.get(desk.url + "/console/scorecard?county=kisumu&group=ward")
+        b.page_checks("scorecard")
+        # 6. A forged form (no CSRF token) changes nothing.
+        status = d.execute_script(
+            "return fetch('/console/sign-out', {method: 'POST', body: new URLSearchParams({csrf: 'forged'})})"
+            ".then(r => r.status)")
+        b.check(status == 403, f"a forged sign-out answered {status}")
+        d.get_log("browser")  # the refused request's own log line
+        # 7. Sign out: the session is gone.
+        b.submit(d.find_element(By.CSS_SELECTOR, "form.signout button"))
+        b.get(desk.url + "/console/reports")
+        b.check(d.current_url.endswith("/console/sign-in"), "still signed in after signing out")
+        b.get(desk.url + "/console/scorecard?county=kisumu")
+        b.check("Service scorecard" in d.title, "the public scorecard needs a session")
+        b.page_checks("public-scorecard")
+        print(json.dumps({"weights": b.weights}, indent=1))
+        if b.failures:
+            sys.exit(f"{len(b.failures)} failures:\n" + "\n".join(b.failures))
+        print(f"console check passed: {b.step} pages, screenshots in {args.shots}")
+    finally:
+        if browser:
+            browser.driver.quit()
+        desk.stop()
+
+
+if __name__ == "__main__":
+    main()
