@@ -253,9 +253,7 @@ if Context.environment["FIELDSYNC_FUZZ"] == "1" {
     package.targets.append(
         .executableTarget(
             name: "fieldsync-fuzz",
-            dependencies: [
-                "FieldSyncCore", "FieldSyncProtocol", "FieldSyncClient", "FieldSyncOpen311", "FieldSyncConsole",
-            ],
+            dependencies: ["FieldSyncCore", "FieldSyncProtocol", "FieldSyncClient", "FieldSyncOpen311"],
             swiftSettings: settings + [.unsafeFlags(["-parse-as-library"])]
         ))
 }
