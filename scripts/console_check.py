@@ -4,8 +4,8 @@
 Builds a county desk from real parts: a fieldsyncd on loopback, an operator, two enrolled
 devices that write reports (whose texts are script and markup payloads), a photo, and a conflict
 from concurrent edits. Then, in the browser: sign in, filter the reports, open one with a photo,
-resolve the conflict and see it in the log and on a device after its sync, open the public
-scorecard, sign out. Every page is checked for escaping (no payload runs, each shows as text),
+assign it and add a note, set a status on several at once, resolve the conflict and see it in the
+log and on a device after its sync, open the public scorecard, sign out. Every page is checked for escaping (no payload runs, each shows as text),
 accessibility (labels, one h1 and no skipped heading levels, alt text, contrast of text, the skip
 link first in focus order) and weight; a screenshot of each step goes to --shots.
 
@@ -237,7 +237,25 @@ def main():
         b.check(img and WebDriverWait(d, 30).until(loaded) == 48, "the photo did not load")
         b.check(PAYLOADS[1] in d.find_element(By.TAG_NAME, "main").text, "an attribute payload is not shown as text")
         b.page_checks("report")
-        # 4. Resolve the conflict by keeping a candidate; it shows resolved and reaches a device.
+        # 4. Field work: assign the report and add a note; a device sees both after its sync.
+        d.find_element(By.ID, "w-assignee").send_keys("Otieno")
+        d.find_element(By.ID, "w-note").send_keys("Crew booked for Monday " + PAYLOADS[3])
+        b.submit(d.find_element(By.CSS_SELECTOR, "form[action$='/edit'] button"))
+        b.check("Saved" in d.find_element(By.TAG_NAME, "main").text, "no saved notice")
+        b.page_checks("report-edited")
+        desk.sync("tab-a")
+        shown = desk.cli("report", "show", "--store", desk.stores["tab-a"], desk.report)
+        b.check("Otieno" in shown and "Crew booked" in shown, "the device does not show the desk's edit")
+        # 5. A bulk status on a filtered list.
+        b.get(desk.url + "/console/reports?q=streetlight")
+        for box in d.find_elements(By.CSS_SELECTOR, "input[name=report]"):
+            box.click()
+        d.find_element(By.ID, "bulk-status").send_keys("scheduled")
+        b.submit(d.find_element(By.CSS_SELECTOR, "form#bulk button"))
+        b.check("Status set on 6 report(s)." in d.find_element(By.TAG_NAME, "main").text, "bulk status not applied")
+        b.page_checks("reports-bulk")
+        b.get(desk.url + "/console/reports/" + desk.report)
+        # 6. Resolve the conflict by keeping a candidate; it shows resolved and reaches a device.
         b.submit(d.find_element(By.PARTIAL_LINK_TEXT, "Resolve status"))
         b.page_checks("conflict")
         choice = d.find_element(By.ID, "choose-1")
@@ -252,16 +270,16 @@ def main():
         desk.sync("tab-b")
         shown = desk.cli("report", "show", "--store", desk.stores["tab-b"], desk.report)
         b.check(chosen_value in shown, f"the device does not show {chosen_value!r} after its sync")
-        # 5. The scorecard, signed in, then the public one without a session.
+        # 7. The scorecard, signed in, then the public one without a session.
         b.get(desk.url + "/console/scorecard?county=kisumu&group=ward")
         b.page_checks("scorecard")
-        # 6. A forged form (no CSRF token) changes nothing.
+        # 8. A forged form (no CSRF token) changes nothing.
         status = d.execute_script(
             "return fetch('/console/sign-out', {method: 'POST', body: new URLSearchParams({csrf: 'forged'})})"
             ".then(r => r.status)")
         b.check(status == 403, f"a forged sign-out answered {status}")
         d.get_log("browser")  # the refused request's own log line
-        # 7. Sign out: the session is gone.
+        # 9. Sign out: the session is gone.
         b.submit(d.find_element(By.CSS_SELECTOR, "form.signout button"))
         b.get(desk.url + "/console/reports")
         b.check(d.current_url.endswith("/console/sign-in"), "still signed in after signing out")

@@ -4,9 +4,12 @@ public import FieldSyncProtocol
 /// One report: every field, tags, notes, photos, its conflicts and its whole history.
 extension ConsolePage {
     /// The report page.
-    public static func report(_ detail: ReportDetail, viewer: Viewer) -> String {
+    public static func report(
+        _ detail: ReportDetail, viewer: Viewer, error: String? = nil, notice: String? = nil
+    ) -> String {
         let r = detail.report
         return document(title: "Report \(r.id.rawValue)", viewer: viewer, section: .reports) { w in
+            message(&w, error: error, notice: notice)
             w.element("p", ["class": "meta"]) { w in
                 w.text("County \(r.county) · \(r.lifecycle) · created \(time(r.createdAt.millis)) by \(r.created) · ")
                 w.text("\(r.changeCount) changes, last \(time(r.updatedAt.millis))")
@@ -18,6 +21,7 @@ extension ConsolePage {
                 }
             }
             fields(&w, r)
+            fieldWork(&w, r, viewer)
             conflictsOf(&w, r)
             notesAndMedia(&w, r, detail.media ?? [])
             history(&w, detail.history)
@@ -39,6 +43,39 @@ extension ConsolePage {
             w.element("p") { w in
                 w.text("Tags: ")
                 w.text(r.tags.isEmpty ? "none" : r.tags.joined(separator: ", "))
+            }
+        }
+    }
+
+    /// The field-work form: status, assignee, priority, a note (empty fields stay as they are).
+    static func fieldWork(_ w: inout HTMLWriter, _ r: Report, _ viewer: Viewer) {
+        w.element("section", ["aria-labelledby": "h-work"]) { w in
+            w.element("h2", ["id": "h-work"], text: "Field work")
+            w.element(
+                "form",
+                [
+                    "method": "post", "action": "/console/reports/\(ConsoleQuery.encode(r.id.rawValue))/edit",
+                    "class": "stack",
+                ]
+            ) { w in
+                csrfField(&w, viewer)
+                for (id, name, label, now) in [
+                    ("w-status", "status", "New status", display(r.fields["status"])),
+                    ("w-assignee", "assignee", "Assign to", display(r.fields["assignee"])),
+                ] {
+                    w.element("label", ["for": id], text: "\(label) (now: \(now.isEmpty ? "none" : now))")
+                    w.void("input", ["id": id, "name": name, "type": "text", "maxlength": "64"])
+                }
+                w.element("label", ["for": "w-priority"], text: "Priority (now: \(display(r.fields["priority"])))")
+                w.element("select", ["id": "w-priority", "name": "priority"]) { w in
+                    w.element("option", ["value": ""], text: "unchanged")
+                    for (p, name) in [(1, "1 urgent"), (2, "2 high"), (3, "3 normal"), (4, "4 low")] {
+                        w.element("option", ["value": "\(p)"], text: name)
+                    }
+                }
+                w.element("label", ["for": "w-note"], text: "Add a note")
+                w.element("textarea", ["id": "w-note", "name": "note", "rows": "3", "maxlength": "4000"])
+                w.element("button", ["type": "submit"], text: "Save")
             }
         }
     }

@@ -37,8 +37,11 @@ extension ConsolePage {
     }
 
     /// The reports list page.
-    public static func reports(_ list: ReportList, query: ReportQuery, viewer: Viewer) -> String {
+    public static func reports(
+        _ list: ReportList, query: ReportQuery, viewer: Viewer, notice: String? = nil
+    ) -> String {
         document(title: "Reports", viewer: viewer, section: .reports) { w in
+            message(&w, error: nil, notice: notice)
             reportFilters(&w, query, viewer)
             let count = list.reports.count
             w.element("p", ["role": "status", "id": "result-count"]) { w in
@@ -48,7 +51,10 @@ extension ConsolePage {
                         : "Reports \(query.offset + 1)–\(query.offset + count)\(list.nextOffset == nil ? "" : " (more follow)")"
                 )
             }
-            if count > 0 { reportTable(&w, list.reports) }
+            if count > 0 {
+                bulkForm(&w, query, viewer)
+                reportTable(&w, list.reports)
+            }
             w.element("nav", ["aria-label": "Pages", "class": "pages"]) { w in
                 if query.offset > 0 {
                     w.element(
@@ -90,19 +96,46 @@ extension ConsolePage {
         }
     }
 
+    /// Sets one status on the reports ticked in the table (their checkboxes name this form).
+    static func bulkForm(_ w: inout HTMLWriter, _ q: ReportQuery, _ viewer: Viewer) {
+        w.element("form", ["id": "bulk", "method": "post", "action": "/console/reports/bulk", "class": "filters"]) {
+            w in
+            csrfField(&w, viewer)
+            w.void("input", ["type": "hidden", "name": "back", "value": q.link(offset: q.offset)])
+            w.element("div") { w in
+                w.element("label", ["for": "bulk-status"], text: "New status for the ticked reports")
+                w.void(
+                    "input", ["id": "bulk-status", "name": "status", "type": "text", "maxlength": "64", "required": ""])
+            }
+            w.element("button", ["type": "submit"], text: "Apply to ticked")
+        }
+    }
+
     static func reportTable(_ w: inout HTMLWriter, _ reports: [Report]) {
         w.element("table", ["class": "list"]) { w in
             w.element("caption", ["class": "visually-hidden"], text: "Reports")
             w.element("thead") { w in
                 w.element("tr") { w in
-                    for h in ["Report", "County", "Service", "Status", "Ward", "Updated", "Conflicts", "Description"] {
+                    for h in [
+                        "Tick", "Report", "County", "Service", "Status", "Ward", "Updated", "Conflicts", "Description",
+                    ] {
                         w.element("th", ["scope": "col"], text: h)
                     }
                 }
             }
             w.element("tbody") { w in
-                for r in reports {
+                for (i, r) in reports.enumerated() {
                     w.element("tr") { w in
+                        w.element("td") { w in
+                            w.element(
+                                "label", ["for": "sel-\(i)", "class": "visually-hidden"], text: "Tick \(r.id.rawValue)")
+                            w.void(
+                                "input",
+                                [
+                                    "id": "sel-\(i)", "type": "checkbox", "name": "report", "value": r.id.rawValue,
+                                    "form": "bulk",
+                                ])
+                        }
                         w.element("td") { w in
                             w.element(
                                 "a", ["href": "/console/reports/\(ConsoleQuery.encode(r.id.rawValue))"],

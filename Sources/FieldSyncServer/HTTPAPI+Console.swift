@@ -15,7 +15,8 @@ extension HTTPAPI {
     /// The console's routes (HTML, not part of the JSON API's OpenAPI document).
     static let consoleRoutes: [String] = [
         "GET /console", "GET /console/sign-in", "POST /console/sign-in", "POST /console/sign-out",
-        "GET /console/reports", "GET /console/reports/{id}", "GET /console/conflicts",
+        "GET /console/reports", "GET /console/reports/{id}", "POST /console/reports/{id}/edit",
+        "POST /console/reports/bulk", "GET /console/conflicts",
         "GET /console/conflicts/{report}/{field}", "POST /console/conflicts/{report}/{field}/resolve",
         "GET /console/scorecard", "GET /console/media/{sha256}", "GET /console/static/{file}",
     ]
@@ -98,7 +99,19 @@ extension HTTPAPI {
         router.get("/console/reports/{id}") { request, context in
             await self.consolePage(request, context) { session, _ in
                 let detail = try await self.service.report(context.parameters.get("id") ?? "", by: session.principal)
-                return self.page(ConsolePage.report(detail, viewer: session.viewer))
+                let notice =
+                    request.uri.queryParameters["saved"] != nil ? "Saved: devices receive it at their next sync." : nil
+                return self.page(ConsolePage.report(detail, viewer: session.viewer, notice: notice))
+            }
+        }
+        router.post("/console/reports/{id}/edit") { request, context in
+            await self.consolePage(request, context) { session, form in
+                try await self.consoleEdit(context, session, form)
+            }
+        }
+        router.post("/console/reports/bulk") { request, context in
+            await self.consolePage(request, context) { session, form in
+                try await self.consoleBulk(request, context, session, form)
             }
         }
         router.get("/console/conflicts") { request, context in

@@ -24,7 +24,12 @@ extension HTTPAPI {
             county: query.county, status: query.status, serviceCode: query.service, text: query.text,
             limit: query.limit, offset: query.offset)
         let list = try await service.reports(filter, by: session.principal)
-        return page(ConsolePage.reports(list, query: query, viewer: session.viewer))
+        var notice: String?
+        if let changed = text("changed").flatMap({ Int($0) }) {
+            let refused = text("refused").flatMap { Int($0) } ?? 0
+            notice = "Status set on \(changed) report(s)" + (refused > 0 ? "; \(refused) refused." : ".")
+        }
+        return page(ConsolePage.reports(list, query: query, viewer: session.viewer, notice: notice))
     }
 
     /// Resolves a conflict from its form: a chosen candidate, or a value entered.
@@ -71,5 +76,58 @@ extension HTTPAPI {
             card = try await service.publicScorecard(county: county, from: from, to: now, group: group)
         }
         return page(ConsolePage.scorecard(card, counties: counties, viewer: session?.viewer))
+    }
+
+    /// Field work on one report from its page's form (empty fields unchanged).
+    func consoleEdit(
+        _ context: FieldSyncRequestContext, _ session: ConsoleRequestSession, _ form: Open311Form
+    ) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        func given(_ name: String) -> String? { form[name].flatMap { $0.isEmpty ? nil : $0 } }
+        var priority: Int?
+        if let p = given("priority") {
+            guard let n = Int(p) else { throw FieldSyncError(.invalidRequest, "priority is 1 (urgent) to 4 (low)") }
+            priority = n
+        }
+        let edit = SyncService.ReportEdit(
+            status: given("status"), assignee: given("assignee"), priority: priority, note: given("note"))
+        var refusal: FieldSyncError?
+        do {
+            try await service.editReport(id, edit, by: session.principal, from: context.clientKey)
+        } catch {
+            refusal = error
+        }
+        if let refusal {
+            guard refusal.code == .invalidRequest else { throw refusal }
+            let detail = try await service.report(id, by: session.principal)
+            return page(ConsolePage.report(detail, viewer: session.viewer, error: refusal.message), .badRequest)
+        }
+        return Self.redirect("/console/reports/\(ConsoleQuery.encode(id))?saved=1")
+    }
+
+    /// One status for the reports ticked in the list (at most 100); each is its own change, and
+    /// one refused does not stop the others. Back to the list with what happened.
+    func consoleBulk(
+        _ request: Request, _ context: FieldSyncRequestContext, _ session: ConsoleRequestSession,
+        _ form: Open311Form
+    ) async throws -> Response {
+        let ids = form.values["report"] ?? []
+        guard !ids.isEmpty, ids.count <= 100 else {
+            throw FieldSyncError(.invalidRequest, "tick 1–100 reports for a bulk change")
+        }
+        let edit = SyncService.ReportEdit(status: form["status"].flatMap { $0.isEmpty ? nil : $0 })
+        var done = 0
+        var refused: [String] = []
+        for id in ids {
+            do {
+                try await service.editReport(id, edit, by: session.principal, from: context.clientKey)
+                done += 1
+            } catch {
+                refused.append("\(id.prefix(64)): \(error.message)")
+            }
+        }
+        let back = form["back"].flatMap { $0.hasPrefix("/console/reports") ? $0 : nil } ?? "/console/reports"
+        let separator = back.contains("?") ? "&" : "?"
+        return Self.redirect("\(back)\(separator)changed=\(done)&refused=\(refused.count)")
     }
 }

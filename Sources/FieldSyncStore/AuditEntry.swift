@@ -24,6 +24,8 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case signIn = "sign_in"
     /// A console session ended by its operator.
     case signOut = "sign_out"
+    /// A report's status, assignee or priority set, or a note added, by an operator.
+    case editReport = "edit_report"
     /// A media file purged by an admin (its bytes gone, its reference kept with the reason).
     case purgeMedia = "purge_media"
     /// A new version of a county's service catalogue.

@@ -1,5 +1,6 @@
 import FieldSyncCore
 import FieldSyncProtocol
+import FieldSyncSQLite
 import FieldSyncStore
 import Foundation
 import Testing
@@ -89,6 +90,38 @@ import FieldSyncTestSupport
         // Sign-in and sign-out are audited.
         let actions = try await server.service.auditLog(AuditFilter(limit: 100), by: .currentShell).map(\.action)
         #expect(actions.contains(.signIn) && actions.contains(.signOut))
+        await server.stop()
+    }
+
+    @Test func fieldWorkIsASignedServerChangeWithinTheOperatorsCounties() async throws {
+        let server = try await TestServer.start()
+        let device = try await server.device("tab-fw")
+        _ = try await device.write([.create(county: "kisumu"), .set(field: .status, value: "open")], to: "fw-1")
+        try await device.sync()
+        let kisumu = try await server.service.authenticate("Bearer \(try await server.operatorToken(["kisumu"]))")
+        let siaya = try await server.service.authenticate("Bearer \(try await server.operatorToken(["siaya"]))")
+        let change = try await server.service.editReport(
+            "fw-1", .init(status: "in_progress", assignee: "Otieno", priority: 2, note: "crew booked"), by: kisumu)
+        #expect(change.report.rawValue == "fw-1" && change.ops.count == 4)
+        for (edit, by, code) in [
+            (SyncService.ReportEdit(priority: 9), kisumu, FieldSyncError.Code.invalidRequest),
+            (SyncService.ReportEdit(status: "a\u{1B}[31m"), kisumu, .invalidRequest),
+            (SyncService.ReportEdit(), kisumu, .invalidRequest),
+            (SyncService.ReportEdit(status: "closed"), siaya, .notFound),
+        ] {
+            do {
+                try await server.service.editReport("fw-1", edit, by: by)
+                Issue.record("\(edit) was accepted")
+            } catch {
+                #expect(error.code == code)
+            }
+        }
+        try await device.sync()
+        let seen = try #require(try await device.store.report(ReportID(rawValue: "fw-1")!))
+        #expect(seen.fields["status"] == .string("in_progress") && seen.fields["assignee"] == .string("Otieno"))
+        #expect(seen.fields["priority"] == .int(2) && seen.notes.map(\.text) == ["crew booked"])
+        let audit = try await server.service.auditLog(AuditFilter(limit: 100), by: .currentShell)
+        #expect(audit.filter { $0.action == .editReport }.count == 1)
         await server.stop()
     }
 
