@@ -79,6 +79,7 @@ import Testing
         await store.close()
         let db = try SQLiteConnection(path: path)
         try Self.undoScorecardColumns(db)
+        try db.execute("DROP TABLE console_sessions")  // migration 14
         try db.execute("PRAGMA user_version = 12")
         db.close()
         let reopened = try SQLiteStore(path: path, options: options)
