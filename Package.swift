@@ -72,7 +72,8 @@ let package = Package(
         // The operators' console: its pages rendered from the service's answers (HTML escaped by
         // construction), its stylesheet and script. No I/O.
         .target(
-            name: "FieldSyncConsole", dependencies: ["FieldSyncCore", "FieldSyncProtocol"], swiftSettings: settings),
+            name: "FieldSyncConsole", dependencies: ["FieldSyncCore", "FieldSyncProtocol", "FieldSyncStore"],
+            swiftSettings: settings),
         // The daemon: the sync service, its HTTP API, authentication, scopes, metrics.
         .target(
             name: "FieldSyncServer",
@@ -185,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FieldSyncConsoleTests",
-            dependencies: ["FieldSyncCore", "FieldSyncProtocol", "FieldSyncConsole"],
+            dependencies: ["FieldSyncCore", "FieldSyncProtocol", "FieldSyncStore", "FieldSyncConsole"],
             swiftSettings: settings
         ),
         .testTarget(

@@ -5,7 +5,8 @@ Builds a county desk from real parts: a fieldsyncd on loopback, an operator, two
 devices that write reports (whose texts are script and markup payloads), a photo, and a conflict
 from concurrent edits. Then, in the browser: sign in, filter the reports, open one with a photo,
 assign it and add a note, set a status on several at once, resolve the conflict and see it in the
-log and on a device after its sync, open the public scorecard, sign out. Every page is checked for escaping (no payload runs, each shows as text),
+log and on a device after its sync, export CSV and GeoJSON, open the public scorecard, sign out;
+then as an admin enroll a phone and revoke it, and read the audit log. Every page is checked for escaping (no payload runs, each shows as text),
 accessibility (labels, one h1 and no skipped heading levels, alt text, contrast of text, the skip
 link first in focus order) and weight; a screenshot of each step goes to --shots.
 
@@ -52,7 +53,7 @@ class Desk:
         self.bin, self.work = bin_dir, work
         self.db = os.path.join(work, "county.sqlite")
         d = lambda *a: run(os.path.join(bin_dir, "fieldsyncd"), *a)
-        d("admin", "create-admin", "--db", self.db)
+        self.admin = re.search(r"fsa_[A-Za-z0-9_-]+", d("admin", "create-admin", "--db", self.db)).group(0)
         out = d("admin", "create-operator", "--db", self.db, "--name", "Achieng <b>desk</b>", "--county", "kisumu")
         self.token = re.search(r"fso_[A-Za-z0-9_-]+", out).group(0)
         self.port = free_port()
@@ -91,7 +92,8 @@ class Desk:
         self.cli("report", "attach", "--store", a, self.report, "--file", photo)
         for i in range(6):
             self.cli("report", "new", "--store", a, "--category", "streetlight", "--ward", "Manyatta",
-                     "--description", f"Streetlight {i} out")
+                     "--description", f"Streetlight {i} out" if i else "=HYPERLINK(\"http://x\") streetlight",
+                     "--lat", "-0.0917", "--long", f"34.76{i}")
         self.sync("tab-a")
         self.sync("tab-b")
         # Concurrent edits of one field: a conflict.
@@ -279,6 +281,16 @@ def main():
             ".then(r => r.status)")
         b.check(status == 403, f"a forged sign-out answered {status}")
         d.get_log("browser")  # the refused request's own log line
+        # Exports of a filtered list: CSV (formulas defused) and GeoJSON.
+        csv = d.execute_script("return fetch('/console/export.csv?q=streetlight').then(r => r.text())")
+        lines = [l for l in csv.split("\r\n") if l]
+        b.check(len(lines) == 7 and lines[0].startswith('"id","county"'), f"CSV has {len(lines)} lines")
+        b.check('"\'=HYPERLINK(' in csv and "reporter_name" not in csv, "CSV: a formula cell or a personal column")
+        geo = json.loads(d.execute_script("return fetch('/console/export.geojson?q=streetlight').then(r => r.text())"))
+        b.check(len(geo["features"]) == 6 and geo["features"][0]["geometry"]["type"] == "Point", "GeoJSON")
+        personal = d.execute_script("return fetch('/console/export.csv?personal=1').then(r => r.status)")
+        b.check(personal == 403, f"an operator's export with personal fields answered {personal}")
+        d.get_log("browser")
         # 9. Sign out: the session is gone.
         b.submit(d.find_element(By.CSS_SELECTOR, "form.signout button"))
         b.get(desk.url + "/console/reports")
@@ -286,6 +298,32 @@ def main():
         b.get(desk.url + "/console/scorecard?county=kisumu")
         b.check("Service scorecard" in d.title, "the public scorecard needs a session")
         b.page_checks("public-scorecard")
+        # 10. An admin enrolls a phone (the token shown once), the phone enrolls with it, then the
+        # admin revokes it and its next sync is refused; the audit log shows all of it.
+        b.get(desk.url + "/console/sign-in")
+        d.find_element(By.ID, "token").send_keys(desk.admin)
+        b.submit(d.find_element(By.CSS_SELECTOR, "form.stack button"))
+        b.get(desk.url + "/console/devices")
+        b.page_checks("devices")
+        d.find_element(By.ID, "e-device").send_keys("tab-c")
+        d.find_element(By.ID, "e-county").send_keys("kisumu")
+        b.submit(d.find_element(By.CSS_SELECTOR, "form[action$='/enroll'] button"))
+        token = d.find_element(By.ID, "enrollment-token").text
+        b.check(token.startswith("fse_") and token not in d.current_url, "no enrollment token shown")
+        b.page_checks("device-enrolled")
+        phone = os.path.join(work, "tab-c.sqlite")
+        desk.cli("device", "enroll", "--store", phone, "--server", desk.url, "--token", token)
+        b.get(desk.url + "/console/devices")
+        b.submit(d.find_element(By.CSS_SELECTOR, "button[aria-label='Revoke tab-c']"))
+        b.check("Revoked tab-c" in d.find_element(By.TAG_NAME, "main").text, "no revoked notice")
+        refused = subprocess.run([os.path.join(desk.bin, "fieldsync"), "sync", "--store", phone, "--attempts", "1"],
+                                 capture_output=True, text=True)
+        b.check(refused.returncode != 0, "a revoked phone still syncs")
+        b.get(desk.url + "/console/audit")
+        log = d.find_element(By.TAG_NAME, "main").text
+        for action in ("sign_in", "sign_out", "resolve", "edit_report", "export", "enroll", "revoke_device"):
+            b.check(action in log, f"the audit log lacks {action}")
+        b.page_checks("audit")
         print(json.dumps({"weights": b.weights}, indent=1))
         if b.failures:
             sys.exit(f"{len(b.failures)} failures:\n" + "\n".join(b.failures))

@@ -52,6 +52,7 @@ extension ConsolePage {
                 )
             }
             if count > 0 {
+                exportLinks(&w, query, viewer)
                 bulkForm(&w, query, viewer)
                 reportTable(&w, list.reports)
             }
@@ -93,6 +94,25 @@ extension ConsolePage {
                 }
             }
             w.element("button", ["type": "submit"], text: "Filter")
+        }
+    }
+
+    /// Links that download this filtered list (personal fields: admins, and only when asked).
+    static func exportLinks(_ w: inout HTMLWriter, _ q: ReportQuery, _ viewer: Viewer) {
+        w.element("p", ["class": "exports"]) { w in
+            w.text("Export this list: ")
+            let filters: [(String, String?)] = [
+                ("county", q.county), ("status", q.status), ("service", q.service), ("q", q.text),
+            ]
+            w.element("a", ["href": "/console/export.csv" + ConsoleQuery.string(filters)], text: "CSV")
+            w.text(" · ")
+            w.element("a", ["href": "/console/export.geojson" + ConsoleQuery.string(filters)], text: "GeoJSON")
+            if viewer.role == "admin" {
+                w.text(" · ")
+                w.element(
+                    "a", ["href": "/console/export.csv" + ConsoleQuery.string(filters + [("personal", "1")])],
+                    text: "CSV with personal fields")
+            }
         }
     }
 

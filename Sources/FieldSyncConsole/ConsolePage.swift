@@ -29,12 +29,18 @@ public enum ConsolePage {
         case conflicts
         /// The scorecard.
         case scorecard
+        /// Devices.
+        case devices
+        /// The audit log.
+        case audit
 
         var title: String {
             switch self {
             case .reports: "Reports"
             case .conflicts: "Conflicts"
             case .scorecard: "Scorecard"
+            case .devices: "Devices"
+            case .audit: "Audit log"
             }
         }
     }

@@ -13,13 +13,14 @@ import Hummingbird
 /// sniffing. Errors are pages, not JSON.
 extension HTTPAPI {
     /// The console's routes (HTML, not part of the JSON API's OpenAPI document).
-    static let consoleRoutes: [String] = [
-        "GET /console", "GET /console/sign-in", "POST /console/sign-in", "POST /console/sign-out",
-        "GET /console/reports", "GET /console/reports/{id}", "POST /console/reports/{id}/edit",
-        "POST /console/reports/bulk", "GET /console/conflicts",
-        "GET /console/conflicts/{report}/{field}", "POST /console/conflicts/{report}/{field}/resolve",
-        "GET /console/scorecard", "GET /console/media/{sha256}", "GET /console/static/{file}",
-    ]
+    static let consoleRoutes: [String] =
+        [
+            "GET /console", "GET /console/sign-in", "POST /console/sign-in", "POST /console/sign-out",
+            "GET /console/reports", "GET /console/reports/{id}", "POST /console/reports/{id}/edit",
+            "POST /console/reports/bulk", "GET /console/conflicts",
+            "GET /console/conflicts/{report}/{field}", "POST /console/conflicts/{report}/{field}/resolve",
+            "GET /console/scorecard", "GET /console/media/{sha256}", "GET /console/static/{file}",
+        ] + consoleDeskRoutes
 
     static let sessionCookie = "fs_session"
 
@@ -46,6 +47,7 @@ extension HTTPAPI {
         }
         addConsoleSessionRoutes(to: router)
         addConsoleReadingRoutes(to: router)
+        addConsoleDeskRoutes(to: router)
         router.post("/console/conflicts/{report}/{field}/resolve") { request, context in
             await self.consolePage(request, context) { session, body in
                 try await self.consoleResolve(context, session, body)

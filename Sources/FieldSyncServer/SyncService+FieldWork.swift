@@ -97,4 +97,14 @@ extension SyncService {
         default: "\(op)"
         }
     }
+
+    /// Records an export of reports in the audit log (its format, size, and whether with
+    /// personal fields).
+    public func recordExport(
+        format: String, count: Int, personal: Bool, by caller: Principal, from address: String?
+    ) async throws(FieldSyncError) {
+        try await audit(
+            .export, by: caller, from: address, county: nil, subject: "reports.\(format)",
+            detail: "\(count) reports" + (personal ? ", with personal fields" : ""))
+    }
 }

@@ -26,6 +26,8 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case signOut = "sign_out"
     /// A report's status, assignee or priority set, or a note added, by an operator.
     case editReport = "edit_report"
+    /// A list of reports exported from the console (CSV or GeoJSON), and whether with personal fields.
+    case export
     /// A media file purged by an admin (its bytes gone, its reference kept with the reason).
     case purgeMedia = "purge_media"
     /// A new version of a county's service catalogue.

@@ -1,0 +1,98 @@
+import FieldSyncConsole
+import FieldSyncCore
+import FieldSyncOpen311
+import FieldSyncProtocol
+import FieldSyncStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The console's devices page (enroll and revoke: admins), audit log, and exports.
+extension HTTPAPI {
+    static let consoleDeskRoutes: [String] = [
+        "GET /console/devices", "POST /console/devices/enroll", "POST /console/devices/{id}/revoke",
+        "GET /console/audit", "GET /console/export.csv", "GET /console/export.geojson",
+    ]
+
+    func addConsoleDeskRoutes(to router: Router<FieldSyncRequestContext>) {
+        router.get("/console/devices") { request, context in
+            await self.consolePage(request, context) { session, _ in
+                let list = try await self.service.devices(county: nil, by: session.principal)
+                let notice = request.uri.queryParameters["revoked"].map { "Revoked \($0): its token stopped working." }
+                return self.page(ConsolePage.devices(list, viewer: session.viewer, notice: notice))
+            }
+        }
+        router.post("/console/devices/enroll") { request, context in
+            await self.consolePage(request, context) { session, form in
+                let enrolled = try await self.service.enroll(
+                    EnrollmentRequest(county: form["county"] ?? "", deviceID: form["device"]), by: session.principal,
+                    from: context.clientKey)
+                let list = try await self.service.devices(county: nil, by: session.principal)
+                // The token is on this page only: never in an address, never stored but as a hash.
+                return self.page(ConsolePage.devices(list, viewer: session.viewer, enrolled: enrolled))
+            }
+        }
+        router.post("/console/devices/{id}/revoke") { request, context in
+            await self.consolePage(request, context) { session, _ in
+                let id = context.parameters.get("id") ?? ""
+                _ = try await self.service.revoke(id, by: session.principal, from: context.clientKey)
+                return Self.redirect("/console/devices?revoked=\(ConsoleQuery.encode(id))")
+            }
+        }
+        router.get("/console/audit") { request, context in
+            await self.consolePage(request, context) { session, _ in
+                let asked = request.uri.queryParameters["action"].map(String.init)
+                var filter = AuditFilter(limit: 200)
+                filter.action = asked.flatMap(AuditAction.init(rawValue:))
+                let entries = try await self.service.auditLog(filter, by: session.principal)
+                return self.page(ConsolePage.audit(entries, action: asked, viewer: session.viewer))
+            }
+        }
+        for format in ["csv", "geojson"] {
+            router.get("/console/export.\(format)") { request, context in
+                await self.consolePage(request, context) { session, _ in
+                    try await self.consoleExport(format, request, context, session)
+                }
+            }
+        }
+    }
+
+    /// The filtered list (up to 10,000 reports) as a file; personal fields only for admins who
+    /// ask (`personal=1`). Audited.
+    func consoleExport(
+        _ format: String, _ request: Request, _ context: FieldSyncRequestContext, _ session: ConsoleRequestSession
+    ) async throws -> Response {
+        let q = request.uri.queryParameters
+        func text(_ name: String) -> String? {
+            q[Substring(name)].map { $0.replacingOccurrences(of: "+", with: " ") }
+                .flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
+        }
+        let personal = text("personal") == "1"
+        if personal && !session.principal.isAdmin {
+            throw FieldSyncError(.forbidden, "only admins export personal fields")
+        }
+        var filter = ReportFilter(
+            county: text("county"), status: text("status"), serviceCode: text("service"), text: text("q"), limit: 500)
+        var reports: [Report] = []
+        while reports.count < 10_000 {
+            let page = try await service.reports(filter, by: session.principal)
+            reports += page.reports
+            guard let next = page.nextOffset else { break }
+            filter.offset = next
+        }
+        try await service.recordExport(
+            format: format, count: reports.count, personal: personal, by: session.principal, from: context.clientKey)
+        var headers = Self.consoleSecurityHeaders
+        headers[.cacheControl] = "no-store"
+        headers[.contentDisposition] = "attachment; filename=\"reports.\(format)\""
+        let body: Data
+        if format == "csv" {
+            headers[.contentType] = "text/csv; charset=utf-8"
+            body = Data(ConsoleExport.csv(reports, personal: personal).utf8)
+        } else {
+            headers[.contentType] = "application/geo+json"
+            body = ConsoleExport.geoJSON(reports, personal: personal)
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
