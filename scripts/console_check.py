@@ -205,6 +205,9 @@ def main():
     p.add_argument("--slow", action="store_true", help="emulate a slow office link")
     args = p.parse_args()
     os.makedirs(args.shots, exist_ok=True)
+    for old in os.listdir(args.shots):
+        if old.endswith(".png"):
+            os.remove(os.path.join(args.shots, old))
     from selenium.webdriver.common.by import By
     work = tempfile.mkdtemp(prefix="fieldsync-console-")
     desk = Desk(os.path.abspath(args.bin), work)
