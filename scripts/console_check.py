@@ -147,7 +147,10 @@ class Browser:
         from selenium.webdriver.common.by import By
         d = self.driver
         self.step += 1
-        d.save_screenshot(os.path.join(self.shots, f"{self.step:02d}-{name}.png"))
+        height = min(3000, d.execute_script("return document.documentElement.scrollHeight"))
+        d.set_window_size(1366, max(768, height + 140))  # the whole page in one picture
+        d.save_screenshot(os.path.join(self.shots, f"{name}.png"))
+        d.set_window_size(1366, 768)
         self.check(d.execute_script("return window.__xss === undefined"), f"{name}: a payload ran")
         self.check(not d.find_elements(By.CSS_SELECTOR, "main script, main [onerror], main [onload], main svg[onload]"),
                    f"{name}: markup from data became elements")
@@ -234,6 +237,17 @@ def main():
         rows = d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
         b.check(len(rows) == 1 and "Streetlight 3" in rows[0].text, f"filter gave {len(rows)} rows")
         b.page_checks("reports-filtered")
+        b.get(desk.url + "/console/reports?conflict=open")
+        rows = d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
+        b.check(len(rows) == 1 and desk.report in rows[0].text, f"open-conflict filter gave {len(rows)} rows")
+        b.get(desk.url + "/console/reports")
+        d.find_element(By.ID, "f-ward").send_keys("Manyatta")
+        d.execute_script("document.getElementById('f-from').value = '2000-01-01'")
+        b.submit(d.find_element(By.CSS_SELECTOR, "form.filters button"))
+        b.check(len(d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")) == 6, "ward filter")
+        points = d.find_elements(By.CSS_SELECTOR, "figure.map circle")
+        b.check(len(points) == 6, f"the map shows {len(points)} points, not 6")
+        b.page_checks("reports-map")
         # 3. The report with a photo: the image decodes.
         b.get(desk.url + "/console/reports/" + desk.report)
         img = d.find_elements(By.CSS_SELECTOR, "ul.media img")

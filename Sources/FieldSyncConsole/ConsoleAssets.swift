@@ -47,6 +47,10 @@ public enum ConsoleAssets {
         figure.chart { margin: 1rem 0; max-width: 40rem; }
         .chart .bar { fill: var(--accent); }
         .chart text { font-size: 13px; fill: var(--ink); }
+        figure.map { margin: 1rem 0; max-width: 48rem; }
+        .map .land { fill: #eef2ea; stroke: var(--line); }
+        .map .point { fill: var(--bad); stroke: #fff; stroke-width: 2; }
+        .map a:focus-visible .point { stroke: #ffbf47; stroke-width: 4; }
         @media (max-width: 40rem) { header { padding: .5rem; } main { padding: .5rem; } }
         """
 

@@ -13,6 +13,14 @@ extension ConsolePage {
         public var service: String?
         /// Free text.
         public var text: String?
+        /// A ward.
+        public var ward: String?
+        /// Received on or after this date (`YYYY-MM-DD`).
+        public var from: String?
+        /// Received on or before this date.
+        public var to: String?
+        /// `open` (has an open conflict) or `none`.
+        public var conflict: String?
         /// The first row.
         public var offset = 0
         /// Rows per page.
@@ -26,13 +34,17 @@ extension ConsolePage {
             self.text = text
         }
 
+        /// The filters as query pairs.
+        var pairs: [(String, String?)] {
+            [
+                ("county", county), ("status", status), ("service", service), ("q", text), ("ward", ward),
+                ("from", from), ("to", to), ("conflict", conflict),
+            ]
+        }
+
         /// The query string of this query at another offset.
         func link(offset: Int) -> String {
-            "/console/reports"
-                + ConsoleQuery.string([
-                    ("county", county), ("status", status), ("service", service), ("q", text),
-                    ("offset", offset > 0 ? String(offset) : nil),
-                ])
+            "/console/reports" + ConsoleQuery.string(pairs + [("offset", offset > 0 ? String(offset) : nil)])
         }
     }
 
@@ -55,6 +67,7 @@ extension ConsolePage {
                 exportLinks(&w, query, viewer)
                 bulkForm(&w, query, viewer)
                 reportTable(&w, list.reports)
+                ConsoleMap.plain(&w, list.reports)
             }
             w.element("nav", ["aria-label": "Pages", "class": "pages"]) { w in
                 if query.offset > 0 {
@@ -86,11 +99,22 @@ extension ConsolePage {
             for (id, name, label, value, type) in [
                 ("f-status", "status", "Status", q.status, "text"),
                 ("f-service", "service", "Service", q.service, "text"),
-                ("f-text", "q", "Text", q.text, "search"),
+                ("f-ward", "ward", "Ward", q.ward, "text"), ("f-from", "from", "Received from", q.from, "date"),
+                ("f-to", "to", "Received to", q.to, "date"), ("f-text", "q", "Text", q.text, "search"),
             ] {
                 w.element("div") { w in
                     w.element("label", ["for": id], text: label)
                     w.void("input", ["id": id, "name": name, "type": type, "value": value ?? ""])
+                }
+            }
+            w.element("div") { w in
+                w.element("label", ["for": "f-conflict"], text: "Conflicts")
+                w.element("select", ["id": "f-conflict", "name": "conflict"]) { w in
+                    for (value, label) in [("", "any"), ("open", "has an open conflict"), ("none", "no open conflict")]
+                    {
+                        w.element(
+                            "option", ["value": value, "selected": (q.conflict ?? "") == value ? "" : nil], text: label)
+                    }
                 }
             }
             w.element("button", ["type": "submit"], text: "Filter")
@@ -101,9 +125,7 @@ extension ConsolePage {
     static func exportLinks(_ w: inout HTMLWriter, _ q: ReportQuery, _ viewer: Viewer) {
         w.element("p", ["class": "exports"]) { w in
             w.text("Export this list: ")
-            let filters: [(String, String?)] = [
-                ("county", q.county), ("status", q.status), ("service", q.service), ("q", q.text),
-            ]
+            let filters = q.pairs
             w.element("a", ["href": "/console/export.csv" + ConsoleQuery.string(filters)], text: "CSV")
             w.text(" · ")
             w.element("a", ["href": "/console/export.geojson" + ConsoleQuery.string(filters)], text: "GeoJSON")

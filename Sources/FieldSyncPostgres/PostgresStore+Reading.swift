@@ -113,6 +113,12 @@ extension PostgresStore {
             binds.append(Int64(v.millis)); binds.append(Int64(v.counter))
             sql += " AND (updated_ms, updated_c) >= ($\(binds.count - 1), $\(binds.count))"
         }
+        if let v = filter.ward { binds.append(v); sql += " AND ward = $\(binds.count)" }
+        if let v = filter.createdFrom { binds.append(Int64(clamping: v)); sql += " AND created_ms >= $\(binds.count)" }
+        if let v = filter.createdTo { binds.append(Int64(clamping: v)); sql += " AND created_ms <= $\(binds.count)" }
+        if let v = filter.hasOpenConflict {
+            sql += " AND \(v ? "" : "NOT ")EXISTS (SELECT 1 FROM conflicts c WHERE c.report = reports.id AND c.open)"
+        }
         binds.append(Int64(max(0, filter.limit))); binds.append(Int64(max(0, filter.offset)))
         sql += " ORDER BY updated_ms DESC, updated_c DESC, id LIMIT $\(binds.count - 1) OFFSET $\(binds.count)"
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)

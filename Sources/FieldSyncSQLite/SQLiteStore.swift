@@ -211,6 +211,13 @@ public actor SQLiteStore: DeviceStore {
             sql += " AND (updated_ms, updated_c) >= (?, ?)"
             args += [.int(Int64(v.millis)), .int(Int64(v.counter))]
         }
+        if let v = filter.ward { sql += " AND ward = ?"; args.append(.text(v)) }
+        if let v = filter.createdFrom { sql += " AND created_ms >= ?"; args.append(.int(Int64(clamping: v))) }
+        if let v = filter.createdTo { sql += " AND created_ms <= ?"; args.append(.int(Int64(clamping: v))) }
+        if let v = filter.hasOpenConflict {
+            sql +=
+                " AND \(v ? "" : "NOT ")EXISTS (SELECT 1 FROM conflicts c WHERE c.report = reports.id AND c.open = 1)"
+        }
         sql += " ORDER BY updated_ms DESC, updated_c DESC, id LIMIT ? OFFSET ?"
         args += [.int(Int64(max(0, filter.limit))), .int(Int64(max(0, filter.offset)))]
         let s = try db.statement(sql)

@@ -62,17 +62,12 @@ extension HTTPAPI {
     func consoleExport(
         _ format: String, _ request: Request, _ context: FieldSyncRequestContext, _ session: ConsoleRequestSession
     ) async throws -> Response {
-        let q = request.uri.queryParameters
-        func text(_ name: String) -> String? {
-            q[Substring(name)].map { $0.replacingOccurrences(of: "+", with: " ") }
-                .flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
-        }
-        let personal = text("personal") == "1"
+        let personal = request.uri.queryParameters["personal"] == "1"
         if personal && !session.principal.isAdmin {
             throw FieldSyncError(.forbidden, "only admins export personal fields")
         }
-        var filter = ReportFilter(
-            county: text("county"), status: text("status"), serviceCode: text("service"), text: text("q"), limit: 500)
+        var (_, filter) = try Self.reportQuery(request, limit: 500)
+        filter.offset = 0
         var reports: [Report] = []
         while reports.count < 10_000 {
             let page = try await service.reports(filter, by: session.principal)

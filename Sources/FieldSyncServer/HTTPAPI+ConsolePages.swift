@@ -11,25 +11,51 @@ import Hummingbird
 extension HTTPAPI {
     /// The reports list, filtered by the query string.
     func consoleReports(_ request: Request, _ session: ConsoleRequestSession) async throws -> Response {
+        let (query, filter) = try Self.reportQuery(request, limit: 50)
+        let list = try await service.reports(filter, by: session.principal)
+        var notice: String?
+        let q = request.uri.queryParameters
+        if let changed = q["changed"].flatMap({ Int($0) }) {
+            let refused = q["refused"].flatMap { Int($0) } ?? 0
+            notice = "Status set on \(changed) report(s)" + (refused > 0 ? "; \(refused) refused." : ".")
+        }
+        return page(ConsolePage.reports(list, query: query, viewer: session.viewer, notice: notice))
+    }
+
+    /// The console's report filters from a query string: county, status, service, ward, text,
+    /// received from/to (dates; `to` covers its day), open conflict, offset.
+    static func reportQuery(
+        _ request: Request, limit: Int
+    ) throws -> (ConsolePage.ReportQuery, ReportFilter) {
         let q = request.uri.queryParameters
         // A form sent with GET writes spaces as `+` (a literal plus arrives as %2B).
         func text(_ name: String) -> String? {
             q[Substring(name)].map { $0.replacingOccurrences(of: "+", with: " ") }
                 .flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
         }
+        func day(_ name: String, end: Bool) throws(FieldSyncError) -> UInt64? {
+            guard let t = text(name) else { return nil }
+            guard t.utf8.count == 10, let millis = W3CDate.parse(t) else {
+                throw FieldSyncError(.invalidRequest, "\(name) must be a date such as 2026-01-31")
+            }
+            return UInt64(millis) + (end ? 86_399_999 : 0)
+        }
         var query = ConsolePage.ReportQuery(
             county: text("county"), status: text("status"), service: text("service"), text: text("q"))
+        query.ward = text("ward")
+        query.from = text("from")
+        query.to = text("to")
+        query.conflict = text("conflict").flatMap { ["open", "none"].contains($0) ? $0 : nil }
         query.offset = min(1_000_000, max(0, text("offset").flatMap { Int($0) } ?? 0))
-        let filter = ReportFilter(
+        query.limit = limit
+        var filter = ReportFilter(
             county: query.county, status: query.status, serviceCode: query.service, text: query.text,
-            limit: query.limit, offset: query.offset)
-        let list = try await service.reports(filter, by: session.principal)
-        var notice: String?
-        if let changed = text("changed").flatMap({ Int($0) }) {
-            let refused = text("refused").flatMap { Int($0) } ?? 0
-            notice = "Status set on \(changed) report(s)" + (refused > 0 ? "; \(refused) refused." : ".")
-        }
-        return page(ConsolePage.reports(list, query: query, viewer: session.viewer, notice: notice))
+            limit: limit, offset: query.offset)
+        filter.ward = query.ward
+        filter.createdFrom = try day("from", end: false)
+        filter.createdTo = try day("to", end: true)
+        filter.hasOpenConflict = query.conflict.map { $0 == "open" }
+        return (query, filter)
     }
 
     /// Resolves a conflict from its form: a chosen candidate, or a value entered.

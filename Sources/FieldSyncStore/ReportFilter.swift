@@ -16,6 +16,14 @@ public struct ReportFilter: Sendable, Hashable {
     /// Only reports whose description, address, category, notes of status, ward or tags contain
     /// this text (case-insensitive).
     public var text: String?
+    /// Only this ward.
+    public var ward: String?
+    /// Only reports received (created) at or after this time (milliseconds since 1970).
+    public var createdFrom: UInt64?
+    /// Only reports received at or before this time.
+    public var createdTo: UInt64?
+    /// Only reports with (true) or without (false) an open conflict.
+    public var hasOpenConflict: Bool?
     /// Page size.
     public var limit = 100
     /// Reports to skip.
