@@ -142,6 +142,15 @@ class Browser:
         button.click()
         WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(button))
 
+    def phone_check(self, name):
+        """At a phone's width the page fits: only tables scroll sideways, inside themselves."""
+        d = self.driver
+        d.set_window_size(390, 844)
+        wide = d.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        self.check(wide <= 1, f"{name}: {wide} px wider than a phone's screen")
+        d.save_screenshot(os.path.join(self.shots, f"{name}-phone.png"))
+        d.set_window_size(1366, 768)
+
     def page_checks(self, name):
         """Escaping, accessibility and weight of the page in the browser now."""
         from selenium.webdriver.common.by import By
@@ -230,6 +239,7 @@ def main():
         cookie = d.get_cookie("fs_session") or {}
         b.check(cookie.get("httpOnly") and cookie.get("sameSite") == "Strict", f"session cookie {cookie}")
         b.page_checks("reports")
+        b.phone_check("reports")
         b.check(PAYLOADS[0] in d.find_element(By.TAG_NAME, "main").text, "a payload is not shown as text")
         # 2. Filter the reports.
         d.find_element(By.ID, "f-text").send_keys("streetlight 3")
@@ -256,6 +266,7 @@ def main():
         b.check(img and WebDriverWait(d, 30).until(loaded) == 48, "the photo did not load")
         b.check(PAYLOADS[1] in d.find_element(By.TAG_NAME, "main").text, "an attribute payload is not shown as text")
         b.page_checks("report")
+        b.phone_check("report")
         # 4. Field work: assign the report and add a note; a device sees both after its sync.
         d.find_element(By.ID, "w-assignee").send_keys("Otieno")
         d.find_element(By.ID, "w-note").send_keys("Crew booked for Monday " + PAYLOADS[3])
@@ -320,6 +331,24 @@ def main():
         b.get(desk.url + "/console/sign-in")
         d.find_element(By.ID, "token").send_keys(desk.admin)
         b.submit(d.find_element(By.CSS_SELECTOR, "form.stack button"))
+        # The catalogue: an admin publishes one (a service name is a payload), then a broken one.
+        b.get(desk.url + "/console/catalogue")
+        catalogue = {"county": "kisumu", "services": [
+            {"service_code": "pothole", "service_name": "Pothole " + PAYLOADS[0], "group": "roads",
+             "attributes": [{"code": "depth_cm", "datatype": "number", "required": True, "order": 1,
+                             "description": "Depth in cm"}],
+             "targets": {"acknowledge_hours": 24, "resolve_hours": 240}},
+            {"service_code": "streetlight", "service_name": "Streetlight out"}]}
+        d.execute_script("document.getElementById('c-json').value = arguments[0]", json.dumps(catalogue))
+        b.submit(d.find_element(By.CSS_SELECTOR, "form#publish button"))
+        main = d.find_element(By.TAG_NAME, "main").text
+        b.check("Published version 1" in main and "Pothole " + PAYLOADS[0] in main, "the catalogue was not published")
+        b.page_checks("catalogue")
+        d.execute_script("document.getElementById('c-json').value = arguments[0]", '{"county": "kisumu", "services": 3}')
+        b.submit(d.find_element(By.CSS_SELECTOR, "form#publish button"))
+        b.check("not a catalogue" in d.find_element(By.TAG_NAME, "main").text, "a broken catalogue was not refused")
+        b.check("v2" not in d.find_element(By.TAG_NAME, "main").text, "a broken catalogue made a version")
+        d.get_log("browser")
         b.get(desk.url + "/console/devices")
         b.page_checks("devices")
         d.find_element(By.ID, "e-device").send_keys("tab-c")
@@ -338,7 +367,8 @@ def main():
         b.check(refused.returncode != 0, "a revoked phone still syncs")
         b.get(desk.url + "/console/audit")
         log = d.find_element(By.TAG_NAME, "main").text
-        for action in ("sign_in", "sign_out", "resolve", "edit_report", "export", "enroll", "revoke_device"):
+        for action in ("sign_in", "sign_out", "resolve", "edit_report", "export", "enroll", "revoke_device",
+                       "publish_catalogue"):
             b.check(action in log, f"the audit log lacks {action}")
         b.page_checks("audit")
         print(json.dumps({"weights": b.weights}, indent=1))

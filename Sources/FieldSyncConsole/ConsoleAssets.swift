@@ -11,7 +11,7 @@ public enum ConsoleAssets {
         header { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: center; padding: .5rem 1rem;
           background: var(--band); border-bottom: 1px solid var(--line); }
         header .brand { font-weight: 700; margin: 0; }
-        nav ul { display: flex; gap: 1rem; list-style: none; margin: 0; padding: 0; }
+        nav ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; margin: 0; padding: 0; }
         a { color: var(--accent); }
         a[aria-current="page"] { font-weight: 700; color: var(--ink); }
         main { padding: 1rem; max-width: 80rem; }

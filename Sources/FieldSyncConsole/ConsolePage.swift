@@ -29,6 +29,8 @@ public enum ConsolePage {
         case conflicts
         /// The scorecard.
         case scorecard
+        /// The service catalogue.
+        case catalogue
         /// Devices.
         case devices
         /// The audit log.
@@ -39,6 +41,7 @@ public enum ConsolePage {
             case .reports: "Reports"
             case .conflicts: "Conflicts"
             case .scorecard: "Scorecard"
+            case .catalogue: "Catalogue"
             case .devices: "Devices"
             case .audit: "Audit log"
             }

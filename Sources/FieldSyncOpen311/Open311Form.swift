@@ -7,15 +7,16 @@ public struct Open311Form: Sendable, Hashable {
     /// Every value of each name, in order.
     public private(set) var values: [String: [String]] = [:]
 
-    /// Decodes a form.
-    public init(_ bytes: some Collection<UInt8>) throws(FieldSyncError) {
+    /// Decodes a form (values of at most `maxValue` bytes; the console's catalogue form allows
+    /// more than GeoReport's 16 KiB).
+    public init(_ bytes: some Collection<UInt8>, maxValue: Int = 16_384) throws(FieldSyncError) {
         var count = 0
         for pair in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             count += 1
             guard count <= 200 else { throw Self.bad("a form has at most 200 fields") }
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             let name = try Self.decode(parts[0], max: 100, what: "a field name")
-            let value = parts.count > 1 ? try Self.decode(parts[1], max: 16_384, what: "field '\(name)'") : ""
+            let value = parts.count > 1 ? try Self.decode(parts[1], max: maxValue, what: "field '\(name)'") : ""
             values[name, default: []].append(value)
         }
     }

@@ -20,7 +20,7 @@ extension HTTPAPI {
             "POST /console/reports/bulk", "GET /console/conflicts",
             "GET /console/conflicts/{report}/{field}", "POST /console/conflicts/{report}/{field}/resolve",
             "GET /console/scorecard", "GET /console/media/{sha256}", "GET /console/static/{file}",
-        ] + consoleDeskRoutes
+        ] + consoleDeskRoutes + consoleCatalogueRoutes
 
     static let sessionCookie = "fs_session"
 
@@ -48,6 +48,7 @@ extension HTTPAPI {
         addConsoleSessionRoutes(to: router)
         addConsoleReadingRoutes(to: router)
         addConsoleDeskRoutes(to: router)
+        addConsoleCatalogueRoutes(to: router)
         router.post("/console/conflicts/{report}/{field}/resolve") { request, context in
             await self.consolePage(request, context) { session, body in
                 try await self.consoleResolve(context, session, body)

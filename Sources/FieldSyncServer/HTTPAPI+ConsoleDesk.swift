@@ -91,3 +91,93 @@ extension HTTPAPI {
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
+
+/// The console's catalogue page: read by the county's operators, published by admins.
+extension HTTPAPI {
+    static let consoleCatalogueRoutes: [String] = ["GET /console/catalogue", "POST /console/catalogue"]
+
+    func addConsoleCatalogueRoutes(to router: Router<FieldSyncRequestContext>) {
+        router.get("/console/catalogue") { request, context in
+            await self.consolePage(request, context) { session, _ in
+                let asked = request.uri.queryParameters["county"].map(String.init)
+                return try await self.catalogueView(session, county: asked, notice: nil)
+            }
+        }
+        router.post("/console/catalogue") { request, context in
+            await self.consolePage(request, context, maxBody: 4 << 20) { session, form in
+                let text = form["catalogue"] ?? ""
+                let catalogue: ServiceCatalogue
+                do {
+                    catalogue = try JSONDecoder().decode(ServiceCatalogue.self, from: Data(text.utf8))
+                } catch {
+                    return try await self.catalogueView(
+                        session, county: nil, draft: text,
+                        error: "That is not a catalogue in Open311's words (JSON): \(Self.describe(error))")
+                }
+                var refusal: FieldSyncError?
+                var published: ServiceCatalogue?
+                do {
+                    published = try await self.service.publishCatalogue(
+                        catalogue, by: session.principal, from: context.clientKey)
+                } catch {
+                    refusal = (error as? FieldSyncError) ?? FieldSyncError(.internalError, "publishing failed")
+                }
+                guard let published else {
+                    guard let refusal, refusal.code == .invalidCatalogue || refusal.code == .invalidIdentifier else {
+                        throw refusal ?? FieldSyncError(.internalError, "publishing failed")
+                    }
+                    return try await self.catalogueView(
+                        session, county: catalogue.county, draft: text, error: refusal.message)
+                }
+                return try await self.catalogueView(
+                    session, county: published.county,
+                    notice: "Published version \(published.version ?? 0): devices receive it at their next sync.")
+            }
+        }
+    }
+
+    /// The catalogue page of `county` (default: the viewer's first county with a catalogue).
+    func catalogueView(
+        _ session: ConsoleRequestSession, county asked: String?, draft: String? = nil, error: String? = nil,
+        notice: String? = nil
+    ) async throws -> Response {
+        var counties = session.viewer.counties
+        if counties.contains("*") {
+            let known =
+                try await service.store.catalogueCounties()
+                + service.devices(county: nil, by: session.principal).map(\.county)
+            counties = Set(known).sorted()
+        }
+        let county = asked.flatMap { $0.isEmpty ? nil : $0 } ?? counties.first
+        var catalogue: ServiceCatalogue?
+        var versions: CatalogueVersionList?
+        if let county {
+            catalogue = try? await service.catalogue(county: county, by: session.principal).catalogue
+            versions = try await service.catalogueVersions(county: county, by: session.principal)
+        }
+        // The form starts from the current version, to edit and publish again.
+        var text = draft
+        if text == nil, var current = catalogue {
+            current.version = nil
+            current.publishedAtMillis = nil
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            text = (try? encoder.encode(current)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        let html = ConsolePage.catalogue(
+            catalogue, versions: versions, county: county, counties: counties, viewer: session.viewer, draft: text,
+            error: error, notice: notice)
+        return page(html, error == nil ? .ok : .badRequest)
+    }
+
+    /// A decoding error in a sentence.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "'\(key.stringValue)' is missing"
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c),
+            DecodingError.dataCorrupted(let c):
+            c.codingPath.map(\.stringValue).joined(separator: ".") + ": " + c.debugDescription
+        default: "it does not parse"
+        }
+    }
+}

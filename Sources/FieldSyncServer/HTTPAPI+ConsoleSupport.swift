@@ -33,7 +33,7 @@ extension HTTPAPI {
     /// Runs a page handler for a signed-in operator: no session → the sign-in page; a POST must
     /// carry the session's CSRF token (its form is handed to the handler); errors become pages.
     func consolePage(
-        _ request: Request, _ context: FieldSyncRequestContext,
+        _ request: Request, _ context: FieldSyncRequestContext, maxBody: Int = 65_536,
         _ handler: (ConsoleRequestSession, Open311Form) async throws -> Response
     ) async -> Response {
         var viewer: ConsolePage.Viewer?
@@ -42,7 +42,7 @@ extension HTTPAPI {
             viewer = session.viewer
             var form = try Open311Form([UInt8]())
             if request.method == .post {
-                form = try await Self.form(request)
+                form = try await Self.form(request, maxBody: maxBody)
                 guard let sent = form["csrf"], Self.same(sent, session.session.csrf) else {
                     throw FieldSyncError(
                         .forbidden, "the form is stale or came from elsewhere: reload the page and try again")
@@ -105,10 +105,11 @@ extension HTTPAPI {
         return nil
     }
 
-    /// A form body (at most 64 KiB), decoded within Open311Form's bounds.
-    static func form(_ request: Request) async throws -> Open311Form {
-        let body = try await request.body.collect(upTo: 65_536)
-        return try Open311Form(body.readableBytesView)
+    /// A form body (at most `maxBody` bytes, 64 KiB unless a page says otherwise), decoded
+    /// within Open311Form's bounds.
+    static func form(_ request: Request, maxBody: Int = 65_536) async throws -> Open311Form {
+        let body = try await request.body.collect(upTo: maxBody)
+        return try Open311Form(body.readableBytesView, maxValue: max(16_384, maxBody))
     }
 
     /// Compares two tokens in time that does not depend on where they differ.
