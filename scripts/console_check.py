@@ -12,7 +12,7 @@ link first in focus order) and weight; a screenshot of each step goes to --shots
 
 Usage: scripts/console_check.py --bin .build/debug [--shots DIR] [--slow]
 """
-import argparse, json, os, re, socket, struct, subprocess, sys, tempfile, time, urllib.request, zlib
+import argparse, json, os, re, shutil, socket, struct, subprocess, sys, tempfile, time, urllib.request, zlib
 
 PAYLOADS = [
     '<script>window.__xss=1</script>',
@@ -357,6 +357,16 @@ def main():
         token = d.find_element(By.ID, "enrollment-token").text
         b.check(token.startswith("fse_") and token not in d.current_url, "no enrollment token shown")
         b.page_checks("device-enrolled")
+        # The QR code decodes to the token (zbarimg, Debian's zbar-tools, reads a screenshot of it).
+        qr = os.path.join(work, "qr.png")
+        d.find_element(By.CSS_SELECTOR, "svg.qr").screenshot(qr)
+        if shutil.which("zbarimg"):
+            decoded = subprocess.run(["zbarimg", "--raw", "-q", qr], capture_output=True, text=True).stdout.strip()
+            b.check(decoded == token, f"the QR code reads {decoded!r}")
+        elif os.environ.get("CI"):
+            b.fail("zbarimg (zbar-tools) is needed to read the QR code")
+        else:
+            print("QR check skipped: install zbar-tools")
         phone = os.path.join(work, "tab-c.sqlite")
         desk.cli("device", "enroll", "--store", phone, "--server", desk.url, "--token", token)
         b.get(desk.url + "/console/devices")

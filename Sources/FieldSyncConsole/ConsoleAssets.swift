@@ -48,6 +48,8 @@ public enum ConsoleAssets {
         .chart .bar { fill: var(--accent); }
         .chart text { font-size: 13px; fill: var(--ink); }
         figure.map { margin: 1rem 0; max-width: 48rem; }
+        .qr-light { fill: #fff; }
+        .qr-dark { fill: #000; }
         .map .land { fill: #eef2ea; stroke: var(--line); }
         .map .point { fill: var(--bad); stroke: #fff; stroke-width: 2; }
         .map a:focus-visible .point { stroke: #ffbf47; stroke-width: 4; }

@@ -16,6 +16,12 @@ extension ConsolePage {
                 w.element("section", ["aria-labelledby": "h-token", "class": "token"]) { w in
                     w.element("h2", ["id": "h-token"], text: "Enrollment token for \(e.deviceID) (shown once)")
                     w.element("p") { w in w.element("code", ["id": "enrollment-token"], text: e.enrollmentToken) }
+                    if let qr = QRCode(e.enrollmentToken) {
+                        w.element("figure", ["class": "qr"]) { w in
+                            qr.svg(&w, label: "QR code of the enrollment token for \(e.deviceID)")
+                            w.element("figcaption", text: "The phone's FieldSync app scans this code to enroll.")
+                        }
+                    }
                     w.element(
                         "p", ["class": "hint"],
                         text: "On the phone: fieldsync device enroll --token … It works once, until "

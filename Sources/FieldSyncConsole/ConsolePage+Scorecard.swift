@@ -6,7 +6,9 @@ public import FieldSyncProtocol
 /// left out, as `/v1/public/scorecard`).
 extension ConsolePage {
     /// The scorecard page for `card` (nil: no county chosen yet), with the counties to choose from.
-    public static func scorecard(_ card: ScorecardResponse?, counties: [String], viewer: Viewer?) -> String {
+    public static func scorecard(
+        _ card: ScorecardResponse?, byMonth: ScorecardResponse? = nil, counties: [String], viewer: Viewer?
+    ) -> String {
         document(title: "Service scorecard", viewer: viewer, section: .scorecard) { w in
             w.element("form", ["method": "get", "action": "/console/scorecard", "class": "filters"]) { w in
                 w.element("div") { w in
@@ -38,10 +40,26 @@ extension ConsolePage {
                 text: "Requests received \(time(card.fromMillis)) to \(time(card.toMillis))"
                     + (card.minimumCount.map { "; groups under \($0) requests are left out" } ?? ""))
             scorecardTable(&w, card)
-            chart(&w, card.rows.dropFirst().map { ($0.key, $0.closeMedianHours) }, title: "Median hours to close")
+            let by = card.group.rawValue
             chart(
-                &w, card.rows.dropFirst().map { ($0.key, Double($0.backlogNew + $0.backlogOlder)) },
-                title: "Open backlog")
+                &w, card.rows.dropFirst().map { ($0.key, $0.acknowledgeMedianHours) },
+                title: "Median hours to acknowledge, by \(by)")
+            chart(
+                &w, card.rows.dropFirst().map { ($0.key, $0.closeMedianHours) },
+                title: "Median hours to close, by \(by)")
+            if let months = byMonth ?? (card.group == .month ? card : nil) {
+                chart(
+                    &w, months.rows.dropFirst().map { ($0.key, $0.closeMedianHours) },
+                    title: "Median hours to close, by month")
+            }
+            let total = card.rows.first
+            chart(
+                &w,
+                [
+                    ("under 4 weeks", total.map { Double($0.backlogNew) }),
+                    ("4 weeks or more", total.map { Double($0.backlogOlder) }),
+                    ("no update for 8 weeks", total.map { Double($0.backlogStale) }),
+                ], title: "Open backlog by age (all requests of the period)")
         }
     }
 

@@ -95,13 +95,16 @@ extension HTTPAPI {
         }
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let from = now - 365 * 86_400_000
-        let card: ScorecardResponse
-        if let session {
-            card = try await service.scorecard(county: county, from: from, to: now, group: group, by: session.principal)
-        } else {
-            card = try await service.publicScorecard(county: county, from: from, to: now, group: group)
+        func card(_ group: Scorecard.Grouping) async throws -> ScorecardResponse {
+            if let session {
+                return try await service.scorecard(
+                    county: county, from: from, to: now, group: group, by: session.principal)
+            }
+            return try await service.publicScorecard(county: county, from: from, to: now, group: group)
         }
-        return page(ConsolePage.scorecard(card, counties: counties, viewer: session?.viewer))
+        let chosen = try await card(group)
+        let months = group == .month ? nil : try await card(.month)
+        return page(ConsolePage.scorecard(chosen, byMonth: months, counties: counties, viewer: session?.viewer))
     }
 
     /// Field work on one report from its page's form (empty fields unchanged).
