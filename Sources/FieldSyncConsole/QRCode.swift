@@ -294,12 +294,11 @@ public struct QRCode: Sendable {
             ]
         ) { w in
             w.element("rect", ["x": "0", "y": "0", "width": "\(side)", "height": "\(side)", "class": "qr-light"])
+            var path = ""
             for y in 0..<size {
-                for x in 0..<size where modules[y][x] {
-                    w.element(
-                        "rect", ["x": "\(x + 4)", "y": "\(y + 4)", "width": "1", "height": "1", "class": "qr-dark"])
-                }
+                for x in 0..<size where modules[y][x] { path += "M\(x + 4) \(y + 4)h1v1h-1z" }
             }
+            w.element("path", ["d": path, "class": "qr-dark"])
         }
     }
 }

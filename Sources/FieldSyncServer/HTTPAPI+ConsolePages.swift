@@ -91,7 +91,7 @@ extension HTTPAPI {
         let county = q[Substring("county")].map(String.init).flatMap { $0.isEmpty ? nil : $0 } ?? counties.first
         let group = Scorecard.Grouping(rawValue: q[Substring("group")].map(String.init) ?? "service") ?? .service
         guard let county else {
-            return page(ConsolePage.scorecard(nil, counties: counties, viewer: session?.viewer))
+            return page(ConsolePage.scorecard(nil, counties: counties, viewer: session?.viewer), request: request)
         }
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let from = now - 365 * 86_400_000
@@ -104,7 +104,9 @@ extension HTTPAPI {
         }
         let chosen = try await card(group)
         let months = group == .month ? nil : try await card(.month)
-        return page(ConsolePage.scorecard(chosen, byMonth: months, counties: counties, viewer: session?.viewer))
+        return page(
+            ConsolePage.scorecard(chosen, byMonth: months, counties: counties, viewer: session?.viewer),
+            request: request)
     }
 
     /// Field work on one report from its page's form (empty fields unchanged).

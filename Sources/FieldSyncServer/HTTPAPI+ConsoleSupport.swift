@@ -36,6 +36,15 @@ extension HTTPAPI {
         _ request: Request, _ context: FieldSyncRequestContext, maxBody: Int = 65_536,
         _ handler: (ConsoleRequestSession, Open311Form) async throws -> Response
     ) async -> Response {
+        await ConsoleEncoding.$accepted.withValue(request.headers[.acceptEncoding]) {
+            await consolePageBody(request, context, maxBody: maxBody, handler)
+        }
+    }
+
+    private func consolePageBody(
+        _ request: Request, _ context: FieldSyncRequestContext, maxBody: Int,
+        _ handler: (ConsoleRequestSession, Open311Form) async throws -> Response
+    ) async -> Response {
         var viewer: ConsolePage.Viewer?
         do {
             guard let session = try await consoleSession(request) else { return Self.redirect("/console/sign-in") }
@@ -66,7 +75,13 @@ extension HTTPAPI {
         var headers = Self.consoleSecurityHeaders
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
-        let data = Data(html.utf8)
+        var data = Data(html.utf8)
+        let accepted = request?.headers[.acceptEncoding] ?? ConsoleEncoding.accepted
+        if data.count > 1_024, let encoding = BodyCompression.preferred(acceptEncoding: accepted) {
+            data = encoding.compress(data)
+            headers[.contentEncoding] = encoding.rawValue
+            headers[.vary] = "Accept-Encoding"
+        }
         service.metrics.bytesOut.increment(by: Int64(data.count))
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -76,7 +91,13 @@ extension HTTPAPI {
         var headers = Self.consoleSecurityHeaders
         headers[.contentType] = type
         headers[.cacheControl] = "public, max-age=3600"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        var data = Data(text.utf8)
+        if let encoding = BodyCompression.preferred(acceptEncoding: request.headers[.acceptEncoding]) {
+            data = encoding.compress(data)
+            headers[.contentEncoding] = encoding.rawValue
+            headers[.vary] = "Accept-Encoding"
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// A `303 See Other` to a console path.
@@ -114,4 +135,9 @@ extension HTTPAPI {
 
     /// Compares two tokens in time that does not depend on where they differ.
     static func same(_ a: String, _ b: String) -> Bool { Tokens.hash(a) == Tokens.hash(b) }
+}
+
+/// What the browser accepts as content encodings, for the pages a console request renders.
+enum ConsoleEncoding {
+    @TaskLocal static var accepted: String?
 }
