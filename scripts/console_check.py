@@ -87,6 +87,7 @@ class Desk:
                                "--description", "Deep pothole " + " ".join(PAYLOADS),
                                "--attr", "depth=" + PAYLOADS[1]).strip().split()[-1]
         self.cli("report", "note", "--store", a, self.report, PAYLOADS[0] + " note")
+        self.cli("report", "tag", "--store", a, self.report, "--add", "urgent")
         photo = os.path.join(self.work, "pothole.png")
         open(photo, "wb").write(png())
         self.cli("report", "attach", "--store", a, self.report, "--file", photo)
@@ -247,6 +248,9 @@ def main():
         rows = d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
         b.check(len(rows) == 1 and "Streetlight 3" in rows[0].text, f"filter gave {len(rows)} rows")
         b.page_checks("reports-filtered")
+        b.get(desk.url + "/console/reports?tag=urgent")
+        rows = d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
+        b.check(len(rows) == 1 and desk.report in rows[0].text, f"tag filter gave {len(rows)} rows")
         b.get(desk.url + "/console/reports?conflict=open")
         rows = d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
         b.check(len(rows) == 1 and desk.report in rows[0].text, f"open-conflict filter gave {len(rows)} rows")

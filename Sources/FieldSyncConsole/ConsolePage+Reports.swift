@@ -15,12 +15,16 @@ extension ConsolePage {
         public var text: String?
         /// A ward.
         public var ward: String?
+        /// A tag.
+        public var tag: String?
         /// Received on or after this date (`YYYY-MM-DD`).
         public var from: String?
         /// Received on or before this date.
         public var to: String?
         /// `open` (has an open conflict) or `none`.
         public var conflict: String?
+        /// `missing` (a photo has not arrived) or `any` (has photos).
+        public var photos: String?
         /// The first row.
         public var offset = 0
         /// Rows per page.
@@ -38,7 +42,7 @@ extension ConsolePage {
         var pairs: [(String, String?)] {
             [
                 ("county", county), ("status", status), ("service", service), ("q", text), ("ward", ward),
-                ("from", from), ("to", to), ("conflict", conflict),
+                ("tag", tag), ("from", from), ("to", to), ("conflict", conflict), ("photos", photos),
             ]
         }
 
@@ -99,7 +103,8 @@ extension ConsolePage {
             for (id, name, label, value, type) in [
                 ("f-status", "status", "Status", q.status, "text"),
                 ("f-service", "service", "Service", q.service, "text"),
-                ("f-ward", "ward", "Ward", q.ward, "text"), ("f-from", "from", "Received from", q.from, "date"),
+                ("f-ward", "ward", "Ward", q.ward, "text"), ("f-tag", "tag", "Tag", q.tag, "text"),
+                ("f-from", "from", "Received from", q.from, "date"),
                 ("f-to", "to", "Received to", q.to, "date"), ("f-text", "q", "Text", q.text, "search"),
             ] {
                 w.element("div") { w in
@@ -114,6 +119,15 @@ extension ConsolePage {
                     {
                         w.element(
                             "option", ["value": value, "selected": (q.conflict ?? "") == value ? "" : nil], text: label)
+                    }
+                }
+            }
+            w.element("div") { w in
+                w.element("label", ["for": "f-photos"], text: "Photos")
+                w.element("select", ["id": "f-photos", "name": "photos"]) { w in
+                    for (value, label) in [("", "any"), ("any", "has photos"), ("missing", "a photo is missing")] {
+                        w.element(
+                            "option", ["value": value, "selected": (q.photos ?? "") == value ? "" : nil], text: label)
                     }
                 }
             }

@@ -284,6 +284,9 @@ enum PostgresSchema {
             """,
             "CREATE INDEX console_sessions_by_operator ON console_sessions(operator)",
         ],
+        // 12: each report's live tags, space-delimited (` a b `), for the console's tag filter;
+        // filled from the heads (`PostgresStore.restoreTags`).
+        ["ALTER TABLE reports ADD COLUMN tags text NOT NULL DEFAULT ''"],
     ]
 
     /// The version a fully migrated database has.

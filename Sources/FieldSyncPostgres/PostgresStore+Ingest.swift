@@ -209,10 +209,10 @@ extension PostgresStore {
             """
             WITH written_heads AS (
                 INSERT INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search,
-                                    created_ms, ward, ack_ms, closed_ms, reopened_ms)
+                                    created_ms, ward, ack_ms, closed_ms, reopened_ms, tags)
                 SELECT u.id, u.county, u.lifecycle, CASE WHEN u.has_status THEN u.status END, CASE WHEN u.has_service THEN u.service END,
                        u.updated_ms, u.updated_c, u.head, u.search, u.created_ms, CASE WHEN u.has_ward THEN u.ward END,
-                       nullif(u.ack_ms, -1), nullif(u.closed_ms, -1), nullif(u.reopened_ms, -1)
+                       nullif(u.ack_ms, -1), nullif(u.closed_ms, -1), nullif(u.reopened_ms, -1), u.tags
                 FROM unnest(\(dirty.map(\.rawValue))::text[], \(heads.map(\.county))::text[], \(heads.map { $0.isWithdrawn ? "withdrawn" : "active" })::text[],
                             \(values.map { $0[.status]?.stringValue != nil })::bool[], \(values.map { $0[.status]?.stringValue ?? "" })::text[],
                             \(values.map { $0[.serviceCode]?.stringValue != nil })::bool[], \(values.map { $0[.serviceCode]?.stringValue ?? "" })::text[],
@@ -223,13 +223,15 @@ extension PostgresStore {
                             \(values.map { $0[.ward]?.stringValue != nil })::bool[], \(values.map { $0[.ward]?.stringValue ?? "" })::text[],
                             \(heads.map { Self.column($0.statusTimes.acknowledgedMillis) })::int8[],
                             \(heads.map { Self.column($0.statusTimes.closedMillis) })::int8[],
-                            \(heads.map { Self.column($0.statusTimes.reopenedMillis) })::int8[])
+                            \(heads.map { Self.column($0.statusTimes.reopenedMillis) })::int8[],
+                            \(heads.map { SearchText.tags($0) })::text[])
                      AS u(id, county, lifecycle, has_status, status, has_service, service, updated_ms, updated_c, head, search,
-                          created_ms, has_ward, ward, ack_ms, closed_ms, reopened_ms)
+                          created_ms, has_ward, ward, ack_ms, closed_ms, reopened_ms, tags)
                 ON CONFLICT (id) DO UPDATE SET county = excluded.county, lifecycle = excluded.lifecycle, status = excluded.status,
                     service_code = excluded.service_code, updated_ms = excluded.updated_ms, updated_c = excluded.updated_c,
                     head = excluded.head, search = excluded.search, created_ms = excluded.created_ms, ward = excluded.ward,
-                    ack_ms = excluded.ack_ms, closed_ms = excluded.closed_ms, reopened_ms = excluded.reopened_ms
+                    ack_ms = excluded.ack_ms, closed_ms = excluded.closed_ms, reopened_ms = excluded.reopened_ms,
+                    tags = excluded.tags
                 RETURNING 1
             ), closed AS (
                 DELETE FROM conflicts WHERE report = ANY(\(dirty.map(\.rawValue))) AND open AND id <> ALL(\(stillOpen)) RETURNING 1

@@ -114,8 +114,12 @@ extension PostgresStore {
             sql += " AND (updated_ms, updated_c) >= ($\(binds.count - 1), $\(binds.count))"
         }
         if let v = filter.ward { binds.append(v); sql += " AND ward = $\(binds.count)" }
+        if let v = filter.tag { binds.append(" \(v) "); sql += " AND strpos(tags, $\(binds.count)) > 0" }
         if let v = filter.createdFrom { binds.append(Int64(clamping: v)); sql += " AND created_ms >= $\(binds.count)" }
         if let v = filter.createdTo { binds.append(Int64(clamping: v)); sql += " AND created_ms <= $\(binds.count)" }
+        if let v = filter.mediaMissing ? true : filter.hasMedia {
+            sql += " AND \(v ? "" : "NOT ")EXISTS (SELECT 1 FROM media m WHERE m.report = reports.id)"
+        }
         if let v = filter.hasOpenConflict {
             sql += " AND \(v ? "" : "NOT ")EXISTS (SELECT 1 FROM conflicts c WHERE c.report = reports.id AND c.open)"
         }

@@ -91,4 +91,15 @@ extension PostgresStore {
                 """, logger: logger)
         }
     }
+
+    /// Fills the `tags` column of rows written before migration 12 from their heads.
+    static func restoreTags(_ conn: PostgresConnection, _ logger: Logger) async throws {
+        let rows = try await conn.query("SELECT head FROM reports", logger: logger).collect()
+        for row in rows {
+            let head = try StoredForm.head(try row.decode(Data.self))
+            guard !head.tagList.isEmpty else { continue }
+            try await conn.query(
+                "UPDATE reports SET tags = \(SearchText.tags(head)) WHERE id = \(head.id.rawValue)", logger: logger)
+        }
+    }
 }

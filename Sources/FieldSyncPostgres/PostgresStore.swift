@@ -116,6 +116,7 @@ public final class PostgresStore: ServerStore {
                 }
                 try await conn.run("UPDATE fieldsync_schema SET version = \(v + 1)", logger)
                 if v + 1 == 10 { try await Self.restoreStatusTimes(conn, logger) }
+                if v + 1 == 12 { try await Self.restoreTags(conn, logger) }
             }
         }
     }

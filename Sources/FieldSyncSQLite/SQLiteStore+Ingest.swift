@@ -245,8 +245,8 @@ extension SQLiteStore {
         try db.statement(
             """
             INSERT OR REPLACE INTO reports(id, county, lifecycle, status, service_code, updated_ms, updated_c, head, search,
-                                           created_ms, ward, ack_ms, closed_ms, reopened_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           created_ms, ward, ack_ms, closed_ms, reopened_ms, tags)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ).bind(
             .text(id.rawValue), .text(head.county), .text(head.isWithdrawn ? "withdrawn" : "active"),
@@ -255,7 +255,7 @@ extension SQLiteStore {
             .blob(ReportHeadCodec.encode(head)),
             .text(SearchText.of(head, values)),
             time(head.createdAt.millis), text(.ward), time(head.statusTimes.acknowledgedMillis),
-            time(head.statusTimes.closedMillis), time(head.statusTimes.reopenedMillis)
+            time(head.statusTimes.closedMillis), time(head.statusTimes.reopenedMillis), .text(SearchText.tags(head))
         ).run()
     }
 }

@@ -87,4 +87,18 @@ extension SQLiteStore {
             update.reset()
         }
     }
+
+    /// Fills the `tags` column of rows written before migration 15 from their heads.
+    static func restoreTags(_ db: SQLiteConnection) throws(FieldSyncError) {
+        defer { db.resetBusyStatements() }
+        let reports = try db.statement("SELECT head FROM reports")
+        var heads: [ReportHead] = []
+        while try reports.step() { heads.append(try StoredForm.head(reports.blob(0))) }
+        reports.reset()
+        let update = try db.statement("UPDATE reports SET tags = ? WHERE id = ?")
+        for head in heads where !head.tagList.isEmpty {
+            try update.bind(.text(SearchText.tags(head)), .text(head.id.rawValue)).run()
+            update.reset()
+        }
+    }
 }

@@ -212,8 +212,12 @@ public actor SQLiteStore: DeviceStore {
             args += [.int(Int64(v.millis)), .int(Int64(v.counter))]
         }
         if let v = filter.ward { sql += " AND ward = ?"; args.append(.text(v)) }
+        if let v = filter.tag { sql += " AND instr(tags, ?) > 0"; args.append(.text(" \(v) ")) }
         if let v = filter.createdFrom { sql += " AND created_ms >= ?"; args.append(.int(Int64(clamping: v))) }
         if let v = filter.createdTo { sql += " AND created_ms <= ?"; args.append(.int(Int64(clamping: v))) }
+        if let v = filter.mediaMissing ? true : filter.hasMedia {
+            sql += " AND \(v ? "" : "NOT ")EXISTS (SELECT 1 FROM media m WHERE m.report = reports.id)"
+        }
         if let v = filter.hasOpenConflict {
             sql +=
                 " AND \(v ? "" : "NOT ")EXISTS (SELECT 1 FROM conflicts c WHERE c.report = reports.id AND c.open = 1)"

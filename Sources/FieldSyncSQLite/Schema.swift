@@ -292,6 +292,9 @@ enum Schema {
                 CREATE INDEX console_sessions_by_operator ON console_sessions(operator);
                 """
         ),
+        // 15: each report's live tags, space-delimited (` a b `), for the console's tag filter;
+        // filled from the heads (`SQLiteStore.restoreTags`).
+        Migration(log: "ALTER TABLE reports ADD COLUMN tags TEXT NOT NULL DEFAULT '';"),
     ]
 
     /// The version a fully migrated store has.
@@ -319,6 +322,7 @@ enum Schema {
                 if role == .server, let sql = migrations[v].directory { try db.execute(sql) }
                 if v + 1 == 11, role == .device { try dropDeviceDirectory(db) }
                 if v + 1 == 13 { try SQLiteStore.restoreStatusTimes(db) }
+                if v + 1 == 15 { try SQLiteStore.restoreTags(db) }
                 try db.execute("PRAGMA user_version = \(v + 1)")
             }
         }

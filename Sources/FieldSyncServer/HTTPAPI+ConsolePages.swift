@@ -43,18 +43,23 @@ extension HTTPAPI {
         var query = ConsolePage.ReportQuery(
             county: text("county"), status: text("status"), service: text("service"), text: text("q"))
         query.ward = text("ward")
+        query.tag = text("tag")
         query.from = text("from")
         query.to = text("to")
         query.conflict = text("conflict").flatMap { ["open", "none"].contains($0) ? $0 : nil }
+        query.photos = text("photos").flatMap { ["any", "missing"].contains($0) ? $0 : nil }
         query.offset = min(1_000_000, max(0, text("offset").flatMap { Int($0) } ?? 0))
         query.limit = limit
         var filter = ReportFilter(
             county: query.county, status: query.status, serviceCode: query.service, text: query.text,
             limit: limit, offset: query.offset)
         filter.ward = query.ward
+        filter.tag = query.tag
         filter.createdFrom = try day("from", end: false)
         filter.createdTo = try day("to", end: true)
         filter.hasOpenConflict = query.conflict.map { $0 == "open" }
+        filter.hasMedia = query.photos == "any" ? true : nil
+        filter.mediaMissing = query.photos == "missing"
         return (query, filter)
     }
 

@@ -28,12 +28,39 @@ extension SyncService {
     }
 
     private func page(_ filter: ReportFilter) async throws(FieldSyncError) -> ReportList {
+        if filter.mediaMissing { return try await pageMissingMedia(filter) }
         var probe = filter
         probe.limit += 1
         var reports = try await store.reports(probe)
         let more = reports.count > filter.limit
         if more { reports.removeLast() }
         return ReportList(reports: reports, nextOffset: more ? filter.offset + filter.limit : nil)
+    }
+
+    /// Reports with an attached file the server does not hold: reports with media, a page at a
+    /// time from `offset`, kept if a file is missing, until `limit` are found or 2,000 were looked
+    /// at (`nextOffset` then says where to go on looking).
+    private func pageMissingMedia(_ filter: ReportFilter) async throws(FieldSyncError) -> ReportList {
+        var probe = filter
+        probe.limit = 200
+        var found: [Report] = []
+        var looked = 0
+        while looked < 2_000 {
+            let batch = try await store.reports(probe)
+            for (i, r) in batch.enumerated() {
+                var missing = false
+                for m in r.media where !missing { missing = try await blobs.blob(m.media.sha256) == nil }
+                if missing { found.append(r) }
+                if found.count == filter.limit {
+                    let next = probe.offset + i + 1
+                    return ReportList(reports: found, nextOffset: next)
+                }
+            }
+            looked += batch.count
+            if batch.count < probe.limit { return ReportList(reports: found, nextOffset: nil) }
+            probe.offset += batch.count
+        }
+        return ReportList(reports: found, nextOffset: probe.offset)
     }
 
     /// One report with its history.

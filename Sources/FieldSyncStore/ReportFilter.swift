@@ -22,6 +22,13 @@ public struct ReportFilter: Sendable, Hashable {
     public var createdFrom: UInt64?
     /// Only reports received at or before this time.
     public var createdTo: UInt64?
+    /// Only reports with this tag.
+    public var tag: String?
+    /// Only reports with (true) or without (false) media attached.
+    public var hasMedia: Bool?
+    /// Only reports with an attached file the server does not hold (checked by the service against
+    /// its blob store, which may not be in the database; implies `hasMedia`).
+    public var mediaMissing = false
     /// Only reports with (true) or without (false) an open conflict.
     public var hasOpenConflict: Bool?
     /// Page size.

@@ -139,10 +139,10 @@ import Testing
         try db.execute("DELETE FROM meta WHERE key = 'store_role'; PRAGMA user_version = 10")
     }
 
-    /// Takes a file back to before migration 13 (the scorecard's columns).
+    /// Takes a file back to before migration 13 (the scorecard's columns; and 15's tags).
     static func undoScorecardColumns(_ db: SQLiteConnection) throws {
         try db.execute("DROP INDEX reports_by_created")
-        for column in ["created_ms", "ward", "ack_ms", "closed_ms", "reopened_ms"] {
+        for column in ["created_ms", "ward", "ack_ms", "closed_ms", "reopened_ms", "tags"] {
             try db.execute("ALTER TABLE reports DROP COLUMN \(column)")
         }
     }

@@ -125,6 +125,24 @@ import FieldSyncTestSupport
         await server.stop()
     }
 
+    @Test func thePhotoMissingFilterFindsReportsWhoseFileHasNotArrived() async throws {
+        let server = try await TestServer.start()
+        let device = try await server.device("tab-pm")
+        let absent = MediaRef(sha256: String(repeating: "ab", count: 32), contentType: "image/jpeg", size: 10)
+        _ = try await device.write([.create(county: "kisumu"), .attachMedia(absent)], to: "pm-1")
+        _ = try await device.write([.create(county: "kisumu")], to: "pm-2")
+        for i in 0..<5 { _ = try await device.write([.create(county: "kisumu")], to: "pm-x\(i)") }
+        try await device.sync()
+        var filter = ReportFilter(county: "kisumu", limit: 50)
+        filter.mediaMissing = true
+        let missing = try await server.service.reports(filter, by: .currentShell).reports.map(\.id.rawValue)
+        #expect(missing == ["pm-1"])
+        filter.mediaMissing = false
+        filter.hasMedia = false
+        #expect(try await server.service.reports(filter, by: .currentShell).reports.count == 6)
+        await server.stop()
+    }
+
     @Test func devicesCannotSignInAndThePublicScorecardNeedsNoSession() async throws {
         let server = try await TestServer.start()
         let device = try await server.device("tab-c1")

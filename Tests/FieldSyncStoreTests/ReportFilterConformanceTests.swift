@@ -4,8 +4,8 @@ import Foundation
 import Testing
 import FieldSyncTestSupport
 
-/// The console's filters on each engine: ward, the received period, and whether a report has an
-/// open conflict, alone and together with the older filters.
+/// The console's filters on each engine: ward, tag, the received period, and whether a report has
+/// an open conflict, alone and together with the older filters.
 @Suite(.serialized) struct ReportFilterConformanceTests {
     @Test(arguments: StoreKind.available)
     func wardPeriodAndOpenConflictFilterTheSameOnEveryEngine(kind: StoreKind) async throws {
@@ -21,6 +21,13 @@ import FieldSyncTestSupport
                     [.create(county: "kisumu"), .set(field: .ward, value: .string(ward))],
                     to: ReportID(rawValue: "f-\(i)")!, county: "kisumu", as: &da, wallMillis: UInt64(1_000 * (i + 1))))
         }
+        changes.append(
+            try a.write(
+                [.addTag("urgent"), .addTag("roads")], to: ReportID(rawValue: "f-1")!, county: "kisumu", as: &da,
+                wallMillis: 3_500))
+        changes.append(
+            try a.write(
+                [.addTag("urgent-ish")], to: ReportID(rawValue: "f-0")!, county: "kisumu", as: &da, wallMillis: 3_600))
         try b.receive(changes)
         // Two devices set f-2's status without seeing each other: an open conflict.
         let target = ReportID(rawValue: "f-2")!
@@ -44,6 +51,11 @@ import FieldSyncTestSupport
         #expect(try await ids(f) == ["f-2"], "\(kind)")
         f.hasOpenConflict = false
         #expect(try await ids(f) == ["f-0", "f-1"], "\(kind)")
+        f = ReportFilter()
+        f.tag = "urgent"
+        #expect(try await ids(f) == ["f-1"], "a whole tag, not a prefix (\(kind))")
+        f.tag = "roads"
+        #expect(try await ids(f) == ["f-1"], "\(kind)")
         f = ReportFilter(county: "kisumu")
         f.ward = "kondele"
         f.hasOpenConflict = false
