@@ -108,7 +108,7 @@ let package = Package(
             name: "fieldsyncd",
             dependencies: [
                 "FieldSyncCore", "FieldSyncProtocol", "FieldSyncServer", "FieldSyncStore", "FieldSyncSQLite",
-                "FieldSyncSigning", "FieldSyncPostgres",
+                "FieldSyncSigning", "FieldSyncPostgres", "FieldSyncConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -46,10 +46,35 @@ def png(width=48, height=32):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+class Tiles:
+    """A map tile server on loopback: the same 256-pixel PNG for every tile, counting requests."""
+
+    def __init__(self):
+        import http.server, threading
+        tile, hits = png(256, 256), []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(tile)))
+                self.end_headers()
+                self.wfile.write(tile)
+
+            def log_message(self, *args):
+                pass
+
+        self.hits = hits
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.template = f"http://127.0.0.1:{self.server.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
+
+
 class Desk:
     """A daemon, an operator and two devices of kisumu, with a conflict and a photo."""
 
-    def __init__(self, bin_dir, work):
+    def __init__(self, bin_dir, work, tiles):
         self.bin, self.work = bin_dir, work
         self.db = os.path.join(work, "county.sqlite")
         d = lambda *a: run(os.path.join(bin_dir, "fieldsyncd"), *a)
@@ -59,7 +84,8 @@ class Desk:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.daemon = subprocess.Popen(
-            [os.path.join(bin_dir, "fieldsyncd"), "serve", "--db", self.db, "--port", str(self.port)],
+            [os.path.join(bin_dir, "fieldsyncd"), "serve", "--db", self.db, "--port", str(self.port),
+             "--map-tiles", tiles.template, "--map-attribution", "Test tiles"],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "daemon.log"), "w"))
         for _ in range(100):
             try:
@@ -223,7 +249,8 @@ def main():
             os.remove(os.path.join(args.shots, old))
     from selenium.webdriver.common.by import By
     work = tempfile.mkdtemp(prefix="fieldsync-console-")
-    desk = Desk(os.path.abspath(args.bin), work)
+    tiles = Tiles()
+    desk = Desk(os.path.abspath(args.bin), work, tiles)
     browser = None
     try:
         desk.populate()
@@ -261,6 +288,11 @@ def main():
         b.check(len(d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")) == 6, "ward filter")
         points = d.find_elements(By.CSS_SELECTOR, "figure.map circle")
         b.check(len(points) == 6, f"the map shows {len(points)} points, not 6")
+        # The map lies on the configured tile server's tiles (the policy lets them in).
+        images = d.find_elements(By.CSS_SELECTOR, "figure.map image")
+        time.sleep(0.5)
+        b.check(images and len(tiles.hits) >= len(images) and "Test tiles" in d.page_source,
+                f"{len(images)} tiles drawn, {len(tiles.hits)} fetched")
         b.page_checks("reports-map")
         # 3. The report with a photo: the image decodes.
         b.get(desk.url + "/console/reports/" + desk.report)

@@ -54,7 +54,7 @@ extension ConsolePage {
 
     /// The reports list page.
     public static func reports(
-        _ list: ReportList, query: ReportQuery, viewer: Viewer, notice: String? = nil
+        _ list: ReportList, query: ReportQuery, viewer: Viewer, notice: String? = nil, tiles: MapTiles? = nil
     ) -> String {
         document(title: "Reports", viewer: viewer, section: .reports) { w in
             message(&w, error: nil, notice: notice)
@@ -71,7 +71,7 @@ extension ConsolePage {
                 exportLinks(&w, query, viewer)
                 bulkForm(&w, query, viewer)
                 reportTable(&w, list.reports)
-                ConsoleMap.plain(&w, list.reports)
+                ConsoleMap.draw(&w, list.reports, tiles: tiles)
             }
             w.element("nav", ["aria-label": "Pages", "class": "pages"]) { w in
                 if query.offset > 0 {

@@ -26,12 +26,17 @@ extension HTTPAPI {
 
     /// What every console response carries.
     static let consoleSecurityHeaders: HTTPFields = [
-        HTTPField.Name("Content-Security-Policy")!:
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        HTTPField.Name("Content-Security-Policy")!: contentSecurityPolicy(images: nil),
         HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
         HTTPField.Name("Referrer-Policy")!: "no-referrer",
     ]
+
+    /// The console's policy: only its own script and style, images from itself (and the map's
+    /// tile server, if one is configured), no framing.
+    static func contentSecurityPolicy(images: String?) -> String {
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'\(images.map { " " + $0 } ?? ""); "
+            + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    }
 
     func addConsoleRoutes(to router: Router<FieldSyncRequestContext>) {
         router.get("/console") { _, _ in Self.redirect("/console/reports") }

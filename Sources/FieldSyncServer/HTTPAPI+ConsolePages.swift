@@ -19,7 +19,9 @@ extension HTTPAPI {
             let refused = q["refused"].flatMap { Int($0) } ?? 0
             notice = "Status set on \(changed) report(s)" + (refused > 0 ? "; \(refused) refused." : ".")
         }
-        return page(ConsolePage.reports(list, query: query, viewer: session.viewer, notice: notice))
+        return page(
+            ConsolePage.reports(
+                list, query: query, viewer: session.viewer, notice: notice, tiles: service.configuration.mapTiles))
     }
 
     /// The console's report filters from a query string: county, status, service, ward, text,

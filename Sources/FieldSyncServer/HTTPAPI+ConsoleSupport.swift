@@ -73,6 +73,9 @@ extension HTTPAPI {
     /// A page, compressed when the browser accepts it, with the console's headers.
     func page(_ html: String, _ status: HTTPResponse.Status = .ok, request: Request? = nil) -> Response {
         var headers = Self.consoleSecurityHeaders
+        if let tiles = service.configuration.mapTiles {
+            headers[HTTPField.Name("Content-Security-Policy")!] = Self.contentSecurityPolicy(images: tiles.origin)
+        }
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
         var data = Data(html.utf8)

@@ -1,3 +1,4 @@
+public import FieldSyncConsole
 /// Limits and policies of a `fieldsyncd` instance.
 public struct ServerConfiguration: Sendable, Hashable {
     /// Failed sign-ins (bad bearer or enrollment tokens) allowed per client address per window.
@@ -59,6 +60,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var open311Burst = 10
     /// The time zone Open311 datetimes are written in, minutes east of UTC (Kenya: 180).
     public var open311OffsetMinutes = 180
+    /// The console map's tile server, as a URL template with `{z}`, `{x}` and `{y}` (nil: a plain
+    /// map without tiles), and the attribution its tiles require.
+    public var mapTiles: MapTiles?
 
     /// The defaults.
     public init() {}

@@ -1,4 +1,5 @@
 public import ArgumentParser
+import FieldSyncConsole
 import FieldSyncCore
 import FieldSyncPostgres
 import FieldSyncProtocol
@@ -56,6 +57,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "MiB one device may have in partial uploads at once (1–10240).") var mediaInFlightMib: Int = 100
     @Option(help: "Content types media may have, comma-separated (default: images, PDF, audio, MP4 video).")
     var mediaTypes: String?
+    @Option(
+        help:
+            "The console map's tile server: a URL template with {z}, {x} and {y} (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png); none: a plain map."
+    )
+    var mapTiles: String?
+    @Option(help: "The attribution the map tiles' licence asks for, shown under the map.")
+    var mapAttribution = "© OpenStreetMap contributors"
 
     func validate() throws {
         guard (1...1_024).contains(maxMediaMib), (1...10_240).contains(mediaInFlightMib) else {
@@ -86,6 +94,12 @@ struct Serve: AsyncParsableCommand {
         if let mediaTypes {
             configuration.mediaTypes = Set(
                 mediaTypes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
+        if let mapTiles {
+            guard let tiles = MapTiles(template: mapTiles, attribution: mapAttribution) else {
+                throw ValidationError("--map-tiles is an http(s) URL template with {z}, {x} and {y}")
+            }
+            configuration.mapTiles = tiles
         }
         if let warning = database.directoryWarning() { logger.warning("\(warning)") }
         let service = try await database.open(.serve, faults: faults, configuration: configuration, logger: logger)
