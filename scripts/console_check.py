@@ -324,6 +324,7 @@ def main():
         # 6. Resolve the conflict by keeping a candidate; it shows resolved and reaches a device.
         b.submit(d.find_element(By.PARTIAL_LINK_TEXT, "Resolve status"))
         b.page_checks("conflict")
+        b.check("Had seen" in d.find_element(By.CSS_SELECTOR, "table.candidates").text, "no 'had seen' row")
         choice = d.find_element(By.ID, "choose-1")
         chosen_value = d.find_element(By.CSS_SELECTOR, "label[for='choose-1']").text.split(": ", 1)[1]
         choice.click()
@@ -386,6 +387,7 @@ def main():
         b.check("v2" not in d.find_element(By.TAG_NAME, "main").text, "a broken catalogue made a version")
         d.get_log("browser")
         b.get(desk.url + "/console/devices")
+        b.check("Photos waiting" in d.find_element(By.TAG_NAME, "main").text, "no photos-waiting column")
         b.page_checks("devices")
         d.find_element(By.ID, "e-device").send_keys("tab-c")
         d.find_element(By.ID, "e-county").send_keys("kisumu")

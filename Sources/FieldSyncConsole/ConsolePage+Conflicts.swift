@@ -45,7 +45,9 @@ extension ConsolePage {
 
     /// One conflict: its candidates side by side (author, device, time, value; the value shown now
     /// marked), the resolution if any, and for an open one the form that resolves it.
-    public static func conflict(_ c: Conflict, viewer: Viewer, error: String? = nil, notice: String? = nil) -> String {
+    public static func conflict(
+        _ c: Conflict, viewer: Viewer, seen: [Dot: VersionVector] = [:], error: String? = nil, notice: String? = nil
+    ) -> String {
         document(title: "Conflict on \(c.field.rawValue)", viewer: viewer, section: .conflicts) { w in
             message(&w, error: error, notice: notice)
             w.element("p", ["class": "meta"]) { w in
@@ -55,7 +57,7 @@ extension ConsolePage {
                 )
                 w.text(" · county \(c.county) · \(c.isOpen ? "open" : "resolved")")
             }
-            candidates(&w, c)
+            candidates(&w, c, seen: seen)
             if let r = c.resolution {
                 w.element("section", ["aria-labelledby": "h-resolution"]) { w in
                     w.element("h2", ["id": "h-resolution"], text: "Resolution")
@@ -74,7 +76,7 @@ extension ConsolePage {
         }
     }
 
-    static func candidates(_ w: inout HTMLWriter, _ c: Conflict) {
+    static func candidates(_ w: inout HTMLWriter, _ c: Conflict, seen: [Dot: VersionVector]) {
         let shown = c.winner?.dot
         w.element("table", ["class": "candidates"]) { w in
             w.element("caption", text: "Candidates (the value devices show now is marked)")
@@ -89,7 +91,8 @@ extension ConsolePage {
             w.element("tbody") { w in
                 for (label, cell) in [
                     ("Device", { (x: Candidate) in x.dot.device.rawValue }), ("Change", { $0.dot.description }),
-                    ("Written", { time($0.hlc.millis) }), ("Value", { display($0.value) }),
+                    ("Written", { time($0.hlc.millis) }),
+                    ("Had seen", { x in seen[x.dot].map(Self.describe) ?? "–" }), ("Value", { display($0.value) }),
                 ] as [(String, (Candidate) -> String)] {
                     w.element("tr") { w in
                         w.element("th", ["scope": "row"], text: label)
@@ -134,5 +137,12 @@ extension ConsolePage {
                 w.element("button", ["type": "submit"], text: "Resolve")
             }
         }
+    }
+
+    /// What a change had seen of the report: each device's latest change, or "nothing" (a change
+    /// written without having seen any other).
+    static func describe(_ context: VersionVector) -> String {
+        context.entries.isEmpty
+            ? "nothing" : context.entries.map { "\($0.device.rawValue):\($0.seq)" }.joined(separator: ", ")
     }
 }

@@ -54,7 +54,10 @@ extension ConsolePage {
         w.element("table", ["class": "list"]) { w in
             w.element("thead") { w in
                 w.element("tr") { w in
-                    let heads = ["Device", "County", "State", "Last sync", "Waiting", "Refused", "Last error"]
+                    let heads = [
+                        "Device", "County", "State", "Last sync", "Changes waiting", "Refused", "Photos waiting",
+                        "Last error",
+                    ]
                     for h in heads + (admin ? ["Action"] : []) { w.element("th", ["scope": "col"], text: h) }
                 }
             }
@@ -67,6 +70,7 @@ extension ConsolePage {
                         w.element("td", text: d.lastSyncMillis.map(time) ?? "never")
                         w.element("td", text: d.pending.map { "\($0)" } ?? "")
                         w.element("td", text: d.refused.map { "\($0)" } ?? "")
+                        w.element("td", text: d.mediaWaiting.map { "\($0)" } ?? "")
                         w.element("td", text: d.lastError ?? "")
                         if admin {
                             w.element("td") { w in

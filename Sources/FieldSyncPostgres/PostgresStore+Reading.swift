@@ -302,16 +302,18 @@ extension PostgresStore {
             var result: [MediaReference] = []
             for row in try await conn.rows(
                 """
-                SELECT m.sha256, m.report, r.county, m.content_type, m.size FROM media m JOIN reports r ON r.id = m.report
+                SELECT m.sha256, m.report, r.county, m.content_type, m.size, m.device FROM media m JOIN reports r ON r.id = m.report
                 WHERE \(all) OR r.county = ANY(\(list)::text[])
                 ORDER BY m.sha256, m.report LIMIT \(Int64(max(0, limit))) OFFSET \(Int64(max(0, offset)))
                 """, self.logger)
             {
-                let (sha, report, county, type, size) = try row.decode((String, String, String, String, Int64).self)
+                let (sha, report, county, type, size, device) = try row.decode(
+                    (String, String, String, String, Int64, String).self)
                 guard let id = ReportID(rawValue: report) else { continue }
                 result.append(
                     MediaReference(
-                        sha256: sha, report: id, county: county, contentType: type, size: UInt64(clamping: size)))
+                        sha256: sha, report: id, county: county, contentType: type, size: UInt64(clamping: size),
+                        device: DeviceID(rawValue: device)))
             }
             return result
         }

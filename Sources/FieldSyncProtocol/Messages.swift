@@ -608,12 +608,16 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
     public var pending: UInt64?
     /// Changes it sent that the server refused and keeps in quarantine (`GET /v1/refusals`).
     public var refused: Int?
+    /// Files its changes attached that the server does not hold yet (photos waiting to upload).
+    public var mediaWaiting: Int?
 
     /// Creates a record.
     public init(
         deviceID: String, county: String, status: String, lastSyncMillis: UInt64? = nil, lastError: String? = nil,
-        lastErrorMillis: UInt64? = nil, client: String? = nil, pending: UInt64? = nil, refused: Int? = nil
+        lastErrorMillis: UInt64? = nil, client: String? = nil, pending: UInt64? = nil, refused: Int? = nil,
+        mediaWaiting: Int? = nil
     ) {
+        self.mediaWaiting = mediaWaiting
         self.deviceID = deviceID
         self.county = county
         self.status = status
@@ -628,6 +632,7 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case deviceID = "device_id", county, status, client, pending, refused
         case lastSyncMillis = "last_sync_ms", lastError = "last_error", lastErrorMillis = "last_error_ms"
+        case mediaWaiting = "media_waiting"
     }
 }
 

@@ -66,7 +66,7 @@ extension SQLiteStore {
         try flush()
         defer { db.resetBusyStatements() }
         var sql =
-            "SELECT m.sha256, m.report, r.county, m.content_type, m.size FROM media m JOIN reports r ON r.id = m.report"
+            "SELECT m.sha256, m.report, r.county, m.content_type, m.size, m.device FROM media m JOIN reports r ON r.id = m.report"
         var args: [SQLiteValue] = []
         if let counties {
             sql += " WHERE r.county IN (\(counties.map { _ in "?" }.joined(separator: ", ")))"
@@ -82,7 +82,7 @@ extension SQLiteStore {
             result.append(
                 MediaReference(
                     sha256: s.text(0), report: report, county: s.text(2), contentType: s.text(3),
-                    size: UInt64(clamping: s.int64(4))))
+                    size: UInt64(clamping: s.int64(4)), device: DeviceID(rawValue: s.text(5))))
         }
         return result
     }

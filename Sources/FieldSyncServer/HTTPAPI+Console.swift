@@ -136,7 +136,13 @@ extension HTTPAPI {
                     report: context.parameters.get("report") ?? "", field: context.parameters.get("field") ?? "",
                     session)
                 let notice = request.uri.queryParameters["resolved"] != nil ? "Resolved." : nil
-                return self.page(ConsolePage.conflict(c, viewer: session.viewer, notice: notice))
+                // What each candidate had seen: its change's context, from the report's history.
+                let history = try await self.service.report(c.report.rawValue, by: session.principal).history
+                let dots = Set(c.candidates.map(\.dot))
+                let seen = Dictionary(
+                    history.filter { dots.contains($0.dot) }.map { ($0.dot, $0.context) },
+                    uniquingKeysWith: { a, _ in a })
+                return self.page(ConsolePage.conflict(c, viewer: session.viewer, seen: seen, notice: notice))
             }
         }
         router.get("/console/media/{sha256}") { request, context in

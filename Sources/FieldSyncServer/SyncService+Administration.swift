@@ -136,6 +136,7 @@ extension SyncService {
         let op = try requireOperator(caller)
         if let county { try requireCounty(op, county) }
         let health = try await store.deviceHealth()
+        let waiting = try await mediaWaiting(for: op)
         let cutoff = silentDays.map { now() &- UInt64(max(0, $0)) * 86_400_000 }
         return try await store.devices(county: county).filter { op.covers($0.county) }.compactMap { d in
             let h = health[d.id]
@@ -144,7 +145,24 @@ extension SyncService {
             return DeviceInfo(
                 deviceID: d.id.rawValue, county: d.county, status: d.status.rawValue, lastSyncMillis: h?.lastSyncMillis,
                 lastError: h?.lastError, lastErrorMillis: h?.lastErrorMillis, client: h?.client,
-                pending: h?.pending, refused: h?.refused)
+                pending: h?.pending, refused: h?.refused, mediaWaiting: waiting[d.id] ?? 0)
         }
+    }
+
+    /// For each device, the files its changes attached that have not arrived, over the first
+    /// 20,000 attachments of the operator's counties.
+    func mediaWaiting(for op: OperatorRecord) async throws(FieldSyncError) -> [DeviceID: Int] {
+        let counties = op.role == .admin || op.counties.contains("*") ? nil : op.counties
+        var result: [DeviceID: Int] = [:]
+        var offset = 0
+        while offset < 20_000 {
+            let page = try await store.attachments(counties: counties, offset: offset, limit: 1_000)
+            for m in page where try await blobs.blob(m.sha256) == nil {
+                if let device = m.device { result[device, default: 0] += 1 }
+            }
+            if page.count < 1_000 { break }
+            offset += page.count
+        }
+        return result
     }
 }

@@ -12,9 +12,14 @@ public struct MediaReference: Sendable, Hashable {
     public var contentType: String
     /// The size the change declared, in bytes.
     public var size: UInt64
+    /// The device whose change attached it (in `attachments`; nil where not read).
+    public var device: DeviceID?
 
     /// A reference.
-    public init(sha256: String, report: ReportID, county: String, contentType: String, size: UInt64) {
+    public init(
+        sha256: String, report: ReportID, county: String, contentType: String, size: UInt64, device: DeviceID? = nil
+    ) {
+        self.device = device
         self.sha256 = sha256
         self.report = report
         self.county = county

@@ -140,6 +140,9 @@ import FieldSyncTestSupport
         filter.mediaMissing = false
         filter.hasMedia = false
         #expect(try await server.service.reports(filter, by: .currentShell).reports.count == 6)
+        // The device's row says a photo waits.
+        let devices = try await server.service.devices(county: nil, by: .currentShell)
+        #expect(devices.first { $0.deviceID == "tab-pm" }?.mediaWaiting == 1)
         await server.stop()
     }
 
