@@ -275,6 +275,11 @@ def main():
         rows = d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
         b.check(len(rows) == 1 and "Streetlight 3" in rows[0].text, f"filter gave {len(rows)} rows")
         b.page_checks("reports-filtered")
+        b.get(desk.url + "/console/reports?sort=received_oldest")
+        first = d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")[0].text
+        b.check(desk.report in first, "sorted by received, oldest first, the first report is not first")
+        b.get(desk.url + "/console/conflicts?field=priority")
+        b.check("No open conflicts." in d.find_element(By.TAG_NAME, "main").text, "the field filter of the log")
         b.get(desk.url + "/console/reports?tag=urgent")
         rows = d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
         b.check(len(rows) == 1 and desk.report in rows[0].text, f"tag filter gave {len(rows)} rows")

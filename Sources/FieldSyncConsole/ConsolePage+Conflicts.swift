@@ -4,13 +4,39 @@ public import FieldSyncProtocol
 /// The conflict log and one conflict, side by side, with the resolve form.
 extension ConsolePage {
     /// The conflict log page: open (default) or resolved.
-    public static func conflicts(_ list: ConflictList, open: Bool, viewer: Viewer) -> String {
+    public static func conflicts(
+        _ list: ConflictList, open: Bool, county: String? = nil, field: String? = nil, viewer: Viewer
+    ) -> String {
         document(title: open ? "Open conflicts" : "Resolved conflicts", viewer: viewer, section: .conflicts) { w in
             w.element("nav", ["aria-label": "Conflict state", "class": "tabs"]) { w in
-                w.element("a", ["href": "/console/conflicts", "aria-current": open ? "page" : nil], text: "Open")
+                let rest: [(String, String?)] = [("county", county), ("field", field)]
                 w.element(
-                    "a", ["href": "/console/conflicts?state=resolved", "aria-current": open ? nil : "page"],
-                    text: "Resolved")
+                    "a",
+                    ["href": "/console/conflicts" + ConsoleQuery.string(rest), "aria-current": open ? "page" : nil],
+                    text: "Open")
+                w.element(
+                    "a",
+                    [
+                        "href": "/console/conflicts" + ConsoleQuery.string([("state", "resolved")] + rest),
+                        "aria-current": open ? nil : "page",
+                    ], text: "Resolved")
+            }
+            w.element("form", ["method": "get", "action": "/console/conflicts", "class": "filters"]) { w in
+                if !open { w.void("input", ["type": "hidden", "name": "state", "value": "resolved"]) }
+                w.element("div") { w in
+                    w.element("label", ["for": "k-county"], text: "County")
+                    w.element("select", ["id": "k-county", "name": "county"]) { w in
+                        w.element("option", ["value": ""], text: "All my counties")
+                        for c in viewer.counties where c != "*" {
+                            w.element("option", ["value": c, "selected": county == c ? "" : nil], text: c)
+                        }
+                    }
+                }
+                w.element("div") { w in
+                    w.element("label", ["for": "k-field"], text: "Field")
+                    w.void("input", ["id": "k-field", "name": "field", "type": "text", "value": field ?? ""])
+                }
+                w.element("button", ["type": "submit"], text: "Filter")
             }
             guard !list.conflicts.isEmpty else {
                 w.element("p", ["role": "status"], text: open ? "No open conflicts." : "No resolved conflicts.")

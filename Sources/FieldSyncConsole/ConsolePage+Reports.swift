@@ -25,6 +25,8 @@ extension ConsolePage {
         public var conflict: String?
         /// `missing` (a photo has not arrived) or `any` (has photos).
         public var photos: String?
+        /// `updated` (default), `received` or `received_oldest`.
+        public var sort: String?
         /// The first row.
         public var offset = 0
         /// Rows per page.
@@ -43,6 +45,7 @@ extension ConsolePage {
             [
                 ("county", county), ("status", status), ("service", service), ("q", text), ("ward", ward),
                 ("tag", tag), ("from", from), ("to", to), ("conflict", conflict), ("photos", photos),
+                ("sort", sort),
             ]
         }
 
@@ -128,6 +131,18 @@ extension ConsolePage {
                     for (value, label) in [("", "any"), ("any", "has photos"), ("missing", "a photo is missing")] {
                         w.element(
                             "option", ["value": value, "selected": (q.photos ?? "") == value ? "" : nil], text: label)
+                    }
+                }
+            }
+            w.element("div") { w in
+                w.element("label", ["for": "f-sort"], text: "Sort by")
+                w.element("select", ["id": "f-sort", "name": "sort"]) { w in
+                    for (value, label) in [
+                        ("", "last change, newest first"), ("received", "received, newest first"),
+                        ("received_oldest", "received, oldest first"),
+                    ] {
+                        w.element(
+                            "option", ["value": value, "selected": (q.sort ?? "") == value ? "" : nil], text: label)
                     }
                 }
             }

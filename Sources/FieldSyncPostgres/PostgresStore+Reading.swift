@@ -124,7 +124,7 @@ extension PostgresStore {
             sql += " AND \(v ? "" : "NOT ")EXISTS (SELECT 1 FROM conflicts c WHERE c.report = reports.id AND c.open)"
         }
         binds.append(Int64(max(0, filter.limit))); binds.append(Int64(max(0, filter.offset)))
-        sql += " ORDER BY updated_ms DESC, updated_c DESC, id LIMIT $\(binds.count - 1) OFFSET $\(binds.count)"
+        sql += " ORDER BY \(filter.order.sql) LIMIT $\(binds.count - 1) OFFSET $\(binds.count)"
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let bodies = try await withConnection { conn in
             try await conn.rows(query, self.logger).map { try $0.decode(Data.self) }

@@ -222,7 +222,7 @@ public actor SQLiteStore: DeviceStore {
             sql +=
                 " AND \(v ? "" : "NOT ")EXISTS (SELECT 1 FROM conflicts c WHERE c.report = reports.id AND c.open = 1)"
         }
-        sql += " ORDER BY updated_ms DESC, updated_c DESC, id LIMIT ? OFFSET ?"
+        sql += " ORDER BY \(filter.order.sql) LIMIT ? OFFSET ?"
         args += [.int(Int64(max(0, filter.limit))), .int(Int64(max(0, filter.offset)))]
         let s = try db.statement(sql)
         for (i, a) in args.enumerated() { s.bind(a, at: Int32(i + 1)) }

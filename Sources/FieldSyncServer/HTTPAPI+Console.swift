@@ -124,10 +124,20 @@ extension HTTPAPI {
         }
         router.get("/console/conflicts") { request, context in
             await self.consolePage(request, context) { session, _ in
-                let open = request.uri.queryParameters["state"].map(String.init) != "resolved"
-                let list = try await self.service.conflicts(
-                    ConflictFilter(open: open, limit: 200), by: session.principal)
-                return self.page(ConsolePage.conflicts(list, open: open, viewer: session.viewer))
+                let q = request.uri.queryParameters
+                let open = q["state"].map(String.init) != "resolved"
+                let county = q["county"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+                let field = q["field"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+                var filter = ConflictFilter(open: open, county: county, limit: 200)
+                if let field {
+                    guard let name = FieldName(rawValue: field) else {
+                        throw FieldSyncError(.invalidRequest, "no field is named '\(field.prefix(64))'")
+                    }
+                    filter.field = name
+                }
+                let list = try await self.service.conflicts(filter, by: session.principal)
+                return self.page(
+                    ConsolePage.conflicts(list, open: open, county: county, field: field, viewer: session.viewer))
             }
         }
         router.get("/console/conflicts/{report}/{field}") { request, context in

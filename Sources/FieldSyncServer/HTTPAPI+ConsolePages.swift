@@ -50,6 +50,8 @@ extension HTTPAPI {
         query.to = text("to")
         query.conflict = text("conflict").flatMap { ["open", "none"].contains($0) ? $0 : nil }
         query.photos = text("photos").flatMap { ["any", "missing"].contains($0) ? $0 : nil }
+        let order = text("sort").flatMap(ReportFilter.Order.init(rawValue:))
+        query.sort = order.map(\.rawValue)
         query.offset = min(1_000_000, max(0, text("offset").flatMap { Int($0) } ?? 0))
         query.limit = limit
         var filter = ReportFilter(
@@ -62,6 +64,7 @@ extension HTTPAPI {
         filter.hasOpenConflict = query.conflict.map { $0 == "open" }
         filter.hasMedia = query.photos == "any" ? true : nil
         filter.mediaMissing = query.photos == "missing"
+        filter.order = order ?? .updatedNewestFirst
         return (query, filter)
     }
 

@@ -31,8 +31,29 @@ public struct ReportFilter: Sendable, Hashable {
     public var mediaMissing = false
     /// Only reports with (true) or without (false) an open conflict.
     public var hasOpenConflict: Bool?
+    /// The order of the list.
+    public var order = Order.updatedNewestFirst
     /// Page size.
     public var limit = 100
+
+    /// Orders of a reports list (ties broken by id).
+    public enum Order: String, Sendable, Hashable, CaseIterable {
+        /// The last changed first.
+        case updatedNewestFirst = "updated"
+        /// The last received (created) first.
+        case receivedNewestFirst = "received"
+        /// The first received first.
+        case receivedOldestFirst = "received_oldest"
+
+        /// The SQL `ORDER BY` terms (the same on both engines).
+        package var sql: String {
+            switch self {
+            case .updatedNewestFirst: "updated_ms DESC, updated_c DESC, id"
+            case .receivedNewestFirst: "created_ms DESC, id"
+            case .receivedOldestFirst: "created_ms ASC, id"
+            }
+        }
+    }
     /// Reports to skip.
     public var offset = 0
 

@@ -52,6 +52,11 @@ import FieldSyncTestSupport
         f.hasOpenConflict = false
         #expect(try await ids(f) == ["f-0", "f-1"], "\(kind)")
         f = ReportFilter()
+        f.order = .receivedOldestFirst
+        #expect(try await s.store.reports(f).map(\.id.rawValue) == ["f-0", "f-1", "f-2"], "\(kind)")
+        f.order = .receivedNewestFirst
+        #expect(try await s.store.reports(f).map(\.id.rawValue) == ["f-2", "f-1", "f-0"], "\(kind)")
+        f = ReportFilter()
         f.tag = "urgent"
         #expect(try await ids(f) == ["f-1"], "a whole tag, not a prefix (\(kind))")
         f.tag = "roads"
