@@ -94,7 +94,10 @@ extension ConsolePage {
             w.element("div") { w in
                 w.element("label", ["for": "f-county"], text: "County")
                 w.element("select", ["id": "f-county", "name": "county"]) { w in
-                    w.element("option", ["value": ""], text: "All my counties")
+                    // Several counties (not all): the service shows one at a time.
+                    if viewer.counties.count <= 1 || viewer.counties.contains("*") {
+                        w.element("option", ["value": ""], text: "All my counties")
+                    }
                     for c in viewer.counties where c != "*" {
                         w.element("option", ["value": c, "selected": q.county == c ? "" : nil], text: c)
                     }

@@ -126,7 +126,7 @@ extension HTTPAPI {
             await self.consolePage(request, context) { session, _ in
                 let q = request.uri.queryParameters
                 let open = q["state"].map(String.init) != "resolved"
-                let county = q["county"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+                let county = q["county"].map(String.init).flatMap { $0.isEmpty ? nil : $0 } ?? session.defaultCounty
                 let field = q["field"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
                 var filter = ConflictFilter(open: open, county: county, limit: 200)
                 if let field {

@@ -68,6 +68,7 @@ extension HTTPAPI {
         }
         var (_, filter) = try Self.reportQuery(request, limit: 500)
         filter.offset = 0
+        filter.county = filter.county ?? session.defaultCounty
         var reports: [Report] = []
         while reports.count < 10_000 {
             let page = try await service.reports(filter, by: session.principal)

@@ -11,7 +11,10 @@ import Hummingbird
 extension HTTPAPI {
     /// The reports list, filtered by the query string.
     func consoleReports(_ request: Request, _ session: ConsoleRequestSession) async throws -> Response {
-        let (query, filter) = try Self.reportQuery(request, limit: 50)
+        var (query, filter) = try Self.reportQuery(request, limit: 50)
+        if filter.county == nil, let only = session.defaultCounty {
+            (query.county, filter.county) = (only, only)
+        }
         let list = try await service.reports(filter, by: session.principal)
         var notice: String?
         let q = request.uri.queryParameters

@@ -17,6 +17,12 @@ extension HTTPAPI {
         var principal: Principal
         var session: ConsoleSession
         var viewer: ConsolePage.Viewer
+
+        /// The county a list shows when none is chosen and the operator covers several (the
+        /// service asks for one): the first of theirs. Nil for one county, or all (`*`).
+        var defaultCounty: String? {
+            viewer.counties.count > 1 && !viewer.counties.contains("*") ? viewer.counties.first : nil
+        }
     }
 
     /// The session the request's cookie names, or nil.

@@ -146,6 +146,30 @@ import FieldSyncTestSupport
         await server.stop()
     }
 
+    @Test func anOperatorOfSeveralCountiesSeesTheFirstUntilChoosingAnother() async throws {
+        let server = try await TestServer.start()
+        let device = try await server.device("tab-two", county: "siaya")
+        _ = try await device.write([.create(county: "siaya")], to: "two-1")
+        try await device.sync()
+        let token = try await server.operatorToken(["kisumu", "siaya"])
+        let cookie = try #require(await Self.signIn(server, token: token).cookie)
+        for path in [
+            "/console/reports", "/console/conflicts", "/console/export.csv", "/console/devices", "/console/audit",
+        ] {
+            #expect(
+                await RawHTTP.send(port: server.port, "GET", path, headers: ["Cookie": cookie])?.status == 200,
+                "\(path)")
+        }
+        let siaya = await RawHTTP.send(
+            port: server.port, "GET", "/console/reports?county=siaya", headers: ["Cookie": cookie])
+        let siayaText = String(decoding: siaya?.body ?? Data(), as: UTF8.self)
+        #expect(siayaText.contains("two-1"))
+        let other = await RawHTTP.send(
+            port: server.port, "GET", "/console/reports?county=mombasa", headers: ["Cookie": cookie])
+        #expect(other?.status == 403)
+        await server.stop()
+    }
+
     @Test func devicesCannotSignInAndThePublicScorecardNeedsNoSession() async throws {
         let server = try await TestServer.start()
         let device = try await server.device("tab-c1")
