@@ -19,8 +19,8 @@ public enum ConsoleExport {
         case "id": r.id.rawValue
         case "county": r.county
         case "lifecycle": r.lifecycle
-        case "created": W3CDate.format(Int64(clamping: r.createdAt.millis))
-        case "updated": W3CDate.format(Int64(clamping: r.updatedAt.millis))
+        case "created": ConsolePage.time(r.createdAt.millis)
+        case "updated": ConsolePage.time(r.updatedAt.millis)
         case "tags": r.tags.joined(separator: " ")
         case "conflicted": r.conflicted.joined(separator: " ")
         default: ConsolePage.display(r.fields[column])

@@ -1,15 +1,19 @@
 import FieldSyncCore
 import Foundation
 
-/// A plain map of reports (no tiles): their `lat`/`long` as points in an SVG drawn on the
-/// server, each a link to its report, framed to the points' extent (equirectangular, with the
-/// longitude scaled by the cosine of the middle latitude so distances look right near the equator).
+/// A map of reports: their `lat`/`long` as points in an SVG drawn on the server, each a link to
+/// its report. Plain when no tile server is configured (equirectangular, framed to the points'
+/// extent, the longitude scaled by the cosine of the middle latitude); on Web Mercator tiles
+/// otherwise. Both draw through `frame`; only the projection and the background differ.
 enum ConsoleMap {
     static let (width, height, margin) = (640.0, 360.0, 16.0)
 
+    /// A report with a location.
+    typealias Point = (report: Report, lat: Double, long: Double)
+
     /// The reports of the page that have a location.
-    static func located(_ reports: [Report]) -> [(Report, Double, Double)] {
-        reports.compactMap { r -> (Report, Double, Double)? in
+    static func located(_ reports: [Report]) -> [Point] {
+        reports.compactMap { r -> Point? in
             guard let lat = ConsoleExport.number(r.fields["lat"]), let long = ConsoleExport.number(r.fields["long"]),
                 (-85...85).contains(lat), (-180...180).contains(long)
             else { return nil }
@@ -20,20 +24,16 @@ enum ConsoleMap {
     /// The map: on tiles when a tile server is configured, plain otherwise; nothing when no report
     /// of the page has a location.
     static func draw(_ w: inout HTMLWriter, _ reports: [Report], tiles: MapTiles?) {
-        if let tiles { tiled(&w, reports, tiles) } else { plain(&w, reports) }
-    }
-
-    /// The plain map.
-    static func plain(_ w: inout HTMLWriter, _ reports: [Report]) {
         let points = located(reports)
         guard !points.isEmpty else { return }
-        let lats = points.map(\.1)
-        let longs = points.map(\.2)
-        let mid = (lats.min()! + lats.max()!) / 2
-        let squeeze = max(0.2, cos(mid * .pi / 180))
-        let spanX = max(0.002, (longs.max()! - longs.min()!) * squeeze)
-        let spanY = max(0.002, lats.max()! - lats.min()!)
-        let scale = min((width - 2 * margin) / spanX, (height - 2 * margin) / spanY)
+        if let tiles { tiled(&w, points, tiles) } else { plain(&w, points) }
+    }
+
+    /// The figure: the frame, a background, the points where `place` puts them, a caption.
+    static func frame(
+        _ w: inout HTMLWriter, _ points: [Point], caption: String,
+        background: (inout HTMLWriter) -> Void = { _ in }, place: (Double, Double) -> (x: Double, y: Double)
+    ) {
         w.element("figure", ["class": "map"]) { w in
             w.element(
                 "svg",
@@ -45,14 +45,17 @@ enum ConsoleMap {
             ) { w in
                 w.element(
                     "rect", ["x": "0", "y": "0", "width": "\(Int(width))", "height": "\(Int(height))", "class": "land"])
-                // The points' box, centred in the map.
-                let dx = (width - (longs.max()! - longs.min()!) * squeeze * scale) / 2
-                let dy = (height - (lats.max()! - lats.min()!) * scale) / 2
+                background(&w)
                 for (r, lat, long) in points {
-                    let x = dx + (long - longs.min()!) * squeeze * scale
-                    let y = height - dy - (lat - lats.min()!) * scale
+                    let p = place(lat, long)
                     w.element("a", ["href": "/console/reports/\(ConsoleQuery.encode(r.id.rawValue))"]) { w in
-                        w.element("circle", ["cx": format(x), "cy": format(y), "r": "6", "class": "point"]) { w in
+                        w.element(
+                            "circle",
+                            [
+                                "cx": ConsolePage.decimal(p.x), "cy": ConsolePage.decimal(p.y), "r": "6",
+                                "class": "point",
+                            ]
+                        ) { w in
                             w.element(
                                 "title",
                                 text: "\(r.id.rawValue): \(ConsolePage.display(r.fields["description"]).prefix(60))")
@@ -60,21 +63,28 @@ enum ConsoleMap {
                     }
                 }
             }
-            w.element(
-                "figcaption",
-                text:
-                    "\(points.count) reports with a location; latitude \(format(lats.min()!, 4))–\(format(lats.max()!, 4)), "
-                    + "longitude \(format(longs.min()!, 4))–\(format(longs.max()!, 4)). No map tiles are configured.")
+            w.element("figcaption", text: caption)
         }
     }
 
-    static func format(_ x: Double, _ decimals: Int = 1) -> String {
-        var p = 1.0
-        for _ in 0..<decimals { p *= 10 }
-        let n = Int64((x * p).rounded())
-        let whole = abs(n) / Int64(p)
-        let frac = String(abs(n) % Int64(p))
-        return (n < 0 ? "-" : "") + "\(whole)." + String(repeating: "0", count: decimals - frac.count) + frac
+    /// The plain map: the points' box, centred and scaled to the frame.
+    static func plain(_ w: inout HTMLWriter, _ points: [Point]) {
+        let (lat0, lat1) = (points.map(\.lat).min()!, points.map(\.lat).max()!)
+        let (long0, long1) = (points.map(\.long).min()!, points.map(\.long).max()!)
+        let squeeze = max(0.2, cos((lat0 + lat1) / 2 * .pi / 180))
+        let spanX = max(0.002, (long1 - long0) * squeeze)
+        let spanY = max(0.002, lat1 - lat0)
+        let scale = min((width - 2 * margin) / spanX, (height - 2 * margin) / spanY)
+        let dx = (width - (long1 - long0) * squeeze * scale) / 2
+        let dy = (height - (lat1 - lat0) * scale) / 2
+        let d = { (x: Double) in ConsolePage.decimal(x, 4) }
+        frame(
+            &w, points,
+            caption: "\(points.count) reports with a location; latitude \(d(lat0))–\(d(lat1)), "
+                + "longitude \(d(long0))–\(d(long1)). No map tiles are configured."
+        ) { lat, long in
+            (dx + (long - long0) * squeeze * scale, height - dy - (lat - lat0) * scale)
+        }
     }
 
     /// Web Mercator pixel coordinates of a place at zoom `z` (256-pixel tiles).
@@ -86,59 +96,38 @@ enum ConsoleMap {
 
     /// The map on tiles: the deepest zoom (up to 17) at which the points fit, the tiles that cover
     /// the frame as SVG images, the points over them, and the tiles' attribution.
-    static func tiled(_ w: inout HTMLWriter, _ reports: [Report], _ tiles: MapTiles) {
-        let points = located(reports)
-        guard !points.isEmpty else { return }
-        let lats = points.map(\.1)
-        let longs = points.map(\.2)
+    static func tiled(_ w: inout HTMLWriter, _ points: [Point], _ tiles: MapTiles) {
+        let (north, south) = (points.map(\.lat).max()!, points.map(\.lat).min()!)
+        let (west, east) = (points.map(\.long).min()!, points.map(\.long).max()!)
         let zoom =
             (1...17).last { z in
-                let (a, b) = (world(lats.max()!, longs.min()!, z), world(lats.min()!, longs.max()!, z))
+                let (a, b) = (world(north, west, z), world(south, east, z))
                 return b.x - a.x <= width - 2 * margin && b.y - a.y <= height - 2 * margin
             } ?? 1
-        let (a, b) = (world(lats.max()!, longs.min()!, zoom), world(lats.min()!, longs.max()!, zoom))
-        let origin = ((a.x + b.x - width) / 2, (a.y + b.y - height) / 2)
+        let (a, b) = (world(north, west, zoom), world(south, east, zoom))
+        let origin = (x: (a.x + b.x - width) / 2, y: (a.y + b.y - height) / 2)
         let count = 1 << zoom
-        w.element("figure", ["class": "map"]) { w in
-            w.element(
-                "svg",
-                [
-                    "role": "img", "aria-label": "Map of the \(points.count) reports on this page with a location",
-                    "viewBox": "0 0 \(Int(width)) \(Int(height))", "width": "100%",
-                    "xmlns": "http://www.w3.org/2000/svg",
-                ]
-            ) { w in
-                w.element(
-                    "rect", ["x": "0", "y": "0", "width": "\(Int(width))", "height": "\(Int(height))", "class": "land"])
-                let (tx0, tx1) = (Int(floor(origin.0 / 256)), Int(floor((origin.0 + width) / 256)))
-                let (ty0, ty1) = (Int(floor(origin.1 / 256)), Int(floor((origin.1 + height) / 256)))
+        frame(
+            &w, points, caption: "\(points.count) reports with a location. Map tiles: \(tiles.attribution)",
+            background: { w in
+                let (tx0, tx1) = (Int(floor(origin.x / 256)), Int(floor((origin.x + width) / 256)))
+                let (ty0, ty1) = (Int(floor(origin.y / 256)), Int(floor((origin.y + height) / 256)))
                 for ty in ty0...ty1 where (0..<count).contains(ty) {
                     for tx in tx0...tx1 {
-                        let wrapped = ((tx % count) + count) % count
                         w.element(
                             "image",
                             [
-                                "href": tiles.url(z: zoom, x: wrapped, y: ty), "x": format(Double(tx * 256) - origin.0),
-                                "y": format(Double(ty * 256) - origin.1), "width": "256", "height": "256",
+                                "href": tiles.url(z: zoom, x: ((tx % count) + count) % count, y: ty),
+                                "x": ConsolePage.decimal(Double(tx * 256) - origin.x),
+                                "y": ConsolePage.decimal(Double(ty * 256) - origin.y), "width": "256", "height": "256",
                                 "class": "tile",
                             ])
                     }
                 }
-                for (r, lat, long) in points {
-                    let p = world(lat, long, zoom)
-                    w.element("a", ["href": "/console/reports/\(ConsoleQuery.encode(r.id.rawValue))"]) { w in
-                        w.element(
-                            "circle",
-                            ["cx": format(p.x - origin.0), "cy": format(p.y - origin.1), "r": "6", "class": "point"]
-                        ) { w in
-                            w.element(
-                                "title",
-                                text: "\(r.id.rawValue): \(ConsolePage.display(r.fields["description"]).prefix(60))")
-                        }
-                    }
-                }
             }
-            w.element("figcaption", text: "\(points.count) reports with a location. Map tiles: \(tiles.attribution)")
+        ) { lat, long in
+            let p = world(lat, long, zoom)
+            return (p.x - origin.x, p.y - origin.y)
         }
     }
 }

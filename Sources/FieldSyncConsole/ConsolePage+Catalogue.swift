@@ -13,14 +13,7 @@ extension ConsolePage {
         document(title: "Service catalogue", viewer: viewer, section: .catalogue) { w in
             message(&w, error: error, notice: notice)
             w.element("form", ["method": "get", "action": "/console/catalogue", "class": "filters"]) { w in
-                w.element("div") { w in
-                    w.element("label", ["for": "c-county"], text: "County")
-                    w.element("select", ["id": "c-county", "name": "county"]) { w in
-                        for c in counties {
-                            w.element("option", ["value": c, "selected": county == c ? "" : nil], text: c)
-                        }
-                    }
-                }
+                countyField(&w, id: "c-county", counties: counties, selected: county, viewer: viewer, offerAll: false)
                 w.element("button", ["type": "submit"], text: "Show")
             }
             if let catalogue {

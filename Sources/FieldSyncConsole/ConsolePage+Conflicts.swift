@@ -23,18 +23,8 @@ extension ConsolePage {
             }
             w.element("form", ["method": "get", "action": "/console/conflicts", "class": "filters"]) { w in
                 if !open { w.void("input", ["type": "hidden", "name": "state", "value": "resolved"]) }
-                w.element("div") { w in
-                    w.element("label", ["for": "k-county"], text: "County")
-                    w.element("select", ["id": "k-county", "name": "county"]) { w in
-                        // Several counties (not all): the service shows one at a time.
-                        if viewer.counties.count <= 1 || viewer.counties.contains("*") {
-                            w.element("option", ["value": ""], text: "All my counties")
-                        }
-                        for c in viewer.counties where c != "*" {
-                            w.element("option", ["value": c, "selected": county == c ? "" : nil], text: c)
-                        }
-                    }
-                }
+                countyField(
+                    &w, id: "k-county", counties: viewer.counties, selected: county, viewer: viewer, offerAll: true)
                 w.element("div") { w in
                     w.element("label", ["for": "k-field"], text: "Field")
                     w.void("input", ["id": "k-field", "name": "field", "type": "text", "value": field ?? ""])

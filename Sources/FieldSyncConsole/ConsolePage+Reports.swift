@@ -91,21 +91,8 @@ extension ConsolePage {
 
     static func reportFilters(_ w: inout HTMLWriter, _ q: ReportQuery, _ viewer: Viewer) {
         w.element("form", ["method": "get", "action": "/console/reports", "class": "filters", "role": "search"]) { w in
-            w.element("div") { w in
-                w.element("label", ["for": "f-county"], text: "County")
-                w.element("select", ["id": "f-county", "name": "county"]) { w in
-                    // Several counties (not all): the service shows one at a time.
-                    if viewer.counties.count <= 1 || viewer.counties.contains("*") {
-                        w.element("option", ["value": ""], text: "All my counties")
-                    }
-                    for c in viewer.counties where c != "*" {
-                        w.element("option", ["value": c, "selected": q.county == c ? "" : nil], text: c)
-                    }
-                    if let c = q.county, !viewer.counties.contains(c) {
-                        w.element("option", ["value": c, "selected": ""], text: c)
-                    }
-                }
-            }
+            countyField(
+                &w, id: "f-county", counties: viewer.counties, selected: q.county, viewer: viewer, offerAll: true)
             for (id, name, label, value, type) in [
                 ("f-status", "status", "Status", q.status, "text"),
                 ("f-service", "service", "Service", q.service, "text"),

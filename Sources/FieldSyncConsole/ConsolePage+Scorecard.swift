@@ -11,14 +11,8 @@ extension ConsolePage {
     ) -> String {
         document(title: "Service scorecard", viewer: viewer, section: .scorecard) { w in
             w.element("form", ["method": "get", "action": "/console/scorecard", "class": "filters"]) { w in
-                w.element("div") { w in
-                    w.element("label", ["for": "s-county"], text: "County")
-                    w.element("select", ["id": "s-county", "name": "county"]) { w in
-                        for c in counties {
-                            w.element("option", ["value": c, "selected": card?.county == c ? "" : nil], text: c)
-                        }
-                    }
-                }
+                countyField(
+                    &w, id: "s-county", counties: counties, selected: card?.county, viewer: viewer, offerAll: false)
                 w.element("div") { w in
                     w.element("label", ["for": "s-group"], text: "Group by")
                     w.element("select", ["id": "s-group", "name": "group"]) { w in
@@ -128,9 +122,16 @@ extension ConsolePage {
     }
 
     /// A number with one decimal (`12.3`).
-    static func oneDecimal(_ x: Double) -> String {
-        guard x.isFinite, abs(x) < 1e15 else { return "–" }
-        let tenths = Int64((x * 10).rounded())
-        return "\(tenths < 0 ? "-" : "")\(abs(tenths) / 10).\(abs(tenths) % 10)"
+    static func oneDecimal(_ x: Double) -> String { decimal(x) }
+
+    /// A number with `decimals` (0–6) decimals, without Foundation's formatter (`-0.0917`); "–" for
+    /// one too large or not finite (no trapping conversion).
+    static func decimal(_ x: Double, _ decimals: Int = 1) -> String {
+        guard x.isFinite, abs(x) < 1e9, (0...6).contains(decimals) else { return "–" }
+        var p: Int64 = 1
+        for _ in 0..<decimals { p *= 10 }
+        let n = Int64((x * Double(p)).rounded())
+        let frac = String(abs(n) % p)
+        return (n < 0 ? "-" : "") + "\(abs(n) / p)." + String(repeating: "0", count: decimals - frac.count) + frac
     }
 }

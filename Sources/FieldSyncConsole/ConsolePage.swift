@@ -103,6 +103,25 @@ public enum ConsolePage {
         w.void("input", ["type": "hidden", "name": "csrf", "value": viewer.csrf])
     }
 
+    /// A labelled county choice: the counties given (an admin's `*` left out), the one chosen even
+    /// if not among them, and "All my counties" first where a list can show them all (one county,
+    /// or all; an operator of several sees one at a time).
+    static func countyField(
+        _ w: inout HTMLWriter, id: String, counties: [String], selected: String?, viewer: Viewer?, offerAll: Bool
+    ) {
+        w.element("div") { w in
+            w.element("label", ["for": id], text: "County")
+            w.element("select", ["id": id, "name": "county"]) { w in
+                if offerAll, let viewer, viewer.counties.count <= 1 || viewer.counties.contains("*") {
+                    w.element("option", ["value": ""], text: "All my counties")
+                }
+                let shown = counties.filter { $0 != "*" }
+                for c in shown { w.element("option", ["value": c, "selected": selected == c ? "" : nil], text: c) }
+                if let c = selected, !shown.contains(c) { w.element("option", ["value": c, "selected": ""], text: c) }
+            }
+        }
+    }
+
     /// A message box: an error (`role=alert`) or a notice (`role=status`).
     static func message(_ w: inout HTMLWriter, error: String?, notice: String? = nil) {
         if let error { w.element("p", ["class": "error", "role": "alert"], text: error) }
