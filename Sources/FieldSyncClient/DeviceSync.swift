@@ -151,7 +151,7 @@ public struct DeviceSync: Sendable {
                 includeOwn: state.recovering ? true : nil, verdicts: true, revocations: askRevocations ? true : nil,
                 fork: state.fork, pending: UInt64(backlog),
                 purgedAfter: askPurges ? try await store.setting(Self.purgedCursorKey) ?? "" : nil,
-                catalogueVersion: askCatalogue ? try await DeviceCatalogue.version(store) : nil)
+                catalogueVersion: askCatalogue ? try await DeviceCatalogue.version(store) : nil, certificates: true)
             var traffic = FieldSyncAPI.Traffic()
             let response: SyncResponse
             do {
@@ -356,6 +356,7 @@ public struct DeviceSync: Sendable {
             }
             try await store.setSettings(settings)
         }
+        try await PeerCertificates.keep(base64: response.certificates, in: store)
         var serverLostChanges = false
         for (log, pos) in response.logs {
             guard let d = DeviceID(rawValue: log) else { continue }

@@ -52,6 +52,8 @@ public struct FieldSyncError: Error, Hashable, Sendable, CustomStringConvertible
         case deviceRevoked = "device_revoked"
         case unknownDevice = "unknown_device"
         case badSignature = "bad_signature"
+        case certificateInvalid = "certificate_invalid"
+        case certificateExpired = "certificate_expired"
         case invalidEnrollment = "invalid_enrollment"
         case notFound = "not_found"
         case methodNotAllowed = "method_not_allowed"

@@ -90,12 +90,16 @@ public struct SyncRequest: Codable, Sendable, Hashable {
     /// The version of the county's service catalogue the device holds (0: none): a newer one
     /// comes back in `catalogue`.
     public var catalogueVersion: Int?
+    /// Return certificates in `certificates`: the caller's own, renewed, and those of the
+    /// authors of the pulled changes, so that the device can show them to peers it meets offline.
+    public var certificates: Bool?
 
     /// Creates a request.
     public init(
         cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil,
         includeOwn: Bool? = nil, verdicts: Bool? = nil, ownLogFrom: UInt64? = nil, revocations: Bool? = nil,
-        fork: ForkNotice? = nil, pending: UInt64? = nil, purgedAfter: String? = nil, catalogueVersion: Int? = nil
+        fork: ForkNotice? = nil, pending: UInt64? = nil, purgedAfter: String? = nil, catalogueVersion: Int? = nil,
+        certificates: Bool? = nil
     ) {
         self.cursor = cursor
         self.offer = offer
@@ -109,10 +113,11 @@ public struct SyncRequest: Codable, Sendable, Hashable {
         self.pending = pending
         self.purgedAfter = purgedAfter
         self.catalogueVersion = catalogueVersion
+        self.certificates = certificates
     }
 
     enum CodingKeys: String, CodingKey {
-        case cursor, offer, changes, limit, verdicts, revocations, fork, pending
+        case cursor, offer, changes, limit, verdicts, revocations, fork, pending, certificates
         case includeOwn = "include_own"
         case ownLogFrom = "own_log_from"
         case purgedAfter = "purged_after"
@@ -178,6 +183,9 @@ public struct SyncResponse: Codable, Sendable, Hashable {
     /// The county's service catalogue, signed, when it is newer than the device's
     /// `catalogue_version`.
     public var catalogue: SignedCatalogue?
+    /// Certificates the server signed (only when asked), base64 of `SignedCertificate`'s bytes:
+    /// the caller's own first, then those of the pulled changes' authors (`protocol/peer.md`).
+    public var certificates: [String]?
 
     /// Creates a response.
     public init(
@@ -209,7 +217,7 @@ public struct SyncResponse: Codable, Sendable, Hashable {
         case purgedMedia = "purged_media"
         case purgedCursor = "purged_cursor"
         case purgedMore = "purged_more"
-        case catalogue
+        case catalogue, certificates
     }
 }
 
@@ -267,18 +275,24 @@ public struct RegisterResponse: Codable, Sendable, Hashable {
     public var serverDeviceID: String
     /// The server's public key, base64.
     public var serverPublicKey: String
+    /// The device's certificate, base64 (`protocol/peer.md`): what it shows to peers.
+    public var certificate: String?
 
     /// Creates a response.
-    public init(deviceID: String, county: String, token: String, serverDeviceID: String, serverPublicKey: String) {
+    public init(
+        deviceID: String, county: String, token: String, serverDeviceID: String, serverPublicKey: String,
+        certificate: String? = nil
+    ) {
         self.deviceID = deviceID
         self.county = county
         self.token = token
         self.serverDeviceID = serverDeviceID
         self.serverPublicKey = serverPublicKey
+        self.certificate = certificate
     }
 
     enum CodingKeys: String, CodingKey {
-        case deviceID = "device_id", county, token
+        case deviceID = "device_id", county, token, certificate
         case serverDeviceID = "server_device_id"
         case serverPublicKey = "server_public_key"
     }

@@ -41,7 +41,8 @@ public struct APIError: HTTPResponseError, Sendable {
         case .timeout, .overloaded: return .serviceUnavailable
         case .storage, .internalError, .schemaTooNew, .databaseInUse, .wrongStore: return .internalServerError
         case .invalidIdentifier, .invalidSequence, .invalidContext, .invalidOperation, .unknownField, .fieldTooLarge,
-            .emptyChange, .countyMismatch, .clockSkew, .badSignature, .tooManyChanges, .invalidEnrollment:
+            .emptyChange, .countyMismatch, .clockSkew, .badSignature, .tooManyChanges, .invalidEnrollment,
+            .certificateInvalid, .certificateExpired:
             return .unprocessableContent
         }
     }

@@ -22,6 +22,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// The earliest timestamp a change may carry (2020-01-01): anything older was written by a
     /// device whose clock was not set.
     public var minClockMillis: UInt64 = 1_577_836_800_000
+    /// How long a device certificate holds for peer meetings, in milliseconds (30 days): it is
+    /// issued at enrollment and again at every sync that asks, so a device that syncs keeps one.
+    public var certificateValidityMillis: UInt64 = 30 * 24 * 3_600_000
     /// How long an enrollment token stays valid by default, in hours.
     public var enrollmentHours = 72
     /// How long one request may take before the server answers `timeout`, in seconds.

@@ -101,6 +101,7 @@ extension SyncService {
             detail: "registered its key and received its token")
         return RegisterResponse(
             deviceID: device.id.rawValue, county: device.county, token: token,
-            serverDeviceID: serverID.rawValue, serverPublicKey: serverPublicKey.base64EncodedString())
+            serverDeviceID: serverID.rawValue, serverPublicKey: serverPublicKey.base64EncodedString(),
+            certificate: try certificate(of: device.id, county: device.county, key: key).base64)
     }
 }

@@ -101,6 +101,9 @@ extension SyncService {
         if let held = request.catalogueVersion {
             response.catalogue = try await catalogueUpdate(for: device, held: held)
         }
+        if request.certificates == true {
+            response.certificates = try await certificates(for: device, authorsOf: response.changes).map(\.base64)
+        }
     }
 
     /// Verifies and ingests a push; returns what it did and the refused changes.

@@ -35,7 +35,15 @@ struct DeviceCommand: AsyncParsableCommand {
                 token: registered.token, server: url
             ).save(store)
             // The server's key checks the revocation lists peers hand on (PeerRevocations).
-            try await store.setSettings(["device.server_key": registered.serverPublicKey])
+            try await store.setSettings([
+                PeerCertificates.serverKeySetting: registered.serverPublicKey,
+                "device.server_id": registered.serverDeviceID,
+            ])
+            if let own = registered.certificate.flatMap({ try? SignedCertificate(base64: $0) }),
+                let serverKey = Data(base64Encoded: registered.serverPublicKey)
+            {
+                try await PeerCertificates.keep([own], in: store, serverKey: serverKey)
+            }
             print("enrolled as \(registered.deviceID) in \(registered.county); credentials kept in \(options.store)")
         }
     }

@@ -1,0 +1,54 @@
+public import FieldSyncCore
+import FieldSyncSigning
+public import FieldSyncStore
+public import Foundation
+
+/// The certificates a device keeps: its own (renewed at every sync) and those of the authors of
+/// the changes it holds, each checked with the server's key before it is kept. A device shows its
+/// own to the peers it meets and forwards the authors' with their changes (`PeerMeeting`).
+public enum PeerCertificates {
+    /// The setting holding the server's public key (base64).
+    public static let serverKeySetting = "device.server_key"
+
+    /// The setting that holds `device`'s certificate (base64 of its bytes).
+    public static func settingKey(_ device: DeviceID) -> String { "cert." + device.rawValue }
+
+    /// The server's public key as the store holds it.
+    public static func serverKey(_ store: any DeviceStore) async throws(FieldSyncError) -> Data? {
+        try await store.setting(serverKeySetting).flatMap { Data(base64Encoded: $0) }.flatMap {
+            $0.count == 32 ? $0 : nil
+        }
+    }
+
+    /// Keeps each certificate that carries the server's signature (`serverKey`) and is newer than
+    /// the one held for its device; returns how many were kept. The rest are ignored.
+    @discardableResult
+    public static func keep(
+        _ certificates: [SignedCertificate], in store: any DeviceStore, serverKey: Data
+    ) async throws(FieldSyncError) -> Int {
+        var values: [String: String] = [:]
+        for c in certificates where CertificateSignature.isValid(c, serverKey: serverKey) {
+            let key = settingKey(c.certificate.device)
+            var held = values[key].flatMap { try? SignedCertificate(base64: $0) }
+            if held == nil { held = try await certificate(of: c.certificate.device, in: store) }
+            if let held, held.certificate.issuedMillis >= c.certificate.issuedMillis { continue }
+            values[key] = c.base64
+        }
+        if !values.isEmpty { try await store.setSettings(values) }
+        return values.count
+    }
+
+    /// Keeps the certificates of a sync answer (base64), when the store knows the server's key.
+    static func keep(base64 certificates: [String]?, in store: any DeviceStore) async throws(FieldSyncError) {
+        guard let certificates, !certificates.isEmpty, let key = try await serverKey(store) else { return }
+        let decoded = certificates.prefix(1_001).compactMap { try? SignedCertificate(base64: $0) }
+        try await keep(decoded, in: store, serverKey: key)
+    }
+
+    /// The certificate held for `device`, if any.
+    public static func certificate(
+        of device: DeviceID, in store: any DeviceStore
+    ) async throws(FieldSyncError) -> SignedCertificate? {
+        try await store.setting(settingKey(device)).flatMap { try? SignedCertificate(base64: $0) }
+    }
+}

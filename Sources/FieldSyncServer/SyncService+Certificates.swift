@@ -1,0 +1,41 @@
+import FieldSyncCore
+import FieldSyncSigning
+import FieldSyncStore
+import Foundation
+
+extension SyncService {
+    /// The most author certificates one sync answer carries (a page's distinct authors).
+    static let maxCertificatesPerAnswer = 1_000
+
+    /// A certificate for `device` of `county` with `key`, valid from now for the configured time.
+    func certificate(of device: DeviceID, county: String, key: Data) throws(FieldSyncError) -> SignedCertificate {
+        let at = now()
+        return try signer().sign(
+            DeviceCertificate(
+                device: device, county: county, publicKey: key, issuedMillis: at,
+                expiresMillis: at &+ configuration.certificateValidityMillis))
+    }
+
+    /// The caller's certificate, renewed, then those of the authors of `changes` that are enrolled
+    /// and active in the caller's county (the server's own, for its changes, as of that county).
+    /// A revoked author gets none: its changes already held stay, but peers will not take them.
+    func certificates(
+        for device: DeviceRecord, authorsOf changes: [SignedChange]
+    ) async throws(FieldSyncError) -> [SignedCertificate] {
+        guard let own = device.publicKey else { return [] }
+        var result = [try certificate(of: device.id, county: device.county, key: own)]
+        var seen: Set<DeviceID> = [device.id]
+        for signed in changes where seen.count <= Self.maxCertificatesPerAnswer {
+            let author = signed.change.dot.device
+            guard seen.insert(author).inserted else { continue }
+            if author == serverID {
+                result.append(try certificate(of: serverID, county: device.county, key: serverPublicKey))
+            } else if let record = try await store.device(author), record.status == .active,
+                record.county == device.county, let key = record.publicKey
+            {
+                result.append(try certificate(of: author, county: record.county, key: key))
+            }
+        }
+        return result
+    }
+}
