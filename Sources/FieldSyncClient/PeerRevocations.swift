@@ -26,6 +26,14 @@ public enum PeerRevocations {
         return (Revocations(county: county, devices: devices, atMillis: at), signature)
     }
 
+    /// Keeps a signed list (already checked) as the store's.
+    public static func take(_ signed: (Revocations, Data), into store: any DeviceStore) async throws(FieldSyncError) {
+        try await store.setSettings([
+            listKey: signed.0.devices.map(\.rawValue).joined(separator: ","),
+            atKey: String(signed.0.atMillis), signatureKey: signed.1.base64EncodedString(),
+        ])
+    }
+
     /// Gives each of two stores of `county` the newer signed list of the two, if its signature
     /// checks with `serverKey`; returns how many stores took a list.
     @discardableResult

@@ -141,6 +141,51 @@ public actor SQLiteStore: DeviceStore {
         return result
     }
 
+    /// One device's changes after `seq`, in sequence order, with their signatures as stored.
+    public func signedLog(of device: DeviceID, after seq: UInt64, limit: Int) throws(FieldSyncError) -> [SignedChange] {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement(
+            "SELECT body, sig, sig_run FROM changes WHERE device = ? AND seq > ? ORDER BY seq LIMIT ?"
+        )
+        .bind(.text(device.rawValue), .int(Int64(clamping: seq)), .int(Int64(clamping: limit)))
+        var result: [SignedChange] = []
+        while try s.step() {
+            result.append(
+                SignedChange(
+                    change: try decodeChange(s.blob(0)), signature: s.isNull(1) ? nil : s.blob(1),
+                    run: s.isNull(2) ? 1 : Int(clamping: s.int64(2))))
+        }
+        return result
+    }
+
+    /// For every log held, its highest sequence number and how many of its changes are held.
+    public func logExtents() throws(FieldSyncError) -> [DeviceID: LogExtent] {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT device, max(seq), count(*) FROM changes GROUP BY device")
+        var result: [DeviceID: LogExtent] = [:]
+        while try s.step() {
+            guard let d = DeviceID(rawValue: s.text(0)) else { continue }
+            result[d] = LogExtent(head: UInt64(clamping: s.int64(1)), count: UInt64(clamping: s.int64(2)))
+        }
+        return result
+    }
+
+    /// The sequence numbers up to `through` of `device`'s log that are not held, ascending.
+    public func missingSeqs(of device: DeviceID, through: UInt64, limit: Int) throws(FieldSyncError) -> [UInt64] {
+        defer { db.resetBusyStatements() }
+        let s = try db.statement("SELECT seq FROM changes WHERE device = ? AND seq <= ? ORDER BY seq")
+            .bind(.text(device.rawValue), .int(Int64(clamping: through)))
+        var missing: [UInt64] = []
+        var next: UInt64 = 1
+        while missing.count < limit, try s.step() {
+            let seq = UInt64(clamping: s.int64(0))
+            while next < seq, missing.count < limit { missing.append(next); next += 1 }
+            next = seq + 1
+        }
+        while next <= through, missing.count < limit { missing.append(next); next += 1 }
+        return missing
+    }
+
     /// The highest sequence number held of a device's log (0 if none).
     public func highestSeq(of device: DeviceID) throws(FieldSyncError) -> UInt64 {
         defer { db.resetBusyStatements() }

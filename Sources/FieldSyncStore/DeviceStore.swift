@@ -29,6 +29,13 @@ public protocol DeviceStore: LogStore {
 
     /// One device's changes after `seq`, in sequence order.
     func log(of device: DeviceID, after seq: UInt64, limit: Int) async throws(FieldSyncError) -> [Change]
+    /// One device's changes after `seq`, in sequence order, with their signatures as stored.
+    func signedLog(of device: DeviceID, after seq: UInt64, limit: Int) async throws(FieldSyncError) -> [SignedChange]
+    /// For every log held, how much of it (a peer meeting's summary).
+    func logExtents() async throws(FieldSyncError) -> [DeviceID: LogExtent]
+    /// The sequence numbers up to `through` of `device`'s log that are not held, ascending, at
+    /// most `limit`.
+    func missingSeqs(of device: DeviceID, through: UInt64, limit: Int) async throws(FieldSyncError) -> [UInt64]
     /// This device's own changes from `seq` on, in sequence order, with their signatures.
     func ownLog(from seq: UInt64) async throws(FieldSyncError) -> [SignedChange]
     /// Writes what is held in memory (report heads) to the store.

@@ -63,7 +63,12 @@ package final class TestServer: Sendable {
         let registered = try await api().register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
         let store = try SQLiteStore(path: dir.appendingPathComponent("\(id).sqlite").path)
         try await store.setIdentity(DeviceID(rawValue: registered.deviceID)!)
-        try await store.setSettings(["device.server_key": registered.serverPublicKey])
+        try await store.setSettings(["device.server_key": registered.serverPublicKey, "device.county": county])
+        if let own = registered.certificate.flatMap({ try? SignedCertificate(base64: $0) }),
+            let serverKey = Data(base64Encoded: registered.serverPublicKey)
+        {
+            try await PeerCertificates.keep([own], in: store, serverKey: serverKey)
+        }
         return TestDevice(
             id: DeviceID(rawValue: id)!, county: county, key: key, token: registered.token, store: store, server: self)
     }

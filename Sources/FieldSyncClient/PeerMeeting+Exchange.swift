@@ -1,0 +1,148 @@
+import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncSigning
+import FieldSyncStore
+import Foundation
+import Synchronization
+
+extension PeerMeeting {
+    /// Bytes of changes (before compression) after which a batch is sent even if not full.
+    static let batchBytes = 1 << 20
+
+    /// A batch being filled: the certificates its changes need that the peer has not had, then
+    /// the changes.
+    private struct Outbox {
+        var certificates: [SignedCertificate] = []
+        var changes: [SignedChange] = []
+        var bytes = 0
+        var sent = 0
+    }
+
+    /// Sends, log by log, what the plans say the peer lacks, then `done`.
+    func sendPlans(_ plans: [PeerRules.Plan], _ wire: Wire) async throws(FieldSyncError) {
+        var box = Outbox()
+        var certified = Set<DeviceID>()
+        if let me = try await store.identity() { certified.insert(me) }
+        if let peer = DeviceID(rawValue: wire.outcome.withLock { $0.peer }) { certified.insert(peer) }
+        for plan in plans {
+            if !certified.contains(plan.device) {
+                // Changes whose author this device cannot vouch for would be refused: they wait
+                // for the server.
+                guard let c = try await PeerCertificates.certificate(of: plan.device, in: store) else { continue }
+                box.certificates.append(c)
+                certified.insert(plan.device)
+            }
+            for seq in plan.missing {
+                for s in try await run(of: plan.device, from: seq) { try await add(s, to: &box, wire) }
+            }
+            var cursor = plan.everythingBelow == nil ? plan.after : 0
+            while true {
+                let page = try await pageOfLog(plan.device, after: cursor)
+                guard let last = page.last else { break }
+                for s in page { try await add(s, to: &box, wire) }
+                cursor = last.change.dot.seq
+            }
+        }
+        try await flush(&box, wire)
+        try await wire.send(.done(count: UInt64(box.sent)))
+    }
+
+    /// Up to a batch of a log's changes after `seq`, never ending inside a signed run (a run's
+    /// members travel with the change that carries its signature).
+    private func pageOfLog(_ device: DeviceID, after seq: UInt64) async throws(FieldSyncError) -> [SignedChange] {
+        var page = try await store.signedLog(of: device, after: seq, limit: batchSize)
+        while page.count >= batchSize, let last = page.last, last.signature == nil {
+            let more = try await store.signedLog(of: device, after: last.change.dot.seq, limit: 1_000)
+            guard let end = more.firstIndex(where: { $0.signature != nil }) else {
+                page += more
+                break
+            }
+            page += more[...end]
+        }
+        return page
+    }
+
+    /// The change at `seq` and, when a run's signature covers it, the run up to that signature.
+    private func run(of device: DeviceID, from seq: UInt64) async throws(FieldSyncError) -> [SignedChange] {
+        let page = try await store.signedLog(of: device, after: seq - 1, limit: 1_000)
+        guard page.first?.change.dot.seq == seq else { return [] }
+        guard let end = page.firstIndex(where: { $0.signature != nil }) else { return page }
+        return Array(page[...end])
+    }
+
+    private func add(_ s: SignedChange, to box: inout Outbox, _ wire: Wire) async throws(FieldSyncError) {
+        box.changes.append(s)
+        box.bytes += ChangeCodec.encode(s.change).count + 72
+        let runOpen = s.signature == nil
+        if !runOpen, box.changes.count >= batchSize || box.bytes >= Self.batchBytes { try await flush(&box, wire) }
+    }
+
+    private func flush(_ box: inout Outbox, _ wire: Wire) async throws(FieldSyncError) {
+        if !box.certificates.isEmpty { try await wire.send(.certificates(box.certificates)) }
+        if !box.changes.isEmpty { try await wire.send(.changes(box.changes)) }
+        box.sent += box.changes.count
+        let sent = box.sent
+        box = Outbox(sent: sent)
+        let outcome = wire.outcome.withLock {
+            $0.sent = sent
+            return $0
+        }
+        progress?(outcome)
+    }
+
+    /// Takes the peer's certificates and batches until its `done`: each batch is judged whole
+    /// before anything of it is stored; a forged change ends the meeting with its batch unstored.
+    func take(from peer: SignedCertificate, judge: PeerRules.Judge, _ wire: Wire) async throws(FieldSyncError) {
+        var keys: [DeviceID: Data] = [peer.certificate.device: peer.certificate.publicKey, judge.me: key.publicKey]
+        var certificates: [DeviceID: SignedCertificate] = [peer.certificate.device: peer]
+        while true {
+            switch try await wire.receive(expecting: "changes") {
+            case .certificates(let list):
+                for c in list {
+                    guard CertificateSignature.isValid(c, serverKey: judge.serverKey) else {
+                        throw FieldSyncError(
+                            .certificateInvalid,
+                            "the peer forwarded a certificate for \(c.certificate.device) that the server did not sign")
+                    }
+                    guard c.certificate.county == judge.county else { continue }
+                    keys[c.certificate.device] = c.certificate.publicKey
+                    certificates[c.certificate.device] = c
+                }
+            case .changes(let batch):
+                try await take(batch, keys: keys, certificates: certificates, judge: judge, wire)
+            case .done: return
+            default: throw Wire.unexpected("changes")
+            }
+        }
+    }
+
+    private func take(
+        _ batch: [SignedChange], keys: [DeviceID: Data], certificates: [DeviceID: SignedCertificate],
+        judge: PeerRules.Judge, _ wire: Wire
+    ) async throws(FieldSyncError) {
+        var held: [Dot: Change] = [:]
+        for dot in PeerRules.runMembersOutside(batch) {
+            if let c = try await store.storedChange(dot) { held[dot] = c }
+        }
+        var wellFormed: [SignedChange] = []
+        var leftOut = 0
+        for s in batch {
+            if (try? ChangeLimits.standard.validate(s.change)) != nil { wellFormed.append(s) } else { leftOut += 1 }
+        }
+        let verdicts = PeerRules.verify(wellFormed, keys: keys, held: held, judge: judge)
+        if let forged = verdicts.forged { throw forged }
+        let result = try await store.ingest(signed: verdicts.genuine, preRefused: [:], atomic: false, via: nil)
+        let authors = Set(verdicts.genuine.map(\.change.dot.device))
+        try await PeerCertificates.keep(
+            authors.compactMap { certificates[$0] }, in: store, serverKey: judge.serverKey)
+        let outcome = wire.outcome.withLock {
+            $0.received += batch.count
+            $0.applied += result.applied
+            $0.duplicates += result.duplicates
+            $0.conflictsOpened += result.conflictsOpened
+            $0.leftOut += leftOut + verdicts.unverified.count + result.refusals.count
+            return $0
+        }
+        progress?(outcome)
+    }
+}

@@ -1,0 +1,142 @@
+public import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncSigning
+import FieldSyncStore
+import Foundation
+import Synchronization
+
+extension PeerMeeting {
+    /// Meets the peer at the other end of `link`: greets, proves, summarizes, exchanges, closes.
+    /// Throws the peer's refusal or this side's (after telling the peer); closes the link either way.
+    public func run(over link: any PeerLink) async throws(FieldSyncError) -> Outcome {
+        let wire = Wire(link: link, record: record)
+        do {
+            let outcome = try await meet(wire)
+            await link.close()
+            return outcome
+        } catch {
+            if error.code != .timeout, !wire.peerRefused { try? await wire.send(.refuse(error)) }
+            await link.close()
+            throw error
+        }
+    }
+
+    private func meet(_ wire: Wire) async throws(FieldSyncError) -> Outcome {
+        var judge = try await makeJudge()
+        let me = judge.me
+        guard let own = try await PeerCertificates.certificate(of: me, in: store) else {
+            throw FieldSyncError(
+                .certificateInvalid, "this device holds no certificate yet: sync with the server once, then meet peers")
+        }
+        guard own.certificate.isValid(at: judge.nowMillis) else {
+            throw FieldSyncError(
+                .certificateExpired,
+                "this device's certificate expired: sync with the server to renew it, then meet peers")
+        }
+        let held = try await PeerRevocations.load(store, county: judge.county)
+        let challenge = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+        try await wire.send(.hello(PeerHello(certificate: own, challenge: challenge, revocations: held)))
+        guard case .hello(let hello) = try await wire.receive(expecting: "hello") else {
+            throw Wire.unexpected("hello")
+        }
+        if let newer = PeerRules.newerRevocations(hello, held: held?.0, judge: judge) {
+            try await PeerRevocations.take(newer, into: store)
+            judge.revoked = Set(newer.0.devices)
+        }
+        let peer = try PeerRules.admit(hello, judge: judge)
+        wire.outcome.withLock { $0.peer = peer.device.rawValue }
+        try await wire.send(
+            .proof(
+                key.prove(
+                    PeerProof(
+                        prover: me, verifier: peer.device, verifierChallenge: hello.challenge,
+                        proverChallenge: challenge))))
+        guard case .proof(let proof) = try await wire.receive(expecting: "proof") else {
+            throw Wire.unexpected("proof")
+        }
+        let statement = PeerProof(
+            prover: peer.device, verifier: me, verifierChallenge: challenge, proverChallenge: hello.challenge)
+        guard statement.isValid(proof, publicKey: peer.publicKey) else {
+            throw FieldSyncError(.badSignature, "the peer \(peer.device) did not prove it holds its certificate's key")
+        }
+        let mine = try await store.logExtents()
+        try await sendSummary(mine, wire)
+        let theirs = try await receiveSummary(wire)
+        try await exchange(mine: mine, theirs: theirs, peer: hello.certificate, judge: judge, wire)
+        return wire.outcome.withLock { $0 }
+    }
+
+    private func makeJudge() async throws(FieldSyncError) -> PeerRules.Judge {
+        guard let me = try await store.identity(), let county = try await store.setting("device.county") else {
+            throw FieldSyncError(.invalidIdentifier, "this store has no device identity; enroll the device first")
+        }
+        guard let serverKey = try await PeerCertificates.serverKey(store) else {
+            throw FieldSyncError(
+                .certificateInvalid, "this store does not hold the server's key; enroll the device first")
+        }
+        let revoked = try await PeerRevocations.load(store, county: county)?.0.devices ?? []
+        return PeerRules.Judge(me: me, county: county, serverKey: serverKey, revoked: Set(revoked), nowMillis: now())
+    }
+
+    private func sendSummary(_ mine: [DeviceID: LogExtent], _ wire: Wire) async throws(FieldSyncError) {
+        var part: [PeerLogSummary] = []
+        for (device, extent) in mine.sorted(by: { $0.key < $1.key }) {
+            let missing =
+                extent.isWhole
+                ? []
+                : try await store.missingSeqs(of: device, through: extent.head, limit: PeerMessage.maxMissingListed + 1)
+            part.append(PeerRules.summary(of: device, extent, missing: missing))
+            if part.count == PeerMessage.maxSummaryEntries {
+                try await wire.send(.summary(part, last: false))
+                part = []
+            }
+        }
+        try await wire.send(.summary(part, last: true))
+    }
+
+    /// The most logs a peer's summary may name (a county's devices, with room to spare).
+    static let maxSummaryLogs = 200_000
+
+    private func receiveSummary(_ wire: Wire) async throws(FieldSyncError) -> [DeviceID: PeerLogSummary] {
+        var theirs: [DeviceID: PeerLogSummary] = [:]
+        while true {
+            guard case .summary(let part, let last) = try await wire.receive(expecting: "summary") else {
+                throw Wire.unexpected("summary")
+            }
+            for log in part { theirs[log.device] = log }
+            guard theirs.count <= Self.maxSummaryLogs else {
+                throw FieldSyncError(.invalidRequest, "the peer's summary names more than \(Self.maxSummaryLogs) logs")
+            }
+            if last { return theirs }
+        }
+    }
+
+    /// Sends what the peer lacks while taking what it sends, then says goodbye.
+    private func exchange(
+        mine: [DeviceID: LogExtent], theirs: [DeviceID: PeerLogSummary], peer: SignedCertificate,
+        judge: PeerRules.Judge, _ wire: Wire
+    ) async throws(FieldSyncError) {
+        let plans = PeerRules.plan(mine: mine, theirs: theirs)
+        let started = ContinuousClock.now
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.sendPlans(plans, wire) }
+                group.addTask { try await self.take(from: peer, judge: judge, wire) }
+                try await group.waitForAll()
+            }
+        } catch let error as FieldSyncError {
+            throw error
+        } catch {
+            throw FieldSyncError(.internalError, "the meeting stopped: \(error)")
+        }
+        let applied = wire.outcome.withLock { UInt64($0.applied) }
+        try await wire.send(.bye(applied: applied))
+        guard case .bye(let theirApplied) = try await wire.receive(expecting: "bye") else {
+            throw Wire.unexpected("bye")
+        }
+        wire.outcome.withLock {
+            $0.peerApplied = Int(clamping: theirApplied)
+            $0.seconds = (ContinuousClock.now - started).seconds
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import FieldSyncCore
+import FieldSyncProtocol
+import Foundation
+import Synchronization
+
+extension PeerMeeting {
+    /// The meeting's side of the link: messages in and out, counted and recorded. A `refuse`
+    /// from the peer ends the meeting with the peer's error.
+    final class Wire: Sendable {
+        let link: any PeerLink
+        let record: (@Sendable (PeerTrace) -> Void)?
+        let outcome = Mutex(Outcome())
+        private let refused = Mutex(false)
+        private let started = ContinuousClock.now
+
+        init(link: any PeerLink, record: (@Sendable (PeerTrace) -> Void)?) {
+            self.link = link
+            self.record = record
+        }
+
+        /// Whether the peer refused the meeting (then nothing more is said to it).
+        var peerRefused: Bool { refused.withLock { $0 } }
+
+        func send(_ message: PeerMessage) async throws(FieldSyncError) {
+            let payload = message.encoded
+            try await link.send(payload)
+            outcome.withLock {
+                $0.bytesSent += payload.count + 4
+                $0.messagesSent += 1
+            }
+            trace("out", message, payload.count + 4)
+        }
+
+        /// The next message; `expecting` names it for the error when the stream ends instead.
+        func receive(expecting: String) async throws(FieldSyncError) -> PeerMessage {
+            guard let payload = try await link.receive() else {
+                throw FieldSyncError(
+                    .timeout, "the peer closed the link before its \(expecting); meet again: nothing was lost")
+            }
+            let message = try PeerMessage(decoding: payload)
+            outcome.withLock {
+                $0.bytesReceived += payload.count + 4
+                $0.messagesReceived += 1
+                if case .changes = message {} else if case .certificates = message {} else { $0.roundTrips += 1 }
+            }
+            trace("in", message, payload.count + 4)
+            if case .refuse(let error) = message {
+                refused.withLock { $0 = true }
+                throw FieldSyncError(error.code, "the peer refused the meeting: \(error.message)")
+            }
+            return message
+        }
+
+        private func trace(_ direction: String, _ message: PeerMessage, _ bytes: Int) {
+            guard let record else { return }
+            var changes = 0
+            if case .changes(let batch) = message { changes = batch.count }
+            let ms = Int((ContinuousClock.now - started).seconds * 1000)
+            record(PeerTrace(direction: direction, message: message.name, bytes: bytes, changes: changes, atMillis: ms))
+        }
+
+        static func unexpected(_ expected: String) -> FieldSyncError {
+            FieldSyncError(.malformed, "the peer sent another message where its \(expected) belongs")
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import FieldSyncClient
+import FieldSyncCore
+import FieldSyncProtocol
+import FieldSyncSQLite
+import FieldSyncServer
+import FieldSyncSigning
+import FieldSyncStore
+import FieldSyncTestSupport
+import Foundation
+import Testing
+
+/// Peer meetings in one process over a pipe: the engine's rules end to end, against a real
+/// server's certificates. (`FieldSyncCLITests` meets two processes over TCP.)
+@Suite struct PeerMeetingTests {
+    /// Meets `a` and `b` over a pipe (optionally shaped); returns both outcomes or the first error.
+    static func meet(
+        _ a: TestDevice, _ b: TestDevice, profile: LinkProfile? = nil, seed: UInt64 = 1, batchSize: Int = 50
+    ) async -> (Result<PeerMeeting.Outcome, FieldSyncError>, Result<PeerMeeting.Outcome, FieldSyncError>) {
+        let (x, y) = PeerPipe.pair()
+        let lx: any PeerLink = profile.map { ShapedPeerLink(x, profile: $0, seed: seed, realTime: false) } ?? x
+        let ly: any PeerLink = profile.map { ShapedPeerLink(y, profile: $0, seed: seed &+ 1, realTime: false) } ?? y
+        var ma = PeerMeeting(store: a.store, key: a.key)
+        var mb = PeerMeeting(store: b.store, key: b.key)
+        ma.batchSize = batchSize
+        mb.batchSize = batchSize
+        async let ra = Self.result { () async throws(FieldSyncError) in try await ma.run(over: lx) }
+        async let rb = Self.result { () async throws(FieldSyncError) in try await mb.run(over: ly) }
+        return await (ra, rb)
+    }
+
+    static func result<T>(_ body: () async throws(FieldSyncError) -> T) async -> Result<T, FieldSyncError> {
+        do { return .success(try await body()) } catch { return .failure(error) }
+    }
+
+    /// What a store holds, to prove a refused meeting stored nothing.
+    static func holding(_ d: TestDevice) async throws -> Data {
+        var data = try await d.store.canonicalState()
+        data += Data("\(try await d.store.logExtents().sorted { $0.key < $1.key })".utf8)
+        return data
+    }
+
+    @Test func aMeetingCarriesBothWaysAndEitherCarriesItToTheServer() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a"), b = try await server.device("tab-b")
+        let c = try await server.device("tab-c")
+        try await c.create("town-1")
+        try await c.sync()
+        try await a.sync()
+        try await b.sync()
+        for i in 0..<40 { try await a.create("a-\(i)") }
+        for i in 0..<25 { try await b.create("b-\(i)") }
+        try await b.write([.set(field: .status, value: "acknowledged")], to: "town-1")
+        let (ra, rb) = await Self.meet(a, b)
+        let oa = try ra.get(), ob = try rb.get()
+        #expect(oa.sent == 40 && oa.applied == 26 && ob.applied == 40 && ob.sent == 26)
+        #expect(oa.peer == "tab-b" && ob.peer == "tab-a" && oa.peerApplied == 40)
+        #expect(try await a.store.canonicalState() == b.store.canonicalState())
+        // Meeting again sends nothing: the summaries say both hold the same.
+        let (again, _) = await Self.meet(a, b)
+        #expect(try again.get().sent == 0)
+        // Only b reaches the server: a's work arrives with a's signatures.
+        try await b.sync()
+        try await c.sync()
+        #expect(try await c.store.canonicalState() == a.store.canonicalState())
+        #expect(try await server.service.store.highestSeq(of: a.id) == 40)
+        await server.stop()
+    }
+
+    @Test(arguments: [11, 12, 13, 14] as [UInt64])
+    func cutMeetingsLoseNothingAndResume(seed: UInt64) async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a"), b = try await server.device("tab-b")
+        try await a.sync()
+        try await b.sync()
+        var rng = SplitMix64(seed: seed)
+        for i in 0..<(60 + Int(rng.next() % 60)) { try await a.create("a-\(i)") }
+        for i in 0..<(30 + Int(rng.next() % 60)) { try await b.create("b-\(i)") }
+        var profile = LinkProfile.lan
+        profile.cut = 0.15
+        var meetings = 0
+        var cuts = 0
+        while meetings < 60 {
+            meetings += 1
+            let (ra, rb) = await Self.meet(a, b, profile: profile, seed: rng.next(), batchSize: 7)
+            if case .success = ra, case .success = rb { break }
+            cuts += 1
+        }
+        #expect(meetings < 60, "seed \(seed): no meeting finished")
+        #expect(cuts > 0, "seed \(seed): the link was never cut")
+        let sa = try await a.store.canonicalState(), sb = try await b.store.canonicalState()
+        #expect(sa == sb, "seed \(seed): stores differ after \(meetings) meetings")
+        #expect(try await a.store.logExtents() == b.store.logExtents(), "seed \(seed)")
+        await server.stop()
+    }
+
+    @Test func peersOfAnotherCountyOrWithoutAValidCertificateAreRefused() async throws {
+        let serverKey = DeviceKey()
+        let server = try await TestServer.start(signingKey: serverKey)
+        let a = try await server.device("tab-a"), b = try await server.device("tab-b")
+        let other = try await server.device("tab-x", county: "nakuru")
+        try await b.create("b-1")
+        try await other.create("x-1")
+        let before = try await Self.holding(a)
+        let (ra, rx) = await Self.meet(a, other)
+        #expect(ra.failure?.code == .wrongCounty)
+        #expect(rx.failure?.code == .wrongCounty)
+        // An expired certificate, though the server signed it.
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        try await b.store.setSettings([PeerCertificates.settingKey(b.id): await Self.expired(b, serverKey)])
+        let (ra2, rb2) = await Self.meet(a, b)
+        #expect(rb2.failure?.code == .certificateExpired)  // b will not even show it
+        #expect(ra2.failure != nil)
+        // A certificate not signed by this server.
+        let stranger = DeviceKey()
+        try await b.store.setSettings([
+            PeerCertificates.settingKey(b.id): stranger.sign(
+                DeviceCertificate(
+                    device: b.id, county: "kisumu", publicKey: b.key.publicKey, issuedMillis: now,
+                    expiresMillis: now + 100_000_000)
+            ).base64
+        ])
+        let (ra3, _) = await Self.meet(a, b)
+        #expect(ra3.failure?.code == .certificateInvalid)
+        #expect(try await Self.holding(a) == before)
+        await server.stop()
+    }
+
+    static func expired(_ d: TestDevice, _ serverKey: DeviceKey) async -> String {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        return serverKey.sign(
+            DeviceCertificate(
+                device: d.id, county: d.county, publicKey: d.key.publicKey, issuedMillis: now - 100_000_000,
+                expiresMillis: now - 1)
+        ).base64
+    }
+
+    @Test func aRevokedPeerIsRefusedAndTheNewerListTravels() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a"), b = try await server.device("tab-b")
+        let c = try await server.device("tab-c")
+        try await c.create("c-1")
+        try await c.sync()
+        _ = try await server.service.revoke(c.id.rawValue, by: .currentShell)
+        try await b.sync()  // b learns the revocation
+        let before = try await Self.holding(a)
+        // a has not synced since: b's signed list reaches a in their meeting.
+        let (ra, rb) = await Self.meet(a, b)
+        _ = try ra.get()
+        _ = try rb.get()
+        let (rc, rac) = await Self.meet(c, a)
+        #expect(rac.failure?.code == .deviceRevoked)
+        #expect(rc.failure?.code == .deviceRevoked)
+        #expect(try await Self.holding(a) == before)
+        await server.stop()
+    }
+
+    @Test func aForgedChangeIsRefusedAndNothingOfItsBatchIsStored() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a"), b = try await server.device("tab-b")
+        let c = try await server.device("tab-c")
+        try await c.create("c-1")
+        try await c.sync()
+        try await a.sync()
+        try await b.sync()
+        // b forwards a change "by tab-c" that tab-c never signed, with two genuine ones of its own.
+        try await b.create("b-1")
+        let forged = Change(
+            dot: Dot(device: c.id, seq: 2), report: ReportID(rawValue: "c-1")!, county: "kisumu",
+            context: VersionVector([c.id: 1]),
+            hlc: HybridTimestamp(millis: UInt64(Date().timeIntervalSince1970 * 1000), counter: 0),
+            ops: [.set(field: .status, value: "closed")])
+        _ = try await b.store.ingest(
+            signed: [SignedChange(change: forged, signature: Data(repeating: 7, count: 64))], preRefused: [:],
+            atomic: false, via: nil)
+        try await b.create("b-2")
+        let before = try await Self.holding(a)
+        let (ra, rb) = await Self.meet(a, b, batchSize: 1_000)
+        #expect(ra.failure?.code == .badSignature)
+        #expect(rb.failure?.code == .badSignature)
+        #expect(try await Self.holding(a) == before)
+        await server.stop()
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let e) = self { return e }
+        return nil
+    }
+}
