@@ -98,6 +98,14 @@ let package = Package(
             swiftSettings: settings),
         // Fleet simulation: many devices, offline periods, peers, links, convergence check.
         .target(
+            name: "FieldSyncPeerTCP",
+            dependencies: [
+                "FieldSyncCore", "FieldSyncClient", "FieldSyncProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: settings),
+        .target(
             name: "FieldSyncFleet",
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncClient", "FieldSyncSigning",
@@ -123,7 +131,7 @@ let package = Package(
             name: "fieldsync",
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncScenario", "FieldSyncClient",
-                "FieldSyncSigning", "FieldSyncProtocol", "FieldSyncServer", "FieldSyncFleet",
+                "FieldSyncSigning", "FieldSyncProtocol", "FieldSyncServer", "FieldSyncFleet", "FieldSyncPeerTCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: settings

@@ -376,7 +376,7 @@ public struct DeviceSync: Sendable {
         let ownHeld = try await store.highestSeq(of: me)
         let request = SyncRequest(
             cursor: state.pullCursor, offer: [me.rawValue: ownHeld], limit: pullLimit, verdicts: true,
-            revocations: try await revocationsAreStale() ? true : nil)
+            revocations: try await revocationsAreStale() ? true : nil, certificates: true)
         var traffic = FieldSyncAPI.Traffic()
         defer { summary.count(traffic) }
         var response = try await api.sync(request, traffic: &traffic)

@@ -17,8 +17,22 @@ extension PeerMeeting {
         } catch {
             if error.code != .timeout, !wire.peerRefused { try? await wire.send(.refuse(error)) }
             await link.close()
+            // The link broke while this side was sending: the peer may have refused the meeting
+            // and closed first. Its reason is among the frames that arrived.
+            if error.code == .timeout, let refusal = await Self.refusal(after: link) { throw refusal }
             throw error
         }
+    }
+
+    /// The peer's refusal among the frames left on a closed link, if any.
+    static func refusal(after link: any PeerLink) async -> FieldSyncError? {
+        for _ in 0..<64 {
+            guard let payload = try? await link.receive() else { return nil }
+            if case .refuse(let error) = try? PeerMessage(decoding: payload) {
+                return FieldSyncError(error.code, "the peer refused the meeting: \(error.message)")
+            }
+        }
+        return nil
     }
 
     private func meet(_ wire: Wire) async throws(FieldSyncError) -> Outcome {

@@ -187,6 +187,7 @@ public struct Replayer: Sendable {
         guard var object = value as? [String: Any] else { return value }
         for key in [
             "cursor", "token", "enrollment_token", "expires_at_ms", "server_time_ms", "revoked_at_ms", "revoked_sig",
+            "certificates", "certificate",
             "server_public_key",
         ] where object[key] != nil { object[key] = "<\(key)>" }
         if let accepted = object["accepted"] as? [String: Any] {

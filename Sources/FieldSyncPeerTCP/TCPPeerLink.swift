@@ -1,0 +1,109 @@
+public import FieldSyncClient
+public import FieldSyncCore
+import FieldSyncProtocol
+public import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A peer link over TCP on the local network: how `fieldsync peer` meets another device. Frames
+/// are read by a channel handler into a bounded queue; reading from the socket pauses while the
+/// meeting has frames waiting, so memory stays bounded whatever the peer sends.
+public final class TCPPeerLink: PeerLink {
+    let channel: any Channel
+    let queue: PeerFrameQueue
+    let paused: Mutex<Bool>
+
+    init(channel: any Channel, queue: PeerFrameQueue) {
+        self.channel = channel
+        self.queue = queue
+        paused = Mutex(false)
+    }
+
+    /// The peer's address.
+    public var remoteAddress: String { channel.remoteAddress?.description ?? "?" }
+
+    /// Opens a link to a listening device.
+    public static func connect(host: String, port: Int) async throws(FieldSyncError) -> TCPPeerLink {
+        do {
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture { try wrap(channel) }
+                }
+        } catch {
+            throw FieldSyncError(.timeout, "could not reach the peer at \(host):\(port): \(error)")
+        }
+    }
+
+    /// Sets up a channel's pipeline and returns its link (on the channel's event loop).
+    static func wrap(_ channel: any Channel) throws -> TCPPeerLink {
+        let link = TCPPeerLink(channel: channel, queue: PeerFrameQueue(capacity: 4))
+        try channel.pipeline.syncOperations.addHandler(PeerFrameHandler(link: link))
+        return link
+    }
+
+    /// Writes one frame and waits until the socket took it.
+    public func send(_ payload: [UInt8]) async throws(FieldSyncError) {
+        var buffer = channel.allocator.buffer(capacity: payload.count + 4)
+        buffer.writeInteger(UInt32(truncatingIfNeeded: payload.count))
+        buffer.writeBytes(payload)
+        do {
+            try await channel.writeAndFlush(buffer)
+        } catch {
+            throw FieldSyncError(.timeout, "the link to the peer broke while sending; meet again: nothing was lost")
+        }
+    }
+
+    /// The next frame, or `nil` once the peer closed the stream.
+    public func receive() async throws(FieldSyncError) -> [UInt8]? {
+        let frame = try await queue.next()
+        if !queue.isFull,
+            paused.withLock({ p in
+                defer { p = false }; return p
+            })
+        {
+            channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        }
+        return frame
+    }
+
+    /// Closes the connection.
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Cuts the byte stream into frames and hands them to the link's queue.
+final class PeerFrameHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let link: TCPPeerLink
+    var decoder = PeerFrame.Decoder()
+
+    init(link: TCPPeerLink) { self.link = link }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        decoder.append(buffer.readableBytesView)
+        do {
+            while let frame = try decoder.next() { link.queue.push(frame) }
+        } catch {
+            link.queue.fail(error)
+            context.close(promise: nil)
+            return
+        }
+        if link.queue.isFull {
+            link.paused.withLock { $0 = true }
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        link.queue.finish()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        link.queue.fail(FieldSyncError(.timeout, "the link to the peer failed: \(error)"))
+        context.close(promise: nil)
+    }
+}
