@@ -110,6 +110,8 @@ extension PeerMeeting {
                 }
             case .changes(let batch):
                 try await take(batch, keys: keys, certificates: certificates, judge: judge, wire)
+            case .mediaWant(let hashes):
+                wire.theirWants.withLock { $0 = hashes }
             case .done: return
             default: throw Wire.unexpected("changes")
             }

@@ -75,8 +75,17 @@ extension PeerMeeting {
         }
         let mine = try await store.logExtents()
         try await sendSummary(mine, wire)
+        let offered = try await mediaOffers()
+        try await wire.send(.mediaOffer(offered))
         let theirs = try await receiveSummary(wire)
+        guard case .mediaOffer(let theirOffer) = try await wire.receive(expecting: "photo offer") else {
+            throw Wire.unexpected("photo offer")
+        }
+        let wanted = try await mediaWants(theirOffer)
+        try await wire.send(.mediaWant(wanted.map(\.sha256)))
         try await exchange(mine: mine, theirs: theirs, peer: hello.certificate, judge: judge, wire)
+        try await exchangeMedia(wanted: wanted, offered: offered, theirWants: wire.theirWants.withLock { $0 }, wire)
+        try await close(wire)
         return wire.outcome.withLock { $0 }
     }
 
@@ -143,6 +152,12 @@ extension PeerMeeting {
         } catch {
             throw FieldSyncError(.internalError, "the meeting stopped: \(error)")
         }
+        wire.outcome.withLock { $0.seconds = (ContinuousClock.now - started).seconds }
+    }
+
+    /// Says goodbye and hears the peer's.
+    private func close(_ wire: Wire) async throws(FieldSyncError) {
+        let started = ContinuousClock.now
         let applied = wire.outcome.withLock { UInt64($0.applied) }
         try await wire.send(.bye(applied: applied))
         guard case .bye(let theirApplied) = try await wire.receive(expecting: "bye") else {
@@ -150,7 +165,7 @@ extension PeerMeeting {
         }
         wire.outcome.withLock {
             $0.peerApplied = Int(clamping: theirApplied)
-            $0.seconds = (ContinuousClock.now - started).seconds
+            $0.seconds += (ContinuousClock.now - started).seconds
         }
     }
 }

@@ -10,6 +10,8 @@ extension PeerMeeting {
         let link: any PeerLink
         let record: (@Sendable (PeerTrace) -> Void)?
         let outcome = Mutex(Outcome())
+        /// The photos the peer asked for (its `media_want`, taken while changes flow).
+        let theirWants = Mutex<[Data]>([])
         private let refused = Mutex(false)
         private let started = ContinuousClock.now
 

@@ -18,6 +18,10 @@ public struct PeerMeeting: Sendable {
     public let key: DeviceKey
     /// Changes per batch (at most `PeerMessage.maxBatchChanges`).
     public var batchSize = 500
+    /// The device's photos: offered to the peer, and where the peer's are kept (none: no photos).
+    public var media: DeviceMedia?
+    /// The most bytes of the peer's photos this device takes in one meeting.
+    public var mediaBudget: UInt64 = 50 << 20
     /// The clock, in milliseconds since the epoch.
     public var now: @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
     /// Called after each batch taken or sent.
@@ -63,6 +67,14 @@ public struct PeerMeeting: Sendable {
         public var roundTrips = 0
         /// Seconds the meeting took.
         public var seconds = 0.0
+        /// Photos sent to the peer, and their bytes.
+        public var photosSent = 0
+        /// Bytes of the photos sent.
+        public var photoBytesSent = 0
+        /// Photos taken from the peer (each checked against its hash), kept until uploaded.
+        public var photosReceived = 0
+        /// Bytes of the photos taken.
+        public var photoBytesReceived = 0
 
         enum CodingKeys: String, CodingKey {
             case peer, sent, received, applied, duplicates, seconds
@@ -74,6 +86,10 @@ public struct PeerMeeting: Sendable {
             case messagesSent = "messages_sent"
             case messagesReceived = "messages_received"
             case roundTrips = "round_trips"
+            case photosSent = "photos_sent"
+            case photoBytesSent = "photo_bytes_sent"
+            case photosReceived = "photos_received"
+            case photoBytesReceived = "photo_bytes_received"
         }
     }
 

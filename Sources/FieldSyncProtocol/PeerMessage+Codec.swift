@@ -46,6 +46,26 @@ extension PeerMessage {
             w.byte(Kind.refuse.rawValue)
             w.string(error.code.rawValue)
             w.string(String(error.message.prefix(1_000)))
+        case .mediaOffer(let offers):
+            w.byte(Kind.mediaOffer.rawValue)
+            w.varint(UInt64(offers.count))
+            for o in offers {
+                w.blob(o.sha256)
+                w.varint(o.size)
+                w.string(o.contentType)
+            }
+        case .mediaWant(let hashes):
+            w.byte(Kind.mediaWant.rawValue)
+            w.varint(UInt64(hashes.count))
+            for h in hashes { w.blob(h) }
+        case .mediaPiece(let sha256, let offset, let bytes, let last):
+            w.byte(Kind.mediaPiece.rawValue)
+            w.blob(sha256)
+            w.varint(offset)
+            w.blob(bytes)
+            w.byte(last ? 1 : 0)
+        case .mediaDone:
+            w.byte(Kind.mediaDone.rawValue)
         }
         return w.bytes
     }
@@ -115,8 +135,34 @@ extension PeerMessage {
             let code = try r.string(maxBytes: 64)
             let message = try r.string(maxBytes: 4_000)
             return .refuse(FieldSyncError(FieldSyncError.Code(rawValue: code) ?? .internalError, message))
+        case .mediaOffer:
+            let n = try r.count(max: maxMedia, of: "offered photo")
+            var offers: [PeerMediaOffer] = []
+            for _ in 0..<n {
+                let sha = try sha256(&r)
+                let size = try r.varint()
+                offers.append(PeerMediaOffer(sha256: sha, size: size, contentType: try r.string(maxBytes: 100)))
+            }
+            return .mediaOffer(offers)
+        case .mediaWant:
+            let n = try r.count(max: maxMedia, of: "wanted photo")
+            var hashes: [Data] = []
+            for _ in 0..<n { hashes.append(try sha256(&r)) }
+            return .mediaWant(hashes)
+        case .mediaPiece:
+            let sha = try sha256(&r)
+            let offset = try r.varint()
+            let bytes = try r.blob(maxBytes: maxPieceBytes)
+            return .mediaPiece(sha256: sha, offset: offset, bytes: bytes, last: try r.byte() == 1)
+        case .mediaDone: return .mediaDone
         case nil: throw FieldSyncError(.malformed, "unknown peer message type \(type)")
         }
+    }
+
+    private static func sha256(_ r: inout BinaryReader) throws(FieldSyncError) -> Data {
+        let sha = try r.blob(maxBytes: 32)
+        guard sha.count == 32 else { throw FieldSyncError(.malformed, "a photo's SHA-256 is 32 bytes") }
+        return Data(sha)
     }
 
     private static func decodeHello(_ r: inout BinaryReader) throws(FieldSyncError) -> PeerHello {

@@ -22,6 +22,14 @@ public enum PeerMessage: Hashable, Sendable {
     case bye(applied: UInt64)
     /// The sender refuses the meeting, with the stable code and a message; it closes next.
     case refuse(FieldSyncError)
+    /// The photos the sender holds and still carries for the server, which the other may want.
+    case mediaOffer([PeerMediaOffer])
+    /// The offered photos the sender lacks and wants, by SHA-256, within its budget.
+    case mediaWant([Data])
+    /// A piece of a wanted photo: its SHA-256, the offset of the piece, the bytes, and whether it is the last.
+    case mediaPiece(sha256: Data, offset: UInt64, bytes: [UInt8], last: Bool)
+    /// The sender has sent every photo the other wanted.
+    case mediaDone
 
     /// The protocol version this library speaks.
     public static let version: UInt64 = 1
@@ -37,9 +45,14 @@ public enum PeerMessage: Hashable, Sendable {
     public static let maxRevoked = 20_000
     /// Most bytes a batch's changes take before compression.
     public static let maxBatchBytes = 4 << 20
+    /// Most photos offered or wanted in one meeting.
+    public static let maxMedia = 2_000
+    /// Most bytes of a photo in one piece.
+    public static let maxPieceBytes = 256 << 10
 
     enum Kind: UInt8 {
-        case hello = 1, proof, summary, certificates, changes, done, bye, refuse
+        case hello = 1, proof, summary, certificates, changes, done, bye, refuse, mediaOffer, mediaWant, mediaPiece,
+            mediaDone
     }
 
     /// The message's name, for progress and recordings.
@@ -53,6 +66,10 @@ public enum PeerMessage: Hashable, Sendable {
         case .done: "done"
         case .bye: "bye"
         case .refuse: "refuse"
+        case .mediaOffer: "media_offer"
+        case .mediaWant: "media_want"
+        case .mediaPiece: "media_piece"
+        case .mediaDone: "media_done"
         }
     }
 }
@@ -108,5 +125,22 @@ public struct PeerLogSummary: Hashable, Sendable {
         self.head = head
         self.missing = missing
         self.moreMissing = moreMissing
+    }
+}
+
+/// A photo offered in a meeting.
+public struct PeerMediaOffer: Hashable, Sendable {
+    /// Its SHA-256 (32 bytes).
+    public var sha256: Data
+    /// Its size in bytes.
+    public var size: UInt64
+    /// Its content type (`image/jpeg`).
+    public var contentType: String
+
+    /// An offer.
+    public init(sha256: Data, size: UInt64, contentType: String) {
+        self.sha256 = sha256
+        self.size = size
+        self.contentType = contentType
     }
 }

@@ -21,17 +21,26 @@ struct PeerCommand: AsyncParsableCommand {
         @Option(help: "Record every message of the meeting to this file (JSON Lines).") var record: String?
         @Flag(help: "Print the outcome as JSON.") var json = false
         @Option(help: "Changes per batch (1–1,000).") var batch = 500
+        @Option(help: "MiB of the peer's waiting photos this device takes and carries for it (0: none).")
+        var mediaBudgetMib = 50
 
         func validate() throws {
             guard (1...1_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 1,000") }
+            guard (0...10_240).contains(mediaBudgetMib) else {
+                throw ValidationError("--media-budget-mib must be 0–10240")
+            }
             if let link { _ = try LinkProfile.parse(link) }
         }
 
         /// The meeting for `store`, with its key, batch size, progress and recording.
-        func meeting(_ store: any DeviceStore, recorder: PeerRecorder?) async throws -> PeerMeeting {
+        func meeting(
+            _ store: any DeviceStore, media: DeviceMedia, recorder: PeerRecorder?
+        ) async throws -> PeerMeeting {
             let credentials = try await DeviceCredentials.load(store)
             var meeting = PeerMeeting(store: store, key: credentials.key)
             meeting.batchSize = batch
+            meeting.media = media
+            meeting.mediaBudget = UInt64(mediaBudgetMib) << 20
             if let recorder { meeting.record = { trace in recorder.write(trace) } }
             if isatty(STDERR_FILENO) == 1 && !json {
                 meeting.progress = { o in
@@ -69,6 +78,9 @@ struct PeerCommand: AsyncParsableCommand {
             "met \(o.peer): sent \(o.sent) changes (\(o.peerApplied) new there), received \(o.received) (\(o.applied) new here, "
                 + "\(o.conflictsOpened) conflicts opened, \(o.leftOut) left out); \(o.bytesSent + o.bytesReceived) bytes, "
                 + "\(o.roundTrips) round trips, \(String(format: "%.2f", o.seconds)) s"
+                + (o.photosSent + o.photosReceived > 0
+                    ? "; photos sent \(o.photosSent) (\(o.photoBytesSent) bytes), received \(o.photosReceived) (\(o.photoBytesReceived) bytes), each kept until it reaches the server"
+                    : "")
         }
 
         static func quoted(_ s: String) -> String {
@@ -92,7 +104,7 @@ struct PeerCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try options.open()
             let recorder = try meeting.record.map { try PeerRecorder(path: $0) }
-            let m = try await meeting.meeting(store, recorder: recorder)
+            let m = try await meeting.meeting(store, media: try options.media(), recorder: recorder)
             let listener = try await TCPPeerListener.bind(host: host, port: port)
             print("listening on \(host):\(listener.port)")
             flushStandardOutput()
@@ -121,19 +133,10 @@ struct PeerCommand: AsyncParsableCommand {
         @OptionGroup var meeting: MeetingOptions
         @Option(name: .customLong("with"), help: "HOST:PORT of the listening device, or its store file.") var other:
             String
-        @Option(help: "MiB of the other's waiting photos each device carries for it (0: none; store files only).")
-        var mediaBudgetMib = 50
-
-        func validate() throws {
-            guard (0...10_240).contains(mediaBudgetMib) else {
-                throw ValidationError("--media-budget-mib must be 0–10240")
-            }
-        }
-
         func run() async throws {
             let store = try options.open()
             let recorder = try meeting.record.map { try PeerRecorder(path: $0) }
-            let m = try await meeting.meeting(store, recorder: recorder)
+            let m = try await meeting.meeting(store, media: try options.media(), recorder: recorder)
             if FileManager.default.fileExists(atPath: other) {
                 try await meetStoreFile(m)
                 return
@@ -153,7 +156,8 @@ struct PeerCommand: AsyncParsableCommand {
         /// Both sides in this process over a pipe: the same protocol and checks as over TCP.
         private func meetStoreFile(_ mine: PeerMeeting) async throws {
             let theirs = try SQLiteStore(path: other)
-            let them = try await meeting.meeting(theirs, recorder: nil)
+            let them = try await meeting.meeting(
+                theirs, media: try DeviceMedia(directory: URL(fileURLWithPath: other + "-media")), recorder: nil)
             let (a, b) = PeerPipe.pair()
             let shaped = try meeting.shape(a)
             async let ours = Self.result { () async throws(FieldSyncError) in try await mine.run(over: shaped) }
@@ -161,22 +165,10 @@ struct PeerCommand: AsyncParsableCommand {
             let (result, _) = await (ours, their)
             meeting.report(result)
             if case .failure = result { throw ExitCode(1) }
-            if mediaBudgetMib > 0, case .success(let o) = result {
-                try await carryPhotos(mine.store, theirs, peer: o.peer)
-            }
-        }
-
-        private func carryPhotos(_ mine: any DeviceStore, _ theirs: any DeviceStore, peer: String) async throws {
-            let me = try await mine.identity()?.rawValue ?? "this device"
-            let budget = UInt64(mediaBudgetMib) << 20
-            let myMedia = try options.media()
-            let theirMedia = try DeviceMedia(directory: URL(fileURLWithPath: other + "-media"))
-            let toThem = try await DeviceMedia.carry(from: mine, myMedia, to: theirs, theirMedia, budget: budget)
-            let toMe = try await DeviceMedia.carry(from: theirs, theirMedia, to: mine, myMedia, budget: budget)
-            if toThem.files + toMe.files > 0, !meeting.json {
-                print(
-                    "photos carried: \(me) → \(peer) \(toThem.files) (\(toThem.bytes) bytes); \(peer) → \(me) \(toMe.files) (\(toMe.bytes) bytes); each goes to the server with the next sync of either"
-                )
+            // Each forgets the photos the other knows were purged (a store file's marks are at hand).
+            if let myMedia = mine.media, let theirMedia = them.media {
+                _ = try await myMedia.forget(theirMedia.purged(), in: mine.store)
+                _ = try await theirMedia.forget(myMedia.purged(), in: theirs)
             }
         }
 

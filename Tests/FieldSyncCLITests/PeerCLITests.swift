@@ -3,6 +3,7 @@ import FieldSyncCore
 import FieldSyncProtocol
 import FieldSyncSQLite
 import FieldSyncServer
+import FieldSyncSigning
 import FieldSyncStore
 import FieldSyncTestSupport
 import Foundation
@@ -102,6 +103,9 @@ import Testing
         try await f.enroll("tab-b")
         for i in 0..<6 { try await f.report("a-\(i)", on: "tab-a") }
         for i in 0..<4 { try await f.report("b-\(i)", on: "tab-b") }
+        let photo = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try photo.write(to: f.dir.appendingPathComponent("pothole.jpg"))
+        _ = try await f.ok(["report", "attach", "a-0", "--store", "tab-a.sqlite", "--file", "pothole.jpg"])
         let rec = f.dir.appendingPathComponent("meeting.jsonl").path
         let listener = try Listener(args: ["--store", "tab-a.sqlite", "--once", "--json"], in: f.dir)
         #expect(listener.port > 0)
@@ -112,9 +116,10 @@ import Testing
         let (status, listened) = listener.finish()
         #expect(status == 0, "\(listened)")
         let b = try Self.outcome(out), a = try Self.outcome(listened)
-        #expect(b.peer == "tab-a" && b.applied == 6 && b.sent == 4 && b.peerApplied == 4)
-        #expect(a.peer == "tab-b" && a.applied == 4 && a.sent == 6)
+        #expect(b.peer == "tab-a" && b.applied == 7 && b.sent == 4 && b.peerApplied == 4)
+        #expect(a.peer == "tab-b" && a.applied == 4 && a.sent == 7)
         #expect(b.bytesSent == a.bytesReceived && b.bytesReceived == a.bytesSent)
+        #expect(b.photosReceived == 1 && b.photoBytesReceived == photo.count && a.photosSent == 1)
         #expect(try await f.holding("tab-a") == f.holding("tab-b"))
         let recorded = try String(contentsOfFile: rec, encoding: .utf8).split(separator: "\n")
         #expect(
@@ -124,7 +129,12 @@ import Testing
         #expect(mode == 0o600)
         // Only b reaches a mast: a's work arrives at the server, checked against a's signatures.
         _ = try await f.ok(["sync", "--store", "tab-b.sqlite"])
-        #expect(try await f.server.service.store.highestSeq(of: DeviceID(rawValue: "tab-a")!) == 6)
+        #expect(try await f.server.service.store.highestSeq(of: DeviceID(rawValue: "tab-a")!) == 7)
+        let desk = try await f.server.operatorToken(["kisumu"])
+        let reply = await RawHTTP.send(
+            port: f.server.port, "GET", "/v1/media/\(Digest.sha256Hex(photo))",
+            headers: ["Authorization": "Bearer \(desk)"])
+        #expect(reply?.status == 200 && reply?.body == photo, "the photo went to the server with b's sync")
         await f.server.stop()
     }
 
