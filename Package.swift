@@ -109,7 +109,7 @@ let package = Package(
             name: "FieldSyncFleet",
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncClient", "FieldSyncSigning",
-                "FieldSyncProtocol",
+                "FieldSyncProtocol", "FieldSyncPeerTCP",
             ],
             swiftSettings: settings),
         .executableTarget(

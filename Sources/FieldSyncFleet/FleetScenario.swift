@@ -37,6 +37,17 @@ public struct FleetScenario: Sendable, Codable, Hashable {
     public var peerMeetingsPerRound: Int = 0
     /// The link profile (`LinkProfile.parse`).
     public var link: String = "3g"
+    /// How peers meet: over TCP on loopback (`tcp`, as `fieldsync peer` does) or over an
+    /// in-memory pipe (`memory`); the same protocol and checks either way.
+    public var peerLink: PeerLinkKind = .memory
+
+    /// The transports a fleet's peer meetings use.
+    public enum PeerLinkKind: String, Codable, Sendable, Hashable {
+        /// Real TCP connections on loopback.
+        case tcp
+        /// An in-memory pipe.
+        case memory
+    }
     /// Most syncs in flight at once.
     public var concurrency: Int = 32
 
@@ -45,6 +56,7 @@ public struct FleetScenario: Sendable, Codable, Hashable {
         case editsPerRound = "edits_per_round", sharedFraction = "shared_fraction", sharedReports = "shared_reports"
         case offlineProbability = "offline_probability", disconnectedFraction = "disconnected_fraction"
         case peerMeetingsPerRound = "peer_meetings_per_round"
+        case peerLink = "peer_link"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -60,6 +72,7 @@ public struct FleetScenario: Sendable, Codable, Hashable {
         disconnectedFraction = try c.decodeIfPresent(Double.self, forKey: .disconnectedFraction) ?? disconnectedFraction
         peerMeetingsPerRound = try c.decodeIfPresent(Int.self, forKey: .peerMeetingsPerRound) ?? peerMeetingsPerRound
         link = try c.decodeIfPresent(String.self, forKey: .link) ?? link
+        peerLink = try c.decodeIfPresent(PeerLinkKind.self, forKey: .peerLink) ?? peerLink
         concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? concurrency
     }
 

@@ -58,6 +58,8 @@ public struct FleetSimulator: Sendable {
         public var bytesUp = 0
         public var bytesDown = 0
         public var peerMeetings = 0
+        /// Meetings refused or broken (their work waits for the next meeting or sync).
+        public var peerMeetingsFailed = 0
         public var syncP50Millis = 0.0
         public var syncP99Millis = 0.0
         public var simulatedLinkSeconds = 0.0
@@ -70,7 +72,7 @@ public struct FleetSimulator: Sendable {
                 "scenario \(scenario): \(devices) devices",
                 "changes: \(changesWritten) written, \(changesOnServer) on the server",
                 "conflicts: \(conflictsOpen) open, \(conflictsResolved) resolved",
-                "syncs: \(syncs) (\(failedSyncAttempts) attempts cut and retried), \(roundTrips) round trips, \(peerMeetings) peer meetings",
+                "syncs: \(syncs) (\(failedSyncAttempts) attempts cut and retried), \(roundTrips) round trips, \(peerMeetings) peer meetings (\(peerMeetingsFailed) failed)",
                 "bytes: \(bytesUp) up, \(bytesDown) down (\(changesWritten > 0 ? (bytesUp + bytesDown) / changesWritten : 0) per change)",
                 String(
                     format:
@@ -153,6 +155,7 @@ public struct FleetSimulator: Sendable {
                     path: directory.appendingPathComponent("\(id).sqlite").path,
                     options: SQLiteStore.Options.deviceBatch)
                 try await store.setIdentity(DeviceID(validating: id))
+                try await Self.keepCredentials(registered, county: county.name, in: store)
                 let deviceHTTP = moreServers.isEmpty ? http : serverTransport(offset: devices.count)
                 let link = SimulatedLink(deviceHTTP, profile: profile, seed: rng.next())
                 var transport: any SyncTransport = link
@@ -235,7 +238,7 @@ public struct FleetSimulator: Sendable {
             let a = devices[Int.random(in: 0..<devices.count, using: &rng)]
             let peers = devices.filter { $0.county == a.county && $0.id != a.id }
             guard let b = peers.randomElement(using: &rng) else { continue }
-            _ = try await PeerExchange.exchange(a.store, b.store, aName: "peer:\(a.id)", bName: "peer:\(b.id)")
+            if try await !meet(a, b) { summary.peerMeetingsFailed += 1 }
             summary.peerMeetings += 1
         }
         let online = devices.filter { !$0.disconnected && !rng.chance(scenario.offlineProbability) }
