@@ -15,6 +15,7 @@ every device converges, and prints each sync's time against 1.3 × bytes ÷ band
 Needs root (namespaces, tc, iptables) and libnetfilter-queue. Everything is torn down at the end.
 
 Usage: scripts/netem [--profiles 2g,edge-lossy,3g] [--devices N] [--edits N] [--seed N] [--bin DIR]
+       scripts/netem --photo BYTES | --peer   (one photo, or a peer meeting, over 2G)
 """
 import argparse
 import json
@@ -22,6 +23,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -92,9 +94,9 @@ class Network:
             sh("iptables", "-F", "OUTPUT", ns=ns, check=False)
             sh("tc", "qdisc", "del", "dev", dev, "root", ns=ns, check=False)
 
-    def cut(self, seconds):
-        """Resets every connection from the devices to the daemon for `seconds`."""
-        rule = ["OUTPUT", "-p", "tcp", "-d", SRV_IP, "--dport", str(PORT), "-j", "REJECT", "--reject-with", "tcp-reset"]
+    def cut(self, seconds, port=PORT):
+        """Resets every connection from the devices to the daemon (or the listening peer) for `seconds`."""
+        rule = ["OUTPUT", "-p", "tcp", "-d", SRV_IP, "--dport", str(port), "-j", "REJECT", "--reject-with", "tcp-reset"]
         sh("iptables", "-I", *rule, ns=DEV)
         time.sleep(seconds)
         sh("iptables", "-D", *rule, ns=DEV, check=False)
@@ -105,7 +107,7 @@ class Network:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def cut_thread(net, moments, stop, count):
+def cut_thread(net, moments, stop, count, port=PORT):
     """A thread that resets the device's connections for a second at each of `moments` (seconds
     from its start), counting the cuts, until `stop` is set."""
     def cutter():
@@ -113,7 +115,7 @@ def cut_thread(net, moments, stop, count):
         for m in moments:
             if stop.wait(max(0.0, t0 + m - time.time())):
                 return
-            net.cut(1.0)
+            net.cut(1.0, port)
             count[0] += 1
     return threading.Thread(target=cutter, daemon=True)
 
@@ -269,6 +271,83 @@ def photo_run(args):
     return 1 if failed else 0
 
 
+PEER_PORT = 7311
+
+
+def peer_run(args):
+    """Two officers meet over the shaped 2G link (one listening in the server's namespace, one
+    dialling from the device's), once clean and once with three cuts: each device's offline edits
+    reach the other, the meeting's bytes against the wire's, and time against 1.3 × bytes ÷
+    bandwidth + 6 one-way latencies per meeting."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    delayq = os.path.join(args.work, "delayq")
+    subprocess.run(["cc", "-O2", "-o", delayq, os.path.join(here, "delayq.c"), "-lnetfilter_queue"], check=True)
+    h = Harness(argparse.Namespace(bin=args.bin, devices=2, edits=args.edits, seed=args.seed, batch=100, keep=False, postgres=None))
+    base = h.prepare()  # both enrolled and synced once (certificates), then offline edits
+    net = Network(delayq)
+    p = PROFILES["2g"]
+    rng = random.Random(args.seed)
+    failed, listener, clean_seconds = False, None, 20.0
+    a, b = h.devices
+    try:
+        net.up()
+        for cuts in (False, True):
+            directory = os.path.join(h.work, f"peer-{'cuts' if cuts else 'clean'}")
+            shutil.copytree(base, directory)
+            listener = subprocess.Popen(["ip", "netns", "exec", SRV, f"{h.bin}/fieldsync", "peer", "listen", "--store", store(directory, a),
+                                         "--host", SRV_IP, "--port", str(PEER_PORT), "--json"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
+            net.shape(p)
+            tx = lambda ns, dev: int(subprocess.run(["ip", "netns", "exec", ns, "cat", f"/sys/class/net/{dev}/statistics/tx_bytes"],
+                                                    capture_output=True, text=True).stdout)
+            moments = sorted(rng.uniform(0.05, 0.9) * clean_seconds for _ in range(3))
+            stop, cut_count = threading.Event(), [0]
+            thread = cut_thread(net, moments, stop, cut_count, PEER_PORT) if cuts else None
+            wire0 = tx(DEV, "fs-veth-dev") + tx(SRV, "fs-veth-srv")
+            started, meetings, outcome = time.time(), 0, None
+            if thread:
+                thread.start()
+            while meetings < 20:
+                meetings += 1
+                r = subprocess.run(["ip", "netns", "exec", DEV, f"{h.bin}/fieldsync", "peer", "sync", "--store", store(directory, b),
+                                    "--with", f"{SRV_IP}:{PEER_PORT}", "--json"], capture_output=True, text=True, timeout=1800)
+                if r.returncode == 0:
+                    outcome = json.loads(r.stdout.strip().splitlines()[-1])
+                    break
+                time.sleep(2.0)  # the officer tries again a moment later
+            elapsed = time.time() - started
+            wire = tx(DEV, "fs-veth-dev") + tx(SRV, "fs-veth-srv") - wire0
+            stop.set()
+            if thread:
+                thread.join(timeout=10)
+            net.unshape()
+            listener.terminate()
+            listener.wait(timeout=30)
+            if not cuts:
+                clean_seconds = elapsed
+            logs = []
+            for d in (a, b):
+                with sqlite3.connect(store(directory, d)) as db:
+                    logs.append(set(db.execute("SELECT device, seq FROM changes").fetchall()))
+            same = outcome is not None and logs[0] == logs[1]
+            sent = (outcome or {}).get("bytes_sent", 0) + (outcome or {}).get("bytes_received", 0)
+            bound = 1.3 * sent * 8 / (p["up"] * 1000) + 6 * p["latency"] / 1000 * meetings
+            print(f"peer meeting over 2g {'cuts' if cuts else 'clean'}: cuts {cut_count[0]}, meetings {meetings}, "
+                  f"{(outcome or {}).get('sent', 0)} + {(outcome or {}).get('received', 0)} changes in the last, "
+                  f"{sent} B of messages, {wire} B on the wire, {elapsed:.1f} s (bound {bound:.1f} s), "
+                  f"both hold the same {len(logs[0])} changes: {same}", flush=True)
+            failed = failed or not same
+            shutil.rmtree(directory, ignore_errors=True)
+    finally:
+        if listener and listener.poll() is None:
+            listener.kill()
+        net.down()
+        shutil.rmtree(h.work, ignore_errors=True)
+    print("FAILED" if failed else "passed: the officers' meeting carried every change both ways, clean and with cuts")
+    return 1 if failed else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profiles", default="2g,edge-lossy,3g")
@@ -277,13 +356,14 @@ def main():
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--bin", default=".build/release")
     ap.add_argument("--photo", type=int, default=0, help="instead: send one photo of this many bytes over 2G, clean and with cuts")
+    ap.add_argument("--peer", action="store_true", help="instead: two devices meet over the shaped 2G link, clean and with cuts")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("scripts/netem needs root (network namespaces, tc, iptables)")
     import tempfile
     args.work = tempfile.mkdtemp(prefix="fieldsync-netem-")
     try:
-        sys.exit(photo_run(args) if args.photo > 0 else run(args))
+        sys.exit(peer_run(args) if args.peer else photo_run(args) if args.photo > 0 else run(args))
     finally:
         shutil.rmtree(args.work, ignore_errors=True)
 

@@ -35,8 +35,22 @@ public final class TCPPeerLink: PeerLink {
         }
     }
 
+    /// A peer that vanished mid-meeting (walked out of range, its link cut) is noticed within
+    /// about 25 s when idle (keepalive probes every 5 s after 10 s of silence, 3 unanswered) and
+    /// within 60 s when data waits unacknowledged (`TCP_USER_TIMEOUT`): the meeting ends with
+    /// `timeout` instead of waiting forever, and a listener takes the next peer.
+    static func keepAlive(_ channel: any Channel) throws {
+        let options = channel.syncOptions
+        try options?.setOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+        try options?.setOption(ChannelOptions.socket(IPPROTO_TCP, TCP_KEEPIDLE), value: 10)
+        try options?.setOption(ChannelOptions.socket(IPPROTO_TCP, TCP_KEEPINTVL), value: 5)
+        try options?.setOption(ChannelOptions.socket(IPPROTO_TCP, TCP_KEEPCNT), value: 3)
+        try options?.setOption(ChannelOptions.socket(IPPROTO_TCP, TCP_USER_TIMEOUT), value: 60_000)
+    }
+
     /// Sets up a channel's pipeline and returns its link (on the channel's event loop).
     static func wrap(_ channel: any Channel) throws -> TCPPeerLink {
+        try keepAlive(channel)
         let link = TCPPeerLink(channel: channel, queue: PeerFrameQueue(capacity: 4))
         try channel.pipeline.syncOperations.addHandler(PeerFrameHandler(link: link))
         return link
