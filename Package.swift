@@ -141,6 +141,7 @@ let package = Package(
             dependencies: [
                 "FieldSyncCore", "FieldSyncStore", "FieldSyncSQLite", "FieldSyncScenario", "CSQLite",
                 "FieldSyncServer", "FieldSyncClient", "FieldSyncSigning", "FieldSyncProtocol", "FieldSyncPostgres",
+                "FieldSyncPeerTCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: settings

@@ -12,6 +12,7 @@ extension PeerMeeting {
     /// A batch being filled: the certificates its changes need that the peer has not had, then
     /// the changes.
     private struct Outbox {
+        var me: DeviceID?
         var certificates: [SignedCertificate] = []
         var changes: [SignedChange] = []
         var bytes = 0
@@ -20,9 +21,9 @@ extension PeerMeeting {
 
     /// Sends, log by log, what the plans say the peer lacks, then `done`.
     func sendPlans(_ plans: [PeerRules.Plan], _ wire: Wire) async throws(FieldSyncError) {
-        var box = Outbox()
+        var box = Outbox(me: try await store.identity())
         var certified = Set<DeviceID>()
-        if let me = try await store.identity() { certified.insert(me) }
+        if let me = box.me { certified.insert(me) }
         if let peer = DeviceID(rawValue: wire.outcome.withLock { $0.peer }) { certified.insert(peer) }
         for plan in plans {
             if !certified.contains(plan.device) {
@@ -79,10 +80,16 @@ extension PeerMeeting {
 
     private func flush(_ box: inout Outbox, _ wire: Wire) async throws(FieldSyncError) {
         if !box.certificates.isEmpty { try await wire.send(.certificates(box.certificates)) }
-        if !box.changes.isEmpty { try await wire.send(.changes(box.changes)) }
+        if !box.changes.isEmpty {
+            // This device's own changes go with one signature per run, as to the server.
+            let key = self.key
+            let batch = box.me.map { me in SignedChange.sealingRuns(box.changes, author: me, sign: { key.signRun($0) })
+            }
+            try await wire.send(.changes(batch ?? box.changes))
+        }
         box.sent += box.changes.count
         let sent = box.sent
-        box = Outbox(sent: sent)
+        box = Outbox(me: box.me, sent: sent)
         let outcome = wire.outcome.withLock {
             $0.sent = sent
             return $0

@@ -43,7 +43,7 @@ extension PeerMeeting {
             outcome.withLock {
                 $0.bytesReceived += payload.count + 4
                 $0.messagesReceived += 1
-                if case .changes = message {} else if case .certificates = message {} else { $0.roundTrips += 1 }
+                if message.endsATurn { $0.roundTrips += 1 }
             }
             trace("in", message, payload.count + 4)
             if case .refuse(let error) = message {
@@ -63,6 +63,18 @@ extension PeerMeeting {
 
         static func unexpected(_ expected: String) -> FieldSyncError {
             FieldSyncError(.malformed, "the peer sent another message where its \(expected) belongs")
+        }
+    }
+}
+
+extension PeerMessage {
+    /// Whether the side that receives it was waiting for it before going on: the round trips of
+    /// a meeting (hello, proof, the summary's last part, the end of the changes or photos, bye).
+    var endsATurn: Bool {
+        switch self {
+        case .hello, .proof, .done, .mediaDone, .bye: true
+        case .summary(_, let last): last
+        default: false
         }
     }
 }

@@ -28,7 +28,10 @@ struct BenchCommand: AsyncParsableCommand {
     var fillServer: String?
     @Option(help: "Changes to fill with.") var fillChanges = 1_000_000
     @Option(help: "Where to write the reader's enrollment token.") var tokenFile = "reader.token"
-    @Option(help: "Only measure this figure: merge, ingest, media or scorecard.") var only: String?
+    @Option(help: "Only measure this figure: merge, ingest, media, scorecard or peer.") var only: String?
+    @Option(help: "Changes each device holds in the peer figure (comma-separated).") var peerHistory = "2000,20000"
+    @Option(help: "Devices that wrote that history.") var peerWriters = 20
+    @Option(help: "Changes by which the two meeting devices differ (half each).") var peerDiffer = 200
     @Option(help: "Report counts for the scorecard figure (comma-separated).") var scorecardReports = "1000,100000"
     @Option(help: "A PostgreSQL URL: the scorecard figure is measured there too (in schemas of its own).")
     var postgres: String?
@@ -69,6 +72,11 @@ struct BenchCommand: AsyncParsableCommand {
         if only == "scorecard" {
             let sizes = scorecardReports.split(separator: ",").compactMap { Int($0) }
             try await ScorecardBenchmark.run(sizes: sizes, directory: directory, postgres: postgres)
+            return
+        }
+        if only == "peer" {
+            let sizes = peerHistory.split(separator: ",").compactMap { Int($0) }
+            try await PeerBenchmark.run(history: sizes, writers: peerWriters, differ: peerDiffer, directory: directory)
             return
         }
         if only == "media" {
