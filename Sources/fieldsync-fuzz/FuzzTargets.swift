@@ -21,6 +21,9 @@ import Foundation
 /// - `catalogue`: a service catalogue file as admins import it; what validates must re-encode to
 ///   canonical JSON that decodes to the same catalogue.
 ///
+/// - `peer-message`: a peer meeting's frames (`protocol/peer.md`): the stream cut into frames,
+///   each decoded as a message; what decodes must re-encode to bytes that decode to the same.
+///
 /// A decoder may refuse anything; it must never crash, hang or accept what it cannot re-encode.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
@@ -35,9 +38,10 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     case "cursor": _ = try? SyncCursor.decode(String(decoding: data, as: UTF8.self))
     case "open311-form": fuzzOpen311Form(data)
     case "catalogue": fuzzCatalogue(data)
+    case "peer-message": fuzzPeerMessage(data)
     default:
         fatalError(
-            "set FUZZ_TARGET to one of: sync-body, compressed, json-messages, change-binary, report-head, recording, cursor"
+            "set FUZZ_TARGET to one of: sync-body, compressed, json-messages, change-binary, report-head, recording, cursor, open311-form, catalogue, peer-message"
         )
     }
     return 0
@@ -151,5 +155,18 @@ func fuzzCatalogue(_ data: Data) {
     let canonical = CatalogueRules.canonicalJSON(c)
     guard let again = try? JSONDecoder().decode(ServiceCatalogue.self, from: canonical), again == c else {
         fatalError("a valid catalogue does not survive its canonical JSON")
+    }
+}
+
+/// A peer's byte stream: frames, then messages; a decoded message survives a round trip.
+func fuzzPeerMessage(_ data: Data) {
+    var frames = PeerFrame.Decoder()
+    frames.append(PeerFrame.frame([UInt8](data)))
+    frames.append(data)
+    while let frame = try? frames.next() {
+        guard let message = try? PeerMessage(decoding: frame) else { continue }
+        guard let again = try? PeerMessage(decoding: message.encoded), again == message else {
+            fatalError("a peer message did not survive re-encoding")
+        }
     }
 }
