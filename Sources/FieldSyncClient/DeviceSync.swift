@@ -151,7 +151,8 @@ public struct DeviceSync: Sendable {
                 includeOwn: state.recovering ? true : nil, verdicts: true, revocations: askRevocations ? true : nil,
                 fork: state.fork, pending: UInt64(backlog),
                 purgedAfter: askPurges ? try await store.setting(Self.purgedCursorKey) ?? "" : nil,
-                catalogueVersion: askCatalogue ? try await DeviceCatalogue.version(store) : nil, certificates: true)
+                catalogueVersion: askCatalogue ? try await DeviceCatalogue.version(store) : nil, certificates: true,
+                renewCertificate: try await PeerCertificates.needsRenewal(store) ? true : nil)
             var traffic = FieldSyncAPI.Traffic()
             let response: SyncResponse
             do {
@@ -376,7 +377,8 @@ public struct DeviceSync: Sendable {
         let ownHeld = try await store.highestSeq(of: me)
         let request = SyncRequest(
             cursor: state.pullCursor, offer: [me.rawValue: ownHeld], limit: pullLimit, verdicts: true,
-            revocations: try await revocationsAreStale() ? true : nil, certificates: true)
+            revocations: try await revocationsAreStale() ? true : nil, certificates: true,
+            renewCertificate: try await PeerCertificates.needsRenewal(store) ? true : nil)
         var traffic = FieldSyncAPI.Traffic()
         defer { summary.count(traffic) }
         var response = try await api.sync(request, traffic: &traffic)

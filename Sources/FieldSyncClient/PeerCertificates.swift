@@ -1,4 +1,5 @@
 public import FieldSyncCore
+public import FieldSyncProtocol
 import FieldSyncSigning
 public import FieldSyncStore
 public import Foundation
@@ -38,11 +39,36 @@ public enum PeerCertificates {
         return values.count
     }
 
+    /// Keeps what a registration gives for peer meetings: the county, the server's key and
+    /// author id, and the device's certificate (if it checks with that key).
+    public static func keep(registration r: RegisterResponse, in store: any DeviceStore) async throws(FieldSyncError) {
+        try await store.setSettings([
+            serverKeySetting: r.serverPublicKey, "device.county": r.county, "device.server_id": r.serverDeviceID,
+        ])
+        if let own = r.certificate.flatMap({ try? SignedCertificate(base64: $0) }),
+            let key = Data(base64Encoded: r.serverPublicKey)
+        {
+            try await keep([own], in: store, serverKey: key)
+        }
+    }
+
     /// Keeps the certificates of a sync answer (base64), when the store knows the server's key.
     static func keep(base64 certificates: [String]?, in store: any DeviceStore) async throws(FieldSyncError) {
         guard let certificates, !certificates.isEmpty, let key = try await serverKey(store) else { return }
         let decoded = certificates.prefix(1_001).compactMap { try? SignedCertificate(base64: $0) }
         try await keep(decoded, in: store, serverKey: key)
+    }
+
+    /// How old this device's certificate may grow before a sync asks for a new one (a day).
+    public static let renewalAgeMillis: UInt64 = 24 * 3_600_000
+
+    /// Whether this device holds no certificate of its own, or one issued over a day ago.
+    public static func needsRenewal(_ store: any DeviceStore) async throws(FieldSyncError) -> Bool {
+        guard let me = try await store.identity(), let own = try await certificate(of: me, in: store) else {
+            return true
+        }
+        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        return now >= own.certificate.issuedMillis &+ renewalAgeMillis
     }
 
     /// The certificate held for `device`, if any.

@@ -6,7 +6,7 @@ public import Foundation
 /// Revocations travel between devices that meet offline: each device keeps the newest list of
 /// its county's revoked devices that the server signed (from its last sync), and two devices
 /// that meet give each other the newer one — once its signature checks with the server's key —
-/// so that both refuse a revoked device's changes at the door (`PeerExchange`).
+/// so that both refuse to meet a revoked device and take none of its changes (`PeerMeeting`).
 public enum PeerRevocations {
     /// The setting holding the revoked device ids, comma-separated.
     public static let listKey = "revoked"

@@ -7,21 +7,6 @@ import Foundation
 import Synchronization
 
 extension FleetSimulator {
-    /// What a device keeps at enrollment for peer meetings: its county, the server's key, and
-    /// its certificate.
-    static func keepCredentials(
-        _ registered: RegisterResponse, county: String, in store: any DeviceStore
-    ) async throws {
-        try await store.setSettings([
-            PeerCertificates.serverKeySetting: registered.serverPublicKey, "device.county": county,
-        ])
-        if let own = registered.certificate.flatMap({ try? SignedCertificate(base64: $0) }),
-            let key = Data(base64Encoded: registered.serverPublicKey)
-        {
-            try await PeerCertificates.keep([own], in: store, serverKey: key)
-        }
-    }
-
     /// Two devices meet, as `fieldsync peer` does: over TCP on loopback or an in-memory pipe.
     /// Returns whether both sides finished the meeting.
     func meet(_ a: Device, _ b: Device) async throws -> Bool {

@@ -155,7 +155,7 @@ public struct FleetSimulator: Sendable {
                     path: directory.appendingPathComponent("\(id).sqlite").path,
                     options: SQLiteStore.Options.deviceBatch)
                 try await store.setIdentity(DeviceID(validating: id))
-                try await Self.keepCredentials(registered, county: county.name, in: store)
+                try await PeerCertificates.keep(registration: registered, in: store)
                 let deviceHTTP = moreServers.isEmpty ? http : serverTransport(offset: devices.count)
                 let link = SimulatedLink(deviceHTTP, profile: profile, seed: rng.next())
                 var transport: any SyncTransport = link

@@ -90,16 +90,19 @@ public struct SyncRequest: Codable, Sendable, Hashable {
     /// The version of the county's service catalogue the device holds (0: none): a newer one
     /// comes back in `catalogue`.
     public var catalogueVersion: Int?
-    /// Return certificates in `certificates`: the caller's own, renewed, and those of the
-    /// authors of the pulled changes, so that the device can show them to peers it meets offline.
+    /// Return in `certificates` those of the authors of the pulled changes, so that the device
+    /// can forward them to peers it meets offline.
     public var certificates: Bool?
+    /// Return the caller's own certificate, renewed, first in `certificates` (a device asks when
+    /// it holds none or the one it holds is a day old).
+    public var renewCertificate: Bool?
 
     /// Creates a request.
     public init(
         cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil,
         includeOwn: Bool? = nil, verdicts: Bool? = nil, ownLogFrom: UInt64? = nil, revocations: Bool? = nil,
         fork: ForkNotice? = nil, pending: UInt64? = nil, purgedAfter: String? = nil, catalogueVersion: Int? = nil,
-        certificates: Bool? = nil
+        certificates: Bool? = nil, renewCertificate: Bool? = nil
     ) {
         self.cursor = cursor
         self.offer = offer
@@ -114,10 +117,12 @@ public struct SyncRequest: Codable, Sendable, Hashable {
         self.purgedAfter = purgedAfter
         self.catalogueVersion = catalogueVersion
         self.certificates = certificates
+        self.renewCertificate = renewCertificate
     }
 
     enum CodingKeys: String, CodingKey {
         case cursor, offer, changes, limit, verdicts, revocations, fork, pending, certificates
+        case renewCertificate = "renew_certificate"
         case includeOwn = "include_own"
         case ownLogFrom = "own_log_from"
         case purgedAfter = "purged_after"
@@ -184,7 +189,8 @@ public struct SyncResponse: Codable, Sendable, Hashable {
     /// `catalogue_version`.
     public var catalogue: SignedCatalogue?
     /// Certificates the server signed (only when asked), base64 of `SignedCertificate`'s bytes:
-    /// the caller's own first, then those of the pulled changes' authors (`protocol/peer.md`).
+    /// the caller's own first when `renew_certificate` asked, then those of the pulled changes'
+    /// authors when `certificates` asked (`protocol/peer.md`).
     public var certificates: [String]?
 
     /// Creates a response.

@@ -101,8 +101,11 @@ extension SyncService {
         if let held = request.catalogueVersion {
             response.catalogue = try await catalogueUpdate(for: device, held: held)
         }
-        if request.certificates == true {
-            response.certificates = try await certificates(for: device, authorsOf: response.changes).map(\.base64)
+        if request.certificates == true || request.renewCertificate == true {
+            let list = try await certificates(
+                for: device, own: request.renewCertificate == true,
+                authorsOf: request.certificates == true ? response.changes : [])
+            response.certificates = list.isEmpty ? nil : list.map(\.base64)
         }
     }
 

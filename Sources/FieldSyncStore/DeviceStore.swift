@@ -3,7 +3,7 @@ public import Foundation
 
 /// What a device needs of its storage: its own log and the changes it received, the merged
 /// reports and conflict log, the changes it set aside, sync cursors and small settings. The seam
-/// between the device side (`DeviceSync`, `PeerExchange`, the fleet simulator, the `fieldsync`
+/// between the device side (`DeviceSync`, `PeerMeeting`, the fleet simulator, the `fieldsync`
 /// CLI) and a storage engine: `SQLiteStore` opened with `role: .device` implements it on a file
 /// that holds only device tables (an iOS app could back it with another engine).
 ///

@@ -100,16 +100,7 @@ enum PeerBenchmark {
         let store = try SQLiteStore(path: path)
         let id = DeviceID(rawValue: name)!
         try await store.setIdentity(id)
-        let credentials = [
-            PeerCertificates.serverKeySetting: registered.serverPublicKey, "device.county": "kisumu",
-            "device.key": key.rawRepresentation.base64EncodedString(),
-        ]
-        try await store.setSettings(credentials)
-        if let own = registered.certificate.flatMap({ try? SignedCertificate(base64: $0) }),
-            let serverKey = Data(base64Encoded: registered.serverPublicKey)
-        {
-            try await PeerCertificates.keep([own], in: store, serverKey: serverKey)
-        }
+        try await PeerCertificates.keep(registration: registered, in: store)
         return Device(id: id, key: key, token: registered.token, path: path, store: store)
     }
 

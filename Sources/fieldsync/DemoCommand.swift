@@ -65,6 +65,7 @@ struct Officer: Sendable {
             enrollmentToken: token, publicKey: key.publicKey)
         let store = try SQLiteStore(path: directory.appendingPathComponent("\(name).sqlite").path)
         try await store.setIdentity(DeviceID(validating: registered.deviceID))
+        try await PeerCertificates.keep(registration: registered, in: store)
         let link = SimulatedLink(http, profile: profile, seed: UInt64(name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
         return Officer(
             name: name, county: registered.county, key: key, store: store,

@@ -1,4 +1,5 @@
 import FieldSyncClient
+import FieldSyncPeerTCP
 import FieldSyncCore
 import FieldSyncProtocol
 import FieldSyncServer
@@ -98,11 +99,19 @@ struct DemoTour {
 
     /// 3. A peer meeting in a village with no signal.
     func meetInVillage() async throws {
-        print("\n3. They meet in a village with no signal and sync peer to peer.")
-        let (toBrian, toAmina) = try await PeerExchange.exchange(
-            amina.store, brian.store, aName: "peer:amina", bName: "peer:brian")
+        print("\n3. They meet in a village with no signal and sync peer to peer (TCP on the local network).")
+        let listener = try await TCPPeerListener.bind(host: "127.0.0.1", port: 0)
+        let brianMeets = PeerMeeting(store: brian.store, key: brian.key)
+        async let listening: Void = listener.serve { link in
+            _ = try? await brianMeets.run(over: link)
+            return false
+        }
+        let met = try await PeerMeeting(store: amina.store, key: amina.key)
+            .run(over: try await TCPPeerLink.connect(host: "127.0.0.1", port: listener.port))
+        try await listening
+        print("   Each proved to the other, with the certificate the server signed, that it is an officer of Kisumu.")
         print(
-            "   Amina → Brian \(toBrian.result.applied) changes, Brian → Amina \(toAmina.result.applied); conflicts opened \(toBrian.result.conflictsOpened + toAmina.result.conflictsOpened)."
+            "   Amina → Brian \(met.sent) changes, Brian → Amina \(met.applied) (each checked against its author's signature); conflicts opened \(met.conflictsOpened); \(met.bytesSent + met.bytesReceived) bytes, \(met.roundTrips) round trips."
         )
         let (aState, bState) = (try await amina.store.canonicalState(), try await brian.store.canonicalState())
         print("   Same state on both tablets: \(aState == bState ? "yes" : "NO")")

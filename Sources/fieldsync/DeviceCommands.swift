@@ -35,15 +35,7 @@ struct DeviceCommand: AsyncParsableCommand {
                 token: registered.token, server: url
             ).save(store)
             // The server's key checks the revocation lists peers hand on (PeerRevocations).
-            try await store.setSettings([
-                PeerCertificates.serverKeySetting: registered.serverPublicKey,
-                "device.server_id": registered.serverDeviceID,
-            ])
-            if let own = registered.certificate.flatMap({ try? SignedCertificate(base64: $0) }),
-                let serverKey = Data(base64Encoded: registered.serverPublicKey)
-            {
-                try await PeerCertificates.keep([own], in: store, serverKey: serverKey)
-            }
+            try await PeerCertificates.keep(registration: registered, in: store)
             print("enrolled as \(registered.deviceID) in \(registered.county); credentials kept in \(options.store)")
         }
     }

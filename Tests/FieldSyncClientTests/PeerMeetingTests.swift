@@ -12,24 +12,11 @@ import Testing
 /// Peer meetings in one process over a pipe: the engine's rules end to end, against a real
 /// server's certificates. (`FieldSyncCLITests` meets two processes over TCP.)
 @Suite struct PeerMeetingTests {
-    /// Meets `a` and `b` over a pipe (optionally shaped); returns both outcomes or the first error.
+    /// Meets `a` and `b` over a pipe (optionally shaped); returns both outcomes or each error.
     static func meet(
         _ a: TestDevice, _ b: TestDevice, profile: LinkProfile? = nil, seed: UInt64 = 1, batchSize: Int = 50
     ) async -> (Result<PeerMeeting.Outcome, FieldSyncError>, Result<PeerMeeting.Outcome, FieldSyncError>) {
-        let (x, y) = PeerPipe.pair()
-        let lx: any PeerLink = profile.map { ShapedPeerLink(x, profile: $0, seed: seed, realTime: false) } ?? x
-        let ly: any PeerLink = profile.map { ShapedPeerLink(y, profile: $0, seed: seed &+ 1, realTime: false) } ?? y
-        var ma = PeerMeeting(store: a.store, key: a.key)
-        var mb = PeerMeeting(store: b.store, key: b.key)
-        ma.batchSize = batchSize
-        mb.batchSize = batchSize
-        async let ra = Self.result { () async throws(FieldSyncError) in try await ma.run(over: lx) }
-        async let rb = Self.result { () async throws(FieldSyncError) in try await mb.run(over: ly) }
-        return await (ra, rb)
-    }
-
-    static func result<T>(_ body: () async throws(FieldSyncError) -> T) async -> Result<T, FieldSyncError> {
-        do { return .success(try await body()) } catch { return .failure(error) }
+        await a.meet(b, profile: profile, seed: seed, batchSize: batchSize)
     }
 
     /// What a store holds, to prove a refused meeting stored nothing.
@@ -125,6 +112,32 @@ import Testing
         await server.stop()
     }
 
+    @Test func aSyncRenewsADayOldCertificateAndBringsThePulledAuthorsCertificates() async throws {
+        let serverKey = DeviceKey()
+        let server = try await TestServer.start(signingKey: serverKey)
+        let a = try await server.device("tab-a"), b = try await server.device("tab-b")
+        try await b.create("b-1")
+        try await b.sync()
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let old = serverKey.sign(
+            DeviceCertificate(
+                device: a.id, county: "kisumu", publicKey: a.key.publicKey, issuedMillis: now - 2 * 86_400_000,
+                expiresMillis: now + 86_400_000))
+        try await a.store.setSettings([PeerCertificates.settingKey(a.id): old.base64])
+        #expect(try await PeerCertificates.needsRenewal(a.store))
+        #expect(try await PeerCertificates.certificate(of: b.id, in: a.store) == nil)
+        try await a.sync()
+        let renewed = try #require(try await PeerCertificates.certificate(of: a.id, in: a.store))
+        #expect(renewed.certificate.issuedMillis >= now && renewed.certificate.expiresMillis > now + 29 * 86_400_000)
+        #expect(try await !PeerCertificates.needsRenewal(a.store))
+        let authors = try #require(try await PeerCertificates.certificate(of: b.id, in: a.store))
+        #expect(authors.certificate.publicKey == b.key.publicKey && authors.certificate.county == "kisumu")
+        // An up-to-date sync with a fresh certificate asks for none and gets none.
+        let quiet = try await a.sync()
+        #expect(quiet.bytesReceived < 300)
+        await server.stop()
+    }
+
     static func expired(_ d: TestDevice, _ serverKey: DeviceKey) async -> String {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         return serverKey.sign(
@@ -179,12 +192,5 @@ import Testing
         #expect(rb.failure?.code == .badSignature)
         #expect(try await Self.holding(a) == before)
         await server.stop()
-    }
-}
-
-extension Result {
-    var failure: Failure? {
-        if case .failure(let e) = self { return e }
-        return nil
     }
 }

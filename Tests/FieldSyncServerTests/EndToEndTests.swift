@@ -150,7 +150,7 @@ import FieldSyncTestSupport
         try await a.create("village-1")
         try await a.write([.appendNote(text: "no signal here")], to: "village-1")
         // A meets B in the village; only B later reaches the server.
-        try await PeerExchange.pull(from: a.store, into: b.store, peerName: "tab-a")
+        _ = try await b.meet(a).0.get()
         let summary = try await b.sync()
         #expect(summary.pushed == 2)
         #expect(try await server.service.store.highestSeq(of: a.id) == 2)

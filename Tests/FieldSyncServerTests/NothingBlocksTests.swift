@@ -44,7 +44,7 @@ import FieldSyncTestSupport
             v = try await server.device("tab-v")
         try await r.create("r-1")
         try await r.create("r-2")
-        try await PeerExchange.exchange(w.store, r.store, aName: "peer:w", bName: "peer:r", county: "kisumu")
+        _ = try await w.meet(r).0.get()
         _ = try await server.service.revoke("tab-r", by: .currentShell)
         try await w.create("w-1")
         try await w.write([.set(field: .status, value: "in_progress")], to: "r-1")  // depends on r's change
@@ -70,10 +70,11 @@ import FieldSyncTestSupport
         let op = try await server.operatorToken(["kisumu"])
         let list = try await server.api(token: op).refusals()
         #expect(list.refusals.contains { $0.code == "device_revoked" && $0.via == "tab-w" })
-        // A device refuses a revoked author's changes at the door once it knows of the revocation.
+        // A device refuses to meet a revoked device once it knows of the revocation.
         try await r.create("r-3")
-        let t = try await PeerExchange.pull(from: r.store, into: w.store, peerName: "peer:r", county: "kisumu")
-        #expect(t.result.applied == 0 && t.result.refusals.map(\.code) == [.deviceRevoked])
+        let before = try await w.store.canonicalState()
+        #expect(await w.meet(r).0.failure?.code == .deviceRevoked)
+        #expect(try await w.store.canonicalState() == before)
         await server.stop()
     }
 
@@ -88,9 +89,10 @@ import FieldSyncTestSupport
         let key = server.service.serverPublicKey
         #expect(try await PeerRevocations.share(v.store, w.store, county: "kisumu", serverKey: key) == 1)
         #expect(try await v.store.setting(PeerRevocations.listKey) == "tab-r")
-        // v, which never synced since, refuses r's changes at the door.
-        let t = try await PeerExchange.pull(from: r.store, into: v.store, peerName: "peer:r", county: "kisumu")
-        #expect(t.result.applied == 0 && t.result.refusals.map(\.code) == [.deviceRevoked])
+        // v, which never synced since, refuses to meet r.
+        let before = try await v.store.canonicalState()
+        #expect(await v.meet(r).0.failure?.code == .deviceRevoked)
+        #expect(try await v.store.canonicalState() == before)
         // A list altered on the way (r taken out, made newer) is not taken.
         try await w.store.setSettings([PeerRevocations.listKey: "", PeerRevocations.atKey: "99999999999999"])
         #expect(try await PeerRevocations.share(u.store, w.store, county: "kisumu", serverKey: key) == 0)
@@ -103,7 +105,7 @@ import FieldSyncTestSupport
         let w = try await server.device("tab-w"), r = try await server.device("tab-r")
         try await r.create("r-1")
         try await sync(r)
-        try await PeerExchange.exchange(w.store, r.store, aName: "peer:w", bName: "peer:r", county: "kisumu")
+        _ = try await w.meet(r).0.get()
         _ = try await server.service.revoke("tab-r", by: .currentShell)
         let change = try #require(try await r.store.storedChange(Dot(device: r.id, seq: 1)))
         var traffic = FieldSyncAPI.Traffic()
@@ -230,7 +232,7 @@ import FieldSyncTestSupport
         try await a.create("from-a")
         try await b.create("from-b")
         try await b.write([.set(field: .status, value: "closed")], to: "a-1")
-        try await PeerExchange.exchange(w.store, b.store, aName: "peer:w", bName: "peer:b", county: "kisumu")
+        _ = try await w.meet(b).0.get()
         try await w.create("w-1")
         try await sync(a)
         try await sync(w)  // w relays b's copies, which reuse dots a pushed: w drops them

@@ -63,12 +63,7 @@ package final class TestServer: Sendable {
         let registered = try await api().register(enrollmentToken: enrollment.enrollmentToken, publicKey: key.publicKey)
         let store = try SQLiteStore(path: dir.appendingPathComponent("\(id).sqlite").path)
         try await store.setIdentity(DeviceID(rawValue: registered.deviceID)!)
-        try await store.setSettings(["device.server_key": registered.serverPublicKey, "device.county": county])
-        if let own = registered.certificate.flatMap({ try? SignedCertificate(base64: $0) }),
-            let serverKey = Data(base64Encoded: registered.serverPublicKey)
-        {
-            try await PeerCertificates.keep([own], in: store, serverKey: serverKey)
-        }
+        try await PeerCertificates.keep(registration: registered, in: store)
         return TestDevice(
             id: DeviceID(rawValue: id)!, county: county, key: key, token: registered.token, store: store, server: self)
     }
@@ -137,5 +132,36 @@ package struct TestDevice: Sendable {
                 .create(county: county), .set(field: .serviceCode, value: .string(category)),
                 .set(field: .status, value: "open"),
             ], to: report)
+    }
+}
+
+extension TestDevice {
+    /// This device meets `other` over an in-memory pipe (optionally shaped), as two phones do
+    /// over Bluetooth: both outcomes, or each side's error.
+    package func meet(
+        _ other: TestDevice, profile: LinkProfile? = nil, seed: UInt64 = 1, batchSize: Int = 50
+    ) async -> (Result<PeerMeeting.Outcome, FieldSyncError>, Result<PeerMeeting.Outcome, FieldSyncError>) {
+        let (x, y) = PeerPipe.pair()
+        let lx: any PeerLink = profile.map { ShapedPeerLink(x, profile: $0, seed: seed, realTime: false) } ?? x
+        let ly: any PeerLink = profile.map { ShapedPeerLink(y, profile: $0, seed: seed &+ 1, realTime: false) } ?? y
+        var mine = PeerMeeting(store: store, key: key)
+        var theirs = PeerMeeting(store: other.store, key: other.key)
+        mine.batchSize = batchSize
+        theirs.batchSize = batchSize
+        async let a = Self.result { () async throws(FieldSyncError) in try await mine.run(over: lx) }
+        async let b = Self.result { () async throws(FieldSyncError) in try await theirs.run(over: ly) }
+        return await (a, b)
+    }
+
+    static func result<T>(_ body: () async throws(FieldSyncError) -> T) async -> Result<T, FieldSyncError> {
+        do { return .success(try await body()) } catch { return .failure(error) }
+    }
+}
+
+extension Result {
+    /// The error, if this is one.
+    package var failure: Failure? {
+        if case .failure(let e) = self { return e }
+        return nil
     }
 }
