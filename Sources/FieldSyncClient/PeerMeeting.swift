@@ -1,8 +1,8 @@
-public import FieldSyncCore
-public import FieldSyncProtocol
+import FieldSyncCore
+import FieldSyncProtocol
 public import FieldSyncSigning
 public import FieldSyncStore
-public import Foundation
+import Foundation
 
 /// Two devices meeting with no server: each proves to the other that it is an enrolled officer
 /// of the same county, then each sends the changes the other lacks, in bounded batches, both

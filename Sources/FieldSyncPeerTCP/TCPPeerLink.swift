@@ -1,7 +1,7 @@
 public import FieldSyncClient
 public import FieldSyncCore
 import FieldSyncProtocol
-public import NIOCore
+import NIOCore
 import NIOPosix
 import Synchronization
 

@@ -1,5 +1,5 @@
 public import FieldSyncCore
-public import Foundation
+import Foundation
 
 extension PeerMessage {
     /// The message's bytes: its type, then its body (`protocol/peer.md`, "Messages").

@@ -135,6 +135,16 @@ struct StatusCommand: AsyncParsableCommand {
         print(
             "last sync: \(status.lastSyncMillis.map { humanTime(HybridTimestamp(millis: $0)) } ?? "never"); pull cursor: \(status.pullCursor ?? "none")"
         )
+        if let own = try await PeerCertificates.certificate(of: c.id, in: store)?.certificate {
+            let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+            print(
+                own.isValid(at: now)
+                    ? "peer certificate: valid until \(humanTime(HybridTimestamp(millis: own.expiresMillis))) (renewed by syncs)"
+                    : "peer certificate: EXPIRED at \(humanTime(HybridTimestamp(millis: own.expiresMillis))); sync with the server to meet peers again"
+            )
+        } else {
+            print("peer certificate: none yet; sync once with the server to meet peers")
+        }
         if status.revoked {
             print(
                 "REVOKED: the server has revoked this device; an admin enrolls the phone again under a new id (docs/operations.md, 'Lost, stolen and revoked devices')"
