@@ -125,6 +125,7 @@ public struct DeviceSync: Sendable {
         var askRevocations = try await revocationsAreStale()
         var askPurges = media != nil
         var askCatalogue = true
+        var askCertificatesOf = try await PeerCertificates.missing(store)
         var backlog = try await backlog(
             after: state.pushCursor, positions: state.positions, aside: try await store.setAsideBodies())
         var rounds = 0
@@ -152,7 +153,8 @@ public struct DeviceSync: Sendable {
                 fork: state.fork, pending: UInt64(backlog),
                 purgedAfter: askPurges ? try await store.setting(Self.purgedCursorKey) ?? "" : nil,
                 catalogueVersion: askCatalogue ? try await DeviceCatalogue.version(store) : nil, certificates: true,
-                renewCertificate: try await PeerCertificates.needsRenewal(store) ? true : nil)
+                renewCertificate: try await PeerCertificates.needsRenewal(store) ? true : nil,
+                certificatesOf: askCertificatesOf.isEmpty ? nil : askCertificatesOf)
             var traffic = FieldSyncAPI.Traffic()
             let response: SyncResponse
             do {
@@ -169,6 +171,10 @@ public struct DeviceSync: Sendable {
                 summary.catalogueVersion = catalogue.catalogue.version
             }
             askCatalogue = false
+            if !askCertificatesOf.isEmpty {
+                askCertificatesOf = []
+                try await PeerCertificates.checkedMissing(store)
+            }
             if askPurges {
                 try await takePurges(response, &summary)
                 askPurges = response.purgedMore == true

@@ -71,6 +71,29 @@ public enum PeerCertificates {
         return now >= own.certificate.issuedMillis &+ renewalAgeMillis
     }
 
+    /// The setting holding when the store last looked for authors without certificates.
+    static let missingCheckedKey = "cert.missing_checked_ms"
+
+    /// Authors whose changes the store holds without their certificate (at most 1,000; this
+    /// device excluded), looked for at most once a day: a sync asks the server for them.
+    public static func missing(_ store: any DeviceStore) async throws(FieldSyncError) -> [DeviceID] {
+        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        if let at = try await store.setting(missingCheckedKey).flatMap(UInt64.init), now < at &+ renewalAgeMillis {
+            return []
+        }
+        let me = try await store.identity()
+        var missing: [DeviceID] = []
+        for device in try await store.logExtents().keys.sorted() where device != me && missing.count < 1_000 {
+            if try await certificate(of: device, in: store) == nil { missing.append(device) }
+        }
+        return missing
+    }
+
+    /// Notes that the store asked for its missing certificates now.
+    static func checkedMissing(_ store: any DeviceStore) async throws(FieldSyncError) {
+        try await store.setSettings([missingCheckedKey: String(UInt64(max(0, Date().timeIntervalSince1970 * 1000)))])
+    }
+
     /// The certificate held for `device`, if any.
     public static func certificate(
         of device: DeviceID, in store: any DeviceStore

@@ -105,6 +105,11 @@ extension PeerMeeting {
         while true {
             switch try await wire.receive(expecting: "changes") {
             case .certificates(let list):
+                guard certificates.count + list.count <= Self.maxSummaryLogs else {
+                    throw FieldSyncError(
+                        .invalidRequest,
+                        "the peer forwarded more than \(Self.maxSummaryLogs) certificates in one meeting")
+                }
                 for c in list {
                     guard CertificateSignature.isValid(c, serverKey: judge.serverKey) else {
                         throw FieldSyncError(

@@ -36,6 +36,14 @@ extension PeerMeeting {
     }
 
     private func meet(_ wire: Wire) async throws(FieldSyncError) -> Outcome {
+        // Closing the link ends a greeting that takes too long: the pending read returns.
+        let link = wire.link, timeout = greetingTimeout
+        let watchdog = Task {
+            try await Task.sleep(for: timeout)
+            wire.timedOut.withLock { $0 = true }
+            await link.close()
+        }
+        defer { watchdog.cancel() }
         var judge = try await makeJudge()
         let me = judge.me
         guard let own = try await PeerCertificates.certificate(of: me, in: store) else {
@@ -82,6 +90,7 @@ extension PeerMeeting {
             throw Wire.unexpected("photo offer")
         }
         let wanted = try await mediaWants(theirOffer)
+        watchdog.cancel()
         try await wire.send(.mediaWant(wanted.map(\.sha256)))
         try await exchange(mine: mine, theirs: theirs, peer: hello.certificate, judge: judge, wire)
         try await exchangeMedia(wanted: wanted, offered: offered, theirWants: wire.theirWants.withLock { $0 }, wire)

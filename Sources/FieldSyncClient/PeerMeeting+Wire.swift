@@ -12,6 +12,8 @@ extension PeerMeeting {
         let outcome = Mutex(Outcome())
         /// The photos the peer asked for (its `media_want`, taken while changes flow).
         let theirWants = Mutex<[Data]>([])
+        /// Whether the greeting's time ran out (the link was closed for it).
+        let timedOut = Mutex(false)
         private let refused = Mutex(false)
         private let started = ContinuousClock.now
 
@@ -36,6 +38,10 @@ extension PeerMeeting {
         /// The next message; `expecting` names it for the error when the stream ends instead.
         func receive(expecting: String) async throws(FieldSyncError) -> PeerMessage {
             guard let payload = try await link.receive() else {
+                if timedOut.withLock({ $0 }) {
+                    throw FieldSyncError(
+                        .timeout, "the peer did not finish greeting in time (no \(expecting)); the link was closed")
+                }
                 throw FieldSyncError(
                     .timeout, "the peer closed the link before its \(expecting); meet again: nothing was lost")
             }

@@ -22,6 +22,10 @@ public struct PeerMeeting: Sendable {
     public var media: DeviceMedia?
     /// The most bytes of the peer's photos this device takes in one meeting.
     public var mediaBudget: UInt64 = 50 << 20
+    /// How long the greeting may take — hellos, proofs, summaries and photo offers — before the
+    /// meeting ends with `timeout`: a peer that connects and says nothing does not hold a
+    /// listener. (Later a vanished peer is noticed by the link itself: TCP keepalive.)
+    public var greetingTimeout: Duration = .seconds(60)
     /// The clock, in milliseconds since the epoch.
     public var now: @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
     /// Called after each batch taken or sent.

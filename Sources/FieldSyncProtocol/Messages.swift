@@ -96,13 +96,16 @@ public struct SyncRequest: Codable, Sendable, Hashable {
     /// Return the caller's own certificate, renewed, first in `certificates` (a device asks when
     /// it holds none or the one it holds is a day old).
     public var renewCertificate: Bool?
+    /// Return in `certificates` those of these devices (at most 1,000): authors whose changes the
+    /// device holds without their certificate (pulled before it asked for certificates).
+    public var certificatesOf: [DeviceID]?
 
     /// Creates a request.
     public init(
         cursor: String? = nil, offer: [String: UInt64]? = nil, changes: [SignedChange]? = nil, limit: Int? = nil,
         includeOwn: Bool? = nil, verdicts: Bool? = nil, ownLogFrom: UInt64? = nil, revocations: Bool? = nil,
         fork: ForkNotice? = nil, pending: UInt64? = nil, purgedAfter: String? = nil, catalogueVersion: Int? = nil,
-        certificates: Bool? = nil, renewCertificate: Bool? = nil
+        certificates: Bool? = nil, renewCertificate: Bool? = nil, certificatesOf: [DeviceID]? = nil
     ) {
         self.cursor = cursor
         self.offer = offer
@@ -118,11 +121,13 @@ public struct SyncRequest: Codable, Sendable, Hashable {
         self.catalogueVersion = catalogueVersion
         self.certificates = certificates
         self.renewCertificate = renewCertificate
+        self.certificatesOf = certificatesOf
     }
 
     enum CodingKeys: String, CodingKey {
         case cursor, offer, changes, limit, verdicts, revocations, fork, pending, certificates
         case renewCertificate = "renew_certificate"
+        case certificatesOf = "certificates_of"
         case includeOwn = "include_own"
         case ownLogFrom = "own_log_from"
         case purgedAfter = "purged_after"

@@ -16,20 +16,18 @@ extension SyncService {
                 expiresMillis: at &+ configuration.certificateValidityMillis))
     }
 
-    /// The caller's certificate, renewed (when `own`), then those of the authors of `changes`
-    /// that are enrolled and active in the caller's county (the server's own, for its changes, as
-    /// of that county). A revoked author gets none: its changes already held stay, but peers will
-    /// not take them.
+    /// The caller's certificate, renewed (when `own`), then those of `authors` that are enrolled
+    /// and active in the caller's county (the server's own, for its changes, as of that county).
+    /// A revoked author gets none: its changes already held stay, but peers will not take them.
     func certificates(
-        for device: DeviceRecord, own: Bool, authorsOf changes: [SignedChange]
+        for device: DeviceRecord, own: Bool, authors: [DeviceID]
     ) async throws(FieldSyncError) -> [SignedCertificate] {
         var result: [SignedCertificate] = []
         if own, let key = device.publicKey {
             result.append(try certificate(of: device.id, county: device.county, key: key))
         }
         var seen: Set<DeviceID> = [device.id]
-        for signed in changes where seen.count <= Self.maxCertificatesPerAnswer {
-            let author = signed.change.dot.device
+        for author in authors where seen.count <= Self.maxCertificatesPerAnswer {
             guard seen.insert(author).inserted else { continue }
             if author == serverID {
                 result.append(try certificate(of: serverID, county: device.county, key: serverPublicKey))

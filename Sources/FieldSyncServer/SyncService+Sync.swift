@@ -38,6 +38,10 @@ extension SyncService {
             throw FieldSyncError(.invalidRequest, "own_log_from must be between 1 and \(Self.maxSeq)")
         }
         let purgedAfter = try request.purgedAfter.map(Self.purgeMark)
+        guard (request.certificatesOf?.count ?? 0) <= Self.maxCertificatesPerAnswer else {
+            throw FieldSyncError(
+                .invalidRequest, "certificates_of may name at most \(Self.maxCertificatesPerAnswer) devices")
+        }
         if let held = request.catalogueVersion, !(0...Int(Int32.max)).contains(held) {
             throw FieldSyncError(.invalidRequest, "catalogue_version must be between 0 and 2147483647")
         }
@@ -101,10 +105,10 @@ extension SyncService {
         if let held = request.catalogueVersion {
             response.catalogue = try await catalogueUpdate(for: device, held: held)
         }
-        if request.certificates == true || request.renewCertificate == true {
+        if request.certificates == true || request.renewCertificate == true || request.certificatesOf != nil {
+            let pulled = request.certificates == true ? response.changes.map(\.change.dot.device) : []
             let list = try await certificates(
-                for: device, own: request.renewCertificate == true,
-                authorsOf: request.certificates == true ? response.changes : [])
+                for: device, own: request.renewCertificate == true, authors: pulled + (request.certificatesOf ?? []))
             response.certificates = list.isEmpty ? nil : list.map(\.base64)
         }
     }

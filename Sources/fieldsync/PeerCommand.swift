@@ -23,11 +23,16 @@ struct PeerCommand: AsyncParsableCommand {
         @Option(help: "Changes per batch (1–1,000).") var batch = 500
         @Option(help: "MiB of the peer's waiting photos this device takes and carries for it (0: none).")
         var mediaBudgetMib = 50
+        @Option(help: "Seconds the greeting may take before the meeting ends (a silent peer does not hold a listener).")
+        var greetingTimeout = 60
 
         func validate() throws {
             guard (1...1_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 1,000") }
             guard (0...10_240).contains(mediaBudgetMib) else {
                 throw ValidationError("--media-budget-mib must be 0–10240")
+            }
+            guard (1...3_600).contains(greetingTimeout) else {
+                throw ValidationError("--greeting-timeout must be 1–3600 seconds")
             }
             if let link { _ = try LinkProfile.parse(link) }
         }
@@ -41,6 +46,7 @@ struct PeerCommand: AsyncParsableCommand {
             meeting.batchSize = batch
             meeting.media = media
             meeting.mediaBudget = UInt64(mediaBudgetMib) << 20
+            meeting.greetingTimeout = .seconds(greetingTimeout)
             if let recorder { meeting.record = { trace in recorder.write(trace) } }
             if isatty(STDERR_FILENO) == 1 && !json {
                 meeting.progress = { o in

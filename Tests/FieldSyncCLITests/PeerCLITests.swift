@@ -138,6 +138,23 @@ import Testing
         await f.server.stop()
     }
 
+    @Test func aPeerThatConnectsAndSaysNothingDoesNotHoldTheListener() async throws {
+        let f = try await Field.start()
+        try await f.enroll("tab-a")
+        try await f.enroll("tab-b")
+        try await f.report("b-1", on: "tab-b")
+        let listener = try Listener(args: ["--store", "tab-a.sqlite", "--greeting-timeout", "1"], in: f.dir)
+        let silent = try #require(RawSocket(port: listener.port))
+        let out = try await f.ok([
+            "peer", "sync", "--store", "tab-b.sqlite", "--with", "127.0.0.1:\(listener.port)", "--json",
+        ])
+        #expect(try Self.outcome(out).sent == 1)
+        #expect(silent.closedByPeer(within: 5), "the silent connection was closed")
+        let (_, listened) = listener.finish(stop: true)
+        #expect(listened.contains("timeout"), "\(listened)")
+        await f.server.stop()
+    }
+
     @Test(arguments: [101, 202, 303] as [UInt64])
     func aMeetingCutAtRandomMomentsResumesAndLosesNothing(seed: UInt64) async throws {
         let f = try await Field.start()

@@ -135,6 +135,13 @@ import Testing
         // An up-to-date sync with a fresh certificate asks for none and gets none.
         let quiet = try await a.sync()
         #expect(quiet.bytesReceived < 300)
+        // An author's certificate the store lacks (changes pulled before certificates existed) is
+        // asked for by name at the next sync after a day.
+        try await a.store.setSettings([PeerCertificates.settingKey(b.id): "", "cert.missing_checked_ms": "0"])
+        #expect(try await PeerCertificates.missing(a.store) == [b.id])
+        try await a.sync()
+        #expect(try await PeerCertificates.certificate(of: b.id, in: a.store)?.certificate.publicKey == b.key.publicKey)
+        #expect(try await PeerCertificates.missing(a.store) == [], "asked once a day at most")
         await server.stop()
     }
 
