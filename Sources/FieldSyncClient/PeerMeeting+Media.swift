@@ -41,17 +41,9 @@ extension PeerMeeting {
         guard !mine.isEmpty || !theirWants.isEmpty else { return }
         let offeredSet = Set(offered.map(\.sha256))
         let toSend = theirWants.filter { offeredSet.contains($0) }
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.sendMedia(toSend, wire) }
-                group.addTask { try await self.takeMedia(mine, wire) }
-                try await group.waitForAll()
-            }
-        } catch let error as FieldSyncError {
-            throw error
-        } catch {
-            throw FieldSyncError(.internalError, "the meeting stopped: \(error)")
-        }
+        try await wire.both(
+            { () async throws(FieldSyncError) in try await self.sendMedia(toSend, wire) },
+            { () async throws(FieldSyncError) in try await self.takeMedia(mine, wire) })
     }
 
     private func sendMedia(_ hashes: [Data], _ wire: Wire) async throws(FieldSyncError) {

@@ -15,8 +15,7 @@ extension PeerMeeting {
             await link.close()
             return outcome
         } catch {
-            if error.code != .timeout, !wire.peerRefused { try? await wire.send(.refuse(error)) }
-            await link.close()
+            await wire.refuse(error)
             // The link broke while this side was sending: the peer may have refused the meeting
             // and closed first. Its reason is among the frames that arrived.
             if error.code == .timeout, let refusal = await Self.refusal(after: link) { throw refusal }
@@ -150,17 +149,9 @@ extension PeerMeeting {
     ) async throws(FieldSyncError) {
         let plans = PeerRules.plan(mine: mine, theirs: theirs)
         let started = ContinuousClock.now
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.sendPlans(plans, wire) }
-                group.addTask { try await self.take(from: peer, judge: judge, wire) }
-                try await group.waitForAll()
-            }
-        } catch let error as FieldSyncError {
-            throw error
-        } catch {
-            throw FieldSyncError(.internalError, "the meeting stopped: \(error)")
-        }
+        try await wire.both(
+            { () async throws(FieldSyncError) in try await self.sendPlans(plans, wire) },
+            { () async throws(FieldSyncError) in try await self.take(from: peer, judge: judge, wire) })
         wire.outcome.withLock { $0.seconds = (ContinuousClock.now - started).seconds }
     }
 

@@ -24,6 +24,39 @@ extension PeerMeeting {
 
         /// Whether the peer refused the meeting (then nothing more is said to it).
         var peerRefused: Bool { refused.withLock { $0 } }
+        private let ended = Mutex(false)
+
+        /// Ends the meeting over `error`: tells the peer why (once, unless the link broke or the
+        /// peer refused first), then closes the link, which ends any read or write in flight.
+        func refuse(_ error: FieldSyncError) async {
+            let first = ended.withLock { e in
+                defer { e = true }
+                return !e
+            }
+            if first, error.code != .timeout, !peerRefused { try? await send(.refuse(error)) }
+            await link.close()
+        }
+
+        /// Runs the sending and the receiving side at once. The first error ends the meeting
+        /// (`refuse`), so the other side stops too instead of waiting on the link. The error
+        /// thrown is the first that says why (a refusal, a forgery) rather than a broken link.
+        func both(
+            _ a: @escaping @Sendable () async throws(FieldSyncError) -> Void,
+            _ b: @escaping @Sendable () async throws(FieldSyncError) -> Void
+        ) async throws(FieldSyncError) {
+            let failures = Failures()
+            await withTaskGroup(of: Void.self) { group in
+                for side in [a, b] {
+                    group.addTask {
+                        do throws(FieldSyncError) { try await side() } catch {
+                            if failures.add(error) { await self.refuse(error) }
+                        }
+                    }
+                }
+            }
+            let all = failures.all
+            if let error = all.first(where: { $0.code != .timeout }) ?? all.first { throw error }
+        }
 
         func send(_ message: PeerMessage) async throws(FieldSyncError) {
             let payload = message.encoded
@@ -83,4 +116,20 @@ extension PeerMessage {
         default: false
         }
     }
+}
+
+/// The errors of a meeting's two sides, in the order they happened.
+final class Failures: Sendable {
+    private let errors = Mutex<[FieldSyncError]>([])
+
+    /// Adds an error; returns whether it is the first.
+    func add(_ error: FieldSyncError) -> Bool {
+        errors.withLock { e in
+            defer { e.append(error) }
+            return e.isEmpty
+        }
+    }
+
+    /// Every error so far.
+    var all: [FieldSyncError] { errors.withLock { $0 } }
 }
