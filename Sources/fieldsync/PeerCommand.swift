@@ -153,7 +153,9 @@ struct PeerCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "--with must be HOST:PORT of a device running `fieldsync peer listen`, or a store file")
             }
-            let link = try meeting.shape(try await TCPPeerLink.connect(host: String(other[..<colon]), port: port))
+            // [::1]:7311 names an IPv6 address in brackets.
+            let host = String(other[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            let link = try meeting.shape(try await TCPPeerLink.connect(host: host, port: port))
             let result = await Self.result { () async throws(FieldSyncError) in try await m.run(over: link) }
             meeting.report(result)
             if case .failure = result { throw ExitCode(1) }
