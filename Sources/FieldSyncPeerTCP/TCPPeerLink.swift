@@ -31,7 +31,10 @@ public final class TCPPeerLink: PeerLink {
                     channel.eventLoop.makeCompletedFuture { try wrap(channel) }
                 }
         } catch {
-            throw FieldSyncError(.timeout, "could not reach the peer at \(host):\(port): \(error)")
+            throw FieldSyncError(
+                .timeout,
+                "could not reach a peer at \(host):\(port) (is `fieldsync peer listen` running there, on the same network?): \(error)"
+            )
         }
     }
 

@@ -56,10 +56,10 @@ struct PeerCommand: AsyncParsableCommand {
             return meeting
         }
 
-        /// `link` shaped by `--link`, if given.
-        func shape(_ link: any PeerLink) throws -> any PeerLink {
-            guard let name = self.link else { return link }
-            return ShapedPeerLink(link, profile: try LinkProfile.parse(name), seed: seed)
+        /// `link` shaped by `--link`, if given (`validate` checked the profile).
+        func shape(_ link: any PeerLink) -> any PeerLink {
+            guard let name = self.link, let profile = try? LinkProfile.parse(name) else { return link }
+            return ShapedPeerLink(link, profile: profile, seed: seed)
         }
 
         func report(_ result: Result<PeerMeeting.Outcome, FieldSyncError>) {
@@ -118,8 +118,7 @@ struct PeerCommand: AsyncParsableCommand {
             let failed = FailureFlag()
             let once = self.once
             try await listener.serve { link in
-                let shaped: any PeerLink
-                do { shaped = try options.shape(link) } catch { return false }
+                let shaped = options.shape(link)
                 let result = await Sync.result { () async throws(FieldSyncError) in try await m.run(over: shaped) }
                 options.report(result)
                 flushStandardOutput()
@@ -155,8 +154,10 @@ struct PeerCommand: AsyncParsableCommand {
             }
             // [::1]:7311 names an IPv6 address in brackets.
             let host = String(other[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-            let link = try meeting.shape(try await TCPPeerLink.connect(host: host, port: port))
-            let result = await Self.result { () async throws(FieldSyncError) in try await m.run(over: link) }
+            let options = meeting
+            let result = await Self.result { () async throws(FieldSyncError) in
+                try await m.run(over: options.shape(try await TCPPeerLink.connect(host: host, port: port)))
+            }
             meeting.report(result)
             if case .failure = result { throw ExitCode(1) }
         }
@@ -167,7 +168,7 @@ struct PeerCommand: AsyncParsableCommand {
             let them = try await meeting.meeting(
                 theirs, media: try DeviceMedia(directory: URL(fileURLWithPath: other + "-media")), recorder: nil)
             let (a, b) = PeerPipe.pair()
-            let shaped = try meeting.shape(a)
+            let shaped = meeting.shape(a)
             async let ours = Self.result { () async throws(FieldSyncError) in try await mine.run(over: shaped) }
             async let their = Self.result { () async throws(FieldSyncError) in try await them.run(over: b) }
             let (result, _) = await (ours, their)
