@@ -2,34 +2,44 @@ public import FieldSyncCore
 import Synchronization
 
 /// Frames that arrived on a link and wait for the meeting to take them: one reader awaits
-/// `next()`, the transport pushes with `push`, `finish` or `fail`. `isFull` tells the transport
-/// to stop reading from its socket until the meeting catches up (memory stays bounded).
+/// `next()`, the transport pushes with `push`, `finish` or `fail`. When `capacity` frames wait,
+/// `push` answers that the transport should stop reading from its socket; the `next()` that
+/// makes room calls `resume` (decided under one lock, so reading never stays paused).
 public final class PeerFrameQueue: Sendable {
     private struct State {
         var frames: [[UInt8]] = []
         var waiter: CheckedContinuation<[UInt8]?, any Error>?
         var ended = false
         var failure: FieldSyncError?
+        var paused = false
     }
     private let state = Mutex(State())
-    /// Frames held before `isFull`.
+    /// Frames held before the transport pauses.
     public let capacity: Int
+    private let resume: @Sendable () -> Void
 
-    /// An empty queue.
-    public init(capacity: Int = 4) { self.capacity = capacity }
+    /// An empty queue; `resume` restarts reading after a pause.
+    public init(capacity: Int = 4, resume: @escaping @Sendable () -> Void = {}) {
+        self.capacity = capacity
+        self.resume = resume
+    }
 
-    /// Hands a frame to the reader.
-    public func push(_ frame: [UInt8]) {
-        let waiter = state.withLock { s -> CheckedContinuation<[UInt8]?, any Error>? in
-            guard !s.ended else { return nil }
+    /// Hands a frame to the reader; returns whether the transport should pause reading now.
+    @discardableResult
+    public func push(_ frame: [UInt8]) -> Bool {
+        let (waiter, pause) = state.withLock { s -> (CheckedContinuation<[UInt8]?, any Error>?, Bool) in
+            guard !s.ended else { return (nil, false) }
             if let w = s.waiter {
                 s.waiter = nil
-                return w
+                return (w, false)
             }
             s.frames.append(frame)
-            return nil
+            guard s.frames.count >= capacity, !s.paused else { return (nil, false) }
+            s.paused = true
+            return (nil, true)
         }
         waiter?.resume(returning: frame)
+        return pause
     }
 
     /// The stream ended cleanly: the reader gets `nil` after the frames held.
@@ -49,19 +59,22 @@ public final class PeerFrameQueue: Sendable {
         if let error { waiter?.resume(throwing: error) } else { waiter?.resume(returning: nil) }
     }
 
-    /// Whether the transport should stop reading for now.
-    public var isFull: Bool { state.withLock { $0.frames.count >= capacity } }
-
     /// The next frame, `nil` once the stream ended, or the stream's error.
     public func next() async throws(FieldSyncError) -> [UInt8]? {
         do {
             return try await withCheckedThrowingContinuation { (c: CheckedContinuation<[UInt8]?, any Error>) in
-                let answer = state.withLock { s -> Result<[UInt8]?, FieldSyncError>? in
-                    if !s.frames.isEmpty { return .success(s.frames.removeFirst()) }
-                    if s.ended { return s.failure.map { .failure($0) } ?? .success(nil) }
+                let (answer, unpause) = state.withLock { s -> (Result<[UInt8]?, FieldSyncError>?, Bool) in
+                    if !s.frames.isEmpty {
+                        let frame = s.frames.removeFirst()
+                        let unpause = s.paused && s.frames.count < capacity
+                        if unpause { s.paused = false }
+                        return (.success(frame), unpause)
+                    }
+                    if s.ended { return (s.failure.map { .failure($0) } ?? .success(nil), false) }
                     s.waiter = c
-                    return nil
+                    return (nil, false)
                 }
+                if unpause { resume() }
                 if let answer { c.resume(with: answer) }
             }
         } catch let error as FieldSyncError {

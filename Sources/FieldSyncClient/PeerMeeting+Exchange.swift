@@ -8,6 +8,9 @@ import Synchronization
 extension PeerMeeting {
     /// Bytes of changes (before compression) after which a batch is sent even if not full.
     static let batchBytes = 1 << 20
+    /// The most changes outside a batch that its run signatures may cover (a genuine batch
+    /// reaches back at most a run per log it starts inside).
+    static let maxRunMembersOutside = 10_000
 
     /// A batch being filled: the certificates its changes need that the peer has not had, then
     /// the changes.
@@ -30,17 +33,18 @@ extension PeerMeeting {
                 // Changes whose author this device cannot vouch for would be refused: they wait
                 // for the server.
                 guard let c = try await PeerCertificates.certificate(of: plan.device, in: store) else { continue }
+                if box.certificates.count == PeerMessage.maxCertificates { try await flush(&box, wire) }
                 box.certificates.append(c)
                 certified.insert(plan.device)
             }
             for seq in plan.missing {
-                for s in try await run(of: plan.device, from: seq) { try await add(s, to: &box, wire) }
+                try await add(try await run(of: plan.device, from: seq, me: box.me), to: &box, wire)
             }
             var cursor = plan.everythingBelow == nil ? plan.after : 0
             while true {
-                let page = try await pageOfLog(plan.device, after: cursor)
+                let page = try await pageOfLog(plan.device, after: cursor, me: box.me)
                 guard let last = page.last else { break }
-                for s in page { try await add(s, to: &box, wire) }
+                for unit in units(page, me: box.me) { try await add(unit, to: &box, wire) }
                 cursor = last.change.dot.seq
             }
         }
@@ -50,9 +54,11 @@ extension PeerMeeting {
 
     /// Up to a batch of a log's changes after `seq`, never ending inside a signed run (a run's
     /// members travel with the change that carries its signature).
-    private func pageOfLog(_ device: DeviceID, after seq: UInt64) async throws(FieldSyncError) -> [SignedChange] {
+    private func pageOfLog(
+        _ device: DeviceID, after seq: UInt64, me: DeviceID?
+    ) async throws(FieldSyncError) -> [SignedChange] {
         var page = try await store.signedLog(of: device, after: seq, limit: batchSize)
-        while page.count >= batchSize, let last = page.last, last.signature == nil {
+        while page.count >= batchSize, let last = page.last, last.signature == nil, device != me {
             let more = try await store.signedLog(of: device, after: last.change.dot.seq, limit: 1_000)
             guard let end = more.firstIndex(where: { $0.signature != nil }) else {
                 page += more
@@ -63,30 +69,52 @@ extension PeerMeeting {
         return page
     }
 
+    /// A page cut into what must travel in one batch: a signed run's members with the change
+    /// that carries its signature; any other change alone (this device's own unsigned changes
+    /// are signed when their batch is sent).
+    private func units(_ page: [SignedChange], me: DeviceID?) -> [[SignedChange]] {
+        var units: [[SignedChange]] = []
+        var open: [SignedChange] = []
+        for s in page {
+            open.append(s)
+            if s.signature != nil || s.change.dot.device == me || open.count == PeerMessage.maxBatchChanges {
+                units.append(open)
+                open = []
+            }
+        }
+        if !open.isEmpty { units.append(open) }
+        return units
+    }
+
     /// The change at `seq` and, when a run's signature covers it, the run up to that signature.
-    private func run(of device: DeviceID, from seq: UInt64) async throws(FieldSyncError) -> [SignedChange] {
+    private func run(
+        of device: DeviceID, from seq: UInt64, me: DeviceID?
+    ) async throws(FieldSyncError) -> [SignedChange] {
+        guard seq >= 1 else { return [] }
         let page = try await store.signedLog(of: device, after: seq - 1, limit: 1_000)
         guard page.first?.change.dot.seq == seq else { return [] }
-        guard let end = page.firstIndex(where: { $0.signature != nil }) else { return page }
+        guard device != me, let end = page.firstIndex(where: { $0.signature != nil }) else {
+            return Array(page.prefix(1))
+        }
         return Array(page[...end])
     }
 
-    private func add(_ s: SignedChange, to box: inout Outbox, _ wire: Wire) async throws(FieldSyncError) {
-        box.changes.append(s)
-        box.bytes += ChangeCodec.encode(s.change).count + 72
-        let runOpen = s.signature == nil
-        if !runOpen, box.changes.count >= batchSize || box.bytes >= Self.batchBytes { try await flush(&box, wire) }
+    /// Adds a unit, sending the batch first if the unit would take it past its count or bytes.
+    private func add(_ unit: [SignedChange], to box: inout Outbox, _ wire: Wire) async throws(FieldSyncError) {
+        guard !unit.isEmpty else { return }
+        let bytes = unit.reduce(0) { $0 + ChangeCodec.encode($1.change).count + 72 }
+        if !box.changes.isEmpty,
+            box.changes.count + unit.count > batchSize || box.bytes + bytes > Self.batchBytes
+        {
+            try await flush(&box, wire)
+        }
+        box.changes += unit
+        box.bytes += bytes
     }
 
     private func flush(_ box: inout Outbox, _ wire: Wire) async throws(FieldSyncError) {
         if !box.certificates.isEmpty { try await wire.send(.certificates(box.certificates)) }
-        if !box.changes.isEmpty {
-            // This device's own changes go with one signature per run, as to the server.
-            let key = self.key
-            let batch = box.me.map { me in SignedChange.sealingRuns(box.changes, author: me, sign: { key.signRun($0) })
-            }
-            try await wire.send(.changes(batch ?? box.changes))
-        }
+        if !box.changes.isEmpty { try await wire.send(.changes(sealed(box.changes, me: box.me))) }
         box.sent += box.changes.count
         let sent = box.sent
         box = Outbox(me: box.me, sent: sent)
@@ -95,6 +123,22 @@ extension PeerMeeting {
             return $0
         }
         progress?(outcome)
+    }
+
+    /// This device's own changes in a batch, with one signature per run (as to the server) and a
+    /// signature of its own for a lone change that had none.
+    private func sealed(_ batch: [SignedChange], me: DeviceID?) -> [SignedChange] {
+        guard let me else { return batch }
+        let key = self.key
+        return SignedChange.sealingRuns(batch, author: me, sign: { key.signRun($0) }).map { s in
+            s.change.dot.device == me && s.signature == nil && s.run <= 1 && !coveredBySeal(s, in: batch, me: me)
+                ? key.signed(s.change) : s
+        }
+    }
+
+    /// Whether `sealingRuns` left `s` unsigned because a run signature on a later own change covers it.
+    private func coveredBySeal(_ s: SignedChange, in batch: [SignedChange], me: DeviceID) -> Bool {
+        batch.contains { $0.change.dot.device == me && $0.change.dot.seq == s.change.dot.seq + 1 }
     }
 
     /// Takes the peer's certificates and batches until its `done`: each batch is judged whole
@@ -134,14 +178,20 @@ extension PeerMeeting {
         _ batch: [SignedChange], keys: [DeviceID: Data], certificates: [DeviceID: SignedCertificate],
         judge: PeerRules.Judge, _ wire: Wire
     ) async throws(FieldSyncError) {
-        var held: [Dot: Change] = [:]
-        for dot in PeerRules.runMembersOutside(batch) {
-            if let c = try await store.storedChange(dot) { held[dot] = c }
-        }
         var wellFormed: [SignedChange] = []
         var leftOut = 0
         for s in batch {
             if (try? ChangeLimits.standard.validate(s.change)) != nil { wellFormed.append(s) } else { leftOut += 1 }
+        }
+        let outside = PeerRules.runMembersOutside(wellFormed)
+        guard outside.count <= Self.maxRunMembersOutside else {
+            throw FieldSyncError(
+                .malformed,
+                "the peer's batch signs runs reaching \(outside.count) changes back; nothing of it was stored")
+        }
+        var held: [Dot: Change] = [:]
+        for dot in outside.union(wellFormed.map(\.change.dot)) {
+            if let c = try await store.storedChange(dot) { held[dot] = c }
         }
         let verdicts = PeerRules.verify(wellFormed, keys: keys, held: held, judge: judge)
         if let forged = verdicts.forged { throw forged }

@@ -40,7 +40,8 @@ extension PeerMeeting {
     ) async throws(FieldSyncError) {
         guard !mine.isEmpty || !theirWants.isEmpty else { return }
         let offeredSet = Set(offered.map(\.sha256))
-        let toSend = theirWants.filter { offeredSet.contains($0) }
+        var asked = Set<Data>()
+        let toSend = theirWants.filter { offeredSet.contains($0) && asked.insert($0).inserted }
         try await wire.both(
             { () async throws(FieldSyncError) in try await self.sendMedia(toSend, wire) },
             { () async throws(FieldSyncError) in try await self.takeMedia(mine, wire) })
@@ -112,6 +113,8 @@ struct IncomingMedia {
     let wanted: [Data: PeerMediaOffer]
     let media: DeviceMedia?
     var files: [Data: (handle: FileHandle, url: URL, written: UInt64)] = [:]
+    /// Photos already taken whole (a second copy is refused).
+    var done = Set<Data>()
 
     init(wanted: [PeerMediaOffer], media: DeviceMedia?) {
         self.wanted = Dictionary(wanted.map { ($0.sha256, $0) }, uniquingKeysWith: { a, _ in a })
@@ -125,11 +128,12 @@ struct IncomingMedia {
         guard let media, let offer = wanted[sha] else {
             throw FieldSyncError(.mediaNotReferenced, "the peer sent a photo this device did not ask for")
         }
+        let written = files[sha]?.written ?? 0
+        guard offset == written, written + UInt64(bytes.count) <= offer.size, !done.contains(sha) else {
+            throw FieldSyncError(.malformed, "a photo's piece is out of order, repeated or beyond its offered size")
+        }
         var file: (handle: FileHandle, url: URL, written: UInt64)
         if let held = files[sha] { file = held } else { file = try open(media) }
-        guard offset == file.written, file.written + UInt64(bytes.count) <= offer.size else {
-            throw FieldSyncError(.malformed, "a photo's piece is out of order or beyond its offered size")
-        }
         do { try file.handle.write(contentsOf: bytes) } catch {
             throw FieldSyncError(.storage, "cannot write a photo in \(media.directory.path): \(error)")
         }
@@ -138,6 +142,7 @@ struct IncomingMedia {
         guard last else { return nil }
         try? file.handle.close()
         files[sha] = nil
+        done.insert(sha)
         defer { try? FileManager.default.removeItem(at: file.url) }
         let ref = try media.add(file.url, contentType: offer.contentType)
         guard ref.sha256 == PeerMeeting.hex(sha) else {

@@ -35,13 +35,7 @@ extension PeerMeeting {
     }
 
     private func meet(_ wire: Wire) async throws(FieldSyncError) -> Outcome {
-        // Closing the link ends a greeting that takes too long: the pending read returns.
-        let link = wire.link, timeout = greetingTimeout
-        let watchdog = Task {
-            try await Task.sleep(for: timeout)
-            wire.timedOut.withLock { $0 = true }
-            await link.close()
-        }
+        let watchdog = Task { await watch(wire) }
         defer { watchdog.cancel() }
         var judge = try await makeJudge()
         let me = judge.me
@@ -81,20 +75,48 @@ extension PeerMeeting {
             throw FieldSyncError(.badSignature, "the peer \(peer.device) did not prove it holds its certificate's key")
         }
         let mine = try await store.logExtents()
-        try await sendSummary(mine, wire)
         let offered = try await mediaOffers()
-        try await wire.send(.mediaOffer(offered))
-        let theirs = try await receiveSummary(wire)
-        guard case .mediaOffer(let theirOffer) = try await wire.receive(expecting: "photo offer") else {
-            throw Wire.unexpected("photo offer")
-        }
+        // Both summaries travel at once: a large one must not wait on the other side's reading.
+        let heard = Heard()
+        try await wire.both(
+            { () async throws(FieldSyncError) in
+                try await self.sendSummary(mine, wire)
+                try await wire.send(.mediaOffer(offered))
+            },
+            { () async throws(FieldSyncError) in
+                let theirs = try await self.receiveSummary(wire)
+                guard case .mediaOffer(let offer) = try await wire.receive(expecting: "photo offer") else {
+                    throw Wire.unexpected("photo offer")
+                }
+                heard.set(theirs, offer)
+            })
+        let (theirs, theirOffer) = heard.value
         let wanted = try await mediaWants(theirOffer)
-        watchdog.cancel()
+        wire.greeted.withLock { $0 = true }
         try await wire.send(.mediaWant(wanted.map(\.sha256)))
         try await exchange(mine: mine, theirs: theirs, peer: hello.certificate, judge: judge, wire)
         try await exchangeMedia(wanted: wanted, offered: offered, theirWants: wire.theirWants.withLock { $0 }, wire)
         try await close(wire)
         return wire.outcome.withLock { $0 }
+    }
+
+    /// Ends the meeting (by closing the link, which returns any read or write in flight) when the
+    /// greeting outlasts `greetingTimeout`, or when nothing has gone either way for
+    /// `idleTimeout` since.
+    private func watch(_ wire: Wire) async {
+        let started = ContinuousClock.now
+        let tick = min(greetingTimeout, idleTimeout) / 4
+        while (try? await Task.sleep(for: tick)) != nil {
+            let now = ContinuousClock.now
+            let late =
+                wire.greeted.withLock { $0 }
+                ? now - wire.lastActivity.withLock { $0 } > idleTimeout : now - started > greetingTimeout
+            if late {
+                wire.timedOut.withLock { $0 = true }
+                await wire.link.close()
+                return
+            }
+        }
     }
 
     private func makeJudge() async throws(FieldSyncError) -> PeerRules.Judge {
@@ -168,4 +190,13 @@ extension PeerMeeting {
             $0.seconds += (ContinuousClock.now - started).seconds
         }
     }
+}
+
+/// What the peer's greeting said, handed from the task that heard it.
+final class Heard: Sendable {
+    private let heard = Mutex<([DeviceID: PeerLogSummary], [PeerMediaOffer])>(([:], []))
+    func set(_ summary: [DeviceID: PeerLogSummary], _ offer: [PeerMediaOffer]) {
+        heard.withLock { $0 = (summary, offer) }
+    }
+    var value: ([DeviceID: PeerLogSummary], [PeerMediaOffer]) { heard.withLock { $0 } }
 }

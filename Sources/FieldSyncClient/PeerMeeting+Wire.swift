@@ -12,8 +12,12 @@ extension PeerMeeting {
         let outcome = Mutex(Outcome())
         /// The photos the peer asked for (its `media_want`, taken while changes flow).
         let theirWants = Mutex<[Data]>([])
-        /// Whether the greeting's time ran out (the link was closed for it).
+        /// Whether the greeting's or the idle time ran out (the link was closed for it).
         let timedOut = Mutex(false)
+        /// Whether the greeting is over (from then on the idle timeout applies).
+        let greeted = Mutex(false)
+        /// When a message last went out or came in.
+        let lastActivity = Mutex(ContinuousClock.now)
         private let refused = Mutex(false)
         private let started = ContinuousClock.now
 
@@ -61,6 +65,7 @@ extension PeerMeeting {
         func send(_ message: PeerMessage) async throws(FieldSyncError) {
             let payload = message.encoded
             try await link.send(payload)
+            lastActivity.withLock { $0 = .now }
             outcome.withLock {
                 $0.bytesSent += payload.count + 4
                 $0.messagesSent += 1
@@ -73,11 +78,12 @@ extension PeerMeeting {
             guard let payload = try await link.receive() else {
                 if timedOut.withLock({ $0 }) {
                     throw FieldSyncError(
-                        .timeout, "the peer did not finish greeting in time (no \(expecting)); the link was closed")
+                        .timeout, "the peer went silent (no \(expecting) in time); the link was closed: meet again")
                 }
                 throw FieldSyncError(
                     .timeout, "the peer closed the link before its \(expecting); meet again: nothing was lost")
             }
+            lastActivity.withLock { $0 = .now }
             let message = try PeerMessage(decoding: payload)
             outcome.withLock {
                 $0.bytesReceived += payload.count + 4

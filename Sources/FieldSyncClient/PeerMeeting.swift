@@ -26,6 +26,9 @@ public struct PeerMeeting: Sendable {
     /// meeting ends with `timeout`: a peer that connects and says nothing does not hold a
     /// listener. (Later a vanished peer is noticed by the link itself: TCP keepalive.)
     public var greetingTimeout: Duration = .seconds(60)
+    /// How long nothing may go either way after the greeting before the meeting ends with
+    /// `timeout` (long enough for a whole batch to cross 2G).
+    public var idleTimeout: Duration = .seconds(600)
     /// The clock, in milliseconds since the epoch.
     public var now: @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
     /// Called after each batch taken or sent.

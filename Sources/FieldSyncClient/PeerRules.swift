@@ -132,14 +132,21 @@ public enum PeerRules {
     }
 
     /// Judges a batch from a peer. `keys` gives each author's certified key (from certificates
-    /// that check and are of this county); `held` the changes this device holds that the
-    /// batch's runs cover. A change this device holds byte for byte is genuine whoever brings it.
+    /// that check and are of this county); `held` the changes this device holds among the
+    /// batch's and those its runs cover. A change this device holds byte for byte is genuine
+    /// whoever brings it. A batch naming one dot twice is refused whole.
     public static func verify(
         _ batch: [SignedChange], keys: [DeviceID: Data], held: [Dot: Change], judge: Judge
     ) -> Verdicts {
         var v = Verdicts()
         var inBatch: [Dot: Change] = [:]
         for s in batch { inBatch[s.change.dot] = s.change }
+        guard inBatch.count == batch.count else {
+            // Two changes under one dot: one could ride on the other's signature.
+            v.forged = FieldSyncError(
+                .malformed, "the peer sent two changes under one dot in a batch; nothing of it was stored")
+            return v
+        }
         var covered = Set<Dot>()
         for s in batch {
             let c = s.change

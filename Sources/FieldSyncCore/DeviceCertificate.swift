@@ -93,7 +93,7 @@ public struct SignedCertificate: Hashable, Sendable {
 
     /// Reads one from a reader.
     public init(from r: inout BinaryReader) throws(FieldSyncError) {
-        let body = try r.blob(maxBytes: Self.maxBytes)
+        let body = try r.blob(maxBytes: Self.maxBytes - 72)
         let signature = try r.blob(maxBytes: 64)
         guard signature.count == 64 else {
             throw FieldSyncError(.certificateInvalid, "a certificate's signature is 64 bytes")

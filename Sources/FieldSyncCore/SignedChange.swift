@@ -25,7 +25,9 @@ public struct SignedChange: Hashable, Sendable, Codable {
     }
 
     /// The sequence numbers the signature covers.
+    /// (A change of sequence number 0, which no valid change has, covers only itself.)
     public var coveredSeqs: ClosedRange<UInt64> {
+        guard change.dot.seq >= 1 else { return 0...0 }
         let first = change.dot.seq >= UInt64(max(run, 1)) ? change.dot.seq - UInt64(max(run, 1)) + 1 : 1
         return first...change.dot.seq
     }

@@ -3,7 +3,6 @@ public import FieldSyncCore
 import FieldSyncProtocol
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// A peer link over TCP on the local network: how `fieldsync peer` meets another device. Frames
 /// are read by a channel handler into a bounded queue; reading from the socket pauses while the
@@ -11,12 +10,12 @@ import Synchronization
 public final class TCPPeerLink: PeerLink {
     let channel: any Channel
     let queue: PeerFrameQueue
-    let paused: Mutex<Bool>
 
-    init(channel: any Channel, queue: PeerFrameQueue) {
+    init(channel: any Channel) {
         self.channel = channel
-        self.queue = queue
-        paused = Mutex(false)
+        queue = PeerFrameQueue(capacity: 4) {
+            channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        }
     }
 
     /// The peer's address.
@@ -54,7 +53,7 @@ public final class TCPPeerLink: PeerLink {
     /// Sets up a channel's pipeline and returns its link (on the channel's event loop).
     static func wrap(_ channel: any Channel) throws -> TCPPeerLink {
         try keepAlive(channel)
-        let link = TCPPeerLink(channel: channel, queue: PeerFrameQueue(capacity: 4))
+        let link = TCPPeerLink(channel: channel)
         try channel.pipeline.syncOperations.addHandler(PeerFrameHandler(link: link))
         return link
     }
@@ -73,15 +72,7 @@ public final class TCPPeerLink: PeerLink {
 
     /// The next frame, or `nil` once the peer closed the stream.
     public func receive() async throws(FieldSyncError) -> [UInt8]? {
-        let frame = try await queue.next()
-        if !queue.isFull,
-            paused.withLock({ p in
-                defer { p = false }; return p
-            })
-        {
-            channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-        }
-        return frame
+        try await queue.next()
     }
 
     /// Closes the connection.
@@ -102,15 +93,15 @@ final class PeerFrameHandler: ChannelInboundHandler {
         let buffer = unwrapInboundIn(data)
         decoder.append(buffer.readableBytesView)
         do {
-            while let frame = try decoder.next() { link.queue.push(frame) }
+            while let frame = try decoder.next() {
+                // Pausing here, on the event loop, comes before any resume the reader queues.
+                if link.queue.push(frame) {
+                    context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+                }
+            }
         } catch {
             link.queue.fail(error)
             context.close(promise: nil)
-            return
-        }
-        if link.queue.isFull {
-            link.paused.withLock { $0 = true }
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         }
     }
 

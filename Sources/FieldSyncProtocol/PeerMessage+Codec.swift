@@ -117,7 +117,7 @@ extension PeerMessage {
         case .hello: return .hello(try decodeHello(&r))
         case .proof: return .proof(Data(try r.blob(maxBytes: 64)))
         case .summary:
-            let last = try r.byte() == 1
+            let last = try flag(&r)
             let n = try r.count(max: maxSummaryEntries, of: "summary entry")
             var logs: [PeerLogSummary] = []
             logs.reserveCapacity(n)
@@ -153,10 +153,17 @@ extension PeerMessage {
             let sha = try sha256(&r)
             let offset = try r.varint()
             let bytes = try r.blob(maxBytes: maxPieceBytes)
-            return .mediaPiece(sha256: sha, offset: offset, bytes: bytes, last: try r.byte() == 1)
+            return .mediaPiece(sha256: sha, offset: offset, bytes: bytes, last: try flag(&r))
         case .mediaDone: return .mediaDone
         case nil: throw FieldSyncError(.malformed, "unknown peer message type \(type)")
         }
+    }
+
+    /// A flag byte: 0 or 1, anything else is malformed.
+    private static func flag(_ r: inout BinaryReader) throws(FieldSyncError) -> Bool {
+        let b = try r.byte()
+        guard b <= 1 else { throw FieldSyncError(.malformed, "a flag byte is 0 or 1, not \(b)") }
+        return b == 1
     }
 
     private static func sha256(_ r: inout BinaryReader) throws(FieldSyncError) -> Data {
@@ -171,7 +178,7 @@ extension PeerMessage {
         let challenge = Data(try r.blob(maxBytes: 64))
         guard challenge.count == 32 else { throw FieldSyncError(.malformed, "a hello's challenge is 32 bytes") }
         var revocations: (Revocations, Data)?
-        if try r.byte() == 1 {
+        if try flag(&r) {
             let county = try r.string(maxBytes: 64)
             let at = try r.varint()
             let n = try r.count(max: maxRevoked, of: "revoked device")
@@ -187,7 +194,7 @@ extension PeerMessage {
     private static func decodeLog(_ r: inout BinaryReader) throws(FieldSyncError) -> PeerLogSummary {
         let device = try DeviceID(validating: try r.string(maxBytes: 64))
         let head = try r.varint()
-        let more = try r.byte() == 1
+        let more = try flag(&r)
         let n = try r.count(max: maxMissingListed, of: "missing sequence number")
         var missing: [UInt64] = []
         for _ in 0..<n {

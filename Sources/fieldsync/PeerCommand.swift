@@ -25,14 +25,16 @@ struct PeerCommand: AsyncParsableCommand {
         var mediaBudgetMib = 50
         @Option(help: "Seconds the greeting may take before the meeting ends (a silent peer does not hold a listener).")
         var greetingTimeout = 60
+        @Option(help: "Seconds nothing may go either way after the greeting before the meeting ends.")
+        var idleTimeout = 600
 
         func validate() throws {
             guard (1...1_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 1,000") }
             guard (0...10_240).contains(mediaBudgetMib) else {
                 throw ValidationError("--media-budget-mib must be 0–10240")
             }
-            guard (1...3_600).contains(greetingTimeout) else {
-                throw ValidationError("--greeting-timeout must be 1–3600 seconds")
+            guard (1...3_600).contains(greetingTimeout), (1...86_400).contains(idleTimeout) else {
+                throw ValidationError("--greeting-timeout must be 1–3600 seconds, --idle-timeout 1–86400")
             }
             if let link { _ = try LinkProfile.parse(link) }
         }
@@ -47,6 +49,7 @@ struct PeerCommand: AsyncParsableCommand {
             meeting.media = media
             meeting.mediaBudget = UInt64(mediaBudgetMib) << 20
             meeting.greetingTimeout = .seconds(greetingTimeout)
+            meeting.idleTimeout = .seconds(idleTimeout)
             if let recorder { meeting.record = { trace in recorder.write(trace) } }
             if isatty(STDERR_FILENO) == 1 && !json {
                 meeting.progress = { o in

@@ -145,6 +145,57 @@ import Testing
         await server.stop()
     }
 
+    @Test func batchesKeepTheirLimitsWithLongSignedRunsAndLoneUnsignedChanges() async throws {
+        let server = try await TestServer.start()
+        let a = try await server.device("tab-a"), b = try await server.device("tab-b")
+        let w = try await server.device("tab-w")
+        for i in 0..<1_000 { try await w.create("w-\(i)") }
+        // w pushes its 1,000 changes as one signed run; b pulls them as the server serves them.
+        var push = DeviceSync(store: w.store, api: w.api)
+        let key = w.key
+        push.runSigner = { key.signRun($0) }
+        push.pushBatch = 1_000
+        try await push.run()
+        try await b.sync()
+        #expect(try await b.store.signedLog(of: w.id, after: 0, limit: 1_000).filter { $0.signature != nil }.count < 10)
+        // b's own log sorts before w's; one of its changes carries no signature at all.
+        for i in 0..<10 { try await b.create("b-\(i)") }
+        _ = try await b.store.write(
+            [.create(county: "kisumu"), .set(field: .status, value: "open")], to: ReportID(rawValue: "b-lone")!,
+            county: "kisumu", wallMillis: UInt64(Date().timeIntervalSince1970 * 1000))
+        let (ra, rb) = await Self.meet(a, b, batchSize: 1_000)
+        let got = try ra.get()
+        _ = try rb.get()
+        #expect(got.applied == 1_011 && got.leftOut == 0, "\(got)")
+        #expect(try await a.store.canonicalState() == b.store.canonicalState())
+        await server.stop()
+    }
+
+    @Test func aBatchNamingOneDotTwiceOrReachingBeforeSeqOneIsRefusedWhole() throws {
+        let key = DeviceKey()
+        let author = DeviceID(rawValue: "tab-w")!
+        let genuine = Change(
+            dot: Dot(device: author, seq: 1), report: ReportID(rawValue: "r-1")!, county: "kisumu",
+            context: VersionVector(), hlc: HybridTimestamp(millis: 1_795_000_000_000),
+            ops: [.create(county: "kisumu"), .set(field: .status, value: "open")])
+        var forged = genuine
+        forged.ops = [.create(county: "kisumu"), .set(field: .status, value: "closed")]
+        let judge = PeerRules.Judge(
+            me: DeviceID(rawValue: "tab-a")!, county: "kisumu", serverKey: DeviceKey().publicKey, revoked: [],
+            nowMillis: 1_795_000_000_000)
+        // The forged copy rides before the genuine one under the same dot.
+        let batch = [SignedChange(change: forged, signature: nil), key.signed(genuine)]
+        let v = PeerRules.verify(batch, keys: [author: key.publicKey], held: [:], judge: judge)
+        #expect(v.forged?.code == .malformed && v.genuine.isEmpty)
+        // A change numbered 0 whose run would reach below 1 is judged without trapping.
+        var zero = genuine
+        zero.dot = Dot(device: author, seq: 0)
+        let odd = [SignedChange(change: zero, signature: Data(repeating: 1, count: 64), run: 2)]
+        #expect(PeerRules.runMembersOutside(odd).allSatisfy { $0.seq == 0 })
+        let w = PeerRules.verify(odd, keys: [author: key.publicKey], held: [:], judge: judge)
+        #expect(w.genuine.isEmpty)
+    }
+
     static func expired(_ d: TestDevice, _ serverKey: DeviceKey) async -> String {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         return serverKey.sign(
