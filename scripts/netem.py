@@ -278,7 +278,7 @@ def peer_run(args):
     """Two officers meet over the shaped 2G link (one listening in the server's namespace, one
     dialling from the device's), once clean and once with three cuts: each device's offline edits
     reach the other, the meeting's bytes against the wire's, and time against 1.3 × bytes ÷
-    bandwidth + 6 one-way latencies per meeting."""
+    bandwidth + 8 one-way latencies per meeting + the 2 s pause before each new attempt."""
     here = os.path.dirname(os.path.abspath(__file__))
     delayq = os.path.join(args.work, "delayq")
     subprocess.run(["cc", "-O2", "-o", delayq, os.path.join(here, "delayq.c"), "-lnetfilter_queue"], check=True)
@@ -332,7 +332,9 @@ def peer_run(args):
                     logs.append(set(db.execute("SELECT device, seq FROM changes").fetchall()))
             same = outcome is not None and logs[0] == logs[1]
             sent = (outcome or {}).get("bytes_sent", 0) + (outcome or {}).get("bytes_received", 0)
-            bound = 1.3 * sent * 8 / (p["up"] * 1000) + 6 * p["latency"] / 1000 * meetings
+            # plus the two-second pause before each new attempt
+            # 8 one-way latencies a meeting: the TCP handshake (2), the five turns, one for start-up
+            bound = 1.3 * sent * 8 / (p["up"] * 1000) + 8 * p["latency"] / 1000 * meetings + 2.0 * (meetings - 1)
             print(f"peer meeting over 2g {'cuts' if cuts else 'clean'}: cuts {cut_count[0]}, meetings {meetings}, "
                   f"{(outcome or {}).get('sent', 0)} + {(outcome or {}).get('received', 0)} changes in the last, "
                   f"{sent} B of messages, {wire} B on the wire, {elapsed:.1f} s (bound {bound:.1f} s), "
