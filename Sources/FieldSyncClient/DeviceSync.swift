@@ -187,7 +187,7 @@ public struct DeviceSync: Sendable {
             state.pushCursor = serverLostChanges ? 0 : scanned
             // Done when everything local was offered and nothing more waits on the server.
             let done = exhausted && !response.more && !state.recovering && !serverLostChanges && !askPurges
-            if done { state.lastSyncMillis = UInt64(Date().timeIntervalSince1970 * 1000) }
+            if done { state.lastSyncMillis = WallClock.millis() }
             try await save(state)
             summary.seconds = base + (ContinuousClock.now - started).seconds
             progress?(summary)
@@ -406,7 +406,7 @@ public struct DeviceSync: Sendable {
     /// `revocationsMaxAgeMillis` (a sync asks for it again then, once).
     private func revocationsAreStale() async throws(FieldSyncError) -> Bool {
         guard let at = try await store.setting(PeerRevocations.atKey).flatMap(UInt64.init) else { return true }
-        return UInt64(max(0, Date().timeIntervalSince1970 * 1000)) > at &+ revocationsMaxAgeMillis
+        return WallClock.millis() > at &+ revocationsMaxAgeMillis
     }
 
     /// The server holds this device's log up to `held`, more than the device confirmed: fetch it
@@ -584,7 +584,7 @@ public struct DeviceSync: Sendable {
 
     /// Keeps why a sync failed (nil: it completed), for `fieldsync status`.
     func recordOutcome(_ error: FieldSyncError?) async {
-        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        let now = WallClock.millis()
         var settings = [
             Self.lastErrorKey: error.map { "\($0.code.rawValue): \($0.message)" } ?? "",
             Self.lastErrorAtKey: error == nil ? "" : String(now),

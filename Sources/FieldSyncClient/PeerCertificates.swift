@@ -67,7 +67,7 @@ public enum PeerCertificates {
         guard let me = try await store.identity(), let own = try await certificate(of: me, in: store) else {
             return true
         }
-        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        let now = WallClock.millis()
         return now >= own.certificate.issuedMillis &+ renewalAgeMillis
     }
 
@@ -77,7 +77,7 @@ public enum PeerCertificates {
     /// Authors whose changes the store holds without their certificate (at most 1,000; this
     /// device excluded), looked for at most once a day: a sync asks the server for them.
     public static func missing(_ store: any DeviceStore) async throws(FieldSyncError) -> [DeviceID] {
-        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        let now = WallClock.millis()
         if let at = try await store.setting(missingCheckedKey).flatMap(UInt64.init), now < at &+ renewalAgeMillis {
             return []
         }
@@ -91,7 +91,7 @@ public enum PeerCertificates {
 
     /// Notes that the store asked for its missing certificates now.
     static func checkedMissing(_ store: any DeviceStore) async throws(FieldSyncError) {
-        try await store.setSettings([missingCheckedKey: String(UInt64(max(0, Date().timeIntervalSince1970 * 1000)))])
+        try await store.setSettings([missingCheckedKey: String(WallClock.millis())])
     }
 
     /// The certificate held for `device`, if any.

@@ -1,5 +1,6 @@
 import FieldSyncCore
 import FieldSyncProtocol
+import FieldSyncSigning
 import FieldSyncStore
 import Foundation
 import Synchronization
@@ -91,7 +92,7 @@ extension PeerMeeting {
         }
     }
 
-    static func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ bytes: Data) -> String { Digest.hex(bytes) }
 
     static func bytes(hex: String) -> Data? {
         guard hex.utf8.count == 64 else { return nil }

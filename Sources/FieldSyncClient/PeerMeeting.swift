@@ -1,4 +1,4 @@
-import FieldSyncCore
+public import FieldSyncCore
 import FieldSyncProtocol
 public import FieldSyncSigning
 public import FieldSyncStore
@@ -30,7 +30,7 @@ public struct PeerMeeting: Sendable {
     /// `timeout` (long enough for a whole batch to cross 2G).
     public var idleTimeout: Duration = .seconds(600)
     /// The clock, in milliseconds since the epoch.
-    public var now: @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
+    public var now: @Sendable () -> UInt64 = { WallClock.millis() }
     /// Called after each batch taken or sent.
     public var progress: (@Sendable (Outcome) -> Void)?
     /// Called with every message sent or received, for `--record`.
@@ -117,5 +117,12 @@ public struct PeerMeeting: Sendable {
             case direction = "dir", message, bytes, changes
             case atMillis = "t_ms"
         }
+    }
+}
+
+extension Result where Failure == FieldSyncError {
+    /// The outcome of `body`: its value, or its error (a meeting's side, kept to report both).
+    public static func of(_ body: () async throws(FieldSyncError) -> Success) async -> Result<Success, FieldSyncError> {
+        do { return .success(try await body()) } catch { return .failure(error) }
     }
 }

@@ -33,26 +33,4 @@ public enum PeerRevocations {
             atKey: String(signed.0.atMillis), signatureKey: signed.1.base64EncodedString(),
         ])
     }
-
-    /// Gives each of two stores of `county` the newer signed list of the two, if its signature
-    /// checks with `serverKey`; returns how many stores took a list.
-    @discardableResult
-    public static func share(
-        _ a: any DeviceStore, _ b: any DeviceStore, county: String, serverKey: Data
-    ) async throws(FieldSyncError) -> Int {
-        let lists = [try await load(a, county: county), try await load(b, county: county)]
-        let valid = lists.compactMap { $0 }.filter {
-            RevocationSignature.isValid($0.0, signature: $0.1, publicKey: serverKey)
-        }
-        guard let newest = valid.max(by: { $0.0.atMillis < $1.0.atMillis }) else { return 0 }
-        var taken = 0
-        for (store, held) in zip([a, b], lists) where (held?.0.atMillis ?? 0) < newest.0.atMillis || held == nil {
-            try await store.setSettings([
-                listKey: newest.0.devices.map(\.rawValue).joined(separator: ","),
-                atKey: String(newest.0.atMillis), signatureKey: newest.1.base64EncodedString(),
-            ])
-            taken += 1
-        }
-        return taken
-    }
 }

@@ -36,10 +36,7 @@ extension FleetSimulator {
 
     /// Runs a meeting's side; a refused or cut meeting is part of field life (the next one resumes).
     static func settle(_ body: () async throws(FieldSyncError) -> Void) async -> Bool {
-        do {
-            try await body()
-            return true
-        } catch { return false }
+        (try? await body()) != nil
     }
 }
 

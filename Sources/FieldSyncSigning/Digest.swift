@@ -5,8 +5,11 @@ public import Foundation
 /// secrets).
 public enum Digest {
     /// The SHA-256 of `data`, as lower-case hex.
-    public static func sha256Hex(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    public static func sha256Hex(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
+
+    /// Bytes as lower-case hex (how a SHA-256 names a file).
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     /// The SHA-1 of `data` (tus's mandatory per-chunk checksum), raw bytes.
@@ -26,6 +29,6 @@ public enum Digest {
         public mutating func update(_ data: Data) { hasher.update(data: data) }
 
         /// The hash of everything added, as lower-case hex.
-        public func hex() -> String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
+        public func hex() -> String { Digest.hex(hasher.finalize()) }
     }
 }

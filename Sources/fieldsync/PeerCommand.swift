@@ -122,7 +122,7 @@ struct PeerCommand: AsyncParsableCommand {
             let once = self.once
             try await listener.serve { link in
                 let shaped = options.shape(link)
-                let result = await Sync.result { () async throws(FieldSyncError) in try await m.run(over: shaped) }
+                let result = await Result.of { () async throws(FieldSyncError) in try await m.run(over: shaped) }
                 options.report(result)
                 flushStandardOutput()
                 if case .failure = result { failed.set() }
@@ -158,7 +158,7 @@ struct PeerCommand: AsyncParsableCommand {
             // [::1]:7311 names an IPv6 address in brackets.
             let host = String(other[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             let options = meeting
-            let result = await Self.result { () async throws(FieldSyncError) in
+            let result = await Result.of { () async throws(FieldSyncError) in
                 try await m.run(over: options.shape(try await TCPPeerLink.connect(host: host, port: port)))
             }
             meeting.report(result)
@@ -172,8 +172,8 @@ struct PeerCommand: AsyncParsableCommand {
                 theirs, media: try DeviceMedia(directory: URL(fileURLWithPath: other + "-media")), recorder: nil)
             let (a, b) = PeerPipe.pair()
             let shaped = meeting.shape(a)
-            async let ours = Self.result { () async throws(FieldSyncError) in try await mine.run(over: shaped) }
-            async let their = Self.result { () async throws(FieldSyncError) in try await them.run(over: b) }
+            async let ours = Result.of { () async throws(FieldSyncError) in try await mine.run(over: shaped) }
+            async let their = Result.of { () async throws(FieldSyncError) in try await them.run(over: b) }
             let (result, _) = await (ours, their)
             meeting.report(result)
             if case .failure = result { throw ExitCode(1) }
@@ -184,9 +184,6 @@ struct PeerCommand: AsyncParsableCommand {
             }
         }
 
-        static func result<T>(_ body: () async throws(FieldSyncError) -> T) async -> Result<T, FieldSyncError> {
-            do { return .success(try await body()) } catch { return .failure(error) }
-        }
     }
 }
 

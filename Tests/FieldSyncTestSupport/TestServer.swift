@@ -148,14 +148,11 @@ extension TestDevice {
         var theirs = PeerMeeting(store: other.store, key: other.key)
         mine.batchSize = batchSize
         theirs.batchSize = batchSize
-        async let a = Self.result { () async throws(FieldSyncError) in try await mine.run(over: lx) }
-        async let b = Self.result { () async throws(FieldSyncError) in try await theirs.run(over: ly) }
+        async let a = Result.of { () async throws(FieldSyncError) in try await mine.run(over: lx) }
+        async let b = Result.of { () async throws(FieldSyncError) in try await theirs.run(over: ly) }
         return await (a, b)
     }
 
-    static func result<T>(_ body: () async throws(FieldSyncError) -> T) async -> Result<T, FieldSyncError> {
-        do { return .success(try await body()) } catch { return .failure(error) }
-    }
 }
 
 extension Result {
